@@ -1,0 +1,41 @@
+# OpenLFR developer entry points. `make demo` and `make test` bootstrap everything on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared
+export LFR_SHARED_DATA ?= $(abspath $(SHARED)/data)
+
+.PHONY: setup demo test check lint typecheck fmt lock clean bench
+
+# Idempotent: system packages are checked each time (cheap), the venv is rebuilt only when the
+# dependency files change.
+setup: $(VENV)/.setup-stamp
+	@scripts/install-system-deps.sh
+
+$(VENV)/.setup-stamp: pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $@
+
+demo: setup
+	$(BIN)/lfr demo --data "$(LFR_SHARED_DATA)"
+
+test: setup
+	scripts/test
+
+check: setup
+	scripts/check
+
+bench: setup
+	$(BIN)/lfr bench engine --json
+
+# Re-pin every dependency after changing pyproject.toml (needs the registry).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^openlfr' > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

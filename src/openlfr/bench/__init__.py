@@ -1,0 +1,1 @@
+"""Speed benchmarks that print figures (no timed assertions anywhere in the test suite)."""

