@@ -85,6 +85,19 @@ class FaceDetections:
 
 
 @dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded video frame. ``captured_at`` (``time.monotonic()`` when the frame was read) is the
+    origin of frame→alert latency; ``media_time_s`` is the position in the media (file sources) or
+    seconds since the stream was opened (live sources)."""
+
+    source_id: str
+    index: int
+    image: ImageBGR
+    captured_at: float
+    media_time_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class ModelContract:
     """Identifies the vector space an embedding lives in; vectors of different contracts never compare."""
 
