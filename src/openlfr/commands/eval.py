@@ -36,8 +36,9 @@ def _embed(args: argparse.Namespace) -> tuple[Any, Any]:
     from openlfr.engine import FaceEngine
     from openlfr.eval.dataset import embed_dataset, scan_dataset
 
+    settings = settings_from(args)  # a bad config is reported before any work starts
     items = scan_dataset(args.dataset)
-    engine = FaceEngine.from_settings(settings_from(args))
+    engine = FaceEngine.from_settings(settings)
     data = embed_dataset(
         engine,
         items,
