@@ -6,12 +6,16 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tqdm import tqdm
 
 from openlfr.config.loader import load_settings
 from openlfr.config.models import Settings
+
+if TYPE_CHECKING:
+    from openlfr.eval.dataset import DatasetEmbeddings, LabelledImage
 
 T = TypeVar("T")
 
@@ -40,3 +44,44 @@ def add_progress_flag(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="progress bar on stderr (default: only when stderr is a terminal)",
     )
+
+
+def add_database_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="database URL, e.g. postgresql://user@host/db (default: $LFR_DATABASE_URL, else the embedded "
+        "SQLite file <data_dir>/openlfr.db); the schema is created or migrated on first use",
+    )
+
+
+def settings_with_database(args: argparse.Namespace) -> Settings:
+    """Settings with ``--db`` (when given) taking precedence over the config file and LFR_DATABASE_URL."""
+    settings = settings_from(args)
+    url = getattr(args, "db", None)
+    return settings.model_copy(update={"database_url": url}) if url else settings
+
+
+def iso_date(text: str) -> date:
+    """argparse type for a YYYY-MM-DD date, with a readable error."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def embed_labelled_folder(args: argparse.Namespace) -> tuple[list[LabelledImage], DatasetEmbeddings]:
+    """Largest-face embeddings of ``args.dataset`` (DATASET/<identity>/<image>) with the configured engine."""
+    from openlfr.engine import FaceEngine
+    from openlfr.eval.dataset import embed_dataset, scan_dataset
+
+    settings = settings_from(args)  # a bad config is reported before any work starts
+    items = scan_dataset(args.dataset)
+    engine = FaceEngine.from_settings(settings)
+    data = embed_dataset(
+        engine,
+        items,
+        progress=lambda it: progress(it, total=len(items), desc="embedding", enabled=args.progress),
+    )
+    return items, data

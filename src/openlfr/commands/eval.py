@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from openlfr.commands.common import add_progress_flag, print_json, progress, settings_from
+from openlfr.commands.common import add_progress_flag, embed_labelled_folder, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -32,27 +32,12 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
     add_progress_flag(parser)
 
 
-def _embed(args: argparse.Namespace) -> tuple[Any, Any]:
-    from openlfr.engine import FaceEngine
-    from openlfr.eval.dataset import embed_dataset, scan_dataset
-
-    settings = settings_from(args)  # a bad config is reported before any work starts
-    items = scan_dataset(args.dataset)
-    engine = FaceEngine.from_settings(settings)
-    data = embed_dataset(
-        engine,
-        items,
-        progress=lambda it: progress(it, total=len(items), desc="embedding", enabled=args.progress),
-    )
-    return items, data
-
-
 def run_verify(args: argparse.Namespace) -> int:
     from openlfr.eval.metrics import error_curve
     from openlfr.eval.plot import plot_det
     from openlfr.eval.verify import all_pair_scores, verification_report
 
-    _, data = _embed(args)
+    _, data = embed_labelled_folder(args)
     pairs = all_pair_scores(data)
     report = verification_report(data, pairs, str(args.dataset))
     if args.plot:
@@ -73,7 +58,7 @@ def run_identify(args: argparse.Namespace) -> int:
     from openlfr.eval.metrics import open_set_curve
     from openlfr.eval.plot import plot_det
 
-    items, data = _embed(args)
+    items, data = embed_labelled_folder(args)
     split = split_dataset(items, args.enrol, args.seed)
     results = search_probes(data, split)
     report = identification_report(data, split, results, str(args.dataset), args.enrol, args.seed)
