@@ -22,6 +22,17 @@ def register(subparsers: Any) -> None:
     _common_arguments(identify)
     identify.add_argument("--enrol", type=int, default=1, metavar="K", help="images enrolled per identity (1)")
     identify.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the identity split (0)")
+    identify.add_argument(
+        "--groups",
+        type=Path,
+        metavar="FILE.csv",
+        help="CSV with an 'identity' column and group columns (e.g. sex, age_band): per-group FNIR/FPIR",
+    )
+    identify.add_argument(
+        "--threshold",
+        type=float,
+        help="threshold for the per-group rates (default: the overall threshold at FPIR 0.01)",
+    )
     identify.set_defaults(handler=run_identify)
 
 
@@ -62,7 +73,19 @@ def run_identify(args: argparse.Namespace) -> int:
     split = split_dataset(items, args.enrol, args.seed)
     results = search_probes(data, split)
     report = identification_report(data, split, results, str(args.dataset), args.enrol, args.seed)
-    if args.plot:
+    group_curves = _add_groups(args, report, data, split, results) if args.groups else {}
+    if args.plot and group_curves:
+        for attribute, curves in group_curves.items():
+            path = args.plot if len(group_curves) == 1 else args.plot.with_name(f"{args.plot.stem}-{attribute}.png")
+            plot_det(
+                curves,
+                path,
+                x_label="false positive identification rate (FPIR)",
+                y_label="false negative identification rate (FNIR)",
+                title=f"DET by {attribute}: {args.dataset.name}",
+            )
+            report["groups"][attribute]["plot"] = str(path)
+    elif args.plot:
         curve = open_set_curve(results.mated_top_scores, results.mated_top_correct, results.nonmated_top_scores)
         plot_det(
             {args.dataset.name: curve},
@@ -76,6 +99,17 @@ def run_identify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_groups(args: argparse.Namespace, report: dict[str, Any], data: Any, split: Any, results: Any) -> Any:
+    from openlfr.eval.equity import group_report, probe_identities, read_groups
+
+    threshold = args.threshold if args.threshold is not None else report["threshold_at_fpir"]["0.01"]
+    probes = probe_identities(split, {image.path for image in data.images})
+    groups, curves = group_report(read_groups(args.groups), probes, results, threshold)
+    report["group_threshold"] = threshold
+    report["groups"] = groups
+    return curves
+
+
 def _emit(args: argparse.Namespace, report: dict[str, Any], summary: Any) -> None:
     if args.json:
         print_json(report)
@@ -85,6 +119,20 @@ def _emit(args: argparse.Namespace, report: dict[str, Any], summary: Any) -> Non
         print(f"  skipped {failure['path']}: {failure['reason']}", file=sys.stderr)
     for note in report["notes"]:
         print(f"  note: {note}", file=sys.stderr)
+    for attribute, result in report.get("groups", {}).items():
+        print(f"by {attribute} at threshold {report['group_threshold']:.4f}:")
+        for group, rates in result["groups"].items():
+            fnir, fpir = rates["fnir"], rates["fpir"]
+            print(f"  {group:<16} FNIR {_rate(fnir)}  FPIR {_rate(fpir)}")
+        for flag in result["flags"]:
+            print(f"  FLAG: {flag}")
+
+
+def _rate(rate: dict[str, Any]) -> str:
+    if rate["rate"] is None:
+        return "n/a (no probes)"
+    low, high = rate["ci95"]
+    return f"{rate['rate']:.4f} [{low:.4f}, {high:.4f}] n={rate['n']}"
 
 
 def _verify_summary(r: dict[str, Any]) -> str:
