@@ -31,3 +31,10 @@ class ContractMismatchError(OpenLFRError):
 
 class DatasetError(OpenLFRError):
     code = "dataset_invalid"
+
+
+class SourceError(OpenLFRError):
+    """A video source cannot be opened or read (missing/corrupt file, unreachable stream). Messages never
+    contain credentials."""
+
+    code = "source_unavailable"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -118,6 +118,22 @@ class EngineConfig(_Strict):
     )
 
 
+class WatchlistConfig(_Strict):
+    """Enrolment and storage of watchlist subjects."""
+
+    duplicate_threshold: float = Field(
+        0.55,
+        ge=-1,
+        le=1,
+        description="cosine score at or above which a new reference face counts as a possible duplicate of a "
+        "different subject (enrolment then needs --force); set per model: SFace impostor pairs of the deepface "
+        "set reach 0.45, genuine pairs go down to 0.50",
+    )
+    review_after_days: int = Field(
+        180, ge=1, description="review-by date given to a new subject when none is supplied (days from today)"
+    )
+
+
 def default_cache_dir() -> Path:
     import os
 
@@ -135,3 +151,34 @@ class Settings(BaseSettings):
         default_factory=default_cache_dir, description="converted models and other rebuildable files"
     )
     data_dir: Path = Field(Path("var"), description="embedded database, media files")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database (e.g. postgresql://user@host/db); "
+        "default: the embedded SQLite file <data_dir>/openlfr.db",
+    )
+    media_key: SecretStr | None = Field(
+        None,
+        description="Fernet key (url-safe base64, 32 bytes) that encrypts reference images at rest; "
+        "generate one with `lfr watchlist keygen`; without it images are stored in the clear",
+    )
+    watchlist: WatchlistConfig = Field(default_factory=WatchlistConfig)
+
+
+class SourceConfig(_Strict):
+    """How video sources open, read and reconnect (see docs/SOURCES.md)."""
+
+    open_timeout_s: float = Field(5.0, gt=0, le=120, description="give up opening a stream after this long")
+    read_timeout_s: float = Field(
+        3.0, gt=0, le=120, description="a stream that delivers no frame for this long counts as lost"
+    )
+    reconnect_min_s: float = Field(0.5, gt=0, description="first wait before reconnecting a lost live stream")
+    reconnect_max_s: float = Field(10.0, gt=0, description="cap of the doubling reconnect wait")
+    reconnect_jitter: float = Field(
+        0.2, ge=0, le=1, description="each wait is scaled by a random factor in [1 - jitter, 1 + jitter]"
+    )
+    max_reconnect_attempts: int | None = Field(
+        None,
+        ge=0,
+        description="reconnect attempts that may fail in a row before a live source is marked failed "
+        "(0: never retry); null: retry forever",
+    )

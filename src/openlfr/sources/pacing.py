@@ -1,0 +1,28 @@
+"""Plays media timestamps back at wall-clock speed (``realtime=True`` file sources)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+# Behind schedule by more than this (a slow consumer, a paused debugger): restart the clock from now
+# rather than burst through the missed frames to catch up.
+_MAX_LAG_S = 1.0
+
+
+class Pacer:
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self._origin: tuple[float, float] | None = None  # (wall monotonic, media time) pair
+
+    def wait_until(self, media_time_s: float) -> None:
+        """Sleep until ``media_time_s`` is due; returns early when the stop event is set."""
+        now = time.monotonic()
+        if self._origin is None or media_time_s < self._origin[1]:  # first frame, or a loop restarted
+            self._origin = (now, media_time_s)
+            return
+        due = self._origin[0] + (media_time_s - self._origin[1])
+        if now - due > _MAX_LAG_S:
+            self._origin = (now, media_time_s)
+        elif due > now:
+            self._stop.wait(due - now)
