@@ -10,6 +10,7 @@ from tests.helpers.data import shared_data
 from openlfr.config.models import Settings
 from openlfr.engine import FaceEngine
 from openlfr.models.files import SFACE_FILE, YUNET_FILE, bundled_model
+from openlfr.models.onnx_convert import CONVERSION_VERSION
 from openlfr.quality.gate import Reason
 
 pytestmark = pytest.mark.model
@@ -117,7 +118,7 @@ def test_converted_models_are_cached_on_disk(tmp_path: object) -> None:
     cache = Path(str(tmp_path))
     FaceEngine.from_settings(Settings(cache_dir=cache))
     files = sorted(p.name for p in (cache / "models").iterdir())
-    assert len(files) == 2 and all("fold-v1" in name for name in files)
+    assert len(files) == 2 and all(CONVERSION_VERSION in name for name in files)
     stamps = [p.stat().st_mtime_ns for p in sorted((cache / "models").iterdir())]
     FaceEngine.from_settings(Settings(cache_dir=cache))
     assert [p.stat().st_mtime_ns for p in sorted((cache / "models").iterdir())] == stamps

@@ -85,3 +85,25 @@ def test_unreadable_model_is_a_clear_error(tmp_path: Path) -> None:
         converted_model_path(bad, tmp_path / "cache", [], [])
     with pytest.raises(ModelLoadError, match="cannot load"):
         create_session(bad, threads=1)
+
+
+@pytest.mark.parametrize("slopes", [[0.25, 0.0, 1.0], [-0.8, 0.3, 1.2]])
+def test_prelu_rewrite_is_exact(tmp_path: Path, slopes: list[float]) -> None:
+    """Both rewrites (Max form for slopes in [0, 1], Relu/Add form otherwise) equal onnxruntime's PRelu."""
+    slope = np.array(slopes, np.float32).reshape(3, 1, 1)
+    graph = helper.make_graph(
+        [helper.make_node("PRelu", ["x", "slope"], ["y"])],
+        "prelu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])],
+        initializer=[numpy_helper.from_array(slope, "slope")],
+    )
+    source = tmp_path / "prelu.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(source))
+    converted = converted_model_path(source, tmp_path / "cache", [], [])
+    assert "PRelu" not in {node.op_type for node in onnx.load(str(converted)).graph.node}
+    x = np.random.default_rng(0).standard_normal((1, 3, 4, 4)).astype(np.float32)
+    (expected,) = create_session(source, threads=1).run(None, {"x": x})
+    (actual,) = create_session(converted, threads=1).run(None, {"x": x})
+    assert np.allclose(actual, expected, atol=1e-6)
+    assert np.allclose(expected, np.where(x > 0, x, slope * x), atol=1e-6)
