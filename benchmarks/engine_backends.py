@@ -44,14 +44,22 @@ def main() -> None:
     cosine = float(ours_vec @ theirs_vec / np.linalg.norm(theirs_vec))
 
     rows = [
-        ("YuNet 640x480 frame", median_ms(lambda: engine.detector.detect(frame), args.repeat),
-         median_ms(lambda: opencv_detector.detect(frame), args.repeat)),
-        ("SFace one face", median_ms(lambda: engine.embedder.embed_aligned(crop), args.repeat),
-         median_ms(lambda: opencv_recogniser.feature(opencv_crop), args.repeat)),
+        (
+            "YuNet 640x480 frame",
+            median_ms(lambda: engine.detector.detect(frame), args.repeat),
+            median_ms(lambda: opencv_detector.detect(frame), args.repeat),
+        ),
+        (
+            "SFace one face",
+            median_ms(lambda: engine.embedder.embed_aligned(crop), args.repeat),
+            median_ms(lambda: opencv_recogniser.feature(opencv_crop), args.repeat),
+        ),
     ]
     print(f"machine: {machine_info()}")
-    print(f"agreement: faces {len(ours)} vs {len(theirs)}, largest box max |diff| {box_diff:.3f} px, "
-          f"embedding cosine {cosine:.6f}")
+    print(
+        f"agreement: faces {len(ours)} vs {len(theirs)}, largest box max |diff| {box_diff:.3f} px, "
+        f"embedding cosine {cosine:.6f}"
+    )
     print("| stage | onnxruntime (ms) | OpenCV DNN (ms) |\n|---|---|---|")
     for name, ort_ms, cv_ms in rows:
         print(f"| {name} | {ort_ms:.2f} | {cv_ms:.2f} |")
