@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from openlfr.config.api import ApiConfig
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -162,6 +164,7 @@ class Settings(BaseSettings):
         "generate one with `lfr watchlist keygen`; without it images are stored in the clear",
     )
     watchlist: WatchlistConfig = Field(default_factory=WatchlistConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
 
 class SourceConfig(_Strict):

@@ -1,0 +1,253 @@
+"""``lfr subject add|show|update|remove|erase``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from openlfr.commands.common import add_database_flag, iso_date, print_json, settings_with_database
+from openlfr.errors import OpenLFRError
+
+
+class EnrolmentRefusedError(OpenLFRError):
+    """At least one image given on the command line was not enrolled (the message says which and why)."""
+
+    code = "enrolment_refused"
+
+
+def register(subparsers: Any) -> None:
+    from openlfr.watchlists.types import Category
+
+    categories = [c.value for c in Category]
+    parser = subparsers.add_parser("subject", help="watchlist subjects: add, show, update, remove, erase")
+    sub = parser.add_subparsers(dest="subject_command", metavar="ACTION", required=True)
+
+    add = sub.add_parser("add", help="add a subject, with reference images")
+    add.add_argument("ref", metavar="REF", help="external reference (custody or case number)")
+    add.add_argument(
+        "--image", action="append", default=[], type=Path, metavar="FILE", dest="images", help="reference image"
+    )
+    add.add_argument("--name", default="", help="display name")
+    add.add_argument("--category", required=True, choices=categories, help="APP watchlist category")
+    add.add_argument("--reason", required=True, help="reason / legal basis for the entry")
+    add.add_argument("--image-source", required=True, help="where the images come from")
+    add.add_argument("--added-by", default=None, help="who adds the subject (default: your user name)")
+    add.add_argument("--review-by", type=iso_date, help="review-by date (default: today + review_after_days)")
+    add.add_argument("--watchlist", action="append", default=[], metavar="NAME", help="put on this watchlist")
+    _enrol_options(add)
+    add.set_defaults(handler=run_add)
+
+    show = sub.add_parser("show", help="a subject's record, images and their quality")
+    show.add_argument("ref", metavar="REF", help="external reference or id")
+    show.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_database_flag(show)
+    show.set_defaults(handler=run_show)
+
+    update = sub.add_parser("update", help="change a subject's record or add reference images")
+    update.add_argument("ref", metavar="REF", help="external reference or id")
+    update.add_argument(
+        "--image", action="append", default=[], type=Path, metavar="FILE", dest="images", help="add a reference image"
+    )
+    update.add_argument("--name", default=None, help="display name")
+    update.add_argument("--category", choices=categories, default=None)
+    update.add_argument("--reason", default=None, help="reason / legal basis")
+    update.add_argument("--image-source", default=None)
+    update.add_argument("--review-by", type=iso_date, default=None)
+    update.add_argument("--watchlist", action="append", default=[], metavar="NAME", help="also put on this watchlist")
+    _enrol_options(update)
+    update.set_defaults(handler=run_update)
+
+    remove = sub.add_parser("remove", help="take a subject off a watchlist (the record stays)")
+    remove.add_argument("ref", metavar="REF")
+    remove.add_argument("--watchlist", required=True, metavar="NAME")
+    add_database_flag(remove)
+    remove.set_defaults(handler=run_remove)
+
+    erase = sub.add_parser("erase", help="erase a subject's images, templates and record everywhere")
+    erase.add_argument("ref", metavar="REF")
+    erase.add_argument("--reason", required=True, help="why (kept in the erasure record)")
+    erase.add_argument("--by", default=None, help="who asked for it (default: your user name)")
+    erase.add_argument("--yes", action="store_true", help="confirm: erasure cannot be undone")
+    erase.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_database_flag(erase)
+    erase.set_defaults(handler=run_erase)
+
+
+def _enrol_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help="enrol faces flagged as possible duplicate identities")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_database_flag(parser)
+
+
+def _user(given: str | None) -> str:
+    if given:
+        return given
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def _enrol_files(args: argparse.Namespace, store: Any, settings: Any, info: Any) -> list[dict[str, Any]]:
+    """Enrol each image given; one result dict per image for the output."""
+    from openlfr.engine import FaceEngine
+    from openlfr.watchlists.enrol import Enroller, EnrolRequest
+    from openlfr.watchlists.types import EnrolResult, Outcome, RejectCode
+
+    enroller = Enroller(store, FaceEngine.from_settings(settings), settings.watchlist.duplicate_threshold)
+    results = []
+    for path in args.images:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            result = EnrolResult(Outcome.REJECTED, RejectCode.UNREADABLE, f"{path}: {exc.strerror or exc}")
+        else:
+            request = EnrolRequest(args.ref, data, path.name, info=info, force=args.force)
+            result = enroller.enrol(request)
+        results.append(
+            {
+                "image": str(path),
+                "outcome": str(result.outcome),
+                "code": result.code,
+                "detail": result.detail,
+                "duplicate_of": result.duplicate_of,
+                "duplicate_score": result.duplicate_score,
+            }
+        )
+    return results
+
+
+def _finish(args: argparse.Namespace, store: Any, results: list[dict[str, Any]]) -> int:
+    from openlfr.watchlists.subjects import find_subject, subject_view
+
+    with store.db.session() as session:
+        subject = find_subject(session, args.ref)
+        view = subject_view(session, subject).as_dict() if subject is not None else None
+    if args.json:
+        print_json({"subject": view, "images": results})
+    else:
+        for result in results:
+            note = f" ({result['code']}: {result['detail']})" if result["code"] else ""
+            print(f"{result['image']}: {result['outcome']}{note}")
+    failed = [r for r in results if r["outcome"] not in ("enrolled", "already_enrolled")]
+    if failed:
+        raise EnrolmentRefusedError(f"{len(failed)} of {len(results)} image(s) not enrolled (see above)")
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from openlfr.store.context import open_store
+    from openlfr.store.errors import ConflictError
+    from openlfr.watchlists.subjects import add_member, create_subject, find_subject, get_watchlist, validate_info
+    from openlfr.watchlists.types import Category, SubjectInfo
+
+    settings = settings_with_database(args)
+    try:
+        info = validate_info(
+            SubjectInfo(
+                external_ref=args.ref,
+                category=Category(args.category),
+                reason=args.reason,
+                image_source=args.image_source,
+                added_by=_user(args.added_by),
+                review_by=args.review_by or date.today() + timedelta(days=settings.watchlist.review_after_days),
+                display_name=args.name,
+            )
+        )
+    except ValueError as exc:
+        raise OpenLFRError(str(exc)) from exc
+    with open_store(settings) as store:
+        with store.db.session() as session:
+            if find_subject(session, info.external_ref) is not None:
+                raise ConflictError(f"subject {info.external_ref!r} exists: use `lfr subject update` to change it")
+            for name in args.watchlist:
+                get_watchlist(session, name)  # fail before enrolling anything
+            if not args.images:
+                create_subject(session, info)
+        results = _enrol_files(args, store, settings, info)
+        with store.db.session() as session:
+            subject = find_subject(session, info.external_ref)
+            if subject is not None:
+                for name in args.watchlist:
+                    add_member(session, get_watchlist(session, name), subject)
+        return _finish(args, store, results)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from openlfr.store.context import open_store
+    from openlfr.watchlists.subjects import get_subject, subject_view
+
+    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+        view = subject_view(session, get_subject(session, args.ref))
+    data = view.as_dict()
+    if args.json:
+        print_json(data)
+        return 0
+    for key in ("external_ref", "display_name", "category", "reason", "image_source", "added_by", "review_by"):
+        print(f"{key:>13}: {data[key]}")
+    print(f"{'watchlists':>13}: {', '.join(data['watchlists']) or '-'}")
+    for image in data["images"]:
+        template = "yes" if image["has_template"] else "no"
+        print(f"  image {image['digest'][:16]}… {image['source_name']} template={template}")
+    return 0
+
+
+def run_update(args: argparse.Namespace) -> int:
+    from openlfr.store.context import open_store
+    from openlfr.watchlists.subjects import add_member, get_subject, get_watchlist, update_subject
+    from openlfr.watchlists.types import Category, SubjectChanges
+
+    changes = SubjectChanges(
+        display_name=args.name,
+        category=Category(args.category) if args.category else None,
+        reason=args.reason,
+        image_source=args.image_source,
+        review_by=args.review_by,
+    )
+    settings = settings_with_database(args)
+    with open_store(settings) as store:
+        with store.db.session() as session:
+            subject = get_subject(session, args.ref)
+            args.ref = subject.external_ref
+            try:
+                update_subject(session, subject, changes)
+            except ValueError as exc:
+                raise OpenLFRError(str(exc)) from exc
+            for name in args.watchlist:
+                add_member(session, get_watchlist(session, name), subject)
+        results = _enrol_files(args, store, settings, None)
+        return _finish(args, store, results)
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from openlfr.store.context import open_store
+    from openlfr.watchlists.subjects import get_subject, get_watchlist, remove_member
+
+    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+        remove_member(session, get_watchlist(session, args.watchlist), get_subject(session, args.ref))
+    print(f"removed {args.ref!r} from watchlist {args.watchlist!r} (the record stays; `lfr subject erase` deletes it)")
+    return 0
+
+
+def run_erase(args: argparse.Namespace) -> int:
+    from openlfr.store.context import open_store
+    from openlfr.watchlists.erase import erase_subject
+
+    if not args.yes:
+        raise OpenLFRError(f"erasing {args.ref!r} deletes its images and templates for good: add --yes to confirm")
+    with open_store(settings_with_database(args)) as store:
+        try:
+            result = erase_subject(store, args.ref, erased_by=_user(args.by), reason=args.reason)
+        except ValueError as exc:
+            raise OpenLFRError(str(exc)) from exc
+    if args.json:
+        print_json(result.as_dict())
+    else:
+        print(
+            f"erased subject {result.subject_id}: {result.images} images, {result.templates} templates, "
+            f"{result.snapshots_redacted} snapshots redacted (record {result.record_id})"
+        )
+    return 0

@@ -1,0 +1,79 @@
+"""Erasure of a subject: every reference image (media file and row), every template, every copy in a
+snapshot, the subject record and its watchlist memberships. What remains is an ``erasure_record``
+saying that it happened (subject id, when, by whom, why, counts) and nothing of the biometric data.
+
+Order matters: media files are deleted first, then the rows in one transaction. If the transaction
+fails, the subject is still there and erasing it again finishes the job; the reverse order could leave
+image files that no row points to any more.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+
+from openlfr.store.context import Store
+from openlfr.store.models import (
+    ErasureRecord,
+    ReferenceImage,
+    Snapshot,
+    SnapshotTemplate,
+    Subject,
+    Template,
+    WatchlistMember,
+)
+from openlfr.watchlists.subjects import get_subject
+from openlfr.watchlists.types import ErasureResult
+
+
+def erase_subject(store: Store, ref_or_id: str, *, erased_by: str, reason: str) -> ErasureResult:
+    if not reason.strip() or not erased_by.strip():
+        raise ValueError("an erasure needs a reason and who asked for it")
+    with store.db.session() as session:
+        subject_id = get_subject(session, ref_or_id).id
+        digests = list(session.scalars(select(ReferenceImage.digest).where(ReferenceImage.subject_id == subject_id)))
+    deleted_files = sum(store.media.delete(digest) for digest in digests)
+    with store.db.session() as session:
+        subject = session.get(Subject, subject_id)
+        assert subject is not None
+        snapshot_ids = list(
+            session.scalars(
+                select(SnapshotTemplate.snapshot_id).where(SnapshotTemplate.subject_id == subject_id).distinct()
+            )
+        )
+        templates = session.scalar(select(func.count()).where(Template.subject_id == subject_id)) or 0
+        session.execute(delete(SnapshotTemplate).where(SnapshotTemplate.subject_id == subject_id))
+        if snapshot_ids:
+            session.execute(
+                update(Snapshot).where(Snapshot.id.in_(snapshot_ids)).values(erasures=Snapshot.erasures + 1)
+            )
+        session.execute(delete(Template).where(Template.subject_id == subject_id))
+        session.execute(delete(ReferenceImage).where(ReferenceImage.subject_id == subject_id))
+        session.execute(delete(WatchlistMember).where(WatchlistMember.subject_id == subject_id))
+        session.delete(subject)
+        record = ErasureRecord(
+            subject_id=subject_id,
+            erased_by=erased_by.strip(),
+            reason=reason.strip(),
+            images=len(digests),
+            templates=int(templates),
+            snapshots_redacted=len(snapshot_ids),
+        )
+        session.add(record)
+        session.flush()
+        record_id = record.id
+    _scrub(store)
+    return ErasureResult(record_id, subject_id, len(digests), int(templates), len(snapshot_ids), deleted_files)
+
+
+def _scrub(store: Store) -> None:
+    """Push deleted rows out of the database files where the engine allows it.
+
+    SQLite runs with ``secure_delete`` (freed pages are zeroed); checkpointing and truncating the WAL
+    then removes the last copies of the old pages. PostgreSQL's VACUUM reclaims the dead row versions
+    (their bytes can persist in free space until it is reused: see docs/WATCHLISTS.md)."""
+    engine = store.db.engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if store.db.is_sqlite:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            connection.exec_driver_sql("VACUUM reference_image, template, snapshot_template, subject")

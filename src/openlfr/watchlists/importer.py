@@ -1,0 +1,160 @@
+"""Bulk import into a watchlist. Each image is enrolled in its own transaction, so an interrupted import
+keeps what it finished and a re-run skips it (same digest, same subject: ``already_enrolled``); a failure
+in one file is reported for that file and the import goes on."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError
+
+from openlfr.errors import OpenLFRError
+from openlfr.store.errors import MediaKeyError, StorageError
+from openlfr.watchlists.enrol import Enroller, EnrolRequest
+from openlfr.watchlists.manifest import ImportItem, Manifest, SubjectFields
+from openlfr.watchlists.subjects import create_watchlist, find_watchlist, validate_info
+from openlfr.watchlists.types import Category, EnrolResult, ImportSummary, Outcome, Reject, RejectCode, SubjectInfo
+
+log = logging.getLogger(__name__)
+
+REJECT_COLUMNS = ("source", "subject_ref", "code", "detail")
+Progress = Callable[[Iterable[ImportItem]], Iterable[ImportItem]]
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectDefaults:
+    """Metadata for subjects the import file says nothing about (command-line options)."""
+
+    added_by: str
+    review_by: date
+    category: Category | None = None
+    reason: str | None = None
+    image_source: str | None = None
+
+    def as_fields(self) -> SubjectFields:
+        return SubjectFields(
+            category=self.category,
+            reason=self.reason,
+            image_source=self.image_source,
+            added_by=self.added_by,
+            review_by=self.review_by,
+        )
+
+
+def subject_info(ref: str, given: SubjectFields | None, defaults: SubjectDefaults) -> SubjectInfo | str:
+    """The full info for a new subject, or what is missing (as a message for the rejects report)."""
+    merged = (given or SubjectFields()).filled_from(defaults.as_fields())
+    missing = [
+        label
+        for label, value in (
+            ("category", merged.category),
+            ("reason (legal basis)", merged.reason),
+            ("image_source", merged.image_source),
+        )
+        if value is None
+    ]
+    if missing:
+        return f"no {', '.join(missing)} for new subject {ref!r}: add it to the CSV or pass it as an option"
+    assert merged.category is not None and merged.reason is not None and merged.image_source is not None
+    info = SubjectInfo(
+        external_ref=ref,
+        category=merged.category,
+        reason=merged.reason,
+        image_source=merged.image_source,
+        added_by=merged.added_by or defaults.added_by,
+        review_by=merged.review_by or defaults.review_by,
+        display_name=merged.display_name or "",
+    )
+    try:
+        return validate_info(info)
+    except ValueError as exc:
+        return str(exc)
+
+
+class Importer:
+    def __init__(self, enroller: Enroller, defaults: SubjectDefaults, *, force: bool = False) -> None:
+        self.enroller = enroller
+        self.defaults = defaults
+        self.force = force
+
+    def run(self, watchlist_name: str, manifest: Manifest, progress: Progress = iter) -> ImportSummary:
+        watchlist_id = self._watchlist(watchlist_name)
+        infos = {
+            ref: subject_info(ref, manifest.subjects.get(ref), self.defaults)
+            for ref in {item.subject_ref for item in manifest.items}
+        }
+        counts: Counter[str] = Counter()
+        rejected: Counter[str] = Counter(r.code for r in manifest.problems)
+        rejects = list(manifest.problems)
+        duplicates = 0
+        for item in progress(manifest.items):
+            result = self._one(item, infos[item.subject_ref], watchlist_id)
+            counts[result.outcome] += 1
+            duplicates += result.duplicate_of is not None
+            if result.outcome in (Outcome.REJECTED, Outcome.DUPLICATE):
+                code = result.code or RejectCode.INTERNAL_ERROR
+                rejects.append(Reject(item.source, item.subject_ref, code, result.detail))
+                if result.outcome == Outcome.REJECTED:
+                    rejected[code] += 1
+        return ImportSummary(
+            watchlist=watchlist_name,
+            items=len(manifest.items),
+            enrolled=counts[Outcome.ENROLLED],
+            already_enrolled=counts[Outcome.ALREADY_ENROLLED],
+            rejected=dict(rejected),
+            duplicates=duplicates,
+            rejects=tuple(rejects),
+        )
+
+    def _watchlist(self, name: str) -> str:
+        """The watchlist's id; an import into a name that does not exist yet creates it."""
+        with self.enroller.store.db.session() as session:
+            watchlist = find_watchlist(session, name)
+            return watchlist.id if watchlist is not None else create_watchlist(session, name).id
+
+    def _one(self, item: ImportItem, info: SubjectInfo | str, watchlist_id: str) -> EnrolResult:
+        try:
+            data = item.path.read_bytes()
+        except FileNotFoundError:
+            return EnrolResult(Outcome.REJECTED, RejectCode.MISSING_FILE, f"{item.path}: no such file")
+        except OSError as exc:
+            return EnrolResult(Outcome.REJECTED, RejectCode.UNREADABLE, f"{item.path}: {exc.strerror or exc}")
+        request = EnrolRequest(
+            subject_ref=item.subject_ref,
+            data=data,
+            source_name=item.path.name,
+            info=info if isinstance(info, SubjectInfo) else None,
+            info_error=info if isinstance(info, str) else None,
+            watchlist_id=watchlist_id,
+            force=self.force,
+        )
+        try:
+            return self.enroller.enrol(request)
+        except (StorageError, MediaKeyError):
+            raise  # the store itself is unusable: every further image would fail the same way
+        except DBAPIError as exc:
+            raise StorageError(f"database error while enrolling {item.source}: {exc.orig or exc}") from exc
+        except OpenLFRError as exc:
+            return EnrolResult(Outcome.REJECTED, RejectCode.INTERNAL_ERROR, f"[{exc.code}] {exc}")
+        except Exception as exc:
+            log.exception("unexpected failure enrolling %s", item.source)
+            return EnrolResult(Outcome.REJECTED, RejectCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+
+
+def write_rejects(path: Path, rejects: Iterable[Reject]) -> None:
+    """The rejects report: where each rejected image came from and why — never any of its content."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(REJECT_COLUMNS)
+            for reject in rejects:
+                writer.writerow([reject.source, reject.subject_ref, reject.code, reject.detail])
+    except OSError as exc:
+        raise StorageError(f"cannot write the rejects report {path}: {exc.strerror}") from exc

@@ -1,0 +1,101 @@
+"""Watchlist snapshots: the immutable, dated set of templates one deployment uses.
+
+The fingerprint is sha256 over the sorted template digests (one per line), so it identifies exactly
+which templates (vectors and model contract) a deployment searched, whatever the database or the order
+of enrolment. Subjects past their review-by date, or without a template of the current model, are left
+out and reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openlfr.store.errors import NotFoundError
+from openlfr.store.models import Snapshot, SnapshotTemplate, Template, Watchlist
+from openlfr.types import FloatArray, ModelContract
+from openlfr.watchlists.enrol import contract_of, vector_from
+from openlfr.watchlists.subjects import as_utc, get_watchlist, members
+from openlfr.watchlists.types import Exclusion, SnapshotResult
+
+REVIEW_OVERDUE = "review_overdue"
+NO_TEMPLATES = "no_templates"
+
+
+def fingerprint(template_digests: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(template_digests)).encode("ascii")).hexdigest()
+
+
+def create_snapshot(session: Session, watchlist_name: str, contract: ModelContract, today: date) -> SnapshotResult:
+    watchlist = get_watchlist(session, watchlist_name)
+    excluded: list[Exclusion] = []
+    chosen: list[Template] = []
+    for subject in members(session, watchlist):
+        if subject.review_by < today:
+            excluded.append(Exclusion(subject.id, subject.external_ref, REVIEW_OVERDUE))
+            continue
+        templates = [
+            t
+            for t in session.scalars(select(Template).where(Template.subject_id == subject.id))
+            if contract_of(t) == contract
+        ]
+        if not templates:
+            excluded.append(Exclusion(subject.id, subject.external_ref, NO_TEMPLATES))
+            continue
+        chosen.extend(templates)
+    chosen.sort(key=lambda t: t.digest)
+    snapshot = Snapshot(
+        watchlist_id=watchlist.id,
+        as_of=today,
+        fingerprint=fingerprint([t.digest for t in chosen]),
+        template_count=len(chosen),
+        subject_count=len({t.subject_id for t in chosen}),
+        excluded=[{"subject_id": e.subject_id, "reason": e.reason} for e in excluded],
+        model=contract.model,
+        weights_sha256=contract.weights_sha256,
+        dimension=contract.dimension,
+        preprocessing=contract.preprocessing,
+    )
+    session.add(snapshot)
+    session.flush()
+    session.add_all(
+        SnapshotTemplate(snapshot_id=snapshot.id, subject_id=t.subject_id, template_digest=t.digest, vector=t.vector)
+        for t in chosen
+    )
+    session.flush()
+    return SnapshotResult(
+        id=snapshot.id,
+        watchlist=watchlist.name,
+        created_at=as_utc(snapshot.created_at),
+        fingerprint=snapshot.fingerprint,
+        templates=snapshot.template_count,
+        subjects=snapshot.subject_count,
+        excluded=tuple(excluded),
+    )
+
+
+def list_snapshots(session: Session, watchlist: Watchlist) -> list[Snapshot]:
+    query = select(Snapshot).where(Snapshot.watchlist_id == watchlist.id).order_by(Snapshot.created_at)
+    return list(session.scalars(query))
+
+
+def snapshot_templates(session: Session, snapshot_id: str) -> tuple[FloatArray, list[str], ModelContract]:
+    """The (N, D) matrix and subject ids a deployment loads into its matching index."""
+    import numpy as np
+
+    snapshot = session.get(Snapshot, snapshot_id)
+    if snapshot is None:
+        raise NotFoundError(f"no snapshot {snapshot_id!r}")
+    contract = ModelContract(snapshot.model, snapshot.weights_sha256, snapshot.dimension, snapshot.preprocessing)
+    rows = session.scalars(
+        select(SnapshotTemplate)
+        .where(SnapshotTemplate.snapshot_id == snapshot_id)
+        .order_by(SnapshotTemplate.template_digest)
+    ).all()
+    if not rows:
+        return np.zeros((0, contract.dimension), np.float32), [], contract
+    matrix = np.stack([vector_from(row.vector) for row in rows]).astype(np.float32)
+    return matrix, [row.subject_id for row in rows], contract

@@ -1,0 +1,198 @@
+"""Subjects and watchlists: create, find, change, list membership. Functions take an open session; the
+caller owns the transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openlfr.store.errors import ConflictError, NotFoundError
+from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist, WatchlistMember
+from openlfr.watchlists.types import Category, ImageView, SubjectChanges, SubjectInfo, SubjectView
+
+MAX_TEXT = 200
+
+
+def _required(value: str, name: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError(f"{name} is required")
+    return value
+
+
+def validate_info(info: SubjectInfo) -> SubjectInfo:
+    """The same info with whitespace trimmed; ValueError when a required field is empty or too long."""
+    ref = _required(info.external_ref, "external reference")
+    if len(ref) > MAX_TEXT or len(info.display_name) > MAX_TEXT:
+        raise ValueError(f"external reference and display name are limited to {MAX_TEXT} characters")
+    return SubjectInfo(
+        external_ref=ref,
+        category=Category(info.category),
+        reason=_required(info.reason, "reason (legal basis)"),
+        image_source=_required(info.image_source, "image source"),
+        added_by=_required(info.added_by, "added by"),
+        review_by=info.review_by,
+        display_name=info.display_name.strip(),
+    )
+
+
+def create_watchlist(session: Session, name: str, description: str = "") -> Watchlist:
+    name = _required(name, "watchlist name")
+    if find_watchlist(session, name) is not None:
+        raise ConflictError(f"watchlist {name!r} already exists")
+    watchlist = Watchlist(name=name, description=description)
+    session.add(watchlist)
+    session.flush()
+    return watchlist
+
+
+def find_watchlist(session: Session, name: str) -> Watchlist | None:
+    return session.scalars(select(Watchlist).where(Watchlist.name == name)).one_or_none()
+
+
+def get_watchlist(session: Session, name: str) -> Watchlist:
+    watchlist = find_watchlist(session, name)
+    if watchlist is None:
+        raise NotFoundError(f"no watchlist named {name!r} (see `lfr watchlist list`)")
+    return watchlist
+
+
+def find_subject(session: Session, ref_or_id: str) -> Subject | None:
+    """By external reference first, then by id."""
+    subject = session.scalars(select(Subject).where(Subject.external_ref == ref_or_id)).one_or_none()
+    return subject if subject is not None else session.get(Subject, ref_or_id)
+
+
+def get_subject(session: Session, ref_or_id: str) -> Subject:
+    subject = find_subject(session, ref_or_id)
+    if subject is None:
+        raise NotFoundError(f"no subject with reference or id {ref_or_id!r}")
+    return subject
+
+
+def create_subject(session: Session, info: SubjectInfo) -> Subject:
+    info = validate_info(info)
+    if find_subject(session, info.external_ref) is not None:
+        raise ConflictError(f"a subject with reference {info.external_ref!r} already exists")
+    subject = Subject(
+        external_ref=info.external_ref,
+        display_name=info.display_name,
+        category=str(info.category),
+        reason=info.reason,
+        image_source=info.image_source,
+        added_by=info.added_by,
+        review_by=info.review_by,
+    )
+    session.add(subject)
+    session.flush()
+    return subject
+
+
+def update_subject(session: Session, subject: Subject, changes: SubjectChanges) -> Subject:
+    if changes.display_name is not None:
+        subject.display_name = changes.display_name.strip()
+    if changes.category is not None:
+        subject.category = str(changes.category)
+    if changes.reason is not None:
+        subject.reason = _required(changes.reason, "reason (legal basis)")
+    if changes.image_source is not None:
+        subject.image_source = _required(changes.image_source, "image source")
+    if changes.review_by is not None:
+        subject.review_by = changes.review_by
+    subject.updated_at = datetime.now(UTC)
+    session.flush()
+    return subject
+
+
+def add_member(session: Session, watchlist: Watchlist, subject: Subject) -> bool:
+    """Put ``subject`` on ``watchlist``; False when it already was."""
+    if session.get(WatchlistMember, (watchlist.id, subject.id)) is not None:
+        return False
+    session.add(WatchlistMember(watchlist_id=watchlist.id, subject_id=subject.id))
+    session.flush()
+    return True
+
+
+def remove_member(session: Session, watchlist: Watchlist, subject: Subject) -> None:
+    member = session.get(WatchlistMember, (watchlist.id, subject.id))
+    if member is None:
+        raise NotFoundError(f"subject {subject.external_ref!r} is not on watchlist {watchlist.name!r}")
+    session.delete(member)
+    session.flush()
+
+
+def members(session: Session, watchlist: Watchlist) -> list[Subject]:
+    query = (
+        select(Subject)
+        .join(WatchlistMember, WatchlistMember.subject_id == Subject.id)
+        .where(WatchlistMember.watchlist_id == watchlist.id)
+        .order_by(Subject.external_ref)
+    )
+    return list(session.scalars(query))
+
+
+def member_count(session: Session, watchlist: Watchlist) -> int:
+    query = select(func.count()).select_from(WatchlistMember).where(WatchlistMember.watchlist_id == watchlist.id)
+    return int(session.scalar(query) or 0)
+
+
+def template_count(session: Session, subject_ids: list[str]) -> int:
+    if not subject_ids:
+        return 0
+    query = select(func.count()).select_from(Template).where(Template.subject_id.in_(subject_ids))
+    return int(session.scalar(query) or 0)
+
+
+def subject_view(session: Session, subject: Subject) -> SubjectView:
+    watchlists = session.scalars(
+        select(Watchlist.name)
+        .join(WatchlistMember, WatchlistMember.watchlist_id == Watchlist.id)
+        .where(WatchlistMember.subject_id == subject.id)
+        .order_by(Watchlist.name)
+    )
+    images = session.scalars(
+        select(ReferenceImage).where(ReferenceImage.subject_id == subject.id).order_by(ReferenceImage.created_at)
+    )
+    return SubjectView(
+        id=subject.id,
+        info=subject_info(subject),
+        created_at=as_utc(subject.created_at),
+        updated_at=as_utc(subject.updated_at),
+        watchlists=tuple(watchlists),
+        images=tuple(
+            ImageView(
+                id=image.id,
+                digest=image.digest,
+                source_name=image.source_name,
+                encrypted=image.encrypted,
+                quality_report=image.quality_report,
+                has_template=image.template is not None,
+                duplicate_of=image.duplicate_of,
+                created_at=as_utc(image.created_at),
+            )
+            for image in images
+        ),
+    )
+
+
+def subject_info(subject: Subject) -> SubjectInfo:
+    return SubjectInfo(
+        external_ref=subject.external_ref,
+        category=Category(subject.category),
+        reason=subject.reason,
+        image_source=subject.image_source,
+        added_by=subject.added_by,
+        review_by=subject.review_by,
+        display_name=subject.display_name,
+    )
+
+
+def as_utc(moment: datetime) -> datetime:
+    # SQLite hands timezone-aware columns back naive; they were written in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def review_overdue(subject: Subject, today: date) -> bool:
+    return subject.review_by < today

@@ -1,0 +1,209 @@
+"""Records exchanged between the watchlist services and their callers (CLI, API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Category(StrEnum):
+    """Watchlist categories of the College of Policing APP on live facial recognition (stable codes)."""
+
+    WANTED_BY_COURTS = "wanted_by_courts"
+    SUSPECTED_OFFENCE = "suspected_offence"
+    BAIL_OR_CONDITIONS = "bail_or_conditions"
+    MISSING_AT_RISK = "missing_at_risk"
+    RISK_TO_SELF_OR_OTHERS = "risk_to_self_or_others"
+    ASSOCIATE = "associate"
+    WITNESS = "witness"
+    VICTIM = "victim"
+
+
+class RejectCode(StrEnum):
+    """Why an enrolment did not happen, beyond the quality gate's own reason codes (stable codes)."""
+
+    UNREADABLE = "unreadable"
+    MISSING_FILE = "missing_file"
+    DUPLICATE_IMAGE = "duplicate_image"
+    POSSIBLE_DUPLICATE_IDENTITY = "possible_duplicate_identity"
+    INVALID_ROW = "invalid_row"
+    INVALID_METADATA = "invalid_metadata"
+    INTERNAL_ERROR = "internal_error"
+
+
+class Outcome(StrEnum):
+    ENROLLED = "enrolled"
+    ALREADY_ENROLLED = "already_enrolled"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectInfo:
+    """What an operator says about a subject; ``reason`` (the legal basis) and ``image_source`` are required."""
+
+    external_ref: str
+    category: Category
+    reason: str
+    image_source: str
+    added_by: str
+    review_by: date
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectChanges:
+    """Fields to change on a subject; None leaves a field as it is."""
+
+    display_name: str | None = None
+    category: Category | None = None
+    reason: str | None = None
+    image_source: str | None = None
+    review_by: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageView:
+    id: str
+    digest: str
+    source_name: str
+    encrypted: bool
+    quality_report: dict[str, Any]
+    has_template: bool
+    duplicate_of: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectView:
+    id: str
+    info: SubjectInfo
+    created_at: datetime
+    updated_at: datetime
+    watchlists: tuple[str, ...]
+    images: tuple[ImageView, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "external_ref": self.info.external_ref,
+            "display_name": self.info.display_name,
+            "category": str(self.info.category),
+            "reason": self.info.reason,
+            "image_source": self.info.image_source,
+            "added_by": self.info.added_by,
+            "review_by": self.info.review_by.isoformat(),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "watchlists": list(self.watchlists),
+            "images": [
+                {
+                    "id": image.id,
+                    "digest": image.digest,
+                    "source_name": image.source_name,
+                    "encrypted": image.encrypted,
+                    "has_template": image.has_template,
+                    "duplicate_of": image.duplicate_of,
+                    "quality": image.quality_report,
+                }
+                for image in self.images
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolResult:
+    """What happened to one image. ``code`` is a quality Reason or RejectCode value when not enrolled."""
+
+    outcome: Outcome
+    code: str | None = None
+    detail: str = ""
+    digest: str | None = None
+    duplicate_of: str | None = None
+    duplicate_score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """One line of the rejects report: where the image came from and why — never its content."""
+
+    source: str
+    subject_ref: str
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    watchlist: str
+    items: int
+    enrolled: int
+    already_enrolled: int
+    rejected: dict[str, int]
+    duplicates: int
+    rejects: tuple[Reject, ...] = field(repr=False)
+    rejects_file: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "watchlist": self.watchlist,
+            "items": self.items,
+            "enrolled": self.enrolled,
+            "already_enrolled": self.already_enrolled,
+            "rejected": dict(sorted(self.rejected.items())),
+            "duplicates": self.duplicates,
+            "rejects_file": self.rejects_file,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    subject_id: str
+    external_ref: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotResult:
+    id: str
+    watchlist: str
+    created_at: datetime
+    fingerprint: str
+    templates: int
+    subjects: int
+    excluded: tuple[Exclusion, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "watchlist": self.watchlist,
+            "created_at": self.created_at.isoformat(),
+            "fingerprint": self.fingerprint,
+            "templates": self.templates,
+            "subjects": self.subjects,
+            "excluded": [
+                {"subject_id": e.subject_id, "external_ref": e.external_ref, "reason": e.reason} for e in self.excluded
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureResult:
+    record_id: str
+    subject_id: str
+    images: int
+    templates: int
+    snapshots_redacted: int
+    media_files_deleted: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "record_id": self.record_id,
+            "subject_id": self.subject_id,
+            "images": self.images,
+            "templates": self.templates,
+            "snapshots_redacted": self.snapshots_redacted,
+            "media_files_deleted": self.media_files_deleted,
+        }
