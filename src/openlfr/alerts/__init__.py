@@ -1,0 +1,1 @@
+"""Alert decisions (pure rules), per-track evidence, the alert record, its durable store and sinks."""

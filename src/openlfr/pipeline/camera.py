@@ -1,0 +1,105 @@
+"""One reader thread per camera: pulls decoded frames from its source, downscales them for detection and
+hands them to the model runner through a bounded queue. Decoding and resizing (OpenCV releases the GIL)
+thus overlap with inference on the model thread."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+import cv2
+
+from openlfr.sources.base import FrameSource
+from openlfr.types import Frame, ImageBGR, as_image
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedFrame:
+    frame: Frame
+    small: ImageBGR
+    """the frame downscaled so its long side is at most the detection size"""
+    scale: float
+    """original pixels per ``small`` pixel"""
+    decode_ms: float
+    resize_ms: float
+
+
+class EndOfStream:
+    """Queued after a source's last frame."""
+
+
+END = EndOfStream()
+
+
+def downscale(image: ImageBGR, max_side: int) -> tuple[ImageBGR, float]:
+    height, width = image.shape[:2]
+    scale = max(height, width) / max_side
+    if scale <= 1.0:
+        return image, 1.0
+    size = (max(1, round(width / scale)), max(1, round(height / scale)))
+    small = as_image(cv2.resize(image, size, interpolation=cv2.INTER_LINEAR))
+    return small, width / small.shape[1]
+
+
+class CameraReader:
+    def __init__(self, source: FrameSource, *, max_side: int, queue_size: int) -> None:
+        self.source = source
+        self.max_side = max_side
+        self.queue: queue.Queue[PreparedFrame | EndOfStream] = queue.Queue(maxsize=queue_size)
+        self.dropped = 0
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"camera-{source.source_id}", daemon=True)
+
+    @property
+    def source_id(self) -> str:
+        return self.source.source_id
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self.source.close()
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        try:
+            frames = self.source.frames()
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                frame = next(frames, None)
+                if frame is None:
+                    break
+                decoded = time.perf_counter()
+                small, scale = downscale(frame.image, self.max_side)
+                done = time.perf_counter()
+                self._put(PreparedFrame(frame, small, scale, (decoded - started) * 1e3, (done - decoded) * 1e3))
+        except Exception as exc:  # a broken source must end its camera, not the process
+            log.error("camera %s stopped: %s", self.source_id, exc)
+            self.error = exc
+        finally:
+            self._put(END, force=True)
+
+    def _put(self, item: PreparedFrame | EndOfStream, *, force: bool = False) -> None:
+        # Files: wait for room (every frame is processed). Live: drop the oldest frame (latency over backlog).
+        # When stopping, frames are abandoned but the end marker still gets in (it may displace a frame).
+        while True:
+            try:
+                self.queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                stopping = self._stop.is_set()
+                if stopping and not force:
+                    return
+                if stopping or self.source.live:
+                    try:
+                        self.queue.get_nowait()
+                        self.dropped += 1
+                    except queue.Empty:
+                        pass

@@ -1,0 +1,182 @@
+"""Store, dispatcher and sinks: persistence before push, durable file layout, webhook retries, the bus."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from openlfr.alerts.dispatch import AlertDispatcher
+from openlfr.alerts.event import AlertEvent
+from openlfr.alerts.sinks import AlertBus, JsonlSink, Record, WebhookSink
+from openlfr.alerts.store import FileAlertStore
+
+
+def event(alert_id: str = "a1", context: bytes | None = b"\xff\xd8context") -> AlertEvent:
+    return AlertEvent(
+        alert_id=alert_id,
+        mode="evaluation",
+        source="cam1",
+        track_id=7,
+        subject_id="alice",
+        score=0.61234,
+        second_score=0.2,
+        evidence=3,
+        threshold=0.47,
+        frame_index=12,
+        frame_time_s=0.48,
+        frame_wall_time=1000.0,
+        decided_at=1000.1,
+        latency_ms=100.0,
+        model="fake",
+        reference_image="wl/alice/1.jpg",
+        probe_jpeg=b"\xff\xd8probe",
+        context_jpeg=context,
+    )
+
+
+def test_file_store_writes_media_then_record(tmp_path: Path) -> None:
+    store = FileAlertStore(tmp_path / "alerts")
+    record = store.append(event())
+    store.append(event("a2", context=None))
+    store.close()
+    assert Path(str(record["probe_image"])).read_bytes() == b"\xff\xd8probe"
+    assert Path(str(record["context_image"])).read_bytes() == b"\xff\xd8context"
+    records = FileAlertStore(tmp_path / "alerts").records()
+    assert [r["alert_id"] for r in records] == ["a1", "a2"]
+    assert "context_image" not in records[1]
+    assert records[0]["subject_id"] == "alice" and records[0]["mode"] == "evaluation"
+    assert not list((tmp_path / "alerts" / "media").glob("*.part"))
+
+
+class RecordingSink:
+    name = "recording"
+
+    def __init__(self, store: FileAlertStore, seen: list[str]) -> None:
+        self.store = store
+        self.seen = seen
+
+    def push(self, record: Record) -> None:
+        # The record must already be readable from the store when a sink hears of it.
+        stored = [r["alert_id"] for r in self.store.records()]
+        self.seen.append(f"{record['alert_id']}:stored={record['alert_id'] in stored}")
+
+    def close(self) -> None:
+        self.seen.append("closed")
+
+
+def test_dispatcher_persists_before_push(tmp_path: Path) -> None:
+    store = FileAlertStore(tmp_path)
+    seen: list[str] = []
+    dispatcher = AlertDispatcher(store, [RecordingSink(store, seen)])
+    dispatcher.publish(event("x"))
+    dispatcher.close()
+    assert seen == ["x:stored=True", "closed"]
+
+
+class FailingStore:
+    def append(self, event: AlertEvent) -> dict[str, object]:
+        raise OSError("disk full")
+
+    def close(self) -> None:
+        pass
+
+
+def test_no_push_when_store_fails() -> None:
+    stream = io.StringIO()
+    dispatcher = AlertDispatcher(FailingStore(), [JsonlSink(stream)])
+    with pytest.raises(OSError, match="disk full"):
+        dispatcher.publish(event())
+    assert stream.getvalue() == ""
+
+
+def test_jsonl_sink_one_line_per_alert() -> None:
+    stream = io.StringIO()
+    sink = JsonlSink(stream)
+    sink.push({"alert_id": "a", "score": 0.5})
+    sink.push({"alert_id": "b", "score": 0.6})
+    assert [json.loads(line)["alert_id"] for line in stream.getvalue().splitlines()] == ["a", "b"]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    failures_left = 0
+    received: list[dict[str, object]] = []  # noqa: RUF012 (reset per test by the fixture)
+    attempts = 0
+
+    def do_POST(self) -> None:
+        type(self).attempts += 1
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if type(self).failures_left > 0:
+            type(self).failures_left -= 1
+            self.send_response(503)
+            self.end_headers()
+            return
+        type(self).received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook_server() -> Iterator[tuple[str, type[_Handler]]]:
+    handler = type("Handler", (_Handler,), {"failures_left": 0, "received": [], "attempts": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_webhook_retries_on_server_errors(webhook_server: tuple[str, type[_Handler]]) -> None:
+    url, handler = webhook_server
+    handler.failures_left = 2
+    sink = WebhookSink(url, retries=3, backoff_s=0.01)
+    sink.push({"alert_id": "w1"})
+    sink.close()
+    assert handler.attempts == 3
+    assert handler.received == [{"alert_id": "w1"}]
+    assert (sink.delivered, sink.failed) == (1, 0)
+
+
+def test_webhook_gives_up_after_retries(webhook_server: tuple[str, type[_Handler]]) -> None:
+    url, handler = webhook_server
+    handler.failures_left = 10
+    sink = WebhookSink(url, retries=2, backoff_s=0.01)
+    sink.push({"alert_id": "w2"})
+    sink.close()
+    assert handler.attempts == 3
+    assert (sink.delivered, sink.failed) == (0, 1)
+
+
+def test_webhook_unreachable_does_not_raise() -> None:
+    sink = WebhookSink("http://127.0.0.1:9/nothing", retries=1, backoff_s=0.01, timeout_s=0.5)
+    started = time.monotonic()
+    sink.push({"alert_id": "w3"})
+    sink.close()
+    assert sink.failed == 1
+    assert time.monotonic() - started < 5
+
+
+def test_bus_fans_out_and_drops_oldest_for_slow_subscribers() -> None:
+    bus = AlertBus()
+    fast = bus.subscribe(maxsize=10)
+    slow = bus.subscribe(maxsize=2)
+    for i in range(4):
+        bus.push({"alert_id": str(i)})
+    assert [fast.get_nowait()["alert_id"] for _ in range(4)] == ["0", "1", "2", "3"]
+    assert [slow.get_nowait()["alert_id"] for _ in range(2)] == ["2", "3"]
+    bus.unsubscribe(fast)
+    bus.push({"alert_id": "4"})
+    assert fast.empty()

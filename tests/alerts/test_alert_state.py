@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from openlfr.alerts.state import FaceSample, TrackEvidence, candidate_from, quality_rank
+from openlfr.match.index import SearchHit
+from openlfr.quality.metrics import FaceQuality
+from openlfr.types import l2_normalise
+
+
+def quality(iod: float = 40, sharp: float = 200, yaw: float = 0, score: float = 0.9) -> FaceQuality:
+    return FaceQuality(iod, score, sharp, yaw, 0.0, 0.0, 120.0, 40.0, True)
+
+
+def sample(rank: float, vector: list[float], subject: str = "alice", score: float = 0.8) -> FaceSample:
+    return FaceSample(
+        rank=rank,
+        vector=l2_normalise(np.array([vector], np.float32))[0],
+        crop=np.zeros((8, 8, 3), np.uint8),
+        frame_index=0,
+        captured_at=0.0,
+        media_time_s=0.0,
+        hits=[SearchHit(subject, score)],
+    )
+
+
+def test_quality_rank_prefers_bigger_sharper_frontal_faces() -> None:
+    assert quality_rank(quality(iod=40)) > quality_rank(quality(iod=15))
+    assert quality_rank(quality(sharp=150)) > quality_rank(quality(sharp=20))
+    assert quality_rank(quality(yaw=0)) > quality_rank(quality(yaw=80)) > 0
+    # Saturation: a face beyond the embedder's useful size is not better.
+    assert quality_rank(quality(iod=80)) == quality_rank(quality(iod=40))
+
+
+def test_embed_only_until_min_samples_then_only_clearly_better_faces() -> None:
+    evidence = TrackEvidence(track_id=1, keep=3)
+    assert evidence.wants(0.5, 1.1, min_samples=2)
+    evidence.add(sample(0.5, [1, 0]), threshold=0.5)
+    assert evidence.wants(0.4, 1.1, min_samples=2)
+    evidence.add(sample(0.4, [1, 0]), threshold=0.5)
+    assert not evidence.wants(0.5, 1.1, min_samples=2)  # not better than the best
+    assert not evidence.wants(0.54, 1.1, min_samples=2)  # better, but not by 10 %
+    assert evidence.wants(0.56, 1.1, min_samples=2)
+
+
+def test_keeps_best_k_and_counts_votes_of_all_embedded_faces() -> None:
+    evidence = TrackEvidence(track_id=1, keep=2)
+    evidence.add(sample(0.1, [1, 0]), threshold=0.5)
+    evidence.add(sample(0.3, [1, 0]), threshold=0.5)
+    evidence.add(sample(0.2, [1, 0], subject="bob", score=0.4), threshold=0.5)  # below threshold: no vote
+    assert [s.rank for s in evidence.samples] == [0.3, 0.2]
+    assert evidence.votes == Counter({"alice": 2})
+    assert evidence.embedded == 3
+
+
+def test_fusion_is_quality_weighted() -> None:
+    evidence = TrackEvidence(track_id=1, keep=5)
+    evidence.add(sample(0.9, [1, 0]), threshold=0.5)
+    evidence.add(sample(0.1, [0, 1]), threshold=0.5)
+    fused = evidence.fused()
+    assert abs(float(np.linalg.norm(fused)) - 1.0) < 1e-5
+    assert fused[0] > 0.9 > fused[1] > 0
+
+
+def test_discard_forgets_faces_and_embeddings() -> None:
+    evidence = TrackEvidence(track_id=1, keep=2)
+    evidence.add(sample(0.5, [1, 0]), threshold=0.5)
+    evidence.discard()
+    assert evidence.samples == []
+    assert not evidence.votes
+    assert evidence.embedded == 1  # counts survive
+
+
+def test_candidate_from_hits() -> None:
+    assert candidate_from([], Counter()) is None
+    candidate = candidate_from([SearchHit("a", 0.7), SearchHit("b", 0.3)], Counter({"a": 2}))
+    assert candidate is not None
+    assert (candidate.subject_id, candidate.score, candidate.second_score, candidate.evidence) == ("a", 0.7, 0.3, 2)
+    single = candidate_from([SearchHit("a", 0.7)], Counter())
+    assert single is not None and single.second_score is None and single.evidence == 0

@@ -1,0 +1,197 @@
+"""The pipeline end to end with the fake detector and embedder: rules, tracks, cameras, privacy, shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.pipeline.conftest import FACE, ListSource, fake_watchlist, scene
+
+from openlfr.alerts.dispatch import AlertDispatcher
+from openlfr.alerts.sinks import AlertBus
+from openlfr.alerts.state import TrackEvidence
+from openlfr.alerts.store import FileAlertStore
+from openlfr.config.models import EngineConfig, Settings, YuNetConfig
+from openlfr.engine import FaceEngine
+from openlfr.errors import ConfigError
+from openlfr.pipeline.app import WatchPipeline, pipeline_settings
+from openlfr.pipeline.camera import CameraReader, PreparedFrame
+from openlfr.pipeline.config import PipelineConfig
+from openlfr.pipeline.runner import blur_faces_except
+from openlfr.pipeline.thresholds import default_threshold
+
+# The fake embedder's scores are ≥ 0.99 for the same texture and ≤ 0.97 across textures.
+CONFIG = PipelineConfig(threshold=0.99, margin=0.005)
+
+
+def walk(seed: int, frames: int, *, start_x: int = 10, y: int = 60, step: int = 4) -> list[tuple[int, int, int]]:
+    return [(seed, start_x + step * i, y) for i in range(frames)]
+
+
+def run(
+    engine: FaceEngine,
+    sources: list[ListSource],
+    store_dir: Path,
+    config: PipelineConfig = CONFIG,
+    seeds: tuple[int, ...] = (0, 1),
+    stop: threading.Event | None = None,
+) -> tuple[list[dict[str, object]], WatchPipeline]:
+    bus = AlertBus()
+    received = bus.subscribe()
+    store = FileAlertStore(store_dir)
+    pipeline = WatchPipeline(engine, fake_watchlist(engine, seeds), sources, AlertDispatcher(store, [bus]), config)
+    summary = pipeline.run(stop)
+    records = []
+    while not received.empty():
+        records.append(received.get_nowait())
+    assert summary.alerts == len(records)
+    return records, pipeline
+
+
+def test_one_alert_for_the_listed_person_none_for_the_other(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    listed = walk(0, 20)
+    passer_by = walk(3, 20, y=170)
+    images = [scene([a, b]) for a, b in zip(listed, passer_by, strict=True)]
+    records, pipeline = run(fake_engine, [ListSource("cam", images)], tmp_path)
+    assert [r["subject_id"] for r in records] == ["s0"]
+    record = records[0]
+    assert record["source"] == "cam" and record["mode"] == "evaluation"
+    assert record["evidence"] == 2 and float(str(record["score"])) >= 0.99
+    assert record["reference_image"] == "ref/s0.png"
+    assert Path(str(record["probe_image"])).is_file() and Path(str(record["context_image"])).is_file()
+    assert int(str(record["frame_index"])) >= 2  # never on the first sighting
+    assert float(str(record["latency_ms"])) >= 0
+    assert FileAlertStore(tmp_path).records()[0]["alert_id"] == record["alert_id"]
+    # Embedding only when a better face arrives: far fewer embeddings than faces.
+    camera = pipeline.runner.cameras["cam"]
+    assert camera.faces == 40 and camera.embedded < 10
+
+
+def test_a_face_seen_in_one_frame_never_alerts(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    images = [scene([]), scene([(0, 100, 80)]), scene([]), scene([])]
+    records, _ = run(fake_engine, [ListSource("cam", images)], tmp_path)
+    assert records == []
+
+
+def test_cooldown_per_camera_and_subject(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    # The listed person passes, is gone for longer than a track lives, and passes again 2 s later.
+    gap = [scene([])] * (CONFIG.tracker_max_age + 5)
+    images = [scene([f]) for f in walk(0, 10)] + gap + [scene([f]) for f in walk(0, 10)]
+    records, pipeline = run(fake_engine, [ListSource("cam", images)], tmp_path / "a")
+    assert len(records) == 1
+    assert pipeline.runner.tracks_started == 2
+    no_cooldown = CONFIG.model_copy(update={"cooldown_s": 0.0})
+    records, _ = run(fake_engine, [ListSource("cam", images)], tmp_path / "b", no_cooldown)
+    assert len(records) == 2
+    assert records[0]["track_id"] != records[1]["track_id"]
+
+
+def test_cameras_share_the_models_and_batch_embeddings(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    batches: list[int] = []
+    embed = fake_engine.embedder.embed_aligned
+
+    def recording(crops: np.ndarray) -> np.ndarray:
+        batches.append(len(crops))
+        return embed(crops)
+
+    fake_engine.embedder.embed_aligned = recording  # type: ignore[method-assign]
+    cam1 = ListSource("cam1", [scene([f]) for f in walk(0, 12)])
+    cam2 = ListSource("cam2", [scene([f]) for f in walk(1, 12)])
+    records, _ = run(fake_engine, [cam1, cam2], tmp_path)
+    assert sorted((str(r["source"]), str(r["subject_id"])) for r in records) == [("cam1", "s0"), ("cam2", "s1")]
+    assert max(batches) >= 2  # one face per camera per frame, embedded together
+
+
+def test_scene_cut_ends_tracks(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    # Same place, different person, after a cut to a bright scene and back: never one track.
+    bright = np.full_like(scene([]), 150)
+    images = [scene([(3, 100, 80)])] * 6 + [bright] + [scene([(0, 100, 80)])] * 6
+    records, pipeline = run(fake_engine, [ListSource("cam", images)], tmp_path)
+    assert [r["subject_id"] for r in records] == ["s0"]
+    assert pipeline.runner.cameras["cam"].scene_cuts >= 1
+
+
+def test_non_matching_tracks_leave_nothing_behind(
+    fake_engine: FaceEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    discarded: list[TrackEvidence] = []
+    original = TrackEvidence.discard
+
+    def spy(self: TrackEvidence) -> None:
+        discarded.append(self)
+        original(self)
+
+    monkeypatch.setattr(TrackEvidence, "discard", spy)
+    images = [scene([a, b]) for a, b in zip(walk(2, 15), walk(3, 15, y=170), strict=True)]
+    records, pipeline = run(fake_engine, [ListSource("cam", images)], tmp_path / "store", seeds=(0, 1))
+    assert records == []
+    camera = pipeline.runner.cameras["cam"]
+    assert camera.tracks == {}  # every track ended with its source
+    assert len(discarded) == 2 and all(e.samples == [] and not e.votes for e in discarded)
+    assert sum(e.embedded for e in discarded) >= 4  # they were embedded, then forgotten
+    assert list((tmp_path / "store").rglob("*")) == []  # no alert, no file
+
+
+def test_stop_event_ends_an_endless_camera(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    source = ListSource("live", [scene([(2, 100, 80)])], endless=True)
+    stop = threading.Event()
+    timer = threading.Timer(0.5, stop.set)
+    timer.start()
+    run(fake_engine, [source], tmp_path, stop=stop)
+    timer.join()
+    assert stop.is_set()
+    assert not any(t.name.startswith("camera-") for t in threading.enumerate())
+
+
+def test_stop_before_start_is_clean(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    stop = threading.Event()
+    stop.set()
+    source = ListSource("cam", [scene([])] * 5)
+    pipeline = WatchPipeline(
+        fake_engine, fake_watchlist(fake_engine, (0,)), [source], AlertDispatcher(FileAlertStore(tmp_path), []), CONFIG
+    )
+    summary = pipeline.run(stop)
+    assert summary.stopped and summary.alerts == 0
+
+
+def test_context_frame_blurs_every_other_face() -> None:
+    image = scene([(0, 10, 10), (1, 200, 100)])
+    boxes = np.array([[10, 10, 10 + FACE, 10 + FACE], [200, 100, 200 + FACE, 100 + FACE]], np.float32)
+    out = blur_faces_except(image, boxes, keep=0)
+    np.testing.assert_array_equal(out[10 : 10 + FACE, 10 : 10 + FACE], image[10 : 10 + FACE, 10 : 10 + FACE])
+    other = out[100 : 100 + FACE, 200 : 200 + FACE].astype(np.float32)
+    assert image[100 : 100 + FACE, 200 : 200 + FACE].std() > 20
+    assert other.std() == 0  # nothing of the pattern is left
+    assert image is not out
+
+
+def test_no_default_threshold_for_an_uncalibrated_model(fake_engine: FaceEngine) -> None:
+    with pytest.raises(ConfigError, match="no calibrated alert threshold"):
+        default_threshold(fake_engine.contract)
+
+
+def test_live_camera_drops_its_oldest_frames_when_the_models_fall_behind() -> None:
+    source = ListSource("live", [scene([])], endless=True)
+    reader = CameraReader(source, max_side=640, queue_size=2)
+    reader.start()
+    time.sleep(0.3)  # nobody consumes: the queue stays full and keeps only the newest frames
+    reader.stop()
+    assert reader.dropped > 0
+    indexes = []
+    while not reader.queue.empty():
+        item = reader.queue.get_nowait()
+        if isinstance(item, PreparedFrame):
+            indexes.append(item.frame.index)
+    assert indexes == sorted(indexes)
+    assert not any(t.name == "camera-live" for t in threading.enumerate())
+
+
+def test_pipeline_settings_use_one_model_thread_unless_configured() -> None:
+    default = pipeline_settings(Settings())
+    assert (default.engine.detector.threads, default.engine.embedder.threads) == (1, 1)  # type: ignore[union-attr]
+    explicit = pipeline_settings(Settings(engine=EngineConfig(detector=YuNetConfig(threads=2))))
+    assert explicit.engine.detector.threads == 2  # type: ignore[union-attr]
+    assert explicit.engine.embedder.threads == 1  # type: ignore[union-attr]
