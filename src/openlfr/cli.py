@@ -12,7 +12,7 @@ from openlfr import __version__
 from openlfr.errors import OpenLFRError
 
 # Each module exposes ``register(subparsers)``; the handler it sets returns the exit code.
-COMMAND_MODULES = ("demo", "eval", "bench")
+COMMAND_MODULES = ("demo", "eval", "bench", "watchlist", "subject", "calibrate", "watch", "user", "serve")
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 

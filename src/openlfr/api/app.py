@@ -1,0 +1,85 @@
+"""``create_app(settings, services)``: the FastAPI application, assembled from what it is given."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.routing import APIRouter
+
+from openlfr import __version__
+from openlfr.api.context import AppContext
+from openlfr.api.errors import install_error_handlers
+from openlfr.api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from openlfr.api.permissions import app_routes
+from openlfr.api.routes import auth, docs, health, metrics, tokens, users, watchlists
+from openlfr.api.services import Services
+from openlfr.auth.errors import SessionSecretError
+from openlfr.auth.ratelimit import LoginLimits, LoginRateLimiter
+from openlfr.auth.secret import check_secret
+from openlfr.auth.sessions import SessionPolicy
+from openlfr.config.models import Settings
+
+log = logging.getLogger(__name__)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    auth.router,
+    users.router,
+    tokens.router,
+    watchlists.watchlists_router,
+    watchlists.subjects_router,
+    metrics.router,
+    docs.router,
+)
+# Room for the multipart envelope around a file of max_upload_bytes.
+BODY_SLACK_BYTES = 64 * 1024
+
+
+def _session_secret(settings: Settings) -> bytes:
+    config = settings.api
+    value = config.session_secret.get_secret_value() if config.session_secret is not None else ""
+    if config.environment == "development":
+        if not value:
+            log.warning("development: using a random in-memory session secret (sessions end on restart)")
+            value = secrets.token_urlsafe(48)
+        return value.encode("utf-8")
+    if not value:
+        raise SessionSecretError(
+            "no session secret: set LFR_API__SESSION_SECRET, or start with `lfr serve`, which generates one"
+        )
+    check_secret(value)
+    return value.encode("utf-8")
+
+
+def create_app(settings: Settings, services: Services) -> FastAPI:
+    """Build the app. Refuses (SessionSecretError) a missing or weak session secret outside development, and
+    (ValueError) any route that does not declare exactly one permission."""
+    config = settings.api
+    limiter = LoginRateLimiter(
+        LoginLimits(config.login_max_failures_per_user, config.login_max_failures_per_ip, config.login_window_s),
+        clock=lambda: services.clock().timestamp(),
+    )
+    policy = SessionPolicy(
+        idle=timedelta(minutes=config.session_idle_minutes), max_age=timedelta(hours=config.session_max_hours)
+    )
+    app = FastAPI(
+        title="OpenLFR",
+        version=__version__,
+        description='Operator console API of OpenLFR. Errors: {"error": {"code", "message", "details"}}.',
+        # Served by routes/docs.py behind login, without third-party script.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ctx = AppContext(settings, services, _session_secret(settings), limiter, policy)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app_routes(app)  # raises for a route that does not declare exactly one permission
+    # Added last = outermost: the headers also cover the body-limit refusals.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_upload_bytes + BODY_SLACK_BYTES)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""One router per resource. Every route declares its permission with ``dependencies=[require(...)]``."""

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from openlfr.api.schemas.base import Input, Output
+from openlfr.auth.roles import Role
+
+
+class LoginRequest(Input):
+    username: str = Field(min_length=1, max_length=200)
+    password: SecretStr = Field(min_length=1, max_length=1024)
+
+
+class SessionPublic(Output):
+    kind: Literal["user", "token"]
+    id: str
+    name: str
+    role: Role
+    expires_at: datetime | None
+    csrf_token: str | None = Field(
+        description="send it as the X-CSRF-Token header on POST/PATCH/PUT/DELETE (cookie sessions only)"
+    )

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from openlfr.api.schemas.base import Input, Output
+from openlfr.auth.roles import Role
+
+
+class TokenCreate(Input):
+    name: str = Field(min_length=1, max_length=100, description="what the token is for, e.g. 'prometheus'")
+    role: Role
+    expires_in_days: int | None = Field(None, ge=1, le=3650, description="omitted: until revoked")
+
+
+class TokenPublic(Output):
+    id: str
+    name: str
+    role: Role
+    created_by: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="the secret, shown this once only: it is stored hashed")

@@ -1,0 +1,88 @@
+"""Console sessions: a random cookie value whose sha256 is the row id; CSRF tokens derived from it.
+
+The CSRF token is an HMAC of the session value under the session secret ("signed double submit"): the
+server can check it without storing it, and a token from one session is useless in another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from openlfr.auth.clock import as_utc
+from openlfr.store.auth_models import AuthSession, User
+
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def session_digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def csrf_token_for(secret: bytes, session_value: str) -> str:
+    return hmac.new(secret, b"csrf:" + session_value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def csrf_token_valid(secret: bytes, session_value: str, presented: str | None) -> bool:
+    return presented is not None and hmac.compare_digest(csrf_token_for(secret, session_value), presented)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    idle: timedelta
+    max_age: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    record: AuthSession
+    value: str
+    """the cookie value: only the client keeps it"""
+
+
+def start_session(session: Session, user: User, policy: SessionPolicy, now: datetime) -> IssuedSession:
+    value = secrets.token_urlsafe(32)
+    record = AuthSession(
+        id=session_digest(value), user_id=user.id, created_at=now, last_seen_at=now, expires_at=now + policy.max_age
+    )
+    session.add(record)
+    session.flush()
+    return IssuedSession(record, value)
+
+
+def resume_session(
+    session: Session, value: str, policy: SessionPolicy, now: datetime
+) -> tuple[AuthSession, User] | None:
+    """The live session and its (enabled) user for a cookie value; expired sessions are deleted."""
+    if not value or len(value) > 200:
+        return None
+    record = session.get(AuthSession, session_digest(value))
+    if record is None:
+        return None
+    if as_utc(record.expires_at) <= now or now - as_utc(record.last_seen_at) >= policy.idle:
+        session.delete(record)
+        session.flush()
+        return None
+    user = session.get(User, record.user_id)
+    if user is None or user.disabled:
+        return None
+    if now - as_utc(record.last_seen_at) >= _TOUCH_EVERY:
+        record.last_seen_at = now
+    return record, user
+
+
+def end_session(session: Session, value: str) -> None:
+    session.execute(delete(AuthSession).where(AuthSession.id == session_digest(value)))
+
+
+def purge_expired(session: Session, policy: SessionPolicy, now: datetime) -> int:
+    result = session.execute(
+        delete(AuthSession).where((AuthSession.expires_at <= now) | (AuthSession.last_seen_at <= now - policy.idle))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

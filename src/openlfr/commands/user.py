@@ -1,0 +1,134 @@
+"""``lfr user create|list|set-role|disable|enable|set-password``: operator accounts.
+
+Passwords are never arguments (they would land in shell history and ``ps``): they are asked for twice on a
+terminal, or read from the first line of standard input otherwise (``printf '%s\\n' "$PW" | lfr user create``).
+There are no default accounts: the first admin is made with this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from openlfr.commands.common import add_database_flag, print_json, settings_with_database
+
+ROLES = ("admin", "supervisor", "operator", "auditor")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("user", help="operator accounts: create, list, change role, disable")
+    sub = parser.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+
+    create = _with_db(sub.add_parser("create", help="create an account (password from the terminal or stdin)"))
+    create.add_argument("username", metavar="USERNAME")
+    create.add_argument("--role", choices=ROLES, required=True, help="what the account may do (see docs/API.md)")
+    create.set_defaults(handler=run_create)
+
+    listing = _with_db(sub.add_parser("list", help="all accounts"))
+    listing.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    listing.set_defaults(handler=run_list)
+
+    role = _with_db(sub.add_parser("set-role", help="change the role of an account"))
+    role.add_argument("username", metavar="USERNAME")
+    role.add_argument("role", choices=ROLES, metavar="ROLE")
+    role.set_defaults(handler=run_set_role)
+
+    disable = _with_db(sub.add_parser("disable", help="disable an account and end its sessions"))
+    disable.add_argument("username", metavar="USERNAME")
+    disable.set_defaults(handler=run_disable, disabled=True)
+
+    enable = _with_db(sub.add_parser("enable", help="re-enable a disabled account"))
+    enable.add_argument("username", metavar="USERNAME")
+    enable.set_defaults(handler=run_disable, disabled=False)
+
+    password = _with_db(sub.add_parser("set-password", help="replace the password and end the account's sessions"))
+    password.add_argument("username", metavar="USERNAME")
+    password.set_defaults(handler=run_set_password)
+
+
+def _with_db(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    add_database_flag(parser)
+    return parser
+
+
+def read_password() -> str:
+    """Twice from the terminal, or the first line of standard input when it is not a terminal."""
+    from openlfr.auth.errors import AccountInvalidError
+
+    if sys.stdin is not None and sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Repeat password: "):
+            raise AccountInvalidError("the two passwords differ")
+        return first
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    password = line.rstrip("\r\n")
+    if not password:
+        raise AccountInvalidError("no password on standard input (one line expected)")
+    return password
+
+
+def run_create(args: argparse.Namespace) -> int:
+    from openlfr.auth.passwords import check_password_rules, default_hasher
+    from openlfr.auth.users import create_user, normalise_username
+    from openlfr.store.context import open_store
+
+    username = normalise_username(args.username)  # a bad name is refused before the password is asked for
+    password = read_password()
+    check_password_rules(password, username)
+    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+        user = create_user(session, default_hasher(), username, password, args.role)
+        print(f"created user {user.username} ({user.role})", file=sys.stderr)
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from openlfr.auth.users import list_users
+    from openlfr.store.context import open_store
+
+    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+        rows = [
+            {"id": u.id, "username": u.username, "role": u.role, "disabled": u.disabled} for u in list_users(session)
+        ]
+    if args.json:
+        print_json({"users": rows})
+        return 0
+    for row in rows:
+        print(f"{row['username']:<32} {row['role']:<11} {'disabled' if row['disabled'] else 'enabled'}")
+    return 0
+
+
+def run_set_role(args: argparse.Namespace) -> int:
+    from openlfr.auth.clock import utcnow
+    from openlfr.auth.users import get_user_by_name, set_role
+    from openlfr.store.context import open_store
+
+    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+        user = set_role(session, get_user_by_name(session, args.username), args.role, utcnow())
+        print(f"{user.username}: role {user.role}", file=sys.stderr)
+    return 0
+
+
+def run_disable(args: argparse.Namespace) -> int:
+    from openlfr.auth.clock import utcnow
+    from openlfr.auth.users import get_user_by_name, set_disabled
+    from openlfr.store.context import open_store
+
+    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+        user = set_disabled(session, get_user_by_name(session, args.username), args.disabled, utcnow())
+        print(f"{user.username}: {'disabled' if user.disabled else 'enabled'}", file=sys.stderr)
+    return 0
+
+
+def run_set_password(args: argparse.Namespace) -> int:
+    from openlfr.auth.clock import utcnow
+    from openlfr.auth.passwords import default_hasher
+    from openlfr.auth.users import get_user_by_name, set_password
+    from openlfr.store.context import open_store
+
+    password = read_password()
+    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+        user = set_password(session, default_hasher(), get_user_by_name(session, args.username), password, utcnow())
+        print(f"{user.username}: password changed, sessions ended", file=sys.stderr)
+    return 0

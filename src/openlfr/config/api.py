@@ -1,0 +1,41 @@
+"""Settings of the HTTP API and operator console (``Settings.api``; env ``LFR_API__<FIELD>``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+Environment = Literal["production", "development"]
+
+
+class ApiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    environment: Environment = Field(
+        "production",
+        description="'development' relaxes start-up checks (an in-memory session secret is generated when none is "
+        "set); never use it on a deployment",
+    )
+    host: str = Field("127.0.0.1", description="address `lfr serve` listens on (loopback unless told otherwise)")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port `lfr serve` listens on")
+    session_secret: SecretStr | None = Field(
+        None,
+        description="key (at least 32 characters) that signs CSRF tokens; default: a random secret generated on "
+        "first start and kept in <data_dir>/session_secret (mode 0600)",
+    )
+    session_idle_minutes: int = Field(30, ge=1, description="a console session unused for this long ends")
+    session_max_hours: int = Field(12, ge=1, description="a console session ends this long after login, used or not")
+    login_max_failures_per_user: int = Field(
+        5, ge=1, description="failed logins for one username within login_window_s before further tries get 429"
+    )
+    login_max_failures_per_ip: int = Field(
+        20,
+        ge=1,
+        description="failed logins from one client address within login_window_s before further tries get 429 "
+        "(higher than per user: a control room shares one address)",
+    )
+    login_window_s: int = Field(300, ge=1, description="sliding window of the login rate limits (seconds)")
+    max_upload_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="largest accepted uploaded file; request bodies are capped just above"
+    )

@@ -1,0 +1,98 @@
+"""Every route against every role, anonymous included. The route list comes from the app itself, so a new
+route without a permission, or with a different one than below, fails here."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi import APIRouter, FastAPI
+
+from openlfr.api import app as app_module
+from openlfr.api.permissions import Permission, allows, app_routes, permission_matrix
+from openlfr.auth.roles import Role
+from tests.api.conftest import Api
+
+ANON = "anonymous"
+ALL = {ANON, "admin", "supervisor", "operator", "auditor"}
+STAFF = {"admin", "supervisor", "operator", "auditor"}
+
+# Who gets past authentication and authorisation on each route. Change it only with the policy.
+EXPECTED: dict[tuple[str, str], set[str]] = {
+    ("GET", "/api/health"): ALL,
+    ("POST", "/api/auth/login"): ALL,
+    ("POST", "/api/auth/logout"): STAFF,
+    ("GET", "/api/auth/session"): STAFF,
+    ("GET", "/api/users"): {"admin"},
+    ("POST", "/api/users"): {"admin"},
+    ("PATCH", "/api/users/{user_id}"): {"admin"},
+    ("GET", "/api/tokens"): {"admin"},
+    ("POST", "/api/tokens"): {"admin"},
+    ("DELETE", "/api/tokens/{token_id}"): {"admin"},
+    ("GET", "/api/watchlists"): STAFF,
+    ("GET", "/api/watchlists/{name}"): STAFF,
+    ("GET", "/api/subjects/{subject_id}"): STAFF,
+    ("GET", "/metrics"): {"admin", "auditor"},
+    ("GET", "/openapi.json"): STAFF,
+    ("GET", "/docs"): STAFF,
+}
+
+
+def test_every_route_is_in_the_expected_table(api: Api) -> None:
+    routes = {(row.method, row.path) for row in permission_matrix(api.app)}
+    assert routes == set(EXPECTED), "a route was added or removed: give it a permission and a row in EXPECTED"
+    for row in permission_matrix(api.app):
+        admitted = {ANON} if allows(row.permission, None) else set()
+        admitted |= {role.value for role in Role if allows(row.permission, role)}
+        assert admitted == EXPECTED[(row.method, row.path)], (row.method, row.path)
+
+
+def test_every_route_against_every_role(api: Api) -> None:
+    tokens = {role.value: api.token(role, name=f"matrix-{role.value}") for role in Role}
+    client = api.client()
+    checked = 0
+    for route in app_routes(api.app):
+        path = re.sub(r"\{[^}]+\}", "does-not-exist", route.path)
+        for method in sorted(route.methods):
+            for who in sorted(ALL):
+                headers = {} if who == ANON else {"Authorization": f"Bearer {tokens[who]}"}
+                response = client.request(method, path, headers=headers, json={})
+                allowed = who in EXPECTED[(method, route.path)]
+                if allowed:
+                    assert response.status_code not in (401, 403), (method, route.path, who, response.text)
+                    assert response.status_code < 500, (method, route.path, who, response.text)
+                else:
+                    expected_status = 401 if who == ANON else 403
+                    assert response.status_code == expected_status, (method, route.path, who, response.text)
+                    code = response.json()["error"]["code"]
+                    assert code == ("not_authenticated" if who == ANON else "forbidden")
+                checked += 1
+    assert checked == len(EXPECTED) * len(ALL)
+
+
+def test_only_health_and_login_are_public(api: Api) -> None:
+    public = {(row.method, row.path) for row in permission_matrix(api.app) if row.permission is Permission.PUBLIC}
+    assert public == {("GET", "/api/health"), ("POST", "/api/auth/login")}
+
+
+def test_a_route_without_a_permission_is_refused_at_start_up(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    stray = APIRouter()
+
+    @stray.get("/api/forgotten")
+    def forgotten() -> dict[str, str]:
+        return {}
+
+    monkeypatch.setattr(app_module, "ROUTERS", (*app_module.ROUTERS, stray))
+    with pytest.raises(ValueError, match="/api/forgotten declares 0 permissions"):
+        app_module.create_app(api.settings, api.app.state.ctx.services)
+
+
+def test_router_level_rules_count_and_plain_routes_are_refused() -> None:
+    from openlfr.api.routes import users
+
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.include_router(users.router)
+    assert {entry.permission for entry in app_routes(app)} == {Permission.USERS_MANAGE}
+    app.add_route("/plain", lambda request: None)
+    with pytest.raises(ValueError, match="/plain declares 0 permissions"):
+        app_routes(app)
