@@ -18,8 +18,11 @@ $(VENV)/.setup-stamp: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $@
 
+# The engine demo on still images, then the live pipeline on a sample video (one alert expected).
 demo: setup
 	$(BIN)/lfr demo --data "$(LFR_SHARED_DATA)"
+	$(BIN)/lfr watch --watchlist "$(LFR_SHARED_DATA)/video/hamilton_refs" \
+	  --source "$(LFR_SHARED_DATA)/video/hamilton_short.mp4"
 
 test: setup
 	scripts/test

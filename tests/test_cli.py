@@ -36,3 +36,16 @@ def test_bad_config_file_is_a_clear_error(tmp_path: Path) -> None:
     config.write_text("engine:\n  detector:\n    type: nonsense\n")
     done = _lfr("--config", str(config), "eval", "verify", str(tmp_path))
     assert done.returncode == 1 and "config_invalid" in done.stderr
+
+
+def test_a_closed_stdout_pipe_is_not_a_traceback() -> None:
+    # `lfr ... | head -1`: the reader leaves early; we exit like a SIGPIPE'd tool, without a traceback.
+    with subprocess.Popen(
+        [sys.executable, "-m", "openlfr", "watchlist", "keygen"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        error = process.stderr.read().decode()
+        returncode = process.wait(30)
+    assert "Traceback" not in error
+    assert returncode == 141

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -164,3 +165,51 @@ def test_bench_pipeline_reports_throughput_and_stages(tmp_path: Path, capsys: py
     assert result["frames"] == 8 and result["runs"] == 2 and result["fps"] > 0
     assert set(result["stage_median_ms"]) == {"decode", "resize", "detect", "track", "select", "embed", "match"}
     assert {"latency_p50_ms", "latency_p95_ms", "cpu_cores_used", "peak_rss_mb", "faces_per_s"} <= result.keys()
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_broken_sources_are_reported_and_the_good_camera_still_alerts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video = shared_data() / "video"
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        pytest.skip("ffmpeg is not installed (scripts/install-system-deps.sh)")
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"not a video at all")
+    # Index at the front: the cut file opens, then runs out of data half-way (a failure during the run).
+    faststart = tmp_path / "faststart.mp4"
+    subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-i",
+            str(video / "hamilton_short.mp4"),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(faststart),
+        ],
+        check=True,
+        timeout=60,
+    )
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(faststart.read_bytes()[: faststart.stat().st_size // 2])
+    sources = [str(garbage), str(cut), str(video / "hamilton_short.mp4")]
+    code = main(
+        ["watch", "--watchlist", str(video / "hamilton_refs"), "--store", str(tmp_path / "store")]
+        + [arg for source in sources for arg in ("--source", source)]
+    )
+    captured = capsys.readouterr()
+    assert code == 1  # the run went to the end, but not every camera did
+    alerts = [json.loads(line) for line in captured.out.splitlines()]
+    assert {a["source"] for a in alerts if a["subject_id"] == "lin_manuel_miranda"} >= {"hamilton_short.mp4"}
+    summary = json.loads(captured.err.strip().splitlines()[-1])
+    failures = {f["source"]: f["error"] for f in summary["failed_sources"]}
+    assert set(failures) == {str(garbage), "cut.mp4"}
+    assert "cannot open" in failures[str(garbage)] and "ends early" in failures["cut.mp4"]
+    assert summary["sources"] == ["cut.mp4", "hamilton_short.mp4"]
+    assert f"{garbage}: cannot open" in captured.err

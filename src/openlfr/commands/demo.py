@@ -26,6 +26,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from openlfr.engine import FaceEngine
     from openlfr.errors import DatasetError
+    from openlfr.pipeline.thresholds import default_threshold
 
     gallery_root = args.data / "faces" / "knn"
     scenes = args.data / "scenes"
@@ -46,8 +47,9 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"enrol {person.name:<16} from {image_path.name:<28} {status}")
         if face is not None and face.embedding is not None:
             gallery[person.name] = face.embedding
-    # SFace's published verification threshold; the live pipeline uses a calibrated one.
-    threshold = 0.363
+    # The same calibrated per-model threshold the live pipeline alerts at (docs/PIPELINE.md).
+    threshold = default_threshold(engine.contract)
+    print(f"threshold: {threshold} (calibrated default for {engine.contract.model})")
     for scene in sorted(scenes.iterdir()):
         image = engine.load(scene)
         analysis = engine.analyse(image)

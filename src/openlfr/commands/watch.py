@@ -14,9 +14,12 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openlfr.commands.common import settings_from
+
+if TYPE_CHECKING:
+    from openlfr.sources.base import FrameSource
 
 
 def register(subparsers: Any) -> None:
@@ -56,11 +59,10 @@ def run_watch(args: argparse.Namespace) -> int:
     from openlfr.alerts.sinks import AlertSink, JsonlSink, WebhookSink
     from openlfr.alerts.store import FileAlertStore
     from openlfr.engine import FaceEngine
+    from openlfr.errors import SourceError
     from openlfr.pipeline.app import WatchPipeline, pipeline_settings
     from openlfr.pipeline.config import PipelineConfig
     from openlfr.pipeline.gallery import enrol_folder
-    from openlfr.sources.base import FrameSource
-    from openlfr.sources.factory import open_source
 
     settings = pipeline_settings(settings_from(args))
     engine = FaceEngine.from_settings(settings)
@@ -68,18 +70,9 @@ def run_watch(args: argparse.Namespace) -> int:
     for item in skipped:
         print(f"lfr watch: skipped reference {item.path}: {item.reason}", file=sys.stderr)
     config = PipelineConfig(threshold=args.threshold)
-    sources: list[FrameSource] = []
-    try:
-        for index, spec in enumerate(args.source):
-            source = open_source(spec, realtime=args.realtime)
-            if source.source_id in {s.source_id for s in sources}:
-                source.close()
-                source = open_source(spec, source_id=f"{source.source_id}#{index}", realtime=args.realtime)
-            sources.append(source)
-    except BaseException:
-        for source in sources:
-            source.close()
-        raise
+    sources, failed = _open_sources(args.source, realtime=args.realtime)
+    if not sources:
+        raise SourceError("no source could be opened: " + "; ".join(f"{f['source']}: {f['error']}" for f in failed))
     sinks: list[AlertSink] = []
     if args.jsonl is not None:
         sinks.append(JsonlSink(args.jsonl.open("a", encoding="utf-8"), owns_stream=True))
@@ -100,11 +93,43 @@ def run_watch(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    failed += [{"source": reader.source_id, "error": str(reader.error)} for reader in pipeline.readers if reader.error]
     report = {
         "mode": "evaluation",
         "watchlist": {"subjects": snapshot.subjects, "templates": len(snapshot.templates), "skipped": len(skipped)},
         "sources": [s.source_id for s in sources],
+        "failed_sources": failed,
         **summary.as_dict(),
     }
     print(json.dumps(report), file=sys.stderr)
-    return 130 if summary.stopped else 0
+    if summary.stopped:
+        return 130
+    return 1 if failed else 0
+
+
+def _open_sources(specs: list[str], *, realtime: bool) -> tuple[list[FrameSource], list[dict[str, str]]]:
+    """Open every source that can be opened; a broken one is reported (stderr and the summary) and skipped so
+    the other cameras still run."""
+    from openlfr.errors import SourceError
+    from openlfr.sources.factory import open_source
+    from openlfr.sources.redact import redact
+
+    sources: list[FrameSource] = []
+    failed: list[dict[str, str]] = []
+    try:
+        for index, spec in enumerate(specs):
+            try:
+                source = open_source(spec, realtime=realtime)
+                if source.source_id in {s.source_id for s in sources}:
+                    source.close()
+                    source = open_source(spec, source_id=f"{source.source_id}#{index}", realtime=realtime)
+            except SourceError as exc:
+                print(f"lfr watch: error [source_unavailable]: {exc} (the other sources go on)", file=sys.stderr)
+                failed.append({"source": redact(spec), "error": str(exc)})
+                continue
+            sources.append(source)
+    except BaseException:
+        for source in sources:
+            source.close()
+        raise
+    return sources, failed
