@@ -189,6 +189,26 @@ def test_live_camera_drops_its_oldest_frames_when_the_models_fall_behind() -> No
     assert not any(t.name == "camera-live" for t in threading.enumerate())
 
 
+@pytest.mark.parametrize("drop_when_behind", [False, True])
+def test_a_file_played_as_a_camera_drops_late_frames_and_a_plain_file_waits(drop_when_behind: bool) -> None:
+    source = ListSource("file", [scene([])] * 50)
+    assert not source.live
+    reader = CameraReader(source, max_side=640, queue_size=2, drop_when_behind=drop_when_behind)
+    reader.start()
+    time.sleep(0.3)  # nobody consumes for a while
+    consumed = []
+    while True:
+        item = reader.queue.get(timeout=5)
+        if not isinstance(item, PreparedFrame):
+            break
+        consumed.append(item.frame.index)
+    reader.stop()
+    if drop_when_behind:
+        assert reader.dropped > 0 and len(consumed) + reader.dropped == 50
+    else:
+        assert reader.dropped == 0 and consumed == list(range(50))
+
+
 def test_pipeline_settings_use_one_model_thread_unless_configured() -> None:
     default = pipeline_settings(Settings())
     assert (default.engine.detector.threads, default.engine.embedder.threads) == (1, 1)  # type: ignore[union-attr]

@@ -93,6 +93,11 @@ def _register_pipeline(sub: Any) -> None:
     pipeline.add_argument(
         "--threshold", type=float, default=None, help="alert threshold (default: the model's calibrated one)"
     )
+    pipeline.add_argument(
+        "--realtime",
+        action="store_true",
+        help="play the files at their own speed as cameras (late frames are dropped and counted)",
+    )
     pipeline.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     pipeline.set_defaults(handler=run_pipeline_bench)
 
@@ -102,7 +107,9 @@ def run_pipeline_bench(args: argparse.Namespace) -> int:
 
     data = Path(os.environ.get("LFR_SHARED_DATA", "../shared/data"))
     sources = args.source or [str(data / "video" / "crowd_walk_1080p.mp4")]
-    result = bench_pipeline(settings_from(args), args.watchlist, sources, runs=args.runs, threshold=args.threshold)
+    result = bench_pipeline(
+        settings_from(args), args.watchlist, sources, runs=args.runs, threshold=args.threshold, realtime=args.realtime
+    )
     if args.json:
         print_json(result)
     else:

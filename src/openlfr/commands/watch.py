@@ -81,7 +81,10 @@ def run_watch(args: argparse.Namespace) -> int:
     if args.webhook:
         sinks.append(WebhookSink(args.webhook))
     store = FileAlertStore(args.store or settings.data_dir / "watch")
-    pipeline = WatchPipeline(engine, snapshot, sources, AlertDispatcher(store, sinks), config)
+    # --realtime plays files as cameras: frames the models cannot keep up with are dropped and counted.
+    pipeline = WatchPipeline(
+        engine, snapshot, sources, AlertDispatcher(store, sinks), config, drop_when_behind=args.realtime or None
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

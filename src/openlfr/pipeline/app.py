@@ -54,6 +54,8 @@ class RunSummary:
     threshold: float
     stopped: bool
     """True when a stop signal ended the run before its sources did"""
+    dropped_frames: int = 0
+    """frames a camera dropped because the models were behind (live sources, or files played as cameras)"""
 
     @property
     def fps(self) -> float:
@@ -67,6 +69,7 @@ class RunSummary:
             "embedded": self.embedded,
             "alerts": self.alerts,
             "scene_cuts": self.scene_cuts,
+            "dropped_frames": self.dropped_frames,
             "fps": round(self.fps, 2),
             "faces_per_s": round(self.faces / self.wall_s, 2) if self.wall_s > 0 else 0.0,
             "wall_s": round(self.wall_s, 3),
@@ -120,7 +123,10 @@ class WatchPipeline:
         config: PipelineConfig | None = None,
         *,
         mode: Mode = "evaluation",
+        drop_when_behind: bool | None = None,
     ) -> None:
+        """``drop_when_behind``: see ``CameraReader``; ``lfr watch --realtime`` sets it so files behave as
+        cameras (frames the models cannot keep up with are dropped and counted, not queued)."""
         if not sources:
             raise ValueError("a pipeline needs at least one source")
         ids = [s.source_id for s in sources]
@@ -134,7 +140,13 @@ class WatchPipeline:
         self.dispatcher = dispatcher
         self.runner = ModelRunner(engine, snapshot, self.config, self.config.policy(threshold), dispatcher, mode=mode)
         self.readers = [
-            CameraReader(s, max_side=self.config.detection_max_side, queue_size=self.config.queue_size) for s in sources
+            CameraReader(
+                s,
+                max_side=self.config.detection_max_side,
+                queue_size=self.config.queue_size,
+                drop_when_behind=drop_when_behind,
+            )
+            for s in sources
         ]
         for reader in self.readers:
             self.runner.add_camera(reader.source_id)
@@ -218,4 +230,5 @@ class WatchPipeline:
             outcomes=dict(stats.outcomes),
             threshold=self.threshold,
             stopped=stopped,
+            dropped_frames=sum(r.dropped + r.source.health().frames_dropped for r in self.readers),
         )

@@ -47,8 +47,14 @@ def downscale(image: ImageBGR, max_side: int) -> tuple[ImageBGR, float]:
 
 
 class CameraReader:
-    def __init__(self, source: FrameSource, *, max_side: int, queue_size: int) -> None:
+    def __init__(
+        self, source: FrameSource, *, max_side: int, queue_size: int, drop_when_behind: bool | None = None
+    ) -> None:
+        """``drop_when_behind``: when the models fall behind, drop the oldest queued frame (as a camera does)
+        instead of waiting; default: only for live sources. A file played in real time sets it to measure what
+        a camera would lose."""
         self.source = source
+        self.drop_when_behind = source.live if drop_when_behind is None else drop_when_behind
         self.max_side = max_side
         self.queue: queue.Queue[PreparedFrame | EndOfStream] = queue.Queue(maxsize=queue_size)
         self.dropped = 0
@@ -87,7 +93,8 @@ class CameraReader:
             self._put(END, force=True)
 
     def _put(self, item: PreparedFrame | EndOfStream, *, force: bool = False) -> None:
-        # Files: wait for room (every frame is processed). Live: drop the oldest frame (latency over backlog).
+        # Files: wait for room (every frame is processed). Live (and files played as cameras): drop the oldest
+        # frame (latency over backlog).
         # When stopping, frames are abandoned but the end marker still gets in (it may displace a frame).
         while True:
             try:
@@ -97,7 +104,7 @@ class CameraReader:
                 stopping = self._stop.is_set()
                 if stopping and not force:
                     return
-                if stopping or self.source.live:
+                if stopping or self.drop_when_behind:
                     try:
                         self.queue.get_nowait()
                         self.dropped += 1
