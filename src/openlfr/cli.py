@@ -13,7 +13,21 @@ from openlfr import __version__
 from openlfr.errors import OpenLFRError
 
 # Each module exposes ``register(subparsers)``; the handler it sets returns the exit code.
-COMMAND_MODULES = ("demo", "eval", "bench", "watchlist", "subject", "calibrate", "watch", "user", "serve")
+COMMAND_MODULES = (
+    "demo",
+    "eval",
+    "bench",
+    "watchlist",
+    "subject",
+    "calibrate",
+    "watch",
+    "user",
+    "serve",
+    "audit",
+    "deployment",
+    "retention",
+    "report",
+)
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 

@@ -4,7 +4,7 @@ accounts and tokens directly in the store."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,13 +15,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from openlfr.alerts.sinks import AlertBus
 from openlfr.api import Services, create_app
+from openlfr.api.enrolment import UploadEnroller
 from openlfr.auth.roles import Role
 from openlfr.auth.tokens import create_token
 from openlfr.auth.users import create_user
 from openlfr.config.api import ApiConfig
-from openlfr.config.models import Settings
+from openlfr.config.models import EngineConfig, FakeDetectorConfig, FakeEmbedderConfig, Settings
+from openlfr.engine import FaceEngine
+from openlfr.service.cameras import CameraManager
+from openlfr.store.context import Store
 from openlfr.store.db import Database, open_database
+from openlfr.store.media import MediaStore
 
 PASSWORD = "correct horse battery staple"
 
@@ -70,18 +76,55 @@ class Api:
 
 
 def make_settings(tmp_path: Path, database_url: str | None = None, **api: object) -> Settings:
+    # A short live stream: a test client reads a stream to its end.
+    api = {"alert_stream_max_s": 0.2, **api}
     config = ApiConfig.model_validate({"session_secret": SecretStr(secrets.token_urlsafe(40)), **api})
     return Settings(data_dir=tmp_path, database_url=database_url, api=config)
 
 
+# The fake detector finds the textured blobs of tests.watchlists.helpers.face_image (pixels >= 40).
+FAKE_ENGINE = EngineConfig(detector=FakeDetectorConfig(min_brightness=40), embedder=FakeEmbedderConfig())
+
+
+def fake_engine_factory(settings: Settings) -> Callable[[], FaceEngine]:
+    def factory() -> FaceEngine:
+        return FaceEngine.from_settings(settings.model_copy(update={"engine": FAKE_ENGINE}))
+
+    return factory
+
+
 def build_api(settings: Settings, **services: object) -> Iterator[Api]:
+    """The app with every service (fake face engine; cameras read files as fast as they decode); keyword
+    arguments replace services."""
     db = open_database(settings)
     clock = Clock()
     hasher = fast_hasher()
-    app = create_app(settings, Services(sessions=db.sessions, password_hasher=hasher, clock=clock, **services))  # type: ignore[arg-type]
+    store = Store(db, MediaStore(settings.data_dir / "media", settings.media_key))
+    bus = AlertBus()
+    engines = fake_engine_factory(settings)
+    defaults: dict[str, object] = {
+        "store": store,
+        "bus": bus,
+        "cameras": CameraManager(
+            settings.model_copy(update={"engine": FAKE_ENGINE}),
+            db,
+            store.media,
+            bus,
+            engine_factory=engines,
+            realtime_files=False,
+        ),
+        "enroller": UploadEnroller(store, engines, settings.watchlist.duplicate_threshold),
+    }
+    app = create_app(
+        settings,
+        Services(sessions=db.sessions, password_hasher=hasher, clock=clock, **{**defaults, **services}),  # type: ignore[arg-type]
+    )
     try:
         yield Api(app, db, clock, settings, hasher)
     finally:
+        cameras = app.state.ctx.services.cameras
+        if cameras is not None:
+            cameras.stop_all()
         db.close()
 
 

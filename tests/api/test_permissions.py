@@ -32,7 +32,47 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/watchlists"): STAFF,
     ("GET", "/api/watchlists/{name}"): STAFF,
     ("GET", "/api/subjects/{subject_id}"): STAFF,
+    ("POST", "/api/watchlists"): {"supervisor"},
+    ("POST", "/api/watchlists/{name}/snapshots"): {"supervisor"},
+    ("DELETE", "/api/watchlists/{name}/members/{subject_id}"): {"supervisor"},
+    ("POST", "/api/subjects"): {"supervisor"},
+    ("PATCH", "/api/subjects/{subject_id}"): {"supervisor"},
+    ("POST", "/api/subjects/{subject_id}/images"): {"supervisor"},
+    ("GET", "/api/subjects/{subject_id}/images/{image_id}"): STAFF,
+    ("POST", "/api/subjects/{subject_id}/erase"): {"supervisor"},
+    ("GET", "/api/alerts"): STAFF,
+    ("GET", "/api/alerts/stream"): STAFF,
+    ("GET", "/api/alerts/{alert_id}"): STAFF,
+    ("GET", "/api/alerts/{alert_id}/probe"): STAFF,
+    ("GET", "/api/alerts/{alert_id}/context"): STAFF,
+    ("GET", "/api/alerts/{alert_id}/reference"): STAFF,
+    ("POST", "/api/alerts/{alert_id}/adjudication"): {"operator", "supervisor"},
+    ("POST", "/api/alerts/{alert_id}/outcome"): {"operator", "supervisor"},
+    ("GET", "/api/cameras"): STAFF,
+    ("POST", "/api/cameras"): {"admin"},
+    ("GET", "/api/cameras/health"): STAFF,
+    ("DELETE", "/api/cameras/{camera_id}"): {"admin"},
+    ("GET", "/api/cameras/{camera_id}/preview"): STAFF,
+    ("GET", "/api/deployments"): STAFF,
+    ("POST", "/api/deployments"): {"supervisor", "operator"},
+    ("GET", "/api/deployments/{deployment_id}"): STAFF,
+    ("PATCH", "/api/deployments/{deployment_id}"): {"supervisor", "operator"},
+    ("POST", "/api/deployments/{deployment_id}/authorise"): {"supervisor"},
+    ("POST", "/api/deployments/{deployment_id}/start"): {"supervisor", "operator"},
+    ("POST", "/api/deployments/{deployment_id}/end"): {"supervisor", "operator"},
+    ("POST", "/api/deployments/{deployment_id}/cancel"): {"supervisor", "operator"},
+    ("GET", "/api/deployments/{deployment_id}/record"): STAFF,
+    ("GET", "/api/retention/holds"): {"supervisor"},
+    ("POST", "/api/retention/holds/{alert_id}"): {"supervisor"},
+    ("POST", "/api/retention/holds/{alert_id}/lift"): {"supervisor"},
+    ("POST", "/api/retention/run"): {"supervisor"},
+    ("GET", "/api/audit/entries"): {"admin", "supervisor", "auditor"},
+    ("GET", "/api/audit/verify"): {"admin", "supervisor", "auditor"},
     ("GET", "/metrics"): {"admin", "auditor"},
+    # The console's static files: no data in them (everything comes from the API behind a login).
+    ("GET", "/"): ALL,
+    ("GET", "/console/"): ALL,
+    ("GET", "/console/{name}"): ALL,
     ("GET", "/openapi.json"): STAFF,
     ("GET", "/docs"): STAFF,
 }
@@ -72,7 +112,8 @@ def test_every_route_against_every_role(api: Api) -> None:
 
 def test_only_health_and_login_are_public(api: Api) -> None:
     public = {(row.method, row.path) for row in permission_matrix(api.app) if row.permission is Permission.PUBLIC}
-    assert public == {("GET", "/api/health"), ("POST", "/api/auth/login")}
+    console = {("GET", "/"), ("GET", "/console/"), ("GET", "/console/{name}")}  # static files, no data
+    assert public == {("GET", "/api/health"), ("POST", "/api/auth/login"), *console}
 
 
 def test_a_route_without_a_permission_is_refused_at_start_up(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

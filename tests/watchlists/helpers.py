@@ -130,14 +130,15 @@ def collect_traces(url: str, ref: str, originals: list[bytes]) -> SubjectTraces:
 def find_traces(url: str, media_root: Path, traces: SubjectTraces) -> list[str]:
     """Every place the subject's images, digests, template vectors, id or reference still appear: all
     text/JSON/blob cells of all tables, the media files (names and contents), and the raw SQLite files.
-    The erasure record may (and must) keep the subject id."""
+    The erasure record may (and must) keep the subject id, and so does the append-only audit chain (its
+    entries name the random id of what they acted on, never the reference, images or templates)."""
     found = []
     for table, column, value in iter_cells(url):
         text = json.dumps(value) if isinstance(value, dict | list) else value
         if isinstance(text, str):
             if any(d in text for d in traces.digests) or text == traces.external_ref:
                 found.append(f"{table}.{column}: {text[:70]}")
-            if traces.subject_id in text and table != "erasure_record":
+            if traces.subject_id in text and table not in ("erasure_record", "audit_entry"):
                 found.append(f"{table}.{column}: subject id")
         if isinstance(value, bytes | memoryview) and any(v in bytes(value) for v in traces.vectors):
             found.append(f"{table}.{column}: template vector")

@@ -129,7 +129,7 @@ class WebhookSink:
 
 
 class AlertBus:
-    """In-process publish/subscribe (what the console's live feed will listen to)."""
+    """In-process publish/subscribe (the console's live stream listens to it)."""
 
     name = "bus"
 

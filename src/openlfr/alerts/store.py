@@ -1,7 +1,7 @@
 """Durable alert persistence: the ``AlertStore`` protocol and an append-only file implementation.
 
 An alert is on disk (fsynced) before any sink hears of it: an operator must never be shown an alert the
-system cannot produce afterwards. The database-backed store will implement the same protocol.
+system cannot produce afterwards. ``openlfr.alerts.db_store.DbAlertStore`` implements it on the database.
 """
 
 from __future__ import annotations

@@ -14,13 +14,15 @@ from openlfr.api.context import AppContext
 from openlfr.api.errors import install_error_handlers
 from openlfr.api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from openlfr.api.permissions import app_routes
-from openlfr.api.routes import auth, docs, health, metrics, tokens, users, watchlists
+from openlfr.api.routes import alerts, auth, cameras, docs, health, metrics, tokens, users, watchlists
+from openlfr.api.routes import deployments as governance
 from openlfr.api.services import Services
 from openlfr.auth.errors import SessionSecretError
 from openlfr.auth.ratelimit import LoginLimits, LoginRateLimiter
 from openlfr.auth.secret import check_secret
 from openlfr.auth.sessions import SessionPolicy
 from openlfr.config.models import Settings
+from openlfr.web import routes as console
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,14 @@ ROUTERS: tuple[APIRouter, ...] = (
     tokens.router,
     watchlists.watchlists_router,
     watchlists.subjects_router,
+    alerts.router,
+    cameras.router,
+    governance.router,
+    governance.retention_router,
+    governance.audit_router,
     metrics.router,
     docs.router,
+    console.router,
 )
 # Room for the multipart envelope around a file of max_upload_bytes.
 BODY_SLACK_BYTES = 64 * 1024

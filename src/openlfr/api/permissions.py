@@ -26,6 +26,25 @@ class Permission(StrEnum):
     TOKENS_MANAGE = "tokens:manage"
     METRICS_READ = "metrics:read"
     WATCHLISTS_READ = "watchlists:read"
+    WATCHLISTS_MANAGE = "watchlists:manage"
+    """create watchlists, enrol and edit subjects, upload reference images, erase subjects, take snapshots"""
+    ALERTS_READ = "alerts:read"
+    """list and view alerts, their images and the live stream"""
+    ALERTS_ADJUDICATE = "alerts:adjudicate"
+    """confirm, reject or escalate an alert; record the outcome of an engagement"""
+    CAMERAS_READ = "cameras:read"
+    """camera list, health and the face-blurred live preview"""
+    CAMERAS_MANAGE = "cameras:manage"
+    DEPLOYMENTS_READ = "deployments:read"
+    """deployment records, deployment and transparency reports"""
+    DEPLOYMENTS_MANAGE = "deployments:manage"
+    """plan and change deployments, put an authorised one live, end or cancel one"""
+    DEPLOYMENTS_AUTHORISE = "deployments:authorise"
+    """authorise a deployment; override the minimum threshold"""
+    RETENTION_MANAGE = "retention:manage"
+    """place and lift holds on alerts; run the retention purge now"""
+    AUDIT_READ = "audit:read"
+    """read, verify and export the audit chain"""
 
 
 _ALL = frozenset(Role)
@@ -39,6 +58,20 @@ POLICY: Mapping[Permission, frozenset[Role]] = MappingProxyType(
         Permission.METRICS_READ: frozenset({Role.ADMIN, Role.AUDITOR}),
         # Operators need the subject behind an alert; supervisors approve watchlists; auditors review them.
         Permission.WATCHLISTS_READ: _ALL,
+        # The authorising officer owns the watchlist; administrators run the system, not its contents.
+        Permission.WATCHLISTS_MANAGE: frozenset({Role.SUPERVISOR}),
+        Permission.ALERTS_READ: _ALL,
+        # Every alert is reviewed by a trained officer: operators, and supervisors (escalations).
+        Permission.ALERTS_ADJUDICATE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+        Permission.CAMERAS_READ: _ALL,
+        Permission.CAMERAS_MANAGE: frozenset({Role.ADMIN}),
+        Permission.DEPLOYMENTS_READ: _ALL,
+        # Planning and running a deployment is operational work; authorising it is the supervisor's alone.
+        Permission.DEPLOYMENTS_MANAGE: frozenset({Role.SUPERVISOR, Role.OPERATOR}),
+        Permission.DEPLOYMENTS_AUTHORISE: frozenset({Role.SUPERVISOR}),
+        Permission.RETENTION_MANAGE: frozenset({Role.SUPERVISOR}),
+        # Oversight reads the audit chain; supervisors answer for it; admins keep it running.
+        Permission.AUDIT_READ: frozenset({Role.ADMIN, Role.AUDITOR, Role.SUPERVISOR}),
     }
 )
 

@@ -3,17 +3,24 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session, sessionmaker
 
+from openlfr.alerts.sinks import AlertBus
 from openlfr.api.metrics import MetricFamily
 from openlfr.auth.clock import utcnow
 from openlfr.auth.passwords import default_hasher
+
+if TYPE_CHECKING:
+    from openlfr.api.enrolment import UploadEnroller
+    from openlfr.service.cameras import CameraManager
+    from openlfr.store.context import Store
 
 
 @runtime_checkable
@@ -37,5 +44,15 @@ class Services:
     alerts: AlertCounter | None = None
     metric_sources: tuple[MetricSource, ...] = ()
     password_hasher: PasswordHasher = field(default_factory=default_hasher)
+    store: Store | None = None
+    """the database and media store together (images, enrolment, erasure); None: those routes answer 503"""
+    bus: AlertBus | None = None
+    """the in-process alert bus the live stream listens to (it also polls the database)"""
+    cameras: CameraManager | None = None
+    """the camera registry and recognition pipelines; None: camera routes answer 503"""
+    enroller: UploadEnroller | None = None
+    """enrols uploaded reference images (quality gate, duplicate check); None: uploads answer 503"""
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """set by the server owner when it shuts down: long-lived responses (the live stream) end at once"""
     clock: Callable[[], datetime] = utcnow
     """wall clock (UTC) for sessions, tokens and rate limits; tests move it"""

@@ -12,6 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from openlfr.config.models import Settings
 from openlfr.embed.align import align_faces
 from openlfr.engine import FaceEngine
 from openlfr.errors import DatasetError
@@ -43,13 +44,37 @@ def machine_info() -> dict[str, Any]:
         pass
     import onnxruntime
 
+    from openlfr.models.runtime import cpu_supports_bf16, openvino_installed
+
+    openvino_version = None
+    if openvino_installed():
+        import openvino
+
+        openvino_version = openvino.__version__.split("-")[0]
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
+        "cpu_bf16": cpu_supports_bf16(),
         "python": platform.python_version(),
         "onnxruntime": onnxruntime.__version__,
+        "openvino": openvino_version,
         "opencv": cv2.__version__,
     }
+
+
+def load_average() -> float | None:
+    """1-minute load average (other processes share the cores: report it with every timing)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def runtime_label(backend: object) -> str:
+    """``onnxruntime-f32`` / ``openvino-bf16`` … for backends that report their runtime, else ``n/a``."""
+    choice = getattr(backend, "runtime", None)
+    label = getattr(choice, "label", None)
+    return label if isinstance(label, str) else "n/a"
 
 
 def bench_engine(engine: FaceEngine, data: Path, repeat: int = 30, batch: int = 16) -> dict[str, Any]:
@@ -64,10 +89,14 @@ def bench_engine(engine: FaceEngine, data: Path, repeat: int = 30, batch: int = 
         raise DatasetError(f"no face found in {scene_path} at 640x480")
     one_face = align_faces(frame, faces.landmarks[:1])
     batch_faces = np.repeat(one_face, batch, axis=0)
+    load_before = load_average()
     return {
         "machine": machine_info(),
+        "load_average_1min_before": load_before,
         "detector": engine.detector.name,
+        "detector_runtime": runtime_label(engine.detector),
         "embedder": engine.contract.model,
+        "embedder_runtime": runtime_label(engine.embedder),
         "image": f"{SCENE} ({image.shape[1]}x{image.shape[0]}, {len(encoded)} bytes)",
         "decode_ms": median_ms(lambda: decode_image(encoded), repeat),
         "detect_640x480_ms": median_ms(lambda: engine.detector.detect(frame), repeat),
@@ -79,4 +108,19 @@ def bench_engine(engine: FaceEngine, data: Path, repeat: int = 30, batch: int = 
         ),
         "batch": batch,
         "repeat": repeat,
+        "load_average_1min_after": load_average(),
     }
+
+
+def with_runtime(settings: Settings, *, runtime: str | None, precision: str | None) -> Settings:
+    """``settings`` with the runtime/precision of the detector and embedder overridden (where they have one)."""
+    overrides = {key: value for key, value in (("runtime", runtime), ("precision", precision)) if value is not None}
+    if not overrides:
+        return settings
+    engine = settings.engine
+    update: dict[str, object] = {}
+    for part in ("detector", "embedder"):
+        config = getattr(engine, part)
+        if all(key in type(config).model_fields for key in overrides):
+            update[part] = config.model_validate({**config.model_dump(), **overrides})
+    return settings.model_copy(update={"engine": engine.model_copy(update=update)})

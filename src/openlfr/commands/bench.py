@@ -23,6 +23,15 @@ def register(subparsers: Any) -> None:
     )
     engine.add_argument("--repeat", type=int, default=30, help="timed repetitions per stage (30)")
     engine.add_argument("--batch", type=int, default=16, help="faces per batch for batched embedding (16)")
+    engine.add_argument(
+        "--runtime",
+        choices=["auto", "onnxruntime", "openvino"],
+        default=None,
+        help="override the detector's and embedder's configured runtime (YuNet/SFace)",
+    )
+    engine.add_argument(
+        "--precision", choices=["auto", "f32", "bf16"], default=None, help="override the configured precision"
+    )
     engine.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     engine.set_defaults(handler=run_engine_bench)
     _register_search(sub)
@@ -41,10 +50,11 @@ def _register_search(sub: Any) -> None:
 
 
 def run_engine_bench(args: argparse.Namespace) -> int:
-    from openlfr.bench.engine import bench_engine
+    from openlfr.bench.engine import bench_engine, with_runtime
     from openlfr.engine import FaceEngine
 
-    engine = FaceEngine.from_settings(settings_from(args))
+    settings = with_runtime(settings_from(args), runtime=args.runtime, precision=args.precision)
+    engine = FaceEngine.from_settings(settings)
     result = bench_engine(engine, args.data, repeat=args.repeat, batch=args.batch)
     if args.json:
         print_json(result)

@@ -17,7 +17,13 @@ from openlfr.errors import OpenLFRError
 if TYPE_CHECKING:
     import uvicorn
 
+    from openlfr.alerts.sinks import AlertBus
+    from openlfr.api.services import Services
     from openlfr.config.models import Settings
+    from openlfr.deployments.scheduler import DeploymentScheduler
+    from openlfr.retention.purge import RetentionScheduler
+    from openlfr.service.cameras import CameraManager
+    from openlfr.store.context import Store
     from openlfr.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -45,6 +51,12 @@ class _Runtime:
         self.settings = settings
         self.stop_requested = stop
         self.db: Database | None = None
+        self.store: Store | None = None
+        self.bus: AlertBus | None = None
+        self.cameras: CameraManager | None = None
+        self.services: Services | None = None
+        self.scheduler: DeploymentScheduler | None = None
+        self.retention: RetentionScheduler | None = None
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
 
@@ -64,13 +76,76 @@ class _Runtime:
         if self.db is not None:
             self.db.close()
 
+    def start_cameras(self) -> None:
+        """The camera manager: recognition pipelines start and stop at runtime, per live deployment."""
+        from openlfr.alerts.sinks import AlertBus
+        from openlfr.service.cameras import CameraManager
+        from openlfr.store.context import MEDIA_DIR, Store
+        from openlfr.store.media import MediaStore
+
+        assert self.db is not None
+        self.store = Store(self.db, MediaStore(self.settings.data_dir / MEDIA_DIR, self.settings.media_key))
+        self.bus = AlertBus()
+        self.cameras = CameraManager(self.settings, self.db, self.store.media, self.bus)
+
+    def stop_cameras(self) -> None:
+        if self.cameras is not None:
+            self.cameras.stop_all()
+        if self.bus is not None:
+            self.bus.close()
+
+    def start_scheduler(self) -> None:
+        """Recognition runs only for a live, authorised deployment inside its window (docs/GOVERNANCE.md)."""
+        from openlfr.audit.configuration import record_configuration
+        from openlfr.deployments.scheduler import DeploymentScheduler
+
+        assert self.db is not None and self.cameras is not None
+        with self.db.session() as session:
+            record_configuration(session, self.settings)  # a changed configuration is a governance event
+        interval = self.settings.governance.scheduler_interval_s
+        self.scheduler = DeploymentScheduler(self.db, self.cameras, interval_s=interval)
+        self.scheduler.start()
+
+    def stop_scheduler(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+
+    def start_retention(self) -> None:
+        from openlfr.retention.purge import RetentionScheduler
+
+        assert self.store is not None
+        governance = self.settings.governance
+        self.retention = RetentionScheduler(
+            self.store, governance.alert_retention_days, governance.retention_interval_s
+        )
+        self.retention.start()
+
+    def stop_retention(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()
+
     def start_http(self) -> None:
         import uvicorn
 
         from openlfr.api import Services, create_app
+        from openlfr.api.enrolment import UploadEnroller
+        from openlfr.engine import FaceEngine
 
-        assert self.db is not None
-        app = create_app(self.settings, Services(sessions=self.db.sessions))
+        assert self.db is not None and self.store is not None and self.cameras is not None
+        settings = self.settings
+        enroller = UploadEnroller(
+            self.store, lambda: FaceEngine.from_settings(settings), settings.watchlist.duplicate_threshold
+        )
+        services = Services(
+            sessions=self.db.sessions,
+            store=self.store,
+            bus=self.bus,
+            cameras=self.cameras,
+            enroller=enroller,
+            metric_sources=(self.cameras,),
+        )
+        self.services = services
+        app = create_app(self.settings, services)
         config = uvicorn.Config(
             app,
             host=self.settings.api.host,
@@ -98,6 +173,8 @@ class _Runtime:
 
     def stop_http(self) -> None:
         if self.server is not None and self.thread is not None:
+            if self.services is not None:
+                self.services.stopping.set()  # open live streams end, so the server can close their connections
             self.server.should_exit = True
             self.thread.join(_STOP_TIMEOUT_S)
             if self.thread.is_alive():
@@ -119,7 +196,10 @@ def run_serve(args: argparse.Namespace) -> int:
         [
             Step("session secret", runtime.resolve_secret),
             Step("database", runtime.open_database, runtime.close_database),
-            # Camera pipelines go here: after the database, before the API that reports on them.
+            # After the database, before the API that reports on them; pipelines run per live deployment.
+            Step("cameras", runtime.start_cameras, runtime.stop_cameras),
+            Step("deployment scheduler", runtime.start_scheduler, runtime.stop_scheduler),
+            Step("retention", runtime.start_retention, runtime.stop_retention),
             Step("http", runtime.start_http, runtime.stop_http),
         ]
     )
@@ -132,7 +212,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         lifecycle.start()
         api = runtime.settings.api
-        print(f"OpenLFR API on http://{api.host}:{api.port}/api/health (Ctrl-C to stop)", file=sys.stderr)
+        print(f"OpenLFR console and API on http://{api.host}:{api.port}/ (Ctrl-C to stop)", file=sys.stderr)
         while not stop.wait(0.5):
             pass
     finally:

@@ -1,4 +1,4 @@
-"""``lfr subject add|show|update|remove|erase``."""
+"""``lfr subject add|show|update|remove|erase|search``."""
 
 from __future__ import annotations
 
@@ -74,6 +74,27 @@ def register(subparsers: Any) -> None:
     erase.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_database_flag(erase)
     erase.set_defaults(handler=run_erase)
+    _register_search(sub)
+
+
+def _register_search(sub: Any) -> None:
+    search = sub.add_parser(
+        "search", help="subject access: every subject and alert whose face matches a photo (export or erase them)"
+    )
+    search.add_argument("--image", type=Path, required=True, metavar="FILE", help="a photo of the requester")
+    search.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="score at or above which a record matches (default: the model's calibrated alert threshold)",
+    )
+    search.add_argument("--export", type=Path, default=None, metavar="DIR", help="write records.json and images")
+    search.add_argument("--erase-alerts", action="store_true", help="delete the matching alerts (not those on hold)")
+    search.add_argument("--reason", default=None, help="why the alerts are erased (with --erase-alerts)")
+    search.add_argument("--yes", action="store_true", help="confirm --erase-alerts")
+    search.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_database_flag(search)
+    search.set_defaults(handler=run_search)
 
 
 def _enrol_options(parser: argparse.ArgumentParser) -> None:
@@ -121,11 +142,23 @@ def _enrol_files(args: argparse.Namespace, store: Any, settings: Any, info: Any)
 
 
 def _finish(args: argparse.Namespace, store: Any, results: list[dict[str, Any]]) -> int:
+    from collections import Counter
+
+    from openlfr.audit import append_audit, cli_actor
     from openlfr.watchlists.subjects import find_subject, subject_view
 
     with store.db.session() as session:
         subject = find_subject(session, args.ref)
         view = subject_view(session, subject).as_dict() if subject is not None else None
+        if results:
+            append_audit(
+                session,
+                actor=cli_actor(getattr(args, "added_by", None)),
+                action="subject.enrol",
+                target_type="subject",
+                target_id=subject.id if subject is not None else None,
+                details={"outcomes": dict(Counter(str(r["outcome"]) for r in results))},
+            )
     if args.json:
         print_json({"subject": view, "images": results})
     else:
@@ -139,6 +172,7 @@ def _finish(args: argparse.Namespace, store: Any, results: list[dict[str, Any]])
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from openlfr.audit import append_audit, cli_actor
     from openlfr.store.context import open_store
     from openlfr.store.errors import ConflictError
     from openlfr.watchlists.subjects import add_member, create_subject, find_subject, get_watchlist, validate_info
@@ -173,6 +207,14 @@ def run_add(args: argparse.Namespace) -> int:
             if subject is not None:
                 for name in args.watchlist:
                     add_member(session, get_watchlist(session, name), subject)
+                append_audit(
+                    session,
+                    actor=cli_actor(args.added_by),
+                    action="subject.create",
+                    target_type="subject",
+                    target_id=subject.id,
+                    details={"category": info.category.value, "watchlists": list(args.watchlist)},
+                )
         return _finish(args, store, results)
 
 
@@ -196,6 +238,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_update(args: argparse.Namespace) -> int:
+    from openlfr.audit import append_audit, cli_actor
     from openlfr.store.context import open_store
     from openlfr.watchlists.subjects import add_member, get_subject, get_watchlist, update_subject
     from openlfr.watchlists.types import Category, SubjectChanges
@@ -218,21 +261,42 @@ def run_update(args: argparse.Namespace) -> int:
                 raise OpenLFRError(str(exc)) from exc
             for name in args.watchlist:
                 add_member(session, get_watchlist(session, name), subject)
+            fields = [f for f in ("name", "category", "reason", "image_source", "review_by") if getattr(args, f)]
+            append_audit(
+                session,
+                actor=cli_actor(),
+                action="subject.update",
+                target_type="subject",
+                target_id=subject.id,
+                details={"fields": fields, "watchlists_added": list(args.watchlist)},
+            )
         results = _enrol_files(args, store, settings, None)
         return _finish(args, store, results)
 
 
 def run_remove(args: argparse.Namespace) -> int:
+    from openlfr.audit import append_audit, cli_actor
     from openlfr.store.context import open_store
     from openlfr.watchlists.subjects import get_subject, get_watchlist, remove_member
 
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        remove_member(session, get_watchlist(session, args.watchlist), get_subject(session, args.ref))
+        subject = get_subject(session, args.ref)
+        watchlist = get_watchlist(session, args.watchlist)
+        remove_member(session, watchlist, subject)
+        append_audit(
+            session,
+            actor=cli_actor(),
+            action="watchlist.remove_member",
+            target_type="subject",
+            target_id=subject.id,
+            details={"watchlist": watchlist.id},
+        )
     print(f"removed {args.ref!r} from watchlist {args.watchlist!r} (the record stays; `lfr subject erase` deletes it)")
     return 0
 
 
 def run_erase(args: argparse.Namespace) -> int:
+    from openlfr.audit import append_audit, cli_actor
     from openlfr.store.context import open_store
     from openlfr.watchlists.erase import erase_subject
 
@@ -243,6 +307,20 @@ def run_erase(args: argparse.Namespace) -> int:
             result = erase_subject(store, args.ref, erased_by=_user(args.by), reason=args.reason)
         except ValueError as exc:
             raise OpenLFRError(str(exc)) from exc
+        with store.db.session() as session:
+            append_audit(
+                session,
+                actor=cli_actor(args.by),
+                action="subject.erase",
+                target_type="subject",
+                target_id=result.subject_id,
+                details={
+                    "erasure_record": result.record_id,
+                    "images": result.images,
+                    "templates": result.templates,
+                    "snapshots_redacted": result.snapshots_redacted,
+                },
+            )
     if args.json:
         print_json(result.as_dict())
     else:
@@ -250,4 +328,56 @@ def run_erase(args: argparse.Namespace) -> int:
             f"erased subject {result.subject_id}: {result.images} images, {result.templates} templates, "
             f"{result.snapshots_redacted} snapshots redacted (record {result.record_id})"
         )
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from openlfr.audit import cli_actor
+    from openlfr.engine import FaceEngine
+    from openlfr.errors import ConfigError
+    from openlfr.pipeline.thresholds import default_threshold
+    from openlfr.retention.access import erase_alerts, export_access, search_by_face
+    from openlfr.store.context import open_store
+
+    if args.erase_alerts and not (args.yes and args.reason):
+        raise OpenLFRError("--erase-alerts deletes alerts for good: add --reason and --yes")
+    try:
+        photo = args.image.read_bytes()
+    except OSError as exc:
+        raise OpenLFRError(f"cannot read {args.image}: {exc.strerror or exc}") from exc
+    settings = settings_with_database(args)
+    engine = FaceEngine.from_settings(settings)
+    try:
+        threshold = args.threshold if args.threshold is not None else default_threshold(engine.contract)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (give --threshold)") from exc
+    actor = cli_actor()
+    with open_store(settings) as store:
+        result = search_by_face(store, engine, photo, threshold=threshold, actor=actor)
+        exported = export_access(store, result, args.export, actor=actor) if args.export else None
+        erased = (
+            erase_alerts(store, [a.alert_id for a in result.alerts], actor=actor, reason=args.reason)
+            if args.erase_alerts
+            else None
+        )
+    payload = {
+        **result.as_dict(),
+        "export": str(exported) if exported else None,
+        "erased_alerts": erased[0] if erased else None,
+    }
+    if args.json:
+        print_json(payload)
+        return 0
+    print(f"{result.faces_in_photo} face(s) in the photo; threshold {threshold:.3f}")
+    for hit in result.subjects:
+        print(f"  subject {hit.external_ref} ({hit.subject_id}) score {hit.score:.3f}")
+        print(f"    erase: lfr subject erase {hit.external_ref} --reason '...' --yes")
+    for alert in result.alerts:
+        how = f"score {alert.score:.3f}" if alert.score is not None else "via its subject"
+        held = "  ON HOLD" if alert.hold else ""
+        print(f"  alert {alert.alert_id} {alert.decided_at} deployment {alert.deployment_id} {how}{held}")
+    if exported:
+        print(f"records written to {exported}")
+    if erased:
+        print(f"erased {erased[0]} alerts and {erased[1]} image files")
     return 0

@@ -53,6 +53,12 @@ def _with_db(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def _audit(session: Any, action: str, user_id: str, details: dict[str, object]) -> None:
+    from openlfr.audit import append_audit, cli_actor
+
+    append_audit(session, actor=cli_actor(), action=action, target_type="user", target_id=user_id, details=details)
+
+
 def read_password() -> str:
     """Twice from the terminal, or the first line of standard input when it is not a terminal."""
     from openlfr.auth.errors import AccountInvalidError
@@ -79,6 +85,7 @@ def run_create(args: argparse.Namespace) -> int:
     check_password_rules(password, username)
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
         user = create_user(session, default_hasher(), username, password, args.role)
+        _audit(session, "user.create", user.id, {"username": user.username, "role": user.role})
         print(f"created user {user.username} ({user.role})", file=sys.stderr)
     return 0
 
@@ -106,6 +113,7 @@ def run_set_role(args: argparse.Namespace) -> int:
 
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
         user = set_role(session, get_user_by_name(session, args.username), args.role, utcnow())
+        _audit(session, "user.update", user.id, {"username": user.username, "role": user.role})
         print(f"{user.username}: role {user.role}", file=sys.stderr)
     return 0
 
@@ -117,6 +125,7 @@ def run_disable(args: argparse.Namespace) -> int:
 
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
         user = set_disabled(session, get_user_by_name(session, args.username), args.disabled, utcnow())
+        _audit(session, "user.update", user.id, {"username": user.username, "disabled": user.disabled})
         print(f"{user.username}: {'disabled' if user.disabled else 'enabled'}", file=sys.stderr)
     return 0
 
@@ -130,5 +139,6 @@ def run_set_password(args: argparse.Namespace) -> int:
     password = read_password()
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
         user = set_password(session, default_hasher(), get_user_by_name(session, args.username), password, utcnow())
+        _audit(session, "user.set_password", user.id, {"username": user.username})
         print(f"{user.username}: password changed, sessions ended", file=sys.stderr)
     return 0

@@ -94,11 +94,20 @@ def _register_import(sub: Any) -> None:
 
 
 def run_create(args: argparse.Namespace) -> int:
+    from openlfr.audit import append_audit, cli_actor
     from openlfr.store.context import open_store
     from openlfr.watchlists.subjects import create_watchlist
 
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        create_watchlist(session, args.name, args.description)
+        watchlist = create_watchlist(session, args.name, args.description)
+        append_audit(
+            session,
+            actor=cli_actor(),
+            action="watchlist.create",
+            target_type="watchlist",
+            target_id=watchlist.id,
+            details={"name": args.name},
+        )
     print(f"created watchlist {args.name!r}")
     return 0
 
@@ -147,6 +156,7 @@ def _default_rejects_path(data_dir: Path, name: str) -> Path:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from openlfr.audit import append_audit, cli_actor
     from openlfr.engine import FaceEngine
     from openlfr.errors import DatasetError
     from openlfr.store.context import open_store
@@ -174,6 +184,22 @@ def run_import(args: argparse.Namespace) -> int:
             manifest,
             progress=lambda items: progress(items, total=len(manifest.items), desc="enrolling", enabled=args.progress),
         )
+        with store.db.session() as session:
+            append_audit(
+                session,
+                actor=cli_actor(args.added_by),
+                action="watchlist.import",
+                target_type="watchlist",
+                target_id=None,
+                details={
+                    "name": summary.watchlist,
+                    "items": summary.items,
+                    "enrolled": summary.enrolled,
+                    "already_enrolled": summary.already_enrolled,
+                    "rejected": sum(summary.rejected.values()),
+                    "duplicates": summary.duplicates,
+                },
+            )
     write_rejects(rejects_path, summary.rejects)
     payload = {**summary.as_dict(), "rejects_file": str(rejects_path)}
     if args.json:
@@ -198,6 +224,7 @@ def _user() -> str:
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
+    from openlfr.audit import append_audit, cli_actor
     from openlfr.embed.base import create_embedder
     from openlfr.store.context import open_store
     from openlfr.watchlists.snapshots import create_snapshot
@@ -208,6 +235,20 @@ def run_snapshot(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.now(UTC).date()
     with open_store(settings) as store, store.db.session() as session:
         result = create_snapshot(session, args.name, contract, as_of)
+        append_audit(
+            session,
+            actor=cli_actor(),
+            action="snapshot.create",
+            target_type="snapshot",
+            target_id=result.id,
+            details={
+                "watchlist": args.name,
+                "fingerprint": result.fingerprint,
+                "templates": result.templates,
+                "subjects": result.subjects,
+                "excluded": len(result.excluded),
+            },
+        )
     if args.json:
         print_json(result.as_dict())
         return 0
@@ -242,6 +283,7 @@ def run_export_report(args: argparse.Namespace) -> int:
 
 
 def run_delete(args: argparse.Namespace) -> int:
+    from openlfr.audit import append_audit, cli_actor
     from openlfr.errors import OpenLFRError
     from openlfr.store.context import open_store
     from openlfr.watchlists.report import delete_watchlist
@@ -250,6 +292,14 @@ def run_delete(args: argparse.Namespace) -> int:
         raise OpenLFRError(f"deleting watchlist {args.name!r} removes its snapshots: add --yes to confirm")
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
         members = delete_watchlist(session, args.name)
+        append_audit(
+            session,
+            actor=cli_actor(),
+            action="watchlist.delete",
+            target_type="watchlist",
+            target_id=None,
+            details={"name": args.name, "members": members},
+        )
     print(f"deleted watchlist {args.name!r} ({members} subjects stay on record; erase them with `lfr subject erase`)")
     return 0
 

@@ -39,3 +39,10 @@ class ApiConfig(BaseModel):
     max_upload_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="largest accepted uploaded file; request bodies are capped just above"
     )
+    alert_stream_max_s: float = Field(
+        300.0,
+        gt=0,
+        le=3600,
+        description="a live alert stream (Server-Sent Events) ends after this long; the console reconnects at once, "
+        "re-checking its login, and resumes from the last alert it saw",
+    )

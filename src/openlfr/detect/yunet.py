@@ -1,4 +1,4 @@
-"""YuNet (libfacedetection, MIT; OpenCV Zoo 2023mar int8bq) run by onnxruntime.
+"""YuNet (libfacedetection, MIT; OpenCV Zoo 2023mar int8bq) run by onnxruntime or OpenVINO.
 
 Decoding follows OpenCV's ``FaceDetectorYN`` for this model: per stride s ∈ {8,16,32} and grid cell
 (r, c): score = sqrt(cls·obj); centre = ((c, r) + bbox[:2])·s; size = exp(bbox[2:])·s;
@@ -15,7 +15,7 @@ from openlfr.config.models import DetectorConfig, YuNetConfig
 from openlfr.detect.base import nms, pad_to_multiple
 from openlfr.models.files import YUNET_FILE, bundled_model
 from openlfr.models.onnx_convert import converted_model_path
-from openlfr.models.runtime import create_session
+from openlfr.models.runtime import RuntimeChoice, create_runner
 from openlfr.types import FaceDetections, ImageBGR
 
 STRIDES = (8, 16, 32)
@@ -28,17 +28,17 @@ class YuNetDetector:
         self.config = config
         source = config.model_path or bundled_model(YUNET_FILE)
         path = converted_model_path(source, cache_dir, [(2, "H"), (3, "W")], [(1, "A")])
-        self._session = create_session(path, config.threads)
-        self._input_name = self._session.get_inputs()[0].name
-        self._output_names = [o.name for o in self._session.get_outputs()]
+        self._runner = create_runner(path, config.threads, config.runtime, config.precision, what="YuNet detector")
+
+    @property
+    def runtime(self) -> RuntimeChoice:
+        return self._runner.choice
 
     def detect(self, image: ImageBGR) -> FaceDetections:
         padded = pad_to_multiple(image, 32)
         height, width = padded.shape[:2]
         blob = padded.transpose(2, 0, 1)[None].astype(np.float32)
-        outputs = dict(
-            zip(self._output_names, self._session.run(self._output_names, {self._input_name: blob}), strict=True)
-        )
+        outputs = dict(zip(self._runner.output_names, self._runner.run(blob), strict=True))
         return decode_yunet(outputs, width, height, self.config.score_threshold, self.config.nms_threshold)
 
 

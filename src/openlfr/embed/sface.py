@@ -1,4 +1,4 @@
-"""SFace (OpenCV Zoo 2021dec int8bq, Apache-2.0): 128-d embeddings, run by onnxruntime.
+"""SFace (OpenCV Zoo 2021dec int8bq, Apache-2.0): 128-d embeddings, run by onnxruntime or OpenVINO.
 
 The graph normalises its own input ((x − 127.5)/128 inside), so we feed RGB 0..255 like OpenCV's
 ``FaceRecognizerSF`` does. The batch dimension is made symbolic at conversion, so faces are batched.
@@ -16,7 +16,7 @@ from openlfr.embed.align import ALIGNMENT_VERSION
 from openlfr.embed.base import run_batched
 from openlfr.models.files import SFACE_FILE, bundled_model, file_sha256
 from openlfr.models.onnx_convert import converted_model_path
-from openlfr.models.runtime import create_session
+from openlfr.models.runtime import RuntimeChoice, create_runner
 from openlfr.types import FloatArray, ModelContract, l2_normalise
 
 SFACE_DIMENSION = 128
@@ -28,8 +28,9 @@ class SFaceEmbedder:
         self.config = config
         source = config.model_path or bundled_model(SFACE_FILE)
         path = converted_model_path(source, cache_dir, [(0, "N")], [(0, "N")])
-        self._session = create_session(path, config.threads)
-        self._input_name = self._session.get_inputs()[0].name
+        self._runner = create_runner(
+            path, config.threads, config.runtime, config.precision, what="SFace embedder", split_batch=True
+        )
         self.contract = ModelContract(
             model="sface-2021dec-int8bq",
             weights_sha256=file_sha256(source),
@@ -37,12 +38,16 @@ class SFaceEmbedder:
             preprocessing=SFACE_PREPROCESSING,
         )
 
+    @property
+    def runtime(self) -> RuntimeChoice:
+        return self._runner.choice
+
     def embed_aligned(self, crops: npt.NDArray[np.uint8]) -> FloatArray:
         return run_batched(crops, self.config.max_batch, SFACE_DIMENSION, self._infer)
 
     def _infer(self, crops: npt.NDArray[np.uint8]) -> FloatArray:
         blob = crops[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)
-        (features,) = self._session.run(None, {self._input_name: blob})
+        (features,) = self._runner.run(blob)
         return l2_normalise(features)
 
 

@@ -6,6 +6,7 @@ import logging
 
 from fastapi import APIRouter, Request, Response, status
 
+from openlfr.api.audit import audit
 from openlfr.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -19,6 +20,7 @@ from openlfr.api.deps import (
 from openlfr.api.errors import InvalidCredentialsError, RateLimitedError
 from openlfr.api.permissions import Permission
 from openlfr.api.schemas.auth import LoginRequest, SessionPublic
+from openlfr.audit import append_audit
 from openlfr.auth.passwords import hash_password, verify_password
 from openlfr.auth.roles import Role
 from openlfr.auth.sessions import csrf_token_for, end_session, purge_expired, start_session
@@ -52,6 +54,15 @@ def login(body: LoginRequest, request: Request, response: Response, db: SessionD
     if not verify_password(hasher, user.password_hash if user else None, password) or user is None or user.disabled:
         ctx.limiter.record_failure(body.username, ip)
         log.info("failed login for %r from %s", body.username[:64], ip)
+        append_audit(
+            db,
+            actor="anonymous",
+            action="auth.login_failed",
+            target_type="user",
+            target_id=user.id if user is not None else None,
+            details={"username": body.username[:64], "ip": ip},
+        )
+        db.commit()
         raise InvalidCredentialsError("wrong username or password")
     ctx.limiter.record_success(body.username, ip)
     now = ctx.services.clock()
@@ -62,6 +73,14 @@ def login(body: LoginRequest, request: Request, response: Response, db: SessionD
         end_session(db, previous)
     purge_expired(db, ctx.session_policy, now)  # sessions nobody came back for would otherwise pile up
     issued = start_session(db, user, ctx.session_policy, now)
+    append_audit(
+        db,
+        actor=f"user:{user.username}",
+        action="auth.login",
+        target_type="user",
+        target_id=user.id,
+        details={"ip": ip},
+    )
     db.commit()
     csrf = csrf_token_for(ctx.session_secret, issued.value)
     _set_cookies(request, response, issued.value, csrf, int(ctx.session_policy.max_age.total_seconds()))
@@ -81,6 +100,7 @@ def logout(principal: CurrentUser, response: Response, db: SessionDep) -> None:
     """End the cookie session (a no-op for API tokens: revoke those with DELETE /api/tokens/{id})."""
     if principal.session_value is not None:
         end_session(db, principal.session_value)
+        audit(db, principal, "auth.logout", "user", principal.id, {})
         db.commit()
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     response.delete_cookie(CSRF_COOKIE, path="/", samesite="strict")

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, status
 
+from openlfr.api.audit import audit
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.permissions import Permission
 from openlfr.api.schemas.tokens import TokenCreate, TokenCreated, TokenPublic
@@ -32,6 +33,7 @@ def list_all(db: SessionDep, ctx: ContextDep) -> list[TokenPublic]:
 def create(body: TokenCreate, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> TokenCreated:
     expires_in = timedelta(days=body.expires_in_days) if body.expires_in_days else None
     issued = create_token(db, body.name, body.role, principal.name, ctx.services.clock(), expires_in)
+    audit(db, principal, "token.create", "api_token", issued.record.id, {"name": body.name, "role": str(body.role)})
     db.commit()
     log.info("API token %s (%s, %s) created by %s", issued.record.id, issued.record.name, body.role, principal.name)
     return TokenCreated.model_validate({**_public(issued.record, ctx), "token": issued.token})
@@ -40,5 +42,6 @@ def create(body: TokenCreate, db: SessionDep, ctx: ContextDep, principal: Curren
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke(token_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> None:
     record = revoke_token(db, token_id, ctx.services.clock())
+    audit(db, principal, "token.revoke", "api_token", record.id, {"name": record.name})
     db.commit()
     log.info("API token %s (%s) revoked by %s", record.id, record.name, principal.name)

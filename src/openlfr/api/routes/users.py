@@ -6,6 +6,7 @@ import logging
 
 from fastapi import APIRouter, status
 
+from openlfr.api.audit import audit
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.permissions import Permission
 from openlfr.api.schemas.users import UserCreate, UserPublic, UserUpdate
@@ -24,6 +25,7 @@ def list_all(db: SessionDep) -> list[UserPublic]:
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create(body: UserCreate, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> UserPublic:
     user = create_user(db, ctx.services.password_hasher, body.username, body.password.get_secret_value(), body.role)
+    audit(db, principal, "user.create", "user", user.id, {"username": user.username, "role": user.role})
     db.commit()
     log.info("user %s (%s) created by %s", user.username, user.role, principal.name)
     return UserPublic.model_validate(user)
@@ -37,6 +39,8 @@ def update(user_id: str, body: UserUpdate, db: SessionDep, ctx: ContextDep, prin
         set_role(db, user, body.role, now)
     if body.disabled is not None:
         set_disabled(db, user, body.disabled, now)
+    changes = body.model_dump(include={"role", "disabled"}, exclude_none=True, mode="json")
+    audit(db, principal, "user.update", "user", user.id, {"username": user.username, **changes})
     db.commit()
     log.info("user %s updated by %s: role=%s disabled=%s", user.username, principal.name, user.role, user.disabled)
     return UserPublic.model_validate(user)

@@ -3,7 +3,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from openlfr.api.schemas.base import Output
+from pydantic import Field
+
+from openlfr.api.schemas.base import Input, Output
+from openlfr.watchlists.types import Category
 
 
 class SnapshotPublic(Output):
@@ -61,3 +64,68 @@ class SubjectPublic(Output):
     updated_at: datetime
     watchlists: list[str]
     images: list[ImagePublic]
+
+
+class WatchlistCreate(Input):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+
+
+class SubjectCreate(Input):
+    external_ref: str = Field(min_length=1, max_length=200, description="the force's own reference (unique)")
+    display_name: str = Field("", max_length=200)
+    category: Category
+    reason: str = Field(min_length=1, max_length=2000, description="why this person is on the watchlist")
+    image_source: str = Field(min_length=1, max_length=2000, description="where the reference images come from")
+    review_by: date = Field(description="when the entry must be reviewed or removed")
+    watchlist: str | None = Field(None, max_length=200, description="put the subject on this watchlist")
+
+
+class SubjectUpdate(Input):
+    display_name: str | None = Field(None, max_length=200)
+    category: Category | None = None
+    reason: str | None = Field(None, min_length=1, max_length=2000)
+    image_source: str | None = Field(None, min_length=1, max_length=2000)
+    review_by: date | None = None
+
+
+class EnrolReport(Output):
+    """The quality verdict on one uploaded image."""
+
+    outcome: str
+    """enrolled, already_enrolled, rejected (see code/reasons) or duplicate (possibly another subject)"""
+    code: str | None
+    reasons: list[str]
+    detail: str
+    digest: str | None
+    duplicate_of: str | None
+    duplicate_score: float | None
+    image: ImagePublic | None
+    """the stored image with its quality report, when enrolled"""
+
+
+class ErasureRequest(Input):
+    reason: str = Field(min_length=1, max_length=2000, description="why the subject is erased (recorded)")
+
+
+class ErasurePublic(Output):
+    record_id: str
+    subject_id: str
+    images: int
+    templates: int
+    snapshots_redacted: int
+
+
+class ExclusionPublic(Output):
+    subject_id: str
+    reason: str
+
+
+class SnapshotCreated(Output):
+    id: str
+    watchlist: str
+    created_at: datetime
+    fingerprint: str
+    templates: int
+    subjects: int
+    excluded: list[ExclusionPublic]

@@ -8,7 +8,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-import openlfr.store.auth_models  # noqa: F401  (registers the account tables on Base.metadata)
+import openlfr.store.alert_models
+import openlfr.store.auth_models
+import openlfr.store.camera_models
+import openlfr.store.governance_models  # noqa: F401  (registers audit and deployment tables)
 from openlfr.store.models import Base
 
 

@@ -1,0 +1,282 @@
+"""``/api/alerts``: list, view, images, the live stream (Server-Sent Events), adjudication and outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from openlfr.alerts.review import (
+    AlertFilter,
+    Decision,
+    StaleVersionError,
+    adjudicate,
+    alerts_after,
+    get_alert,
+    last_seq,
+    list_alerts,
+    record_outcome,
+)
+from openlfr.api.audit import audit
+from openlfr.api.context import AppContext
+from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
+from openlfr.api.errors import ApiError
+from openlfr.api.permissions import Permission
+from openlfr.api.schemas.alerts import AdjudicationRequest, AlertPage, AlertPublic, AlertSubject, OutcomeRequest
+from openlfr.api.uploads import sniff_image
+from openlfr.store.alert_models import AlertRecord
+from openlfr.store.errors import NotFoundError, StorageError
+from openlfr.store.media import MediaStore
+from openlfr.store.models import ReferenceImage, Subject
+
+log = logging.getLogger(__name__)
+
+read = require(Permission.ALERTS_READ)
+decide = require(Permission.ALERTS_ADJUDICATE)
+router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+
+_POLL_S = 2.0
+"""how often the stream looks at the database without a wake-up from the bus (alerts of other processes)"""
+_TICK_S = 0.2
+_HEARTBEAT_S = 15.0
+
+Status = Literal["pending", "confirmed", "rejected", "escalated"]
+
+
+def alert_public(session: Session, record: AlertRecord) -> AlertPublic:
+    subject = session.get(Subject, record.subject_id) if record.subject_id else None
+    reference = session.get(ReferenceImage, record.reference_image) if len(record.reference_image) == 32 else None
+    return AlertPublic.model_validate(
+        {
+            **{column: getattr(record, column) for column in AlertPublic.model_fields if hasattr(record, column)},
+            "subject": AlertSubject.model_validate(subject) if subject is not None else None,
+            "has_context": record.context_media is not None,
+            "has_reference": reference is not None,
+        }
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@router.get("", dependencies=[read])
+def list_all(
+    db: SessionDep,
+    status: Status | None = None,
+    source: Annotated[str | None, Query(max_length=64, description="camera name")] = None,
+    subject: Annotated[str | None, Query(max_length=32, description="subject id")] = None,
+    deployment: Annotated[str | None, Query(max_length=32, description="deployment id")] = None,
+    since: Annotated[datetime | None, Query(description="decided at or after (ISO 8601; UTC if no offset)")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> AlertPage:
+    """Alerts, newest first."""
+    found = AlertFilter(
+        status=status,
+        source=source,
+        subject_id=subject,
+        deployment_id=deployment,
+        since=_utc(since) if since is not None else None,
+    )
+    rows, total = list_alerts(db, found, limit=limit, offset=offset)
+    return AlertPage(items=[alert_public(db, r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def _sse(public: AlertPublic) -> str:
+    return f"id: {public.seq}\nevent: alert\ndata: {json.dumps(public.model_dump(mode='json'))}\n\n"
+
+
+def _resume_point(last_event_id: str | None, after: int | None) -> int | None:
+    if last_event_id is not None and last_event_id.strip().isdigit():
+        return int(last_event_id.strip())
+    return after
+
+
+@router.get(
+    "/stream",
+    dependencies=[read],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "one `alert` event per new alert"}},
+)
+async def stream(
+    request: Request,
+    ctx: ContextDep,
+    after: Annotated[int | None, Query(ge=0, le=2**62, description="send alerts with seq above this")] = None,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: every alert stored after ``Last-Event-ID`` (sent by a reconnecting browser) or
+    ``after``; without either, only alerts stored from now on. Event ids are the alerts' ``seq``."""
+    sessions = ctx.services.sessions
+    start = _resume_point(last_event_id, after)
+    if start is None:
+
+        def newest() -> int:
+            with sessions() as session:
+                return last_seq(session)
+
+        start = await run_in_threadpool(newest)
+    bus = ctx.services.bus
+    wake: queue.Queue[dict[str, object]] | None = bus.subscribe(maxsize=1000) if bus is not None else None
+
+    def fetch(seq: int) -> list[AlertPublic]:
+        with sessions() as session:
+            return [alert_public(session, r) for r in alerts_after(session, seq)]
+
+    async def events() -> AsyncIterator[str]:
+        last = start
+        now = time.monotonic()
+        deadline, next_poll, next_beat = now + ctx.settings.api.alert_stream_max_s, now, now + _HEARTBEAT_S
+        try:
+            yield "retry: 1000\n\n"
+            stopping = ctx.services.stopping
+            while time.monotonic() < deadline and not stopping.is_set() and not await request.is_disconnected():
+                woken = False
+                while wake is not None and not wake.empty():
+                    wake.get_nowait()
+                    woken = True
+                if woken or time.monotonic() >= next_poll:
+                    for public in await run_in_threadpool(fetch, last):
+                        last = public.seq
+                        yield _sse(public)
+                    next_poll = time.monotonic() + _POLL_S
+                if time.monotonic() >= next_beat:
+                    yield ": keep-alive\n\n"
+                    next_beat = time.monotonic() + _HEARTBEAT_S
+                await asyncio.sleep(_TICK_S)
+        finally:
+            if wake is not None and bus is not None:
+                bus.unsubscribe(wake)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
+
+
+@router.get("/{alert_id}", dependencies=[read])
+def show(alert_id: str, db: SessionDep, principal: CurrentUser) -> AlertPublic:
+    public = alert_public(db, get_alert(db, alert_id))
+    audit(db, principal, "alert.view", "alert", alert_id, {})
+    db.commit()
+    return public
+
+
+def _media(ctx: AppContext) -> MediaStore:
+    if ctx.services.store is None:
+        raise StorageError("no media store is configured")
+    return ctx.services.store.media
+
+
+def _image(data: bytes) -> Response:
+    kind = sniff_image(data) or "jpeg"
+    return Response(data, media_type=f"image/{kind}")
+
+
+_IMAGE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}, "description": "the image"}
+}
+
+
+@router.get("/{alert_id}/probe", dependencies=[read], response_class=Response, responses=_IMAGE)
+def probe_image(alert_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> Response:
+    """The face from the camera that raised the alert."""
+    record = get_alert(db, alert_id)
+    data = _media(ctx).get(record.probe_media, encrypted=record.media_encrypted)
+    audit(db, principal, "alert.image.view", "alert", alert_id, {"kind": "probe"})
+    db.commit()
+    return _image(data)
+
+
+@router.get("/{alert_id}/context", dependencies=[read], response_class=Response, responses=_IMAGE)
+def context_image(alert_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> Response:
+    """The decisive frame, with every face but the matched one blanked out."""
+    record = get_alert(db, alert_id)
+    if record.context_media is None:
+        raise NotFoundError(f"alert {alert_id} has no context frame")
+    data = _media(ctx).get(record.context_media, encrypted=record.media_encrypted)
+    audit(db, principal, "alert.image.view", "alert", alert_id, {"kind": "context"})
+    db.commit()
+    return _image(data)
+
+
+@router.get("/{alert_id}/reference", dependencies=[read], response_class=Response, responses=_IMAGE)
+def reference_image(alert_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> Response:
+    """The watchlist reference image the probe matched best (404 once the subject has been erased)."""
+    record = get_alert(db, alert_id)
+    image = session_reference(db, record)
+    data = _media(ctx).get(image.digest, encrypted=image.encrypted)
+    audit(db, principal, "alert.image.view", "alert", alert_id, {"kind": "reference"})
+    db.commit()
+    return _image(data)
+
+
+def session_reference(db: Session, record: AlertRecord) -> ReferenceImage:
+    image = db.get(ReferenceImage, record.reference_image) if len(record.reference_image) == 32 else None
+    if image is None:
+        raise NotFoundError(f"the reference image of alert {record.id} is not stored (erased?)")
+    return image
+
+
+def _stale(db: Session, exc: StaleVersionError) -> ApiError:
+    current = alert_public(db, exc.current)
+    return ApiError(
+        "someone else changed this alert first: " + str(exc),
+        code=exc.code,
+        status=409,
+        details={"current": current.model_dump(mode="json")},
+    )
+
+
+@router.post("/{alert_id}/adjudication", dependencies=[decide])
+def adjudication(
+    alert_id: str, body: AdjudicationRequest, db: SessionDep, ctx: ContextDep, principal: CurrentUser
+) -> AlertPublic:
+    """Confirm, reject (with a reason code) or escalate. ``version`` must be the alert's current version;
+    otherwise 409 ``stale_version`` with the alert as it now is in ``details.current``."""
+    try:
+        record = adjudicate(
+            db,
+            alert_id,
+            decision=body.decision,
+            version=body.version,
+            by=principal.name,
+            now=ctx.services.clock(),
+            reason=body.reason,
+        )
+    except StaleVersionError as exc:
+        db.rollback()
+        raise _stale(db, exc) from None
+    details: dict[str, object] = {"decision": body.decision.value, "version": record.version}
+    if body.decision is Decision.REJECT and body.reason is not None:
+        details["reason"] = body.reason.value
+    audit(db, principal, "alert.adjudicate", "alert", alert_id, details)
+    public = alert_public(db, record)
+    db.commit()
+    log.info("alert %s %s by %s", alert_id, record.status, principal.name)
+    return public
+
+
+@router.post("/{alert_id}/outcome", dependencies=[decide])
+def outcome(
+    alert_id: str, body: OutcomeRequest, db: SessionDep, ctx: ContextDep, principal: CurrentUser
+) -> AlertPublic:
+    """Record what happened after engagement on a confirmed alert (same ``version`` rule as adjudication)."""
+    try:
+        record = record_outcome(
+            db, alert_id, outcome=body.outcome, version=body.version, by=principal.name, now=ctx.services.clock()
+        )
+    except StaleVersionError as exc:
+        db.rollback()
+        raise _stale(db, exc) from None
+    audit(db, principal, "alert.outcome", "alert", alert_id, {"outcome": body.outcome.value, "version": record.version})
+    public = alert_public(db, record)
+    db.commit()
+    return public

@@ -1,0 +1,270 @@
+"""``/api/deployments``, ``/api/retention`` and ``/api/audit``: governance over HTTP (docs/GOVERNANCE.md).
+
+Every change goes through ``openlfr.deployments`` / ``openlfr.retention`` and lands in the audit chain with the
+caller as actor. Authorising and overriding the minimum threshold are the supervisor's alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Query, Response, status
+
+from openlfr.api.deps import ContextDep, CurrentUser, Principal, SessionDep, require
+from openlfr.api.errors import ApiError, ForbiddenError
+from openlfr.api.permissions import Permission, allows
+from openlfr.api.schemas.deployments import (
+    AuditEntryPublic,
+    AuditVerifyPublic,
+    AuthoriseRequest,
+    DeploymentCreate,
+    DeploymentPublic,
+    DeploymentUpdate,
+    HoldPublic,
+    OptionalReasonRequest,
+    PurgePublic,
+    ReasonRequest,
+)
+from openlfr.audit import iter_entries, verify_chain
+from openlfr.deployments import service
+from openlfr.deployments.types import DeploymentChanges, DeploymentPlan, ThresholdOverride
+from openlfr.retention.purge import held_alerts, lift_hold, place_hold, purge_alerts
+from openlfr.store.alert_models import AlertRecord
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/deployments", tags=["deployments"])
+retention_router = APIRouter(prefix="/api/retention", tags=["retention"])
+audit_router = APIRouter(prefix="/api/audit", tags=["audit"])
+
+read = require(Permission.DEPLOYMENTS_READ)
+manage = require(Permission.DEPLOYMENTS_MANAGE)
+authorise_permission = require(Permission.DEPLOYMENTS_AUTHORISE)
+
+
+def actor_of(principal: Principal) -> str:
+    return f"{principal.kind}:{principal.name}"
+
+
+def _public(db: SessionDep, deployment: Any) -> DeploymentPublic:
+    return DeploymentPublic.model_validate(service.deployment_dict(deployment, service.get_counts(db, deployment.id)))
+
+
+def _override(principal: Principal, reason: str | None) -> ThresholdOverride | None:
+    if reason is None:
+        return None
+    if not allows(Permission.DEPLOYMENTS_AUTHORISE, principal.role):
+        raise ForbiddenError("only a supervisor may override the minimum threshold")
+    return ThresholdOverride(principal.name, reason)
+
+
+@router.get("", dependencies=[read])
+def list_all(db: SessionDep, status_filter: str | None = Query(None, alias="status")) -> list[DeploymentPublic]:
+    return [_public(db, d) for d in service.list_deployments(db, status_filter)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[manage])
+def create(body: DeploymentCreate, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> DeploymentPublic:
+    fields = body.model_dump(exclude={"override_reason", "camera_ids"})
+    plan = DeploymentPlan(**fields, camera_ids=tuple(body.camera_ids))
+    deployment = service.create_deployment(
+        db,
+        plan,
+        actor=actor_of(principal),
+        created_by=principal.name,
+        config=ctx.settings.governance,
+        now=ctx.services.clock(),
+        override=_override(principal, body.override_reason),
+    )
+    public = _public(db, deployment)
+    db.commit()
+    return public
+
+
+@router.get("/{deployment_id}", dependencies=[read])
+def show(deployment_id: str, db: SessionDep) -> DeploymentPublic:
+    return _public(db, service.get_deployment(db, deployment_id))
+
+
+@router.patch("/{deployment_id}", dependencies=[manage])
+def update(
+    deployment_id: str, body: DeploymentUpdate, db: SessionDep, ctx: ContextDep, principal: CurrentUser
+) -> DeploymentPublic:
+    fields = body.model_dump(exclude={"override_reason", "camera_ids"}, exclude_none=True)
+    cameras = tuple(body.camera_ids) if body.camera_ids is not None else None
+    deployment = service.update_deployment(
+        db,
+        deployment_id,
+        DeploymentChanges(**fields, camera_ids=cameras),
+        actor=actor_of(principal),
+        config=ctx.settings.governance,
+        now=ctx.services.clock(),
+        override=_override(principal, body.override_reason),
+    )
+    public = _public(db, deployment)
+    db.commit()
+    return public
+
+
+@router.post("/{deployment_id}/authorise", dependencies=[authorise_permission])
+def authorise(
+    deployment_id: str, body: AuthoriseRequest, db: SessionDep, ctx: ContextDep, principal: CurrentUser
+) -> DeploymentPublic:
+    deployment = service.authorise_deployment(
+        db,
+        deployment_id,
+        actor=actor_of(principal),
+        supervisor=principal.name,
+        text=body.text,
+        now=ctx.services.clock(),
+    )
+    public = _public(db, deployment)
+    db.commit()
+    log.info("deployment %s authorised by %s", deployment_id, principal.name)
+    return public
+
+
+@router.post("/{deployment_id}/start", dependencies=[manage])
+def start(deployment_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> DeploymentPublic:
+    deployment = service.start_deployment(db, deployment_id, actor=actor_of(principal), now=ctx.services.clock())
+    public = _public(db, deployment)
+    db.commit()
+    return public
+
+
+@router.post("/{deployment_id}/end", dependencies=[manage])
+def end(
+    deployment_id: str, body: OptionalReasonRequest, db: SessionDep, ctx: ContextDep, principal: CurrentUser
+) -> DeploymentPublic:
+    deployment = service.end_deployment(
+        db, deployment_id, actor=actor_of(principal), reason=body.reason, now=ctx.services.clock()
+    )
+    public = _public(db, deployment)
+    db.commit()
+    return public
+
+
+@router.post("/{deployment_id}/cancel", dependencies=[manage])
+def cancel(
+    deployment_id: str, body: ReasonRequest, db: SessionDep, ctx: ContextDep, principal: CurrentUser
+) -> DeploymentPublic:
+    deployment = service.cancel_deployment(
+        db, deployment_id, actor=actor_of(principal), reason=body.reason, now=ctx.services.clock()
+    )
+    public = _public(db, deployment)
+    db.commit()
+    return public
+
+
+@router.get("/{deployment_id}/record", dependencies=[read])
+def record(
+    deployment_id: str,
+    db: SessionDep,
+    ctx: ContextDep,
+    principal: CurrentUser,
+    fmt: str = Query("json", alias="format", pattern="^(json|csv|html)$"),
+) -> Response:
+    """The deployment record with the fields the Met publishes, as JSON, CSV or a printable HTML page."""
+    from openlfr.audit import append_audit
+    from openlfr.reports.deployment import build_record, render_record
+
+    data = build_record(db, deployment_id)
+    body, media_type = render_record(data, fmt)
+    append_audit(
+        db,
+        actor=actor_of(principal),
+        action="report.deployment",
+        target_type="deployment",
+        target_id=deployment_id,
+        details={"format": fmt},
+    )
+    db.commit()
+    return Response(body, media_type=media_type)
+
+
+# -- retention ---------------------------------------------------------------------------------------------
+
+retention = require(Permission.RETENTION_MANAGE)
+
+
+def _hold(record: AlertRecord) -> HoldPublic:
+    return HoldPublic(
+        alert=record.id,
+        hold=record.hold,
+        hold_by=record.hold_by,
+        hold_reason=record.hold_reason,
+        hold_at=record.hold_at,
+    )
+
+
+@retention_router.get("/holds", dependencies=[retention])
+def holds(db: SessionDep) -> list[HoldPublic]:
+    return [_hold(r) for r in held_alerts(db)]
+
+
+@retention_router.post("/holds/{alert_id}", dependencies=[retention])
+def hold(alert_id: str, body: ReasonRequest, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> HoldPublic:
+    record_ = place_hold(
+        db, alert_id, supervisor=principal.name, reason=body.reason, actor=actor_of(principal), now=ctx.services.clock()
+    )
+    public = _hold(record_)
+    db.commit()
+    return public
+
+
+@retention_router.post("/holds/{alert_id}/lift", dependencies=[retention])
+def lift(alert_id: str, body: ReasonRequest, db: SessionDep, principal: CurrentUser) -> HoldPublic:
+    record_ = lift_hold(db, alert_id, supervisor=principal.name, reason=body.reason, actor=actor_of(principal))
+    public = _hold(record_)
+    db.commit()
+    return public
+
+
+@retention_router.post("/run", dependencies=[retention])
+def run_purge(ctx: ContextDep, principal: CurrentUser) -> PurgePublic:
+    store = ctx.services.store
+    if store is None:
+        raise ApiError("the media store is not available on this server", code="store_unavailable", status=503)
+    days = ctx.settings.governance.alert_retention_days
+    result = purge_alerts(store, now=ctx.services.clock(), retention_days=days, actor=actor_of(principal))
+    return PurgePublic(
+        cutoff=result.cutoff.isoformat(),
+        alerts=result.alerts,
+        media_files=result.media_files,
+        held=result.held,
+        retention_days=days,
+    )
+
+
+# -- audit -------------------------------------------------------------------------------------------------
+
+audit_read = require(Permission.AUDIT_READ)
+
+
+@audit_router.get("/entries", dependencies=[audit_read])
+def entries(
+    db: SessionDep,
+    after: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+    action: str | None = None,
+    target_id: str | None = None,
+) -> list[AuditEntryPublic]:
+    out = []
+    for record_ in iter_entries(db, after_seq=after, action=action, target_id=target_id, batch=limit):
+        out.append(AuditEntryPublic.model_validate(record_.to_json()))
+        if len(out) >= limit:
+            break
+    return out
+
+
+@audit_router.get("/verify", dependencies=[audit_read])
+def verify(db: SessionDep) -> AuditVerifyPublic:
+    result = verify_chain(db)
+    return AuditVerifyPublic(
+        ok=result.ok,
+        entries=result.entries,
+        last_seq=result.last_seq,
+        last_hash=result.last_hash,
+        problems=[{"seq": p.seq, "problem": p.problem} for p in result.problems],
+    )

@@ -1,0 +1,54 @@
+"""Settings of governance: deployments, threshold policy, retention, audit (``Settings.governance``; env
+``LFR_GOVERNANCE__<FIELD>``). See docs/GOVERNANCE.md."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+
+class GovernanceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alert_retention_days: int = Field(
+        31,
+        ge=1,
+        le=3650,
+        description="alerts (and their images) older than this are purged unless a supervisor placed them on hold "
+        "(the Met keeps alert data up to 31 days; South Wales 24 h)",
+    )
+    retention_interval_s: float = Field(
+        3600.0, gt=0, description="how often `lfr serve` runs the retention purge (seconds)"
+    )
+    scheduler_interval_s: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="how often `lfr serve` checks deployment windows: recognition stops at most this late after "
+        "the planned end",
+    )
+    minimum_thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="lowest alert threshold allowed per model id (e.g. {'sface-2021dec-int8bq': 0.45}) without a "
+        "supervisor override; a model not listed has its calibrated default as minimum, and a model with neither "
+        "needs an override for any threshold",
+    )
+    audit_export_key: SecretStr | None = Field(
+        None,
+        description="key (at least 32 characters) that signs `lfr audit export` manifests with HMAC-SHA256; "
+        "without it exports carry a sha256 only",
+    )
+
+    @field_validator("audit_export_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("audit_export_key must be at least 32 characters")
+        return value
+
+    @field_validator("minimum_thresholds")
+    @classmethod
+    def _in_range(cls, value: dict[str, float]) -> dict[str, float]:
+        for model, threshold in value.items():
+            if not -1.0 <= threshold <= 1.0:
+                raise ValueError(f"minimum threshold of {model} must be a cosine score in [-1, 1]")
+        return value

@@ -1,0 +1,486 @@
+"""Deployments: create, change, authorise, start, end, cancel — every step in the audit chain.
+
+Lifecycle: draft → authorised → live → ended, or draft/authorised → cancelled. Any change to an authorised
+deployment sends it back to draft: it needs authorising again. A live deployment cannot be changed (end it).
+Ending or cancelling destroys the deployment's copy of the watchlist templates (``snapshot_template`` rows);
+the snapshot record with its fingerprint and counts stays, and so does the deployment record.
+
+Threshold policy: each model has a calibrated default (``openlfr.pipeline.thresholds``) and a minimum
+(``governance.minimum_thresholds``, else the default). A threshold below the minimum needs a supervisor's
+override with a reason; the override is kept on the record and in the audit chain.
+
+Callers check *who* may do what (the API by permission, the CLI by naming a supervisor account); functions
+here take the names as given and record them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from openlfr.audit import append_audit
+from openlfr.audit.chain import as_utc, iso_utc
+from openlfr.auth.roles import Role
+from openlfr.config.governance import GovernanceConfig
+from openlfr.deployments.types import (
+    EDITABLE,
+    DeploymentChanges,
+    DeploymentError,
+    DeploymentPlan,
+    DeploymentStateError,
+    RunCounts,
+    ThresholdOverride,
+    ThresholdPolicy,
+)
+from openlfr.pipeline.thresholds import CALIBRATED
+from openlfr.store.auth_models import User
+from openlfr.store.errors import ConflictError, NotFoundError
+from openlfr.store.governance_models import Deployment, DeploymentCount
+from openlfr.store.models import Snapshot, SnapshotTemplate
+
+TEXT_FIELDS = ("name", "use_case", "purpose", "legal_basis", "justification", "location")
+# Fields whose change is recorded by value in the audit chain (the free texts are recorded by name only).
+_VALUE_FIELDS = ("planned_start", "planned_end", "camera_ids", "threshold", "signage_confirmed", "snapshot")
+
+
+def threshold_policy(config: GovernanceConfig, model: str, weights_sha256: str) -> ThresholdPolicy:
+    calibrated = next((c for c in CALIBRATED if c.model == model and c.weights_sha256 == weights_sha256), None)
+    default = calibrated.threshold if calibrated is not None else None
+    minimum = config.minimum_thresholds.get(model, default)
+    derivation = calibrated.derivation if calibrated is not None else "no calibrated default for this model"
+    return ThresholdPolicy(model, default, minimum, derivation)
+
+
+def require_supervisor(session: Session, username: str) -> str:
+    """The CLI's check that ``username`` is an enabled supervisor account (the API checks the caller's role)."""
+    user = session.scalars(select(User).where(User.username == username.strip().lower())).one_or_none()
+    if user is None or user.disabled or user.role != Role.SUPERVISOR.value:
+        raise DeploymentError(f"{username!r} is not an enabled supervisor account (see `lfr user list`)")
+    return user.username
+
+
+def get_deployment(session: Session, deployment_id: str) -> Deployment:
+    deployment = session.get(Deployment, deployment_id)
+    if deployment is None:
+        raise NotFoundError(f"no deployment {deployment_id!r}")
+    return deployment
+
+
+def list_deployments(session: Session, status: str | None = None) -> list[Deployment]:
+    query = select(Deployment).order_by(Deployment.planned_start, Deployment.created_at)
+    if status is not None:
+        query = query.where(Deployment.status == status)
+    return list(session.scalars(query))
+
+
+def _resolve_snapshot(session: Session, ref: str, deployment_id: str | None) -> Snapshot:
+    snapshot = session.get(Snapshot, ref)
+    if snapshot is None:
+        matches = list(session.scalars(select(Snapshot).where(Snapshot.fingerprint == ref)))
+        if not matches:
+            raise NotFoundError(f"no snapshot with id or fingerprint {ref!r} (take one: lfr watchlist snapshot)")
+        if len(matches) > 1:
+            raise ConflictError(f"{len(matches)} snapshots have fingerprint {ref[:16]}…: name one by id")
+        snapshot = matches[0]
+    used = session.scalars(
+        select(Deployment.id).where(Deployment.snapshot_id == snapshot.id, Deployment.id != (deployment_id or ""))
+    ).first()
+    if used is not None:
+        raise ConflictError(f"snapshot {snapshot.id} belongs to deployment {used}: take a new one for this deployment")
+    rows = session.scalar(select(func.count()).where(SnapshotTemplate.snapshot_id == snapshot.id)) or 0
+    if rows == 0:
+        raise DeploymentError(f"snapshot {snapshot.id} holds no templates (destroyed, erased or empty)")
+    return snapshot
+
+
+def _check(deployment: Deployment) -> None:
+    for name in TEXT_FIELDS:
+        if not str(getattr(deployment, name) or "").strip():
+            raise DeploymentError(f"a deployment needs a {name.replace('_', ' ')}")
+    if as_utc(deployment.planned_end) <= as_utc(deployment.planned_start):
+        raise DeploymentError("the planned end must be after the planned start")
+    if not deployment.camera_ids or any(not c.strip() for c in deployment.camera_ids):
+        raise DeploymentError("a deployment needs at least one camera")
+    if len(set(deployment.camera_ids)) != len(deployment.camera_ids):
+        raise DeploymentError("a camera is listed twice")
+    if (deployment.latitude is None) != (deployment.longitude is None):
+        raise DeploymentError("give both latitude and longitude, or neither")
+    if deployment.latitude is not None and not -90 <= deployment.latitude <= 90:
+        raise DeploymentError("latitude must be within [-90, 90]")
+    if deployment.longitude is not None and not -180 <= deployment.longitude <= 180:
+        raise DeploymentError("longitude must be within [-180, 180]")
+    if not -1.0 <= deployment.threshold <= 1.0:
+        raise DeploymentError("the threshold is a cosine score within [-1, 1]")
+
+
+def _apply_threshold(
+    deployment: Deployment,
+    policy: ThresholdPolicy,
+    threshold: float | None,
+    override: ThresholdOverride | None,
+    now: datetime,
+) -> bool:
+    """Set the threshold under the policy; True when a (new) override was recorded."""
+    if threshold is None:
+        if policy.default is None:
+            raise DeploymentError(
+                f"model {policy.model} has no calibrated default threshold: give one (lfr calibrate recommends it)"
+            )
+        threshold = policy.default
+    deployment.threshold = float(threshold)
+    deployment.threshold_default = policy.default
+    deployment.threshold_minimum = policy.minimum
+    if not policy.needs_override(threshold):
+        deployment.threshold_override_reason = None
+        deployment.threshold_override_by = None
+        deployment.threshold_override_at = None
+        return False
+    if override is None or not override.reason.strip() or not override.supervisor.strip():
+        minimum = "no minimum" if policy.minimum is None else f"the minimum {policy.minimum:.3f}"
+        raise DeploymentError(
+            f"threshold {threshold:.3f} is below {minimum} for {policy.model}: a supervisor must override it "
+            "with a reason (--override-reason, --override-by)"
+        )
+    deployment.threshold_override_reason = override.reason.strip()
+    deployment.threshold_override_by = override.supervisor.strip()
+    deployment.threshold_override_at = now
+    return True
+
+
+def _audit(session: Session, actor: str, action: str, deployment: Deployment, details: dict[str, Any]) -> None:
+    append_audit(
+        session,
+        actor=actor,
+        action=action,
+        target_type="deployment",
+        target_id=deployment.id,
+        details={"revision": deployment.revision, "status": deployment.status, **details},
+    )
+
+
+def _audit_override(session: Session, actor: str, deployment: Deployment) -> None:
+    _audit(
+        session,
+        actor,
+        "deployment.threshold_override",
+        deployment,
+        {
+            "threshold": deployment.threshold,
+            "minimum": deployment.threshold_minimum,
+            "default": deployment.threshold_default,
+            "supervisor": deployment.threshold_override_by,
+            "reason": deployment.threshold_override_reason,
+        },
+    )
+
+
+def create_deployment(
+    session: Session,
+    plan: DeploymentPlan,
+    *,
+    actor: str,
+    created_by: str,
+    config: GovernanceConfig,
+    now: datetime,
+    override: ThresholdOverride | None = None,
+) -> Deployment:
+    snapshot = _resolve_snapshot(session, plan.snapshot, None)
+    deployment = Deployment(
+        name=plan.name.strip(),
+        use_case=plan.use_case.strip(),
+        purpose=plan.purpose.strip(),
+        legal_basis=plan.legal_basis.strip(),
+        justification=plan.justification.strip(),
+        location=plan.location.strip(),
+        latitude=plan.latitude,
+        longitude=plan.longitude,
+        planned_start=as_utc(plan.planned_start),
+        planned_end=as_utc(plan.planned_end),
+        camera_ids=list(plan.camera_ids),
+        snapshot_id=snapshot.id,
+        snapshot_fingerprint=snapshot.fingerprint,
+        watchlist_size=snapshot.template_count,
+        subject_count=snapshot.subject_count,
+        model=snapshot.model,
+        signage_confirmed=plan.signage_confirmed,
+        status="draft",
+        revision=1,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    overridden = _apply_threshold(
+        deployment, threshold_policy(config, snapshot.model, snapshot.weights_sha256), plan.threshold, override, now
+    )
+    _check(deployment)
+    session.add(deployment)
+    session.flush()
+    _audit(
+        session,
+        actor,
+        "deployment.create",
+        deployment,
+        {
+            "name": deployment.name,
+            "use_case": deployment.use_case,
+            "planned_start": iso_utc(deployment.planned_start),
+            "planned_end": iso_utc(deployment.planned_end),
+            "camera_ids": list(deployment.camera_ids),
+            "snapshot_fingerprint": deployment.snapshot_fingerprint,
+            "watchlist_size": deployment.watchlist_size,
+            "threshold": deployment.threshold,
+            "signage_confirmed": deployment.signage_confirmed,
+        },
+    )
+    if overridden:
+        _audit_override(session, actor, deployment)
+    return deployment
+
+
+def update_deployment(
+    session: Session,
+    deployment_id: str,
+    changes: DeploymentChanges,
+    *,
+    actor: str,
+    config: GovernanceConfig,
+    now: datetime,
+    override: ThresholdOverride | None = None,
+) -> Deployment:
+    deployment = get_deployment(session, deployment_id)
+    if deployment.status not in EDITABLE:
+        raise DeploymentStateError(
+            f"deployment {deployment.id} is {deployment.status}: only draft or authorised deployments change"
+        )
+    given = changes.given()
+    if not given and override is None:
+        raise DeploymentError("nothing to change")
+    for name in TEXT_FIELDS:
+        if name in given:
+            setattr(deployment, name, str(given[name]).strip())
+    for name in ("latitude", "longitude", "signage_confirmed"):
+        if name in given:
+            setattr(deployment, name, given[name])
+    if "planned_start" in given:
+        deployment.planned_start = as_utc(given["planned_start"])
+    if "planned_end" in given:
+        deployment.planned_end = as_utc(given["planned_end"])
+    if "camera_ids" in given:
+        deployment.camera_ids = list(given["camera_ids"])
+    snapshot = session.get(Snapshot, deployment.snapshot_id)
+    if "snapshot" in given:
+        snapshot = _resolve_snapshot(session, given["snapshot"], deployment.id)
+        deployment.snapshot_id = snapshot.id
+        deployment.snapshot_fingerprint = snapshot.fingerprint
+        deployment.watchlist_size = snapshot.template_count
+        deployment.subject_count = snapshot.subject_count
+        deployment.model = snapshot.model
+    overridden = False
+    if "threshold" in given or "snapshot" in given or override is not None:
+        if snapshot is None:
+            raise DeploymentError(f"the snapshot {deployment.snapshot_id} of this deployment no longer exists")
+        policy = threshold_policy(config, snapshot.model, snapshot.weights_sha256)
+        overridden = _apply_threshold(deployment, policy, given.get("threshold", deployment.threshold), override, now)
+    _check(deployment)
+    was_authorised = deployment.status == "authorised"
+    deployment.revision += 1
+    deployment.updated_at = now
+    if was_authorised:
+        deployment.status = "draft"
+    details: dict[str, Any] = {"fields": sorted(given), "reauthorisation_required": was_authorised}
+    for name in _VALUE_FIELDS:
+        if name in given:
+            value = given[name]
+            details[name] = (
+                iso_utc(value) if isinstance(value, datetime) else list(value) if isinstance(value, tuple) else value
+            )
+    _audit(session, actor, "deployment.update", deployment, details)
+    if overridden:
+        _audit_override(session, actor, deployment)
+    return deployment
+
+
+def authorise_deployment(
+    session: Session, deployment_id: str, *, actor: str, supervisor: str, text: str, now: datetime
+) -> Deployment:
+    deployment = get_deployment(session, deployment_id)
+    if deployment.status != "draft":
+        raise DeploymentStateError(f"deployment {deployment.id} is {deployment.status}: only a draft is authorised")
+    if not text.strip():
+        raise DeploymentError("an authorisation needs its text: what is authorised, and why it is necessary")
+    if not deployment.signage_confirmed:
+        raise DeploymentError("signage must be confirmed before a deployment is authorised")
+    if as_utc(deployment.planned_end) <= as_utc(now):
+        raise DeploymentError("the planned end has passed: change the dates first")
+    if deployment.threshold_override_by is not None and deployment.threshold_override_reason is None:
+        raise DeploymentError("the threshold override has no reason")
+    deployment.status = "authorised"
+    deployment.authorised_by = supervisor
+    deployment.authorised_at = now
+    deployment.authorisation_text = text.strip()
+    deployment.authorised_revision = deployment.revision
+    deployment.updated_at = now
+    _audit(
+        session,
+        actor,
+        "deployment.authorise",
+        deployment,
+        {"supervisor": supervisor, "text": deployment.authorisation_text, "threshold": deployment.threshold},
+    )
+    return deployment
+
+
+def is_authorised(deployment: Deployment) -> bool:
+    """Authorised, and not changed since."""
+    return deployment.authorised_at is not None and deployment.authorised_revision == deployment.revision
+
+
+def in_window(deployment: Deployment, now: datetime) -> bool:
+    return as_utc(deployment.planned_start) <= as_utc(now) < as_utc(deployment.planned_end)
+
+
+def start_deployment(session: Session, deployment_id: str, *, actor: str, now: datetime) -> Deployment:
+    """Mark an authorised deployment live; recognition runs (in ``lfr serve``) while it is inside its window."""
+    deployment = get_deployment(session, deployment_id)
+    if deployment.status != "authorised" or not is_authorised(deployment):
+        raise DeploymentStateError(
+            f"deployment {deployment.id} is {deployment.status}: only an authorised deployment goes live"
+        )
+    if as_utc(now) >= as_utc(deployment.planned_end):
+        raise DeploymentStateError("the planned end has passed")
+    deployment.status = "live"
+    deployment.started_at = now
+    deployment.updated_at = now
+    _audit(session, actor, "deployment.start", deployment, {"in_window": in_window(deployment, now)})
+    return deployment
+
+
+def destroy_templates(session: Session, deployment: Deployment) -> int:
+    """Delete the deployment's copy of the watchlist templates; the snapshot record and its fingerprint stay."""
+    result = session.execute(delete(SnapshotTemplate).where(SnapshotTemplate.snapshot_id == deployment.snapshot_id))
+    removed = int(getattr(result, "rowcount", 0) or 0)
+    deployment.templates_destroyed = (deployment.templates_destroyed or 0) + removed
+    return removed
+
+
+def end_deployment(session: Session, deployment_id: str, *, actor: str, reason: str, now: datetime) -> Deployment:
+    deployment = get_deployment(session, deployment_id)
+    if deployment.status != "live":
+        raise DeploymentStateError(f"deployment {deployment.id} is {deployment.status}: only a live one ends")
+    deployment.status = "ended"
+    deployment.ended_at = now
+    deployment.end_reason = reason.strip() or "ended"
+    deployment.updated_at = now
+    removed = destroy_templates(session, deployment)
+    counts = session.get(DeploymentCount, deployment.id)
+    _audit(
+        session,
+        actor,
+        "deployment.end",
+        deployment,
+        {
+            "reason": deployment.end_reason,
+            "templates_destroyed": removed,
+            "faces_seen": counts.faces_seen if counts is not None else None,
+        },
+    )
+    return deployment
+
+
+def cancel_deployment(session: Session, deployment_id: str, *, actor: str, reason: str, now: datetime) -> Deployment:
+    deployment = get_deployment(session, deployment_id)
+    if deployment.status not in EDITABLE:
+        raise DeploymentStateError(
+            f"deployment {deployment.id} is {deployment.status}: only a draft or authorised one is cancelled"
+        )
+    if not reason.strip():
+        raise DeploymentError("a cancellation needs a reason")
+    deployment.status = "cancelled"
+    deployment.ended_at = now
+    deployment.end_reason = reason.strip()
+    deployment.updated_at = now
+    removed = destroy_templates(session, deployment)
+    _audit(
+        session,
+        actor,
+        "deployment.cancel",
+        deployment,
+        {"reason": deployment.end_reason, "templates_destroyed": removed},
+    )
+    return deployment
+
+
+def record_counts(session: Session, deployment_id: str, counts: RunCounts, now: datetime) -> None:
+    """Store what the pipeline counted (replacing earlier counts of the same run)."""
+    row = session.get(DeploymentCount, deployment_id)
+    if row is None:
+        row = DeploymentCount(deployment_id=deployment_id)
+        session.add(row)
+    row.frames, row.faces_seen, row.tracks, row.updated_at = counts.frames, counts.faces, counts.tracks, now
+
+
+def get_counts(session: Session, deployment_id: str) -> RunCounts | None:
+    row = session.get(DeploymentCount, deployment_id)
+    return RunCounts(row.frames, row.faces_seen, row.tracks) if row is not None else None
+
+
+def deployment_dict(deployment: Deployment, counts: RunCounts | None = None) -> dict[str, Any]:
+    def when(value: datetime | None) -> str | None:
+        return iso_utc(value) if value is not None else None
+
+    return {
+        "id": deployment.id,
+        "name": deployment.name,
+        "status": deployment.status,
+        "revision": deployment.revision,
+        "authorised": is_authorised(deployment),
+        "use_case": deployment.use_case,
+        "purpose": deployment.purpose,
+        "legal_basis": deployment.legal_basis,
+        "justification": deployment.justification,
+        "location": deployment.location,
+        "latitude": deployment.latitude,
+        "longitude": deployment.longitude,
+        "planned_start": when(deployment.planned_start),
+        "planned_end": when(deployment.planned_end),
+        "camera_ids": list(deployment.camera_ids),
+        "snapshot_id": deployment.snapshot_id,
+        "snapshot_fingerprint": deployment.snapshot_fingerprint,
+        "watchlist_size": deployment.watchlist_size,
+        "subject_count": deployment.subject_count,
+        "model": deployment.model,
+        "threshold": deployment.threshold,
+        "threshold_default": deployment.threshold_default,
+        "threshold_minimum": deployment.threshold_minimum,
+        "threshold_override": (
+            {
+                "by": deployment.threshold_override_by,
+                "reason": deployment.threshold_override_reason,
+                "at": when(deployment.threshold_override_at),
+            }
+            if deployment.threshold_override_by
+            else None
+        ),
+        "signage_confirmed": deployment.signage_confirmed,
+        "created_by": deployment.created_by,
+        "created_at": when(deployment.created_at),
+        "authorisation": (
+            {
+                "by": deployment.authorised_by,
+                "at": when(deployment.authorised_at),
+                "text": deployment.authorisation_text,
+                "revision": deployment.authorised_revision,
+                "current": is_authorised(deployment),
+            }
+            if deployment.authorised_at is not None
+            else None
+        ),
+        "started_at": when(deployment.started_at),
+        "ended_at": when(deployment.ended_at),
+        "end_reason": deployment.end_reason,
+        "templates_destroyed": deployment.templates_destroyed,
+        "counts": ({"frames": counts.frames, "faces_seen": counts.faces, "tracks": counts.tracks} if counts else None),
+    }

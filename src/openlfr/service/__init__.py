@@ -1,0 +1,1 @@
+"""Long-running services of ``lfr serve``: the camera manager that runs recognition pipelines."""

@@ -1,0 +1,510 @@
+"""``CameraManager``: the registered cameras, and the recognition pipelines that run on them inside ``lfr serve``.
+
+One ``WatchPipeline`` per live deployment, on its own thread, over the deployment's cameras; it can be started
+and stopped at any time (the deployment scheduler calls ``start_recognition`` / ``stop_recognition``). Its
+alerts go to the database (``DbAlertStore``, ``mode="production"``, with the deployment id) and then to the
+in-process bus that feeds the console's live stream.
+
+The live preview never leaves this module unblurred: ``preview_jpeg`` runs a detector of its own on the newest
+frame and blanks every face it finds before encoding. Frames are held in memory only (the newest one per
+camera), never written anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openlfr.alerts.db_store import DbAlertStore
+from openlfr.alerts.dispatch import AlertDispatcher
+from openlfr.alerts.sinks import AlertBus, Record
+from openlfr.config.models import Settings
+from openlfr.detect.base import FaceDetector, create_detector, detect_scaled
+from openlfr.engine import FaceEngine
+from openlfr.errors import OpenLFRError, SourceError
+from openlfr.pipeline.app import RunSummary, WatchPipeline, pipeline_settings
+from openlfr.pipeline.camera import downscale
+from openlfr.pipeline.config import PipelineConfig
+from openlfr.pipeline.gallery import WatchlistSnapshot, build_snapshot
+from openlfr.pipeline.runner import blur_faces_except
+from openlfr.sources.base import FrameSource, SourceHealth
+from openlfr.sources.factory import open_source
+from openlfr.sources.redact import redact
+from openlfr.store.camera_models import CameraRecord
+from openlfr.store.db import Database
+from openlfr.store.errors import ConflictError, NotFoundError
+from openlfr.store.media import MediaStore
+from openlfr.store.models import SnapshotTemplate, Template
+from openlfr.types import Frame, ImageBGR
+from openlfr.watchlists.snapshots import snapshot_templates
+
+if TYPE_CHECKING:
+    from openlfr.api.metrics import MetricFamily
+
+log = logging.getLogger(__name__)
+
+CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
+PREVIEW_MAX_SIDE = 640
+_JOIN_TIMEOUT_S = 15.0
+
+
+class CameraError(OpenLFRError):
+    """A camera definition is not usable (bad name, a source that cannot exist)."""
+
+    code = "camera_invalid"
+
+
+def check_camera(name: str, source: str) -> None:
+    """Refuse a camera that can never work; a stream is only checked for its shape (it may be down now)."""
+    if not CAMERA_NAME.match(name):
+        raise CameraError("a camera name is 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+    spec = source.strip()
+    if not spec or len(spec) > 2000:
+        raise CameraError("the camera source is empty or too long")
+    if spec.lower().startswith(_STREAM_SCHEMES) or re.fullmatch(r"(?:webcam:)?\d+", spec):
+        return
+    if "://" in spec:
+        raise CameraError(f"{redact(spec)}: unsupported URL scheme (use rtsp://, http:// or https://)")
+    if not Path(spec).expanduser().exists():
+        raise CameraError(f"{spec}: no such video file or image folder on the server")
+
+
+@dataclass(frozen=True, slots=True)
+class CameraHealth:
+    """What the console and /metrics show about one camera. Nothing in it identifies anyone."""
+
+    camera_id: str
+    name: str
+    target: str
+    """the redacted source"""
+    state: str
+    """idle (no deployment uses it) or the source's state: starting, running, reconnecting, failed, ended…"""
+    deployment_id: str | None
+    fps: float
+    frames: int
+    faces: int
+    alerts: int
+    frames_dropped: int
+    reconnects: int
+    queue_depth: int
+    last_frame_at: float | None
+    last_error: str | None
+
+
+class TapSource:
+    """A ``FrameSource`` that remembers its newest frame (in memory) for the blurred preview."""
+
+    def __init__(self, inner: FrameSource) -> None:
+        self.inner = inner
+        self._latest: Frame | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def source_id(self) -> str:
+        return self.inner.source_id
+
+    @property
+    def live(self) -> bool:
+        return self.inner.live
+
+    def frames(self) -> Iterator[Frame]:
+        try:
+            for frame in self.inner.frames():
+                with self._lock:
+                    self._latest = frame
+                yield frame
+        finally:
+            with self._lock:
+                self._latest = None
+
+    def latest(self) -> Frame | None:
+        with self._lock:
+            return self._latest
+
+    def close(self) -> None:
+        self.inner.close()
+        with self._lock:
+            self._latest = None
+
+    def health(self) -> SourceHealth:
+        return self.inner.health()
+
+
+class _BusForwarder:
+    """Hands stored alert records to the shared bus; closing a pipeline must not close the bus."""
+
+    name = "bus"
+
+    def __init__(self, bus: AlertBus) -> None:
+        self._bus = bus
+
+    def push(self, record: Record) -> None:
+        self._bus.push(record)
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class _Run:
+    deployment_id: str
+    snapshot_id: str
+    threshold: float
+    cameras: dict[str, str]
+    """camera id → name (the pipeline's source id)"""
+    pipeline: WatchPipeline
+    taps: dict[str, TapSource]
+    """camera id → its source"""
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    summary: RunSummary | None = None
+    error: str | None = None
+
+
+def load_snapshot(session: Session, snapshot_id: str) -> WatchlistSnapshot:
+    """A stored snapshot as the pipeline's searchable watchlist; references are ``reference_image`` ids."""
+    matrix, subject_ids, contract = snapshot_templates(session, snapshot_id)
+    if not subject_ids:
+        raise ConflictError(f"snapshot {snapshot_id} holds no templates (erased, or every subject excluded)")
+    # snapshot_templates orders the rows by template digest: the same order here.
+    digests = list(
+        session.scalars(
+            select(SnapshotTemplate.template_digest)
+            .where(SnapshotTemplate.snapshot_id == snapshot_id)
+            .order_by(SnapshotTemplate.template_digest)
+        )
+    )
+    image_of: dict[str, str] = {
+        digest: image_id
+        for digest, image_id in session.execute(
+            select(Template.digest, Template.image_id).where(Template.digest.in_(set(digests)))
+        )
+    }
+    references = [image_of.get(d, "") for d in digests]
+    return build_snapshot(snapshot_id, matrix, subject_ids, references, contract)
+
+
+def _default_engine_factory(settings: Settings) -> Callable[[], FaceEngine]:
+    def factory() -> FaceEngine:
+        return FaceEngine.from_settings(pipeline_settings(settings))
+
+    return factory
+
+
+class CameraManager:
+    """Implements ``openlfr.service.controller.RecognitionController`` and ``openlfr.api.services.MetricSource``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        media: MediaStore,
+        bus: AlertBus,
+        *,
+        engine_factory: Callable[[], FaceEngine] | None = None,
+        pipeline_config: PipelineConfig | None = None,
+        realtime_files: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.media = media
+        self.bus = bus
+        self.engine_factory = engine_factory or _default_engine_factory(settings)
+        self.pipeline_config = pipeline_config or PipelineConfig()
+        self.realtime_files = realtime_files
+        self._runs: dict[str, _Run] = {}
+        self._lock = threading.RLock()
+        self._preview_detector: FaceDetector | None = None
+        self._preview_lock = threading.Lock()
+
+    # -- the camera registry ------------------------------------------------------------------------------
+
+    def add_camera(
+        self, session: Session, *, name: str, source: str, created_by: str, location: str = "", loop: bool = False
+    ) -> CameraRecord:
+        check_camera(name, source)
+        if session.scalar(select(CameraRecord).where(CameraRecord.name == name)) is not None:
+            raise ConflictError(f"a camera named {name!r} exists already")
+        record = CameraRecord(name=name, source=source.strip(), location=location, loop=loop, created_by=created_by)
+        session.add(record)
+        session.flush()
+        return record
+
+    def remove_camera(self, session: Session, camera_id: str) -> CameraRecord:
+        record = self.get_camera(session, camera_id)
+        running = self._deployment_of(camera_id)
+        if running is not None:
+            raise ConflictError(f"camera {record.name} is in use by live deployment {running}: stop that first")
+        session.delete(record)
+        session.flush()
+        return record
+
+    @staticmethod
+    def get_camera(session: Session, camera_id: str) -> CameraRecord:
+        record = session.get(CameraRecord, camera_id)
+        if record is None:
+            raise NotFoundError(f"no camera {camera_id!r}")
+        return record
+
+    @staticmethod
+    def list_cameras(session: Session) -> list[CameraRecord]:
+        return list(session.scalars(select(CameraRecord).order_by(CameraRecord.name)))
+
+    # -- RecognitionController ----------------------------------------------------------------------------
+
+    def start_recognition(
+        self, deployment_id: str, snapshot_id: str, threshold: float, camera_ids: Sequence[str]
+    ) -> None:
+        if not camera_ids:
+            raise ConflictError("a deployment needs at least one camera")
+        if len(set(camera_ids)) != len(camera_ids):
+            raise ConflictError("a camera is listed twice")
+        if not -1.0 <= threshold <= 1.0:
+            raise ConflictError(f"threshold {threshold} is outside [-1, 1]")
+        with self._lock:
+            if deployment_id in self._runs:
+                raise ConflictError(f"recognition for deployment {deployment_id} is running already")
+            for camera_id in camera_ids:
+                other = self._deployment_of(camera_id)
+                if other is not None:
+                    raise ConflictError(f"camera {camera_id} is in use by deployment {other}")
+            with self.db.session() as session:
+                records = [self.get_camera(session, camera_id) for camera_id in camera_ids]
+                snapshot = load_snapshot(session, snapshot_id)
+                cameras = {r.id: (r.name, r.source, r.loop) for r in records}
+            engine = self.engine_factory()
+            taps: dict[str, TapSource] = {}
+            try:
+                for camera_id, (name, source, loop) in cameras.items():
+                    taps[camera_id] = TapSource(
+                        open_source(source, source_id=name, realtime=self.realtime_files, loop=loop)
+                    )
+                config = self.pipeline_config.model_copy(update={"threshold": threshold})
+                dispatcher = AlertDispatcher(
+                    DbAlertStore(self.db, self.media, deployment_id=deployment_id), [_BusForwarder(self.bus)]
+                )
+                pipeline = WatchPipeline(engine, snapshot, list(taps.values()), dispatcher, config, mode="production")
+            except BaseException:
+                for tap in taps.values():
+                    tap.close()
+                raise
+            run = _Run(deployment_id, snapshot_id, threshold, {c: v[0] for c, v in cameras.items()}, pipeline, taps)
+            run.thread = threading.Thread(
+                target=self._run, args=(run,), name=f"deployment-{deployment_id}", daemon=True
+            )
+            self._runs[deployment_id] = run
+            run.thread.start()
+        log.info(
+            "recognition started: deployment %s, %d camera(s), threshold %.3f", deployment_id, len(cameras), threshold
+        )
+
+    def _run(self, run: _Run) -> None:
+        try:
+            run.summary = run.pipeline.run(run.stop)
+        except Exception as exc:  # the pipeline thread must not die silently
+            log.exception("recognition for deployment %s failed", run.deployment_id)
+            run.error = str(exc) or type(exc).__name__
+
+    def stop_recognition(self, deployment_id: str) -> None:
+        with self._lock:
+            run = self._runs.pop(deployment_id, None)
+        if run is None:
+            return
+        run.stop.set()
+        if run.thread is not None:
+            run.thread.join(_JOIN_TIMEOUT_S)
+            if run.thread.is_alive():
+                log.error("recognition for deployment %s did not stop within %.0f s", deployment_id, _JOIN_TIMEOUT_S)
+        log.info("recognition stopped: deployment %s", deployment_id)
+
+    def active_deployments(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._runs)
+
+    def stop_all(self) -> None:
+        for deployment_id in sorted(self.active_deployments()):
+            self.stop_recognition(deployment_id)
+
+    def run_finished(self, deployment_id: str) -> bool:
+        """Whether the deployment's pipeline thread has ended (its file sources ended, or it failed)."""
+        with self._lock:
+            run = self._runs.get(deployment_id)
+        return run is None or run.thread is None or not run.thread.is_alive()
+
+    # -- health, preview, metrics -------------------------------------------------------------------------
+
+    def _deployment_of(self, camera_id: str) -> str | None:
+        with self._lock:
+            return next((d for d, run in self._runs.items() if camera_id in run.cameras), None)
+
+    def health(self, records: Iterable[CameraRecord]) -> list[CameraHealth]:
+        with self._lock:
+            runs = list(self._runs.values())
+        out = []
+        for record in records:
+            run = next((r for r in runs if record.id in r.cameras), None)
+            if run is None:
+                out.append(
+                    CameraHealth(
+                        record.id,
+                        record.name,
+                        redacted_target(record.source),
+                        "idle",
+                        None,
+                        0.0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        None,
+                        None,
+                    )
+                )
+                continue
+            source = run.taps[record.id].health()
+            reader = next(r for r in run.pipeline.readers if r.source_id == record.name)
+            state = run.pipeline.runner.cameras.get(record.name)
+            error = source.last_error or run.error or (str(reader.error) if reader.error else None)
+            out.append(
+                CameraHealth(
+                    camera_id=record.id,
+                    name=record.name,
+                    target=source.target,
+                    state=_run_state(run, str(source.state)),
+                    deployment_id=run.deployment_id,
+                    fps=round(source.fps, 2),
+                    frames=state.frames if state else 0,
+                    faces=state.faces if state else 0,
+                    alerts=state.alerts if state else 0,
+                    frames_dropped=source.frames_dropped + reader.dropped,
+                    reconnects=source.reconnects,
+                    queue_depth=reader.queue.qsize(),
+                    last_frame_at=source.last_frame_at,
+                    last_error=error,
+                )
+            )
+        return out
+
+    def preview_jpeg(self, camera_id: str) -> bytes | None:
+        """The camera's newest frame, downscaled, with EVERY detected face blanked; None when it is not running."""
+        with self._lock:
+            run = next((r for r in self._runs.values() if camera_id in r.cameras), None)
+        frame = run.taps[camera_id].latest() if run is not None else None
+        if frame is None:
+            return None
+        small, _ = downscale(frame.image, PREVIEW_MAX_SIDE)
+        with self._preview_lock:
+            if self._preview_detector is None:
+                self._preview_detector = create_detector(self.settings.engine.detector, self.settings.cache_dir)
+            detections = detect_scaled(self._preview_detector, small, PREVIEW_MAX_SIDE)
+        blurred = blur_faces_except(small, detections.boxes, keep=-1) if len(detections) else small.copy()
+        return _jpeg(blurred)
+
+    def collect(self) -> Iterable[MetricFamily]:
+        from openlfr.api.metrics import MetricFamily, Sample  # the API package imports this module
+
+        with self.db.session() as session:
+            health = self.health(self.list_cameras(session))
+        labelled = [({"camera": h.name}, h) for h in health]
+        yield MetricFamily(
+            "openlfr_camera_fps",
+            "frames per second read from the camera",
+            "gauge",
+            tuple(Sample(h.fps, lab) for lab, h in labelled),
+        )
+        yield MetricFamily(
+            "openlfr_camera_frames_total",
+            "frames processed in the current deployment",
+            "counter",
+            tuple(Sample(h.frames, lab) for lab, h in labelled),
+        )
+        yield MetricFamily(
+            "openlfr_camera_faces_total",
+            "faces detected in the current deployment",
+            "counter",
+            tuple(Sample(h.faces, lab) for lab, h in labelled),
+        )
+        yield MetricFamily(
+            "openlfr_camera_alerts_total",
+            "alerts raised in the current deployment",
+            "counter",
+            tuple(Sample(h.alerts, lab) for lab, h in labelled),
+        )
+        yield MetricFamily(
+            "openlfr_camera_queue_depth",
+            "frames waiting for the models",
+            "gauge",
+            tuple(Sample(h.queue_depth, lab) for lab, h in labelled),
+        )
+        yield MetricFamily(
+            "openlfr_camera_up",
+            "1 while the camera delivers frames",
+            "gauge",
+            tuple(Sample(1 if h.state == "running" else 0, lab) for lab, h in labelled),
+        )
+        with self._lock:
+            runs = list(self._runs.values())
+        latency = []
+        for run in runs:
+            window = sorted(run.pipeline.runner.stats.frame_latency_ms.copy())  # copy(): atomic, the thread appends
+            for quantile in (0.5, 0.95, 0.99):
+                if window:
+                    value = window[min(len(window) - 1, int(quantile * len(window)))]
+                    latency.append(
+                        Sample(round(value, 1), {"deployment": run.deployment_id, "quantile": str(quantile)})
+                    )
+        yield MetricFamily(
+            "openlfr_frame_latency_ms",
+            "capture to decision per frame, over the recent window (quantiles)",
+            "gauge",
+            tuple(latency),
+        )
+        yield MetricFamily(
+            "openlfr_deployments_running",
+            "deployments with recognition running",
+            "gauge",
+            (Sample(len(self.active_deployments())),),
+        )
+
+
+def _run_state(run: _Run, source_state: str) -> str:
+    if run.error is not None:
+        return "failed"
+    if run.thread is not None and not run.thread.is_alive():
+        return "ended"  # every source of the deployment reached its end (or failed; see last_error)
+    return source_state
+
+
+def redacted_target(source: str) -> str:
+    return redact(source) if "://" in source else source
+
+
+def _jpeg(image: ImageBGR) -> bytes:
+    ok, data = cv2.imencode(".jpg", np.ascontiguousarray(image), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    if not ok:
+        raise SourceError("cannot encode the preview frame")
+    return bytes(data.tobytes())
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout_s`` passes (for callers that wait on a pipeline)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval_s)
+    return predicate()

@@ -1,0 +1,27 @@
+"""SQLAlchemy model of the registered cameras (what ``lfr serve`` can run recognition on).
+
+``source`` is what ``openlfr.sources.factory.open_source`` opens: a stream URL, a webcam index or a file. A
+stream URL may hold credentials: the API only ever shows it redacted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openlfr.store.models import Base, new_id, utcnow
+
+
+class CameraRecord(Base):
+    __tablename__ = "camera"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # Also the alert's ``source``: short, unique and never renamed.
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    loop: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

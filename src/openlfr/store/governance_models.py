@@ -1,0 +1,105 @@
+"""SQLAlchemy models of governance: the hash-chained audit log, deployments and their run counts.
+
+``audit_entry`` is append-only: rows are only ever inserted, by ``openlfr.audit.append_audit``, each carrying
+the hash of the previous entry and its own content hash. ``audit_head`` is a single row (id 1) holding the
+sequence number and hash of the last entry; appending updates it first, which serialises concurrent appends
+on SQLite (the write lock) and PostgreSQL (the row lock) alike, and lets ``lfr audit verify`` notice entries
+cut off the end of the chain.
+
+A deployment holds no biometric data: the watchlist snapshot is named by id and fingerprint, and its
+templates (``snapshot_template`` rows) are destroyed when the deployment ends. ``deployment_count`` holds
+what the pipeline counted while the deployment ran (faces, tracks, frames): counts only, never faces.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openlfr.store.models import Base, new_id, utcnow
+
+GENESIS_HASH: Final = "0" * 64
+DEPLOYMENT_STATUSES: Final = ("draft", "authorised", "live", "ended", "cancelled")
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The canonical JSON text of the details, exactly as it was hashed.
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Deployment(Base):
+    __tablename__ = "deployment"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    use_case: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    justification: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
+    planned_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    planned_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    camera_ids: Mapped[list[str]] = mapped_column(JSON)
+    snapshot_id: Mapped[str] = mapped_column(String(32), index=True)
+    snapshot_fingerprint: Mapped[str] = mapped_column(String(64))
+    watchlist_size: Mapped[int] = mapped_column(Integer)
+    subject_count: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(100))
+    threshold: Mapped[float] = mapped_column(Float)
+    threshold_default: Mapped[float | None] = mapped_column(Float, default=None)
+    threshold_minimum: Mapped[float | None] = mapped_column(Float, default=None)
+    threshold_override_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    threshold_override_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    threshold_override_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    signage_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), index=True, default="draft")
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    authorised_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    authorised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    authorisation_text: Mapped[str | None] = mapped_column(Text, default=None)
+    authorised_revision: Mapped[int | None] = mapped_column(Integer, default=None)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    end_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    templates_destroyed: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class DeploymentCount(Base):
+    """What the pipeline counted during a deployment: numbers only."""
+
+    __tablename__ = "deployment_count"
+
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    faces_seen: Mapped[int] = mapped_column(Integer, default=0)
+    # None when the controller reports no track count.
+    tracks: Mapped[int | None] = mapped_column(Integer, default=None)
+    frames: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

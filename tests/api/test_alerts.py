@@ -1,0 +1,177 @@
+"""The alert routes: list with filters and paging, images, adjudication under optimistic locking, outcome,
+the live stream with resume, and the audit entries they leave."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from openlfr.audit import iter_entries
+from openlfr.store.context import Store
+from tests.api.conftest import Api, build_api, make_settings
+from tests.helpers.console import enrol_subject, store_alert
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Iterator[tuple[Api, str, list[dict[str, object]]]]:
+    for api in build_api(make_settings(tmp_path)):
+        services = api.app.state.ctx.services
+        store: Store = services.store
+        subject_id, image_id = enrol_subject(store, services.enroller.engine, 1, "alice")
+        alerts = [store_alert(store, subject_id, image_id, source=s) for s in ("cam1", "cam2")]
+        api.user("ann", "operator")
+        api.user("bob", "operator")
+        api.user("sue", "supervisor")
+        yield api, subject_id, alerts
+
+
+def logged_in(api: Api, username: str) -> TestClient:
+    client = api.client()
+    client.headers["X-CSRF-Token"] = api.login(client, username)
+    return client
+
+
+def test_list_filters_and_paging(seeded: tuple[Api, str, list[dict[str, object]]]) -> None:
+    api, subject_id, alerts = seeded
+    client = logged_in(api, "ann")
+    page = client.get("/api/alerts").json()
+    assert page["total"] == 2 and [a["seq"] for a in page["items"]] == [2, 1]  # newest first
+    first = page["items"][1]
+    assert first["subject"]["display_name"] == "Alice" and first["subject"]["category"] == "wanted_by_courts"
+    assert first["subject"]["reason"] == "warrant 123" and first["has_reference"] and first["has_context"]
+    assert first["status"] == "pending" and first["version"] == 1 and first["deployment_id"] == "d" * 32
+    assert client.get("/api/alerts", params={"source": "cam2"}).json()["total"] == 1
+    assert client.get("/api/alerts", params={"subject": subject_id, "status": "pending"}).json()["total"] == 2
+    assert client.get("/api/alerts", params={"status": "confirmed"}).json()["total"] == 0
+    assert client.get("/api/alerts", params={"since": "2030-01-01T00:00:00"}).json()["total"] == 0
+    assert client.get("/api/alerts", params={"since": "2026-01-01T00:00:00+01:00"}).json()["total"] == 2
+    paged = client.get("/api/alerts", params={"limit": 1, "offset": 1}).json()
+    assert [a["id"] for a in paged["items"]] == [alerts[0]["alert_id"]] and paged["total"] == 2
+    for bad in ({"status": "maybe"}, {"limit": 0}, {"limit": 201}, {"offset": -1}, {"since": "yesterday"}):
+        response = client.get("/api/alerts", params=bad)
+        assert response.status_code == 422 and response.json()["error"]["code"] == "validation_failed"
+
+
+def test_images_are_served_and_their_viewing_audited(seeded: tuple[Api, str, list[dict[str, object]]]) -> None:
+    api, _, alerts = seeded
+    client = logged_in(api, "ann")
+    alert_id = alerts[0]["alert_id"]
+    for kind, media_type in (("probe", "image/jpeg"), ("context", "image/jpeg"), ("reference", "image/png")):
+        response = client.get(f"/api/alerts/{alert_id}/{kind}")
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == media_type
+        assert response.headers["cache-control"] == "no-store"
+    assert client.get("/api/alerts/nope/probe").status_code == 404
+    with api.db.session() as session:
+        entries = [e for e in iter_entries(session) if e.action.startswith("alert.")]
+    assert [e.details["kind"] for e in entries] == ["probe", "context", "reference"]
+    assert all(e.actor == "user:ann" and e.target_id == alert_id for e in entries)
+
+
+def test_two_operators_cannot_overwrite_each_other(seeded: tuple[Api, str, list[dict[str, object]]]) -> None:
+    api, _, alerts = seeded
+    alert_id = alerts[0]["alert_id"]
+    ann, bob = logged_in(api, "ann"), logged_in(api, "bob")
+    assert ann.get(f"/api/alerts/{alert_id}").json()["version"] == 1
+    assert bob.get(f"/api/alerts/{alert_id}").json()["version"] == 1
+    confirmed = ann.post(f"/api/alerts/{alert_id}/adjudication", json={"decision": "confirm", "version": 1})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "confirmed" and confirmed.json()["adjudicated_by"] == "ann"
+    late = bob.post(
+        f"/api/alerts/{alert_id}/adjudication",
+        json={"decision": "reject", "reason": "different_person", "version": 1},
+    )
+    assert late.status_code == 409
+    error = late.json()["error"]
+    assert error["code"] == "stale_version"
+    current = error["details"]["current"]
+    assert (current["status"], current["adjudicated_by"], current["version"]) == ("confirmed", "ann", 2)
+    # With the current version the decision is refused for what it is: a confirmed alert is final.
+    final = bob.post(
+        f"/api/alerts/{alert_id}/adjudication", json={"decision": "reject", "reason": "other", "version": 2}
+    )
+    assert final.status_code == 409 and final.json()["error"]["code"] == "alert_state"
+    outcome = bob.post(f"/api/alerts/{alert_id}/outcome", json={"outcome": "arrested", "version": 2})
+    assert outcome.status_code == 200 and outcome.json()["outcome"] == "arrested"
+    assert outcome.json()["outcome_by"] == "bob" and outcome.json()["version"] == 3
+    stale = ann.post(f"/api/alerts/{alert_id}/outcome", json={"outcome": "no_action", "version": 2})
+    assert stale.status_code == 409 and stale.json()["error"]["details"]["current"]["outcome"] == "arrested"
+    with api.db.session() as session:
+        actions = [(e.actor, e.action, e.details) for e in iter_entries(session) if e.target_id == alert_id]
+    assert ("user:ann", "alert.adjudicate", {"decision": "confirm", "version": 2}) in actions
+    assert ("user:bob", "alert.outcome", {"outcome": "arrested", "version": 3}) in actions
+    assert not any(a == "alert.adjudicate" and actor == "user:bob" for actor, a, _ in actions)
+
+
+def test_decision_rules(seeded: tuple[Api, str, list[dict[str, object]]]) -> None:
+    api, _, alerts = seeded
+    alert_id = alerts[1]["alert_id"]
+    ann, sue = logged_in(api, "ann"), logged_in(api, "sue")
+    url = f"/api/alerts/{alert_id}/adjudication"
+    for body in (
+        {"decision": "reject", "version": 1},  # a rejection needs its reason
+        {"decision": "confirm", "reason": "other", "version": 1},
+    ):
+        response = ann.post(url, json=body)
+        assert response.status_code == 409 and response.json()["error"]["code"] == "alert_state"
+    for body in ({"decision": "reject", "reason": "dunno", "version": 1}, {"decision": "confirm", "version": 0}):
+        assert ann.post(url, json=body).status_code == 422
+    outcome = ann.post(f"/api/alerts/{alert_id}/outcome", json={"outcome": "arrested", "version": 1})
+    assert outcome.status_code == 409  # only a confirmed alert has an engagement outcome
+    escalated = ann.post(url, json={"decision": "escalate", "version": 1})
+    assert escalated.json()["status"] == "escalated"
+    assert ann.post(url, json={"decision": "escalate", "version": 2}).status_code == 409
+    rejected = sue.post(url, json={"decision": "reject", "reason": "poor_image", "version": 2})
+    assert rejected.status_code == 200
+    assert (rejected.json()["status"], rejected.json()["reject_reason"]) == ("rejected", "poor_image")
+    # cookie sessions need the CSRF header on every change
+    del ann.headers["X-CSRF-Token"]
+    refused = ann.post(f"/api/alerts/{alerts[0]['alert_id']}/adjudication", json={"decision": "confirm", "version": 1})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_failed"
+
+
+def events_of(text: str) -> list[tuple[int, str]]:
+    out = []
+    for block in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        if fields.get("event") == "alert":
+            out.append((int(fields["id"]), fields["data"]))
+    return out
+
+
+def test_stream_resumes_after_the_last_event_id_and_delivers_new_alerts(tmp_path: Path) -> None:
+    for api in build_api(make_settings(tmp_path, alert_stream_max_s=1.0)):
+        services = api.app.state.ctx.services
+        store: Store = services.store
+        subject_id, image_id = enrol_subject(store, services.enroller.engine, 1, "alice")
+        first = [store_alert(store, subject_id, image_id) for _ in range(3)]
+        token = api.token("operator")
+        client = api.client()
+        headers = {"Authorization": f"Bearer {token}"}
+        response = client.get("/api/alerts/stream", headers={**headers, "Last-Event-ID": "1"})
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert [seq for seq, _ in events_of(response.text)] == [2, 3]
+        assert first[2]["alert_id"] in events_of(response.text)[1][1]
+        # Without a resume point, only what is stored from now on; a new alert arrives while connected.
+        timer = threading.Timer(0.4, store_alert, args=(store, subject_id, image_id), kwargs={"bus": services.bus})
+        started = time.monotonic()
+        timer.start()
+        live = client.get("/api/alerts/stream", headers=headers)
+        timer.join()
+        assert [seq for seq, _ in events_of(live.text)] == [4]
+        assert time.monotonic() - started < 5
+        assert [seq for seq, _ in events_of(client.get("/api/alerts/stream?after=3", headers=headers).text)] == [4]
+
+
+def test_stream_ends_when_the_server_stops(tmp_path: Path) -> None:
+    for api in build_api(make_settings(tmp_path, alert_stream_max_s=60)):
+        token = api.token("auditor")
+        api.app.state.ctx.services.stopping.set()
+        started = time.monotonic()
+        response = api.client().get("/api/alerts/stream", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200 and time.monotonic() - started < 5

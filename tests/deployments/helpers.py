@@ -1,0 +1,143 @@
+"""Building blocks for governance tests: a snapshot with templates, supervisor accounts, plans, a fake
+recognition controller."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+from argon2 import PasswordHasher
+from sqlalchemy.orm import Session
+
+from openlfr.alerts.event import AlertEvent
+from openlfr.auth.users import create_user
+from openlfr.deployments.types import DeploymentPlan, RunCounts
+from openlfr.errors import OpenLFRError
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
+from openlfr.store.models import Snapshot, SnapshotTemplate, Watchlist, new_id
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def make_snapshot(
+    session: Session,
+    *,
+    templates: int = 3,
+    model: str = SFACE_INT8BQ.model,
+    weights: str = SFACE_INT8BQ.weights_sha256,
+) -> Snapshot:
+    watchlist = Watchlist(name=f"wl-{new_id()[:8]}")
+    session.add(watchlist)
+    session.flush()
+    rng = np.random.default_rng(len(watchlist.name))
+    digests = [hashlib.sha256(f"{watchlist.id}-{i}".encode()).hexdigest() for i in range(templates)]
+    snapshot = Snapshot(
+        watchlist_id=watchlist.id,
+        as_of=date(2026, 12, 1),
+        fingerprint=hashlib.sha256("".join(digests).encode()).hexdigest(),
+        template_count=templates,
+        subject_count=templates,
+        excluded=[],
+        model=model,
+        weights_sha256=weights,
+        dimension=128,
+        preprocessing="test",
+    )
+    session.add(snapshot)
+    session.flush()
+    for digest in digests:
+        vector = rng.standard_normal(128).astype(np.float32)
+        session.add(
+            SnapshotTemplate(
+                snapshot_id=snapshot.id, subject_id=new_id(), template_digest=digest, vector=vector.tobytes()
+            )
+        )
+    session.flush()
+    return snapshot
+
+
+def add_user(session: Session, username: str, role: str) -> None:
+    create_user(session, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1), username, "x" * 20, role)
+
+
+def plan(snapshot: str, **changes: object) -> DeploymentPlan:
+    values: dict[str, object] = {
+        "name": "High Street, Saturday",
+        "use_case": "crime hotspot",
+        "purpose": "locate people wanted on warrant for violent offences",
+        "legal_basis": "common law policing powers; force LFR policy v3",
+        "justification": "12 robberies in the area in 4 weeks; less intrusive means tried",
+        "location": "High Street, outside the station",
+        "planned_start": T0,
+        "planned_end": T0 + timedelta(hours=4),
+        "camera_ids": ("cam-1",),
+        "snapshot": snapshot,
+        "threshold": None,
+        "latitude": 51.5,
+        "longitude": -0.12,
+        "signage_confirmed": True,
+    }
+    values.update(changes)
+    return DeploymentPlan(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class FakeController:
+    """A RecognitionController that records calls; ``fail`` makes start_recognition raise."""
+
+    fail: bool = False
+    running: dict[str, tuple[str, float, tuple[str, ...]]] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    counts: RunCounts | None = None
+
+    def start_recognition(
+        self, deployment_id: str, snapshot_id: str, threshold: float, camera_ids: Sequence[str]
+    ) -> None:
+        self.calls.append(f"start {deployment_id}")
+        if self.fail:
+            raise OpenLFRError("camera cam-1 is unreachable")
+        self.running[deployment_id] = (snapshot_id, threshold, tuple(camera_ids))
+
+    def stop_recognition(self, deployment_id: str) -> None:
+        self.calls.append(f"stop {deployment_id}")
+        self.running.pop(deployment_id, None)
+
+    def active_deployments(self) -> frozenset[str]:
+        return frozenset(self.running)
+
+
+@dataclass
+class CountingController(FakeController):
+    def deployment_counts(self, deployment_id: str) -> RunCounts | None:
+        return self.counts if deployment_id in self.running else None
+
+
+ALERT_NOW = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
+
+
+def alert_event(alert_id: str, age_days: float, now: datetime = ALERT_NOW) -> AlertEvent:
+    """An alert decided ``age_days`` before ``now``, with small probe and context images."""
+    decided = (now - timedelta(days=age_days)).timestamp()
+    return AlertEvent(
+        alert_id=alert_id,
+        mode="production",
+        source="cam1",
+        track_id=1,
+        subject_id="0" * 32,
+        score=0.6,
+        second_score=None,
+        evidence=3,
+        threshold=0.47,
+        frame_index=1,
+        frame_time_s=0.04,
+        frame_wall_time=decided,
+        decided_at=decided,
+        latency_ms=50.0,
+        model="fake",
+        reference_image="1" * 32,
+        probe_jpeg=b"\xff\xd8probe-" + alert_id.encode(),
+        context_jpeg=b"\xff\xd8context-" + alert_id.encode(),
+    )

@@ -1,0 +1,90 @@
+"""Deployments, holds and the audit chain over HTTP: who may do what, and every step recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from openlfr.alerts.db_store import DbAlertStore
+from tests.api.conftest import Api, build_api, make_settings
+from tests.deployments.helpers import alert_event, make_snapshot
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    yield from build_api(make_settings(tmp_path))
+
+
+def _headers(api: Api, role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api.token(role, name=f'{role}-desk')}"}
+
+
+def test_deployment_lifecycle_over_http(api: Api) -> None:
+    client = api.client()
+    op, sup, aud = _headers(api, "operator"), _headers(api, "supervisor"), _headers(api, "auditor")
+    with api.db.session() as session:
+        fingerprint = make_snapshot(session).fingerprint
+    now = api.clock()
+    body = {
+        "name": "Station forecourt",
+        "use_case": "crime hotspot",
+        "purpose": "wanted persons",
+        "legal_basis": "common law; force policy",
+        "justification": "robbery series",
+        "location": "Station forecourt",
+        "planned_start": (now - timedelta(minutes=5)).isoformat(),
+        "planned_end": (now + timedelta(hours=2)).isoformat(),
+        "camera_ids": ["cam-1"],
+        "snapshot": fingerprint,
+        "signage_confirmed": True,
+    }
+    refused = client.post("/api/deployments", json={**body, "threshold": 0.4, "override_reason": "x"}, headers=op)
+    assert refused.status_code == 403 and "supervisor" in refused.json()["error"]["message"]
+    low = client.post("/api/deployments", json={**body, "threshold": 0.4}, headers=op)
+    assert low.status_code == 400 and low.json()["error"]["code"] == "deployment_invalid"
+    created = client.post("/api/deployments", json=body, headers=op)
+    assert created.status_code == 201, created.text
+    deployment = created.json()
+    assert (deployment["status"], deployment["threshold"]) == ("draft", 0.47)
+    url = f"/api/deployments/{deployment['id']}"
+    assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "deployment_state"
+    assert client.post(f"{url}/authorise", json={"text": "approved"}, headers=op).status_code == 403
+    authorised = client.post(f"{url}/authorise", json={"text": "approved: robbery series"}, headers=sup).json()
+    assert authorised["status"] == "authorised" and authorised["authorisation"]["by"] == "supervisor-desk"
+    assert client.post(f"{url}/start", headers=op).json()["status"] == "live"
+    assert client.patch(url, json={"name": "x"}, headers=op).status_code == 409
+    ended = client.post(f"{url}/end", json={"reason": "done"}, headers=op).json()
+    assert (ended["status"], ended["templates_destroyed"]) == ("ended", 3)
+    page = client.get(f"{url}/record?format=html", headers=aud)
+    assert page.status_code == 200 and "Live facial recognition deployment record" in page.text
+    csv = client.get(f"{url}/record?format=csv", headers=aud).text
+    assert csv.splitlines()[0].startswith("deployment_id,name,status,date,location,use_case")
+    entries = client.get("/api/audit/entries", params={"target_id": deployment["id"]}, headers=aud).json()
+    assert [(e["actor"], e["action"]) for e in entries] == [
+        ("token:operator-desk", "deployment.create"),
+        ("token:supervisor-desk", "deployment.authorise"),
+        ("token:operator-desk", "deployment.start"),
+        ("token:operator-desk", "deployment.end"),
+        ("token:auditor-desk", "report.deployment"),
+        ("token:auditor-desk", "report.deployment"),
+    ]
+    verified = client.get("/api/audit/verify", headers=aud).json()
+    assert verified["ok"] and verified["entries"] >= 6
+    assert client.get("/api/audit/entries", headers=op).status_code == 403
+
+
+def test_holds_and_purge_over_http(api: Api) -> None:
+    client = api.client()
+    sup = _headers(api, "supervisor")
+    store = api.app.state.ctx.services.store
+    DbAlertStore(store.db, store.media).append(alert_event("a1", 70))  # decided 2026-10-22
+    held = client.post("/api/retention/holds/a1", json={"reason": "case 9"}, headers=sup)
+    assert held.status_code == 200 and held.json()["hold_by"] == "supervisor-desk"
+    assert client.post("/api/retention/holds/a1", json={"reason": "again"}, headers=sup).status_code == 400
+    assert [h["alert"] for h in client.get("/api/retention/holds", headers=sup).json()] == ["a1"]
+    assert client.post("/api/retention/holds/a1/lift", json={"reason": "closed"}, headers=sup).json()["hold"] is False
+    purge = client.post("/api/retention/run", headers=sup).json()
+    assert (purge["retention_days"], purge["alerts"], purge["media_files"]) == (31, 1, 2)

@@ -1,0 +1,180 @@
+"""Issue 6 end to end, on the Hamilton clip with the real models: enrol, snapshot, plan, authorise, go live,
+recognise (the scheduler drives the real camera manager and pipeline), end at the planned end, review,
+report, purge — every step in the audit chain, which verifies; then tamper and see it caught."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from openlfr.alerts.sinks import AlertBus
+from openlfr.cli import main
+from openlfr.config.models import Settings
+from openlfr.deployments.scheduler import DeploymentScheduler
+from openlfr.engine import FaceEngine
+from openlfr.pipeline.app import pipeline_settings
+from openlfr.service.cameras import CameraManager, wait_until
+from openlfr.store.alert_models import AlertRecord
+from openlfr.store.context import open_store
+from openlfr.store.models import SnapshotTemplate, Subject
+from tests.deployments.helpers import add_user
+from tests.helpers.data import shared_data
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_deployment_end_to_end_on_sample_video(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = shared_data() / "video"
+    url = f"sqlite+pysqlite:///{tmp_path / 'lfr.db'}"
+    monkeypatch.setenv("LFR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LFR_GOVERNANCE__AUDIT_EXPORT_KEY", "e2e-" + "k" * 40)
+    db = ("--db", url)
+
+    def lfr(*args: str) -> tuple[int, str, str]:
+        return _cli(capsys, *args, *db)
+
+    # Watchlist and snapshot through the CLI, with the real models.
+    assert lfr("watchlist", "create", "hamilton")[0] == 0
+    reference = video / "hamilton_refs" / "lin_manuel_miranda" / "lin-manuel-miranda.png"
+    code, _, err = lfr(
+        "subject", "add", "LMM-1", "--image", str(reference), "--category", "suspected_offence",
+        "--reason", "test entry: public figure", "--image-source", "public photograph", "--watchlist", "hamilton",
+        "--review-by", "2099-01-01",
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, err = lfr("watchlist", "snapshot", "hamilton", "--json")
+    assert code == 0, err
+    snapshot = json.loads(out)
+    assert snapshot["templates"] == 1
+
+    settings = pipeline_settings(Settings(data_dir=tmp_path, database_url=url))
+    engine = FaceEngine.from_settings(settings)
+    with open_store(settings) as store:
+        bus = AlertBus()
+        cameras = CameraManager(
+            settings, store.db, store.media, bus, engine_factory=lambda: engine, realtime_files=False
+        )
+        with store.db.session() as session:
+            camera_id = cameras.add_camera(
+                session, name="stage-cam", source=str(video / "hamilton_short.mp4"), created_by="root"
+            ).id
+            add_user(session, "sgt", "supervisor")
+
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+        end = start + timedelta(hours=1)
+        code, out, err = lfr(
+            "deployment", "create", "--name", "Theatre foyer", "--use-case", "public event",
+            "--purpose", "locate a suspect", "--legal-basis", "common law; force policy",
+            "--justification", "intelligence that the suspect attends", "--location", "Richard Rodgers Theatre",
+            "--start", start.isoformat(), "--end", end.isoformat(), "--camera", camera_id,
+            "--snapshot", snapshot["fingerprint"], "--signage-confirmed", "--json",
+        )  # fmt: skip
+        assert code == 0, err
+        deployment = json.loads(out)
+        deployment_id = deployment["id"]
+        assert deployment["threshold"] == 0.47  # SFace's calibrated default
+        code, _, err = lfr("deployment", "authorise", deployment_id, "--by", "sgt", "--text", "approved for 1 h")
+        assert code == 0, err
+        assert lfr("deployment", "start", deployment_id)[0] == 0
+
+        # The scheduler starts recognition (inside the window) through the real camera manager.
+        clock = Clock(start + timedelta(minutes=2))
+        scheduler = DeploymentScheduler(store.db, cameras, clock=clock)
+        try:
+            assert scheduler.tick().started == (deployment_id,)
+            assert wait_until(lambda: cameras.run_finished(deployment_id), timeout_s=240)
+            # The planned end: recognition stops, the deployment ends, its templates are destroyed.
+            clock.now = end
+            result = scheduler.tick()
+            assert result.ended == (deployment_id,)
+        finally:
+            cameras.stop_all()
+        assert cameras.active_deployments() == frozenset()
+
+        with store.db.session() as session:
+            alerts = list(session.scalars(select(AlertRecord).where(AlertRecord.deployment_id == deployment_id)))
+            assert alerts, "the performer on the watchlist raised no alert"
+            (lmm,) = session.scalars(select(Subject.id).where(Subject.external_ref == "LMM-1"))
+            assert {a.subject_id for a in alerts} == {lmm} and {a.mode for a in alerts} == {"production"}
+            remaining = session.scalar(
+                select(func.count()).where(SnapshotTemplate.snapshot_id == deployment["snapshot_id"])
+            )
+            assert remaining == 0
+            # An officer reviews: the first alert is true and the person engaged; decided long ago, so that
+            # the purge below has something to remove.
+            session.execute(
+                update(AlertRecord)
+                .where(AlertRecord.id == alerts[0].id)
+                .values(status="confirmed", outcome="spoken_to", decided_at=start - timedelta(days=40))
+            )
+
+    code, out, err = lfr("deployment", "show", deployment_id, "--json")
+    shown = json.loads(out)
+    assert (shown["status"], shown["end_reason"], shown["templates_destroyed"]) == ("ended", "planned end reached", 1)
+    assert shown["counts"]["faces_seen"] > 100 and shown["counts"]["frames"] == 275
+
+    code, out, err = lfr("report", "deployment", deployment_id)
+    record = json.loads(out)
+    assert record["alerts"] == len(alerts) and record["true_confirmed"] == 1 and record["faces_seen"] > 100
+    assert record["false_alert_rate"] == 0.0
+    page = tmp_path / "record.html"
+    assert lfr("report", "deployment", deployment_id, "--format", "html", "-o", str(page))[0] == 0
+
+    code, out, err = lfr("retention", "run", "--json")
+    assert code == 0, err
+    assert json.loads(out)["alerts"] == 1
+
+    code, out, err = lfr("audit", "verify")
+    assert code == 0, err
+    export = tmp_path / "audit.jsonl"
+    assert lfr("audit", "export", str(export))[0] == 0
+    code, out, _ = lfr("audit", "log", "--json")
+    actions = [e["action"] for e in json.loads(out)["entries"]]
+    for step in (
+        "watchlist.create",
+        "subject.create",
+        "snapshot.create",
+        "deployment.create",
+        "deployment.authorise",
+        "deployment.start",
+        "deployment.recognition_started",
+        "deployment.recognition_stopped",
+        "deployment.end",
+        "report.deployment",
+        "retention.purge",
+        "audit.export",
+    ):
+        assert step in actions, step
+    assert actions.index("deployment.authorise") < actions.index("deployment.recognition_started")
+
+    # Tamper: someone edits the authorisation text in the database. The chain and the export both notice.
+    with sqlite3.connect(tmp_path / "lfr.db") as connection:
+        connection.execute(
+            "UPDATE audit_entry SET details = replace(details, 'approved for 1 h', 'approved for 9 h') "
+            "WHERE action = 'deployment.authorise'"
+        )
+    code, _, err = lfr("audit", "verify", "--against", str(export))
+    assert code == 3
+    assert "content does not match its hash" in err and "differs from the exported copy" in err

@@ -1,0 +1,90 @@
+"""Seeding for console/API/service tests: fake-engine subjects, snapshots, camera frame folders, alerts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+
+import cv2
+
+from openlfr.alerts.db_store import DbAlertStore
+from openlfr.alerts.dispatch import AlertDispatcher
+from openlfr.alerts.event import AlertEvent
+from openlfr.alerts.sinks import AlertBus
+from openlfr.engine import FaceEngine
+from openlfr.store.context import Store
+from openlfr.store.models import ReferenceImage
+from openlfr.watchlists.enrol import Enroller, EnrolRequest
+from openlfr.watchlists.snapshots import create_snapshot
+from openlfr.watchlists.subjects import add_member, create_watchlist, find_watchlist, get_subject
+from openlfr.watchlists.types import Category, Outcome, SubjectInfo
+from tests.watchlists.helpers import face_image
+
+TODAY = date(2026, 11, 26)
+
+
+def png(seed: int, *, noise: int = 0) -> bytes:
+    ok, data = cv2.imencode(".png", face_image(seed, noise=noise))
+    assert ok
+    return data.tobytes()
+
+
+def enrol_subject(store: Store, engine: FaceEngine, seed: int, ref: str, watchlist: str = "wl") -> tuple[str, str]:
+    """Enrol ``face_image(seed)`` as subject ``ref`` on ``watchlist``; returns (subject id, reference image id)."""
+    info = SubjectInfo(
+        ref, Category.WANTED_BY_COURTS, "warrant 123", "custody image", "tester", date(2030, 1, 1), ref.title()
+    )
+    result = Enroller(store, engine, 0.99).enrol(EnrolRequest(ref, png(seed), f"{ref}.png", info=info))
+    assert result.outcome is Outcome.ENROLLED, result
+    with store.db.session() as session:
+        found = find_watchlist(session, watchlist) or create_watchlist(session, watchlist)
+        subject = get_subject(session, ref)
+        add_member(session, found, subject)
+        image = session.query(ReferenceImage).filter_by(subject_id=subject.id).one()
+        return subject.id, image.id
+
+
+def snapshot(store: Store, engine: FaceEngine, watchlist: str = "wl") -> str:
+    with store.db.session() as session:
+        return create_snapshot(session, watchlist, engine.contract, TODAY).id
+
+
+def frame_folder(folder: Path, seed: int, frames: int) -> Path:
+    """An image-folder "camera" showing ``face_image(seed)`` (slightly changing noise) for ``frames`` frames."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(frames):
+        cv2.imwrite(str(folder / f"{index:04d}.png"), face_image(seed, noise=1 + index % 3))
+    return folder
+
+
+def store_alert(
+    store: Store, subject_id: str, reference_image_id: str, *, source: str = "cam1", bus: AlertBus | None = None
+) -> dict[str, object]:
+    """One alert as the pipeline would store it (images are small synthetic JPEGs), then tell ``bus``."""
+    ok, probe = cv2.imencode(".jpg", face_image(1)[100:260, 120:280])
+    ok2, context = cv2.imencode(".jpg", face_image(1))
+    assert ok and ok2
+    event = AlertEvent(
+        alert_id=uuid.uuid4().hex,
+        mode="production",
+        source=source,
+        track_id=3,
+        subject_id=subject_id,
+        score=0.81,
+        second_score=0.2,
+        evidence=3,
+        threshold=0.5,
+        frame_index=40,
+        frame_time_s=1.6,
+        frame_wall_time=1_795_000_000.0,
+        decided_at=1_795_000_000.2,
+        latency_ms=200.0,
+        model="fake",
+        reference_image=reference_image_id,
+        probe_jpeg=probe.tobytes(),
+        context_jpeg=context.tobytes(),
+    )
+    return AlertDispatcher(DbAlertStore(store.db, store.media, deployment_id="d" * 32), [bus] if bus else []).publish(
+        event
+    )

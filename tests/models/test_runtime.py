@@ -1,0 +1,139 @@
+"""Choosing the runtime (onnxruntime / OpenVINO, f32 / bf16) and the OpenVINO runner's batching."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openlfr.errors import ModelLoadError
+from openlfr.models.runtime import (
+    OnnxRuntimeRunner,
+    OpenVinoRunner,
+    choose_runtime,
+    cpu_supports_bf16,
+    create_runner,
+    openvino_installed,
+    power_of_two_chunks,
+    resolve_runtime,
+)
+
+
+@pytest.mark.parametrize(
+    ("runtime", "precision", "installed", "bf16", "expected"),
+    [
+        # auto: OpenVINO bf16 only where both the package and native bf16 are there
+        ("auto", "auto", True, True, "openvino-bf16"),
+        ("auto", "auto", True, False, "onnxruntime-f32"),
+        ("auto", "auto", False, True, "onnxruntime-f32"),
+        ("auto", "auto", False, False, "onnxruntime-f32"),
+        ("auto", "f32", True, True, "onnxruntime-f32"),
+        ("auto", "bf16", True, True, "openvino-bf16"),
+        ("onnxruntime", "auto", True, True, "onnxruntime-f32"),
+        ("onnxruntime", "f32", False, False, "onnxruntime-f32"),
+        ("openvino", "auto", True, True, "openvino-bf16"),
+        ("openvino", "auto", True, False, "openvino-f32"),
+        ("openvino", "f32", True, True, "openvino-f32"),
+        ("openvino", "bf16", True, True, "openvino-bf16"),
+    ],
+)
+def test_choice(runtime: str, precision: str, installed: bool, bf16: bool, expected: str) -> None:
+    choice = choose_runtime(runtime, precision, openvino_installed=installed, cpu_bf16=bf16)
+    assert choice.label == expected
+    assert choice.reason
+
+
+@pytest.mark.parametrize(
+    ("runtime", "precision", "installed", "bf16", "message"),
+    [
+        ("onnxruntime", "bf16", True, True, "needs runtime openvino"),
+        ("openvino", "auto", False, True, "not installed"),
+        ("openvino", "bf16", True, False, "no native bf16"),
+        ("auto", "bf16", True, False, "CPU bf16 support is missing"),
+        ("auto", "bf16", False, True, "openvino package is missing"),
+        ("tensorrt", "auto", True, True, "unknown runtime"),
+    ],
+)
+def test_impossible_choices_are_refused(
+    runtime: str, precision: str, installed: bool, bf16: bool, message: str
+) -> None:
+    with pytest.raises(ModelLoadError, match=message):
+        choose_runtime(runtime, precision, openvino_installed=installed, cpu_bf16=bf16)
+
+
+def test_this_machine_resolves_auto_by_its_cpu() -> None:
+    expected = "openvino-bf16" if openvino_installed() and cpu_supports_bf16() else "onnxruntime-f32"
+    assert resolve_runtime("auto", "auto").label == expected
+    assert resolve_runtime("onnxruntime", "auto").label == "onnxruntime-f32"
+
+
+@pytest.mark.parametrize(
+    ("count", "chunks"),
+    [
+        (1, [(0, 1)]),
+        (2, [(0, 2)]),
+        (7, [(0, 4), (4, 6), (6, 7)]),
+        (16, [(0, 16)]),
+        (21, [(0, 16), (16, 20), (20, 21)]),
+        (0, []),
+    ],
+)
+def test_power_of_two_chunks(count: int, chunks: list[tuple[int, int]]) -> None:
+    assert power_of_two_chunks(count) == chunks
+
+
+def _tiny_model(path: Path) -> Path:
+    """(N, 3, 4, 4) → (N, 2): a 1×1 convolution and a global average pool, batch dimension symbolic."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = np.arange(6, dtype=np.float32).reshape(2, 3, 1, 1) / 10.0
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["x", "w"], ["c"]),
+            helper.make_node("GlobalAveragePool", ["c"], ["p"]),
+            helper.make_node("Flatten", ["p"], ["y"]),
+        ],
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def test_openvino_runner_matches_onnxruntime_across_batch_splits(tmp_path: Path) -> None:
+    model = _tiny_model(tmp_path / "tiny.onnx")
+    blob = np.random.default_rng(0).uniform(0, 255, (7, 3, 4, 4)).astype(np.float32)
+    (expected,) = OnnxRuntimeRunner(model, 1).run(blob)
+    runner = OpenVinoRunner(model, 1, "f32", split_batch=True)
+    (got,) = runner.run(blob)  # 4 + 2 + 1
+    assert runner.output_names == ("y",)
+    assert got.shape == (7, 2)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    (single,) = runner.run(blob[3:4])
+    np.testing.assert_allclose(single, expected[3:4], rtol=1e-5)
+
+
+def test_openvino_refuses_a_broken_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(ModelLoadError, match="OpenVINO cannot load"):
+        OpenVinoRunner(broken, 1, "f32")
+
+
+def test_create_runner_logs_what_runs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    model = _tiny_model(tmp_path / "tiny.onnx")
+    blob = np.ones((2, 3, 4, 4), np.float32)
+    with caplog.at_level(logging.INFO, logger="openlfr.models.runtime"):
+        onnx_runner = create_runner(model, 1, "onnxruntime", "auto", what="tiny model")
+        openvino_runner = create_runner(model, 1, "openvino", "f32", what="tiny model")
+    assert "tiny model runs on onnxruntime-f32 (configured; 1 thread(s))" in caplog.text
+    assert "tiny model runs on openvino-f32 (configured; 1 thread(s))" in caplog.text
+    assert isinstance(onnx_runner, OnnxRuntimeRunner) and isinstance(openvino_runner, OpenVinoRunner)
+    np.testing.assert_allclose(openvino_runner.run(blob)[0], onnx_runner.run(blob)[0], rtol=1e-5)

@@ -1,0 +1,141 @@
+"""Deployment records, the transparency report and DPIA facts, from a database with reviewed alerts."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from openlfr.alerts.db_store import DbAlertStore
+from openlfr.cli import main
+from openlfr.config.governance import GovernanceConfig
+from openlfr.config.models import Settings
+from openlfr.deployments.service import (
+    authorise_deployment,
+    create_deployment,
+    end_deployment,
+    record_counts,
+    start_deployment,
+)
+from openlfr.deployments.types import RunCounts
+from openlfr.reports.deployment import build_record, tally
+from openlfr.reports.transparency import build_transparency, charts
+from openlfr.store.alert_models import AlertRecord
+from openlfr.store.context import Store, open_store
+from tests.deployments.helpers import T0, alert_event, make_snapshot, plan
+
+# (status, outcome) → published category
+REVIEWS = [
+    ("confirmed", "arrested"),  # true, confirmed (engaged), arrest
+    ("confirmed", "spoken_to"),  # true, confirmed
+    ("confirmed", None),  # true, unconfirmed
+    ("confirmed", "not_located"),  # true, unconfirmed
+    ("rejected", "no_action"),  # false, confirmed (engaged: not the person)
+    ("rejected", None),  # false, unconfirmed
+    ("pending", None),  # not reviewed
+]
+
+
+def test_tally_maps_review_and_outcome_to_the_published_categories() -> None:
+    t = tally(REVIEWS)
+    assert (t.alerts, t.true_confirmed, t.true_unconfirmed, t.false_confirmed, t.false_unconfirmed) == (7, 2, 2, 1, 1)
+    assert (t.unreviewed, t.engagements, t.arrests) == (1, 3, 1)
+
+
+def _deployment(store: Store, name: str, day: int, reviews: list[tuple[str, str | None]], faces: int | None) -> str:
+    start = T0 + timedelta(days=day)
+    with store.db.session() as session:
+        snapshot = make_snapshot(session, templates=4)
+        d = create_deployment(
+            session,
+            plan(snapshot.id, name=name, planned_start=start, planned_end=start + timedelta(hours=3)),
+            actor="a",
+            created_by="a",
+            config=GovernanceConfig(),
+            now=start - timedelta(days=1),
+        )
+        authorise_deployment(session, d.id, actor="a", supervisor="sgt", text="ok", now=start)
+        start_deployment(session, d.id, actor="a", now=start)
+        deployment_id = d.id
+    alerts = DbAlertStore(store.db, store.media, deployment_id=deployment_id)
+    for i, (status, outcome) in enumerate(reviews):
+        alert_id = f"{deployment_id[:8]}-{i}"
+        alerts.append(replace(alert_event(alert_id, 0, start + timedelta(minutes=10 + i))))
+        with store.db.session() as session:
+            session.execute(
+                update(AlertRecord).where(AlertRecord.id == alert_id).values(status=status, outcome=outcome)
+            )
+    with store.db.session() as session:
+        if faces is not None:
+            record_counts(session, deployment_id, RunCounts(frames=faces * 10, faces=faces, tracks=faces // 4), start)
+        end_deployment(session, deployment_id, actor="a", reason="done", now=start + timedelta(hours=3))
+    return deployment_id
+
+
+@pytest.fixture
+def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
+    with open_store(Settings(data_dir=tmp_path, database_url=database_url)) as opened:
+        yield opened
+
+
+def test_deployment_record_and_transparency_report(store: Store) -> None:
+    first = _deployment(store, "Station", 0, REVIEWS, faces=20_000)
+    _deployment(store, "Market", 7, [("confirmed", "arrested"), ("rejected", None)], faces=None)
+    with store.db.session() as session:
+        record = build_record(session, first)
+        assert (record.faces_seen, record.alerts, record.arrests, record.engagements) == (20_000, 7, 1, 3)
+        assert record.false_alert_rate == pytest.approx(2 / 20_000)
+        assert record.false_alert_share == pytest.approx(2 / 6)
+        assert (record.watchlist_size, record.threshold, record.final) == (4, 0.47, True)
+        report = build_transparency(session, T0 - timedelta(days=1), T0 + timedelta(days=30))
+        empty = build_transparency(session, T0 + timedelta(days=60), T0 + timedelta(days=90))
+    assert [r.name for r in report.records] == ["Station", "Market"]
+    totals = report.totals()
+    assert (totals["alerts"], totals["arrests"], totals["faces_seen"], totals["deployments"]) == (9, 2, 20_000, 2)
+    images = charts(report)
+    for png in images.values():
+        assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert empty.records == () and empty.totals()["alerts"] == 0
+    assert charts(empty)  # an empty period still renders
+
+
+def test_report_cli_formats_and_dpia_facts(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment_id = _deployment(store, "Station", 0, REVIEWS, faces=5000)
+    url = store.db.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("LFR_DATA_DIR", str(tmp_path))
+    db = ["--db", url]
+    assert main(["report", "deployment", deployment_id, *db]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["true_confirmed"], data["false_unconfirmed"], data["faces_seen"]) == (2, 1, 5000)
+    assert main(["report", "deployment", deployment_id, "--format", "csv", *db]) == 0
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert (row["location"], row["watchlist_size"], row["arrests"]) == ("High Street, outside the station", "4", "1")
+    page = tmp_path / "record.html"
+    assert main(["report", "deployment", deployment_id, "--format", "html", "-o", str(page), *db]) == 0
+    assert "False alerts, confirmed" in page.read_text() and "<script" not in page.read_text()
+    html_out = tmp_path / "t.html"
+    assert main(["report", "transparency", "--from", "2026-11-01", "--to", "2027-01-01", "-o", str(html_out), *db]) == 0
+    assert len(re.findall(r"data:image/png;base64,", html_out.read_text())) == 2
+    equity = tmp_path / "equity.json"
+    equity.write_text(json.dumps({"groups": {"sex": {"F": {"fnir": 0.1}}}, "flags": []}))
+    assert main(["report", "dpia-facts", deployment_id, "--equity", str(equity), "--json", *db]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["retention"]["alerts_days"] == 31
+    assert facts["threshold"]["calibrated_default"] == 0.47 and "lfw_dev" in facts["threshold"]["derivation"]
+    assert facts["equity"]["groups"]["sex"]["F"]["fnir"] == 0.1
+    assert facts["watchlist"]["templates_destroyed"] == 4
+    assert any("verified intact" in s for s in facts["safeguards"])
+    assert any("NOT encrypted" in s for s in facts["data_flows"])
+    assert main(["report", "dpia-facts", deployment_id, *db]) == 0
+    assert capsys.readouterr().out.startswith("# DPIA facts: Station (")

@@ -1,0 +1,112 @@
+"""Retention: alerts past the period are purged with their images unless held; counts go to the audit chain."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from openlfr.alerts.db_store import DbAlertStore
+from openlfr.alerts.event import AlertEvent
+from openlfr.audit import iter_entries, verify_chain
+from openlfr.cli import main
+from openlfr.config.models import Settings
+from openlfr.retention.purge import HoldError, RetentionScheduler, lift_hold, place_hold, purge_alerts
+from openlfr.store.alert_models import AlertRecord
+from openlfr.store.context import Store, open_store
+from tests.deployments.helpers import add_user, alert_event
+
+NOW = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
+
+
+def _event(alert_id: str, age_days: float) -> AlertEvent:
+    return alert_event(alert_id, age_days, NOW)
+
+
+@pytest.fixture
+def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
+    with open_store(Settings(data_dir=tmp_path, database_url=database_url)) as opened:
+        alerts = DbAlertStore(opened.db, opened.media, deployment_id="d" * 32)
+        for alert_id, age in (("old1", 40), ("old2", 32), ("held", 60), ("recent", 3)):
+            alerts.append(_event(alert_id, age))
+        yield opened
+
+
+def _media_files(store: Store) -> int:
+    return sum(1 for p in store.media.root.rglob("*") if p.is_file())
+
+
+def test_purge_removes_old_alerts_and_their_images_but_keeps_held_and_recent(store: Store) -> None:
+    with store.db.session() as session:
+        place_hold(session, "held", supervisor="sgt", reason="case 42/2026", actor="user:sgt", now=NOW)
+    assert _media_files(store) == 8
+    result = purge_alerts(store, now=NOW, retention_days=31, actor="cli:test")
+    assert (result.alerts, result.media_files, result.held) == (2, 4, 1)
+    with store.db.session() as session:
+        assert sorted(session.scalars(select(AlertRecord.id))) == ["held", "recent"]
+        (entry,) = list(iter_entries(session, action="retention.purge"))
+        assert entry.details == {
+            "cutoff": "2026-11-30T12:00:00.000000+00:00",
+            "alerts": 2,
+            "media_files": 4,
+            "held": 1,
+            "retention_days": 31,
+        }
+    assert _media_files(store) == 4
+    # Lifting the hold lets the next run purge it.
+    with store.db.session() as session:
+        lift_hold(session, "held", supervisor="sgt", reason="case closed", actor="user:sgt")
+    assert purge_alerts(store, now=NOW, retention_days=31, actor="cli:test").alerts == 1
+    with store.db.session() as session:
+        assert list(session.scalars(select(AlertRecord.id))) == ["recent"]
+        assert [r.action for r in iter_entries(session, target_id="held")] == ["alert.hold", "alert.hold_lifted"]
+        assert verify_chain(session).ok
+
+
+def test_hold_rules(store: Store) -> None:
+    with store.db.session() as session:
+        with pytest.raises(HoldError, match="reason"):
+            place_hold(session, "old1", supervisor="sgt", reason=" ", actor="a", now=NOW)
+        place_hold(session, "old1", supervisor="sgt", reason="court", actor="a", now=NOW)
+        with pytest.raises(HoldError, match="already"):
+            place_hold(session, "old1", supervisor="sgt", reason="again", actor="a", now=NOW)
+        with pytest.raises(HoldError, match="not on hold"):
+            lift_hold(session, "old2", supervisor="sgt", reason="", actor="a")
+
+
+def test_scheduled_runs_record_only_when_they_remove_something(store: Store) -> None:
+    scheduler = RetentionScheduler(store, retention_days=31, interval_s=3600, clock=lambda: NOW)
+    assert scheduler.run_once().alerts == 3
+    assert scheduler.run_once().alerts == 0
+    with store.db.session() as session:
+        entries = list(iter_entries(session, action="retention.purge"))
+    assert [(e.actor, e.details["alerts"]) for e in entries] == [("system:retention", 3)]
+
+
+def test_cli_run_status_and_holds(
+    store: Store, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = store.db.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("LFR_DATA_DIR", str(store.media.root.parent))
+    db = ["--db", url]
+    with store.db.session() as session:
+        add_user(session, "sgt", "supervisor")
+        add_user(session, "op", "operator")
+    monkeypatch.setattr("openlfr.store.models.utcnow", lambda: NOW)
+    assert main(["retention", "hold", "old1", "--by", "op", "--reason", "x", *db]) == 1
+    assert "not an enabled supervisor" in capsys.readouterr().err
+    assert main(["retention", "hold", "old1", "--by", "sgt", "--reason", "case 7", "--json", *db]) == 0
+    assert json.loads(capsys.readouterr().out)["hold_by"] == "sgt"
+    assert main(["retention", "holds", "--json", *db]) == 0
+    assert [h["alert"] for h in json.loads(capsys.readouterr().out)["holds"]] == ["old1"]
+    assert main(["retention", "run", "--json", *db]) == 0
+    purged = json.loads(capsys.readouterr().out)
+    assert (purged["retention_days"], purged["alerts"], purged["media_files"], purged["held"]) == (31, 2, 4, 1)
+    assert main(["retention", "release", "old1", "--by", "sgt", *db]) == 0
+    assert "hold lifted" in capsys.readouterr().out
+    assert main(["retention", "status", "--json", *db]) == 0
+    assert json.loads(capsys.readouterr().out)["due"] == 1

@@ -1,0 +1,108 @@
+"""The watchlist and camera pages in a real browser (fake face engine: fast): a supervisor builds a watchlist
+and sees the quality verdict of each uploaded image; the camera page shows health and a preview whose faces
+are blanked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from openlfr.service.cameras import CameraManager, wait_until
+from tests.api.conftest import PASSWORD, Api, build_api, make_settings
+from tests.helpers.console import enrol_subject, frame_folder, png, snapshot
+from tests.web.conftest import LiveServer, serve
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[Api, LiveServer]]:
+    for api in build_api(make_settings(tmp_path, alert_stream_max_s=30)):
+        server = serve(api.app)
+        try:
+            yield api, server
+        finally:
+            server.stop()
+
+
+def sign_in(browser: Any, server: LiveServer, username: str) -> Any:
+    page = browser.new_page(viewport={"width": 820, "height": 1100})  # tablet-sized
+    page.goto(f"{server.url}/console/")
+    page.fill("#login-username", username)
+    page.fill("#login-password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#top:not([hidden])")
+    return page
+
+
+def test_supervisor_builds_a_watchlist_with_upload_verdicts(
+    browser: Any, live: tuple[Api, LiveServer], tmp_path: Path
+) -> None:
+    api, server = live
+    api.user("sue", "supervisor")
+    good, blank = tmp_path / "good.png", tmp_path / "blank.png"
+    good.write_bytes(png(5))
+    blank.write_bytes(cv2.imencode(".png", np.zeros((200, 200, 3), np.uint8))[1].tobytes())
+    page = sign_in(browser, server, "sue")
+    page.click("#nav-watchlists")
+    page.fill("#watchlist-form input[name=name]", "event-b")
+    page.click("#watchlist-form button[type=submit]")
+    page.wait_for_selector("#watchlist-detail h2:has-text('event-b')")
+    form = page.locator("form:has(h2:has-text('Add a subject'))")
+    form.locator("input[name=external_ref]").fill("CRN-9")
+    form.locator("input[name=display_name]").fill("Carol Nine")
+    form.locator("select[name=category]").select_option("witness")
+    form.locator("input[name=reason]").fill("witness to an assault")
+    form.locator("input[name=image_source]").fill("statement photo")
+    form.locator("input[name=review_by]").fill("2030-06-30")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#subject-detail h2:has-text('Carol Nine')")
+    page.set_input_files("#subject-detail input[type=file]", [str(good), str(blank)])
+    page.click("#subject-detail form:has(h2:has-text('Upload')) button[type=submit]")
+    verdicts = page.locator("#subject-detail li.verdict")
+    verdicts.nth(1).wait_for()
+    assert "good.png: enrolled" in verdicts.nth(0).text_content()
+    assert "ok" in (verdicts.nth(0).get_attribute("class") or "")
+    assert "blank.png: rejected" in verdicts.nth(1).text_content()
+    page.wait_for_function("() => document.querySelector('#subject-detail .thumbs img')?.naturalWidth > 0")
+    assert page.locator("#watchlist-detail td", has_text="CRN-9").count() == 1
+    page.close()
+
+
+def test_camera_page_shows_health_and_a_blanked_preview(
+    browser: Any, live: tuple[Api, LiveServer], tmp_path: Path
+) -> None:
+    api, server = live
+    api.user("root", "admin")
+    services = api.app.state.ctx.services
+    cameras: CameraManager = services.cameras
+    page = sign_in(browser, server, "root")
+    page.click("#nav-cameras")
+    page.fill("#camera-form input[name=name]", "lobby")
+    page.fill("#camera-form input[name=source]", str(frame_folder(tmp_path / "lobby", 6, 4)))
+    page.check("#camera-form input[name=loop]")
+    page.click("#camera-form button[type=submit]")
+    card = page.locator("article.camera", has_text="lobby")
+    card.wait_for()
+    assert "idle" in card.locator("dl").text_content()
+    camera_id = card.get_attribute("data-id")
+    enrol_subject(services.store, services.enroller.engine, 1, "alice")
+    cameras.start_recognition("d" * 32, snapshot(services.store, services.enroller.engine), 0.5, [camera_id])
+    assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None, 10)
+    page.wait_for_function("() => document.querySelector('article.camera img')?.naturalWidth > 0", timeout=10_000)
+    assert "running" in card.locator("dl").text_content()
+    # What the browser received is the server's blanked frame.
+    pixels = page.evaluate(
+        """() => { const img = document.querySelector('article.camera img'); const c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight; const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+        return Array.from(g.getImageData(140, 110, 120, 130).data); }"""
+    )
+    face = np.asarray(pixels, float).reshape(-1, 4)[:, :3]
+    assert face.std(axis=0).max() < 3
+    cameras.stop_all()
+    page.close()
