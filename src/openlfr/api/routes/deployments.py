@@ -51,6 +51,13 @@ def _public(db: SessionDep, deployment: Any) -> DeploymentPublic:
     return DeploymentPublic.model_validate(service.deployment_dict(deployment, service.get_counts(db, deployment.id)))
 
 
+def _committed(db: SessionDep, deployment: Any) -> DeploymentPublic:
+    """The deployment as the response shows it, read before the commit expires its attributes."""
+    public = _public(db, deployment)
+    db.commit()
+    return public
+
+
 def _override(principal: Principal, reason: str | None) -> ThresholdOverride | None:
     if reason is None:
         return None
@@ -77,9 +84,7 @@ def create(body: DeploymentCreate, db: SessionDep, ctx: ContextDep, principal: C
         now=ctx.services.clock(),
         override=_override(principal, body.override_reason),
     )
-    public = _public(db, deployment)
-    db.commit()
-    return public
+    return _committed(db, deployment)
 
 
 @router.get("/{deployment_id}", dependencies=[read])
@@ -102,9 +107,7 @@ def update(
         now=ctx.services.clock(),
         override=_override(principal, body.override_reason),
     )
-    public = _public(db, deployment)
-    db.commit()
-    return public
+    return _committed(db, deployment)
 
 
 @router.post("/{deployment_id}/authorise", dependencies=[authorise_permission])
@@ -119,8 +122,7 @@ def authorise(
         text=body.text,
         now=ctx.services.clock(),
     )
-    public = _public(db, deployment)
-    db.commit()
+    public = _committed(db, deployment)
     log.info("deployment %s authorised by %s", deployment_id, principal.name)
     return public
 
@@ -128,9 +130,7 @@ def authorise(
 @router.post("/{deployment_id}/start", dependencies=[manage])
 def start(deployment_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> DeploymentPublic:
     deployment = service.start_deployment(db, deployment_id, actor=actor_of(principal), now=ctx.services.clock())
-    public = _public(db, deployment)
-    db.commit()
-    return public
+    return _committed(db, deployment)
 
 
 @router.post("/{deployment_id}/end", dependencies=[manage])
@@ -140,9 +140,7 @@ def end(
     deployment = service.end_deployment(
         db, deployment_id, actor=actor_of(principal), reason=body.reason, now=ctx.services.clock()
     )
-    public = _public(db, deployment)
-    db.commit()
-    return public
+    return _committed(db, deployment)
 
 
 @router.post("/{deployment_id}/cancel", dependencies=[manage])
@@ -152,9 +150,7 @@ def cancel(
     deployment = service.cancel_deployment(
         db, deployment_id, actor=actor_of(principal), reason=body.reason, now=ctx.services.clock()
     )
-    public = _public(db, deployment)
-    db.commit()
-    return public
+    return _committed(db, deployment)
 
 
 @router.get("/{deployment_id}/record", dependencies=[read])
