@@ -38,3 +38,10 @@ class SourceError(OpenLFRError):
     contain credentials."""
 
     code = "source_unavailable"
+
+
+class AlertStoreError(OpenLFRError):
+    """An alert could not be stored (disk full, database down): the pipeline stops rather than run on with
+    alerts that nobody will see."""
+
+    code = "alert_not_stored"

@@ -4,9 +4,9 @@ from collections import Counter
 
 import numpy as np
 
-from openlfr.alerts.state import FaceSample, TrackEvidence, candidate_from, quality_rank
+from openlfr.alerts.state import FaceSample, TrackEvidence, candidate_from, quality_rank, rank_ceiling
 from openlfr.match.index import SearchHit
-from openlfr.quality.metrics import FaceQuality
+from openlfr.quality.metrics import FaceQuality, measure_face
 from openlfr.types import l2_normalise
 
 
@@ -32,6 +32,21 @@ def test_quality_rank_prefers_bigger_sharper_frontal_faces() -> None:
     assert quality_rank(quality(yaw=0)) > quality_rank(quality(yaw=80)) > 0
     # Saturation: a face beyond the embedder's useful size is not better.
     assert quality_rank(quality(iod=80)) == quality_rank(quality(iod=40))
+
+
+def test_rank_ceiling_bounds_the_rank_of_any_crop_and_is_reached_by_a_sharp_one() -> None:
+    rng = np.random.default_rng(3)
+    box = np.array([100, 100, 160, 170], np.float32)
+    for _ in range(50):
+        landmarks = np.array([[120, 125], [142, 124], [131, 138], [122, 152], [141, 151]], np.float32) + rng.normal(
+            0, 4, (5, 2)
+        ).astype(np.float32)
+        score = float(rng.uniform(0.6, 1.0))
+        ceiling = rank_ceiling(score, landmarks)
+        flat = np.full((112, 112, 3), 128, np.uint8)
+        noisy = rng.integers(0, 256, (112, 112, 3), dtype=np.uint8)  # Laplacian variance far above saturation
+        assert quality_rank(measure_face((480, 640), box, landmarks, score, flat)) <= ceiling
+        assert quality_rank(measure_face((480, 640), box, landmarks, score, noisy)) == ceiling
 
 
 def test_embed_only_until_min_samples_then_only_clearly_better_faces() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,31 @@ def test_openvino_runner_matches_onnxruntime_across_batch_splits(tmp_path: Path)
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     (single,) = runner.run(blob[3:4])
     np.testing.assert_allclose(single, expected[3:4], rtol=1e-5)
+
+
+def test_openvino_runner_serves_several_threads_at_once(tmp_path: Path) -> None:
+    # Camera threads detect side by side with one shared model: each thread needs its own infer request
+    # (a shared one would mix inputs and outputs of concurrent calls).
+    model = _tiny_model(tmp_path / "tiny.onnx")
+    runner = OpenVinoRunner(model, 1, "f32", parallel_calls=2)
+    blobs = [np.random.default_rng(seed).uniform(0, 255, (1, 3, 4, 4)).astype(np.float32) for seed in range(4)]
+    expected = [OnnxRuntimeRunner(model, 1).run(blob)[0] for blob in blobs]
+    start = threading.Barrier(len(blobs))
+    mismatches: list[int] = []
+
+    def call_many(which: int) -> None:
+        start.wait()
+        for _ in range(200):
+            (got,) = runner.run(blobs[which])
+            if not np.allclose(got, expected[which], rtol=1e-5):
+                mismatches.append(which)
+
+    threads = [threading.Thread(target=call_many, args=(i,)) for i in range(len(blobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert mismatches == []
 
 
 def test_openvino_refuses_a_broken_file(tmp_path: Path) -> None:

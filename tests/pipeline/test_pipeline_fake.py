@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -11,16 +12,18 @@ import pytest
 from tests.pipeline.conftest import FACE, ListSource, fake_watchlist, scene
 
 from openlfr.alerts.dispatch import AlertDispatcher
+from openlfr.alerts.event import AlertEvent
 from openlfr.alerts.sinks import AlertBus
 from openlfr.alerts.state import TrackEvidence
 from openlfr.alerts.store import FileAlertStore
-from openlfr.config.models import EngineConfig, Settings, YuNetConfig
+from openlfr.config.models import EngineConfig, FakeDetectorConfig, Settings, YuNetConfig
+from openlfr.detect.fake import FakeDetector
 from openlfr.engine import FaceEngine
-from openlfr.errors import ConfigError
+from openlfr.errors import AlertStoreError, ConfigError
+from openlfr.pipeline.alerting import blur_faces_except
 from openlfr.pipeline.app import WatchPipeline, pipeline_settings
-from openlfr.pipeline.camera import CameraReader, PreparedFrame
+from openlfr.pipeline.camera import CameraReader, PreparedFrame, prepare
 from openlfr.pipeline.config import PipelineConfig
-from openlfr.pipeline.runner import blur_faces_except
 from openlfr.pipeline.thresholds import default_threshold
 
 # The fake embedder's scores are ≥ 0.99 for the same texture and ≤ 0.97 across textures.
@@ -90,6 +93,50 @@ def test_cooldown_per_camera_and_subject(fake_engine: FaceEngine, tmp_path: Path
 
 
 def test_cameras_share_the_models_and_batch_embeddings(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    cam1 = ListSource("cam1", [scene([f]) for f in walk(0, 12)])
+    cam2 = ListSource("cam2", [scene([f]) for f in walk(1, 12)])
+    records, _ = run(fake_engine, [cam1, cam2], tmp_path)
+    assert sorted((str(r["source"]), str(r["subject_id"])) for r in records) == [("cam1", "s0"), ("cam2", "s1")]
+
+
+class _FullDisk(FileAlertStore):
+    def append(self, event: AlertEvent) -> dict[str, object]:
+        raise OSError("No space left on device")
+
+
+def test_an_alert_that_cannot_be_stored_stops_the_pipeline(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    images = [scene([f]) for f in walk(0, 40)]
+    pipeline = WatchPipeline(
+        fake_engine,
+        fake_watchlist(fake_engine, (0,)),
+        [ListSource("cam", images)],
+        AlertDispatcher(_FullDisk(tmp_path), []),
+        CONFIG,
+    )
+    with pytest.raises(AlertStoreError, match="No space left on device"):
+        pipeline.run()
+    assert not any(t.name in ("camera-cam", "lfr-alert-writer") for t in threading.enumerate())
+
+
+def test_alerts_are_written_off_the_model_thread(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    writers: list[str] = []
+
+    class RecordingStore(FileAlertStore):
+        def append(self, event: AlertEvent) -> dict[str, object]:
+            writers.append(threading.current_thread().name)
+            return super().append(event)
+
+    images = [scene([f]) for f in walk(0, 20)]
+    dispatcher = AlertDispatcher(RecordingStore(tmp_path), [])
+    pipeline = WatchPipeline(
+        fake_engine, fake_watchlist(fake_engine, (0,)), [ListSource("cam", images)], dispatcher, CONFIG
+    )
+    summary = pipeline.run()
+    assert summary.alerts == 1 and writers == ["lfr-alert-writer"]
+    assert len(FileAlertStore(tmp_path).records()) == 1  # written before run() returned
+
+
+def test_a_round_embeds_the_faces_of_every_camera_in_one_batch(fake_engine: FaceEngine, tmp_path: Path) -> None:
     batches: list[int] = []
     embed = fake_engine.embedder.embed_aligned
 
@@ -98,11 +145,47 @@ def test_cameras_share_the_models_and_batch_embeddings(fake_engine: FaceEngine, 
         return embed(crops)
 
     fake_engine.embedder.embed_aligned = recording  # type: ignore[method-assign]
-    cam1 = ListSource("cam1", [scene([f]) for f in walk(0, 12)])
-    cam2 = ListSource("cam2", [scene([f]) for f in walk(1, 12)])
-    records, _ = run(fake_engine, [cam1, cam2], tmp_path)
-    assert sorted((str(r["source"]), str(r["subject_id"])) for r in records) == [("cam1", "s0"), ("cam2", "s1")]
-    assert max(batches) >= 2  # one face per camera per frame, embedded together
+    cam1 = ListSource("cam1", [scene([f]) for f in walk(0, 6)])
+    cam2 = ListSource("cam2", [scene([f]) for f in walk(1, 6)])
+    dispatcher = AlertDispatcher(FileAlertStore(tmp_path), [])
+    pipeline = WatchPipeline(fake_engine, fake_watchlist(fake_engine, (0, 1)), [cam1, cam2], dispatcher, CONFIG)
+    pipeline.alert_writer.start()
+    try:
+        for frame1, frame2 in zip(cam1.frames(), cam2.frames(), strict=True):  # both cameras ready each round
+            pipeline.runner.process([prepare(f, fake_engine.detector, 640) for f in (frame1, frame2)])
+    finally:
+        pipeline.alert_writer.close()
+    assert max(batches) == 2  # one face per camera, embedded together
+
+
+def test_a_crowd_walking_in_is_embedded_within_the_budget_neediest_first(
+    fake_engine: FaceEngine, tmp_path: Path
+) -> None:
+    batches: list[int] = []
+    embed = fake_engine.embedder.embed_aligned
+
+    def recording(crops: np.ndarray) -> np.ndarray:
+        batches.append(len(crops))
+        return embed(crops)
+
+    fake_engine.embedder.embed_aligned = recording  # type: ignore[method-assign]
+    crowd = scene([(0, 10, 20), (1, 120, 20), (2, 10, 150), (3, 120, 150)])  # four people appear at once
+    camera = ListSource("cam", [crowd] * 6)
+    dispatcher = AlertDispatcher(FileAlertStore(tmp_path), [])
+    config = CONFIG.model_copy(update={"embed_budget": 2})
+    pipeline = WatchPipeline(fake_engine, fake_watchlist(fake_engine, (5,)), [camera], dispatcher, config)
+    tracks = pipeline.runner.cameras["cam"].tracks
+    held_after_round: list[list[int]] = []
+    pipeline.alert_writer.start()
+    try:
+        for frame in camera.frames():
+            pipeline.runner.process([prepare(frame, fake_engine.detector, 640)])
+            held_after_round.append(sorted(len(t.samples) for t in tracks.values()))
+    finally:
+        pipeline.alert_writer.close()
+    assert batches and max(batches) == 2
+    # Confirmed on the second frame; then the two tracks with no face yet go before a second face of the others.
+    assert held_after_round[1:5] == [[0, 0, 1, 1], [1, 1, 1, 1], [1, 1, 2, 2], [2, 2, 2, 2]]
 
 
 def test_scene_cut_ends_tracks(fake_engine: FaceEngine, tmp_path: Path) -> None:
@@ -175,7 +258,7 @@ def test_no_default_threshold_for_an_uncalibrated_model(fake_engine: FaceEngine)
 
 def test_live_camera_drops_its_oldest_frames_when_the_models_fall_behind() -> None:
     source = ListSource("live", [scene([])], endless=True)
-    reader = CameraReader(source, max_side=640, queue_size=2)
+    reader = CameraReader(source, FakeDetector(FakeDetectorConfig()), max_side=640, queue_size=2)
     reader.start()
     time.sleep(0.3)  # nobody consumes: the queue stays full and keeps only the newest frames
     reader.stop()
@@ -193,7 +276,9 @@ def test_live_camera_drops_its_oldest_frames_when_the_models_fall_behind() -> No
 def test_a_file_played_as_a_camera_drops_late_frames_and_a_plain_file_waits(drop_when_behind: bool) -> None:
     source = ListSource("file", [scene([])] * 50)
     assert not source.live
-    reader = CameraReader(source, max_side=640, queue_size=2, drop_when_behind=drop_when_behind)
+    reader = CameraReader(
+        source, FakeDetector(FakeDetectorConfig()), max_side=640, queue_size=2, drop_when_behind=drop_when_behind
+    )
     reader.start()
     time.sleep(0.3)  # nobody consumes for a while
     consumed = []
@@ -205,13 +290,29 @@ def test_a_file_played_as_a_camera_drops_late_frames_and_a_plain_file_waits(drop
     reader.stop()
     if drop_when_behind:
         assert reader.dropped > 0 and len(consumed) + reader.dropped == 50
+        assert consumed[-1] == 49  # the newest frame survives: a camera overwrites, it does not wait
     else:
         assert reader.dropped == 0 and consumed == list(range(50))
+
+
+def test_a_camera_never_waits_for_the_models() -> None:
+    source = ListSource("file", [scene([])] * 50)
+    reader = CameraReader(source, FakeDetector(FakeDetectorConfig()), max_side=640, queue_size=2, drop_when_behind=True)
+    reader.start()
+    reader._thread.join(2)  # nobody consumes, yet the reader reaches the end of its source
+    assert not reader._thread.is_alive()
+    assert reader.dropped == 49 and reader.queue.qsize() == 2  # the newest frame and the end marker
 
 
 def test_pipeline_settings_use_one_model_thread_unless_configured() -> None:
     default = pipeline_settings(Settings())
     assert (default.engine.detector.threads, default.engine.embedder.threads) == (1, 1)  # type: ignore[union-attr]
-    explicit = pipeline_settings(Settings(engine=EngineConfig(detector=YuNetConfig(threads=2))))
+    explicit = pipeline_settings(Settings(engine=EngineConfig(detector=YuNetConfig(threads=2, parallel_calls=1))))
     assert explicit.engine.detector.threads == 2  # type: ignore[union-attr]
+    assert explicit.engine.detector.parallel_calls == 1  # type: ignore[union-attr]
     assert explicit.engine.embedder.threads == 1  # type: ignore[union-attr]
+
+
+def test_pipeline_settings_let_every_core_detect_at_once() -> None:
+    detector = pipeline_settings(Settings()).engine.detector
+    assert isinstance(detector, YuNetConfig) and detector.parallel_calls == (os.cpu_count() or 1)

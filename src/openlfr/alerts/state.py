@@ -13,7 +13,7 @@ import numpy as np
 
 from openlfr.alerts.rules import Candidate
 from openlfr.match.index import SearchHit
-from openlfr.quality.metrics import FaceQuality
+from openlfr.quality.metrics import FaceQuality, estimate_pose
 from openlfr.types import FloatArray, ImageBGR, l2_normalise
 
 
@@ -25,11 +25,28 @@ def quality_rank(quality: FaceQuality) -> float:
     beat a sharp one. Pose is down-weighted, not excluded: the landmark yaw estimate saturates on three-quarter
     views that still match well.
     """
-    size = min(quality.inter_ocular_px / 40.0, 1.0)
     sharp = min(quality.sharpness / 150.0, 1.0) ** 0.5
-    frontal = 1.0 - 0.5 * min(abs(quality.yaw_deg) / 90.0, 1.0)
-    level = 1.0 - 0.5 * min(abs(quality.pitch_deg) / 60.0, 1.0)
-    return float(quality.detector_score * size * sharp * frontal * level)
+    geometry = _geometry_rank(quality.detector_score, quality.inter_ocular_px, quality.yaw_deg, quality.pitch_deg)
+    return float(geometry * sharp)
+
+
+def rank_ceiling(detector_score: float, landmarks: FloatArray) -> float:
+    """The highest ``quality_rank`` a face with these landmarks can reach, however sharp it turns out to be.
+
+    Needs neither alignment nor pixel measurements, so the pipeline can skip a face that could not beat what
+    its track already holds (most faces of a track) before paying for them. Uses the same pose estimate and
+    eye distance as ``measure_face``, so the bound is exact.
+    """
+    yaw, pitch, _ = estimate_pose(landmarks)
+    inter_ocular = float(np.linalg.norm(landmarks[1] - landmarks[0]))
+    return _geometry_rank(detector_score, inter_ocular, yaw, pitch)
+
+
+def _geometry_rank(detector_score: float, inter_ocular_px: float, yaw_deg: float, pitch_deg: float) -> float:
+    size = min(inter_ocular_px / 40.0, 1.0)
+    frontal = 1.0 - 0.5 * min(abs(yaw_deg) / 90.0, 1.0)
+    level = 1.0 - 0.5 * min(abs(pitch_deg) / 60.0, 1.0)
+    return float(detector_score * size * frontal * level)
 
 
 @dataclass(slots=True)

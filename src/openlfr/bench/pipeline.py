@@ -63,5 +63,6 @@ def bench_pipeline(
         "realtime": realtime,
         "runs": len(summaries),
         "fps_all_runs": [round(s.fps, 2) for s in summaries],
+        "dropped_all_runs": [s.dropped_frames for s in summaries],
         **median.as_dict(),
     }

@@ -32,6 +32,13 @@ class YuNetConfig(_Strict):
     score_threshold: float = Field(0.6, ge=0, le=1, description="minimum face confidence")
     nms_threshold: float = Field(0.3, ge=0, le=1, description="IoU above which overlapping boxes merge")
     threads: int = Field(2, ge=1, description="intra-op threads for this model (onnxruntime or OpenVINO)")
+    parallel_calls: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="detections that may run at once, each on `threads` threads (OpenVINO streams; the live "
+        "pipeline detects on every camera's thread and sets one per CPU core)",
+    )
     runtime: ModelRuntime = Field("auto", description=RUNTIME_HELP)
     precision: ModelPrecision = Field("auto", description=PRECISION_HELP)
 

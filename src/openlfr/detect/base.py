@@ -14,7 +14,10 @@ from openlfr.types import FaceDetections, ImageBGR, as_image
 
 
 class FaceDetector(Protocol):
-    """Finds faces and their 5 landmarks in a BGR image, in that image's pixel coordinates."""
+    """Finds faces and their 5 landmarks in a BGR image, in that image's pixel coordinates.
+
+    ``detect`` may be called from several threads at once (the live pipeline detects on each camera's thread).
+    """
 
     name: str
 

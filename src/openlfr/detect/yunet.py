@@ -28,7 +28,14 @@ class YuNetDetector:
         self.config = config
         source = config.model_path or bundled_model(YUNET_FILE)
         path = converted_model_path(source, cache_dir, [(2, "H"), (3, "W")], [(1, "A")])
-        self._runner = create_runner(path, config.threads, config.runtime, config.precision, what="YuNet detector")
+        self._runner = create_runner(
+            path,
+            config.threads,
+            config.runtime,
+            config.precision,
+            what="YuNet detector",
+            parallel_calls=config.parallel_calls,
+        )
 
     @property
     def runtime(self) -> RuntimeChoice:

@@ -148,12 +148,24 @@ class OpenVinoRunner:
 
     ``split_batch``: batches are run as power-of-two chunks (7 faces = 4 + 2 + 1), so at most
     log2(max_batch) + 1 shapes are ever compiled for a batched model and no padding is computed.
-    Calls are serialised by a lock (an infer request is not thread-safe); the models' own threads do the work.
+    ``parallel_calls``: how many threads may call ``run`` at once (the pipeline detects on every camera's
+    thread). Each calling thread gets its own infer request (a request is not thread-safe), and the model is
+    compiled with that many streams of ``threads`` threads: with one stream, OpenVINO runs concurrent requests
+    one after the other (measured: two threads, 11.2 ms per call each instead of 5.4 ms).
     """
 
-    def __init__(self, model_path: Path, threads: int, precision: PrecisionName, *, split_batch: bool = False) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        threads: int,
+        precision: PrecisionName,
+        *,
+        split_batch: bool = False,
+        parallel_calls: int = 1,
+    ) -> None:
         self.choice = RuntimeChoice("openvino", precision, "configured")
         self._threads = threads
+        self._streams = max(1, parallel_calls)
         self._split_batch = split_batch
         core = _openvino_core()
         try:
@@ -164,14 +176,14 @@ class OpenVinoRunner:
             raise ModelLoadError(f"{model_path}: expected one input, found {len(self._model.inputs)}")
         self.output_names = tuple(output.get_any_name() for output in self._model.outputs)
         self._compiled: OrderedDict[tuple[int, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
+        self._compile_lock = threading.Lock()
+        self._local = threading.local()
 
     def run(self, blob: np.ndarray) -> list[np.ndarray]:
-        with self._lock:
-            if not self._split_batch or blob.shape[0] <= 1:
-                return self._infer(blob)
-            parts = [self._infer(blob[start:stop]) for start, stop in power_of_two_chunks(blob.shape[0])]
-            return [np.concatenate([part[i] for part in parts]) for i in range(len(self.output_names))]
+        if not self._split_batch or blob.shape[0] <= 1:
+            return self._infer(blob)
+        parts = [self._infer(blob[start:stop]) for start, stop in power_of_two_chunks(blob.shape[0])]
+        return [np.concatenate([part[i] for part in parts]) for i in range(len(self.output_names))]
 
     def _infer(self, blob: np.ndarray) -> list[np.ndarray]:
         request = self._request(tuple(blob.shape))
@@ -179,27 +191,42 @@ class OpenVinoRunner:
         return [np.array(request.get_output_tensor(i).data) for i in range(len(self.output_names))]
 
     def _request(self, shape: tuple[int, ...]) -> Any:
-        request = self._compiled.get(shape)
-        if request is not None:
-            self._compiled.move_to_end(shape)
-            return request
-        model = self._model.clone()
-        model.reshape({0: list(shape)})
-        config = {
-            "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_NUM_THREADS": self._threads,
-            "INFERENCE_PRECISION_HINT": self.choice.precision,
-            # Other threads (decoders, other models) share the cores: do not pin ours to them.
-            "ENABLE_CPU_PINNING": False,
-        }
-        try:
-            request = _openvino_core().compile_model(model, "CPU", config).create_infer_request()
-        except Exception as exc:
-            raise ModelLoadError(f"OpenVINO cannot compile the model for input shape {shape}: {exc}") from exc
-        self._compiled[shape] = request
-        if len(self._compiled) > MAX_COMPILED_SHAPES:
-            self._compiled.popitem(last=False)
-        return request
+        """This thread's infer request for ``shape`` (made from the shared compiled model on first use)."""
+        compiled = self._compiled_model(shape)
+        mine: OrderedDict[tuple[int, ...], tuple[Any, Any]] | None = getattr(self._local, "requests", None)
+        if mine is None:
+            mine = self._local.requests = OrderedDict()
+        held = mine.get(shape)
+        if held is None or held[0] is not compiled:  # first call, or the shape was evicted and recompiled
+            held = mine[shape] = (compiled, compiled.create_infer_request())
+            if len(mine) > MAX_COMPILED_SHAPES:
+                mine.popitem(last=False)
+        return held[1]
+
+    def _compiled_model(self, shape: tuple[int, ...]) -> Any:
+        with self._compile_lock:
+            compiled = self._compiled.get(shape)
+            if compiled is not None:
+                self._compiled.move_to_end(shape)
+                return compiled
+            model = self._model.clone()
+            model.reshape({0: list(shape)})
+            config = {
+                "PERFORMANCE_HINT": "LATENCY",
+                "NUM_STREAMS": self._streams,
+                "INFERENCE_NUM_THREADS": self._threads * self._streams,
+                "INFERENCE_PRECISION_HINT": self.choice.precision,
+                # Other threads (decoders, other models) share the cores: do not pin ours to them.
+                "ENABLE_CPU_PINNING": False,
+            }
+            try:
+                compiled = _openvino_core().compile_model(model, "CPU", config)
+            except Exception as exc:
+                raise ModelLoadError(f"OpenVINO cannot compile the model for input shape {shape}: {exc}") from exc
+            self._compiled[shape] = compiled
+            if len(self._compiled) > MAX_COMPILED_SHAPES:
+                self._compiled.popitem(last=False)
+            return compiled
 
 
 def power_of_two_chunks(count: int) -> list[tuple[int, int]]:
@@ -214,13 +241,25 @@ def power_of_two_chunks(count: int) -> list[tuple[int, int]]:
 
 
 def create_runner(
-    model_path: Path, threads: int, runtime: str, precision: str, *, what: str, split_batch: bool = False
+    model_path: Path,
+    threads: int,
+    runtime: str,
+    precision: str,
+    *,
+    what: str,
+    split_batch: bool = False,
+    parallel_calls: int = 1,
 ) -> ModelRunner:
-    """A runner for ``model_path`` on the runtime resolved from the configuration (logged as ``what``)."""
+    """A runner for ``model_path`` on the runtime resolved from the configuration (logged as ``what``).
+
+    Both runners may be called from several threads at once (an onnxruntime session is thread-safe; OpenVINO
+    gets ``parallel_calls`` streams so that that many calls actually run side by side)."""
     choice = resolve_runtime(runtime, precision)
     runner: ModelRunner
     if choice.runtime == "openvino":
-        runner = OpenVinoRunner(model_path, threads, choice.precision, split_batch=split_batch)
+        runner = OpenVinoRunner(
+            model_path, threads, choice.precision, split_batch=split_batch, parallel_calls=parallel_calls
+        )
     else:
         runner = OnnxRuntimeRunner(model_path, threads)
     runner.choice = choice

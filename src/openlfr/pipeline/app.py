@@ -8,6 +8,7 @@ so Ctrl-C only has to set the stop event); each camera decodes on its own reader
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import resource
 import threading
@@ -21,6 +22,7 @@ from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.event import Mode
 from openlfr.config.models import Settings
 from openlfr.engine import FaceEngine
+from openlfr.pipeline.alerting import AlertWriter
 from openlfr.pipeline.camera import CameraReader, EndOfStream, PreparedFrame
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot
@@ -79,26 +81,45 @@ class RunSummary:
             "stage_median_ms": self.stage_median_ms,
             "latency_p50_ms": round(self.latency_p50_ms, 1),
             "latency_p95_ms": round(self.latency_p95_ms, 1),
+            **_alert_latency(self.alert_latency_ms),
             "outcomes": self.outcomes,
             "threshold": self.threshold,
             "stopped": self.stopped,
         }
 
 
-def pipeline_settings(settings: Settings) -> Settings:
-    """``settings`` with one onnxruntime thread per model session, unless the configuration sets them.
+def _alert_latency(latencies_ms: Sequence[float]) -> dict[str, float | None]:
+    """Frame capture → alert decided (before it is stored and pushed), over the run's alerts; None without any."""
+    if not latencies_ms:
+        return {"alert_latency_p50_ms": None, "alert_latency_p95_ms": None, "alert_latency_max_ms": None}
+    values = np.asarray(latencies_ms, np.float64)
+    return {
+        "alert_latency_p50_ms": round(float(np.percentile(values, 50)), 1),
+        "alert_latency_p95_ms": round(float(np.percentile(values, 95)), 1),
+        "alert_latency_max_ms": round(float(values.max()), 1),
+    }
 
-    In the pipeline the models run one after the other on the model thread while the camera threads decode.
-    With two intra-op threads per session, onnxruntime's spinning workers fight the decoders for the cores:
-    on the 2-core reference machine the crowd clip ran at 23-30 fps with two threads and 48-53 fps with one
-    (docs/BENCHMARKS.md).
+
+def pipeline_settings(settings: Settings) -> Settings:
+    """``settings`` tuned for the live pipeline, where they are not set in the configuration:
+
+    - one intra-op thread per model call. The models run while the camera threads decode; with two threads
+      per call the spinning runtime workers fight the decoders for the cores (2-core reference machine: the
+      crowd clip ran at 23-30 fps with two threads, 48-53 fps with one; docs/BENCHMARKS.md);
+    - a detector that serves one call per CPU core at once: every camera's thread detects its own frames.
     """
     engine = settings.engine
     update: dict[str, object] = {}
     for part in ("detector", "embedder"):
         config = getattr(engine, part)
-        if "threads" in type(config).model_fields and "threads" not in config.model_fields_set:
-            update[part] = config.model_copy(update={"threads": 1})
+        fields = type(config).model_fields
+        changes: dict[str, object] = {}
+        if "threads" in fields and "threads" not in config.model_fields_set:
+            changes["threads"] = 1
+        if "parallel_calls" in fields and "parallel_calls" not in config.model_fields_set:
+            changes["parallel_calls"] = os.cpu_count() or 1
+        if changes:
+            update[part] = config.model_copy(update=changes)
     if not update:
         return settings
     return settings.model_copy(update={"engine": engine.model_copy(update=update)})
@@ -137,11 +158,13 @@ class WatchPipeline:
         if threshold is None:
             threshold = default_threshold(snapshot.contract)
         self.threshold = threshold
-        self.dispatcher = dispatcher
-        self.runner = ModelRunner(engine, snapshot, self.config, self.config.policy(threshold), dispatcher, mode=mode)
+        self.alert_writer = AlertWriter(dispatcher)
+        policy = self.config.policy(threshold)
+        self.runner = ModelRunner(engine, snapshot, self.config, policy, self.alert_writer, mode=mode)
         self.readers = [
             CameraReader(
                 s,
+                engine.detector,
                 max_side=self.config.detection_max_side,
                 queue_size=self.config.queue_size,
                 drop_when_behind=drop_when_behind,
@@ -156,10 +179,11 @@ class WatchPipeline:
         stop = stop or threading.Event()
         # Ordered start; shutdown runs the stop steps of whatever started, in reverse.
         steps: list[tuple[str, Callable[[], None], Callable[[], None]]] = [
-            ("alerts", lambda: None, self.dispatcher.close),
+            ("alerts", self.alert_writer.start, self.alert_writer.close),
             *((f"camera {r.source_id}", r.start, r.stop) for r in self.readers),
         ]
         started: list[tuple[str, Callable[[], None]]] = []
+        self._warm_up()
         cpu0, wall0 = _cpu_seconds(), time.perf_counter()
         try:
             for name, start, stop_step in steps:
@@ -176,11 +200,28 @@ class WatchPipeline:
                     log.exception("stopping %s failed", name)
             for camera in self.runner.cameras.values():
                 self.runner.end_camera(camera.source_id)
+        self.alert_writer.raise_if_failed()  # the last alerts are written at close
         return self._summary(time.perf_counter() - wall0, _cpu_seconds() - cpu0, stop.is_set())
+
+    def _warm_up(self) -> None:
+        """Run the models once on blank input of the shapes the first seconds will need, before any camera
+        starts. OpenVINO compiles a model per input shape on first use (0.2-0.6 s each here); a stall that
+        long when the first crowd walks in fills every camera's queue. Detection: the downscaled frames of
+        16:9 and 4:3 cameras (others compile on their first frame); embedding: every batch size the
+        per-round budget can produce (power-of-two chunks)."""
+        engine = self.runner.engine
+        side = self.config.detection_max_side
+        for height in (side * 9 // 16, side * 3 // 4):
+            engine.detector.detect(np.zeros((height, side, 3), np.uint8))
+        size = 1
+        while size <= self.config.embed_budget:
+            engine.embedder.embed_aligned(np.zeros((size, 112, 112, 3), np.uint8))
+            size *= 2
 
     def _loop(self, stop: threading.Event) -> None:
         active = list(self.readers)
         while active and not stop.is_set():
+            self.alert_writer.raise_if_failed()
             batch: list[PreparedFrame] = []
             for reader in list(active):
                 try:

@@ -1,6 +1,12 @@
-"""One reader thread per camera: pulls decoded frames from its source, downscales them for detection and
-hands them to the model runner through a bounded queue. Decoding and resizing (OpenCV releases the GIL)
-thus overlap with inference on the model thread."""
+"""One reader thread per camera: pulls decoded frames from its source, downscales them, detects faces on the
+downscaled frame (boxes mapped back to the full frame) and hands the result to the model runner through a
+bounded queue.
+
+Decoding, resizing and detection release the GIL (OpenCV, OpenVINO/onnxruntime), so the cameras' threads
+work side by side with the model thread, which keeps the work that needs every camera's state in one place
+(tracking, face selection, batched embedding, decisions). The detector is shared (one model in memory); it
+serves one call per camera thread at once (``parallel_calls``).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,9 @@ from dataclasses import dataclass
 
 import cv2
 
+from openlfr.detect.base import FaceDetector
 from openlfr.sources.base import FrameSource
-from openlfr.types import Frame, ImageBGR, as_image
+from openlfr.types import FaceDetections, Frame, ImageBGR, as_image
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +32,11 @@ class PreparedFrame:
     """the frame downscaled so its long side is at most the detection size"""
     scale: float
     """original pixels per ``small`` pixel"""
+    detections: FaceDetections
+    """faces found on ``small``, in the coordinates of the full frame"""
     decode_ms: float
     resize_ms: float
+    detect_ms: float
 
 
 class EndOfStream:
@@ -46,14 +56,41 @@ def downscale(image: ImageBGR, max_side: int) -> tuple[ImageBGR, float]:
     return small, width / small.shape[1]
 
 
+def prepare(frame: Frame, detector: FaceDetector, max_side: int, *, decode_ms: float = 0.0) -> PreparedFrame:
+    """What a camera's thread does to each frame: downscale, detect, map the detections back."""
+    started = time.perf_counter()
+    small, scale = downscale(frame.image, max_side)
+    resized = time.perf_counter()
+    detections = detector.detect(small)
+    if scale != 1.0:
+        detections = detections.scaled(scale)
+    done = time.perf_counter()
+    return PreparedFrame(
+        frame,
+        small,
+        scale,
+        detections,
+        decode_ms=decode_ms,
+        resize_ms=(resized - started) * 1e3,
+        detect_ms=(done - resized) * 1e3,
+    )
+
+
 class CameraReader:
     def __init__(
-        self, source: FrameSource, *, max_side: int, queue_size: int, drop_when_behind: bool | None = None
+        self,
+        source: FrameSource,
+        detector: FaceDetector,
+        *,
+        max_side: int,
+        queue_size: int,
+        drop_when_behind: bool | None = None,
     ) -> None:
         """``drop_when_behind``: when the models fall behind, drop the oldest queued frame (as a camera does)
         instead of waiting; default: only for live sources. A file played in real time sets it to measure what
         a camera would lose."""
         self.source = source
+        self.detector = detector
         self.drop_when_behind = source.live if drop_when_behind is None else drop_when_behind
         self.max_side = max_side
         self.queue: queue.Queue[PreparedFrame | EndOfStream] = queue.Queue(maxsize=queue_size)
@@ -82,10 +119,8 @@ class CameraReader:
                 frame = next(frames, None)
                 if frame is None:
                     break
-                decoded = time.perf_counter()
-                small, scale = downscale(frame.image, self.max_side)
-                done = time.perf_counter()
-                self._put(PreparedFrame(frame, small, scale, (decoded - started) * 1e3, (done - decoded) * 1e3))
+                decode_ms = (time.perf_counter() - started) * 1e3
+                self._put(prepare(frame, self.detector, self.max_side, decode_ms=decode_ms))
         except Exception as exc:  # a broken source must end its camera, not the process
             log.error("camera %s stopped: %s", self.source_id, exc)
             self.error = exc
@@ -93,20 +128,33 @@ class CameraReader:
             self._put(END, force=True)
 
     def _put(self, item: PreparedFrame | EndOfStream, *, force: bool = False) -> None:
-        # Files: wait for room (every frame is processed). Live (and files played as cameras): drop the oldest
-        # frame (latency over backlog).
+        # Files: wait for room (every frame is processed). Live (and files played as cameras): never wait; drop
+        # the oldest queued frame instead, at once, as a camera overwrites its buffer (latency over backlog).
         # When stopping, frames are abandoned but the end marker still gets in (it may displace a frame).
+        if self.drop_when_behind:
+            self._put_dropping_oldest(item)
+            return
         while True:
             try:
                 self.queue.put(item, timeout=0.1)
                 return
             except queue.Full:
-                stopping = self._stop.is_set()
-                if stopping and not force:
+                if not self._stop.is_set():
+                    continue
+                if not force:
                     return
-                if stopping or self.drop_when_behind:
-                    try:
-                        self.queue.get_nowait()
-                        self.dropped += 1
-                    except queue.Empty:
-                        pass
+                self._put_dropping_oldest(item)
+                return
+
+    def _put_dropping_oldest(self, item: PreparedFrame | EndOfStream) -> None:
+        while True:
+            try:
+                self.queue.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    dropped = self.queue.get_nowait()
+                except queue.Empty:
+                    continue
+                if isinstance(dropped, PreparedFrame):
+                    self.dropped += 1

@@ -41,6 +41,14 @@ class PipelineConfig(BaseModel):
         description="once a track holds min_evidence faces, embed a new face only if its quality rank beats the "
         "track's best face by this factor",
     )
+    embed_budget: int = Field(
+        2,
+        ge=1,
+        description="faces embedded per round (one frame from each ready camera) at most, the neediest first "
+        "(tracks short of evidence, then the best faces); the others wait for their track's next frame, so a "
+        "crowd walking in at once delays some decisions by a few frames instead of stalling the cameras "
+        "(docs/BENCHMARKS.md: 2 keeps two 1080p cameras free of drops on 2 cores)",
+    )
     threshold: float | None = Field(
         None, ge=-1, le=1, description="alert threshold (cosine); None: the calibrated default of the model"
     )

@@ -1,7 +1,7 @@
-"""The model runner: detection, tracking, face selection, embedding (batched across cameras), matching and
-decisions, for every camera of the process, on one thread with shared models.
+"""The model runner: tracking, face selection, embedding (batched across cameras), matching and decisions, for
+every camera of the process, on one thread with shared models (faces were detected on the camera's thread).
 
-Per frame: detect on the downscaled frame, map boxes back, track. Per confirmed track: align the face on the
+Per frame: track the detections. Per confirmed track: align the face on the
 full-resolution frame, measure its quality, and embed it only if it beats the faces the track already holds
 (``TrackEvidence.wants``). All faces to embed in one round (one frame from each camera that has one) go
 through the embedder in one batch. A track with a new face fuses its best faces and is judged by the rules.
@@ -21,19 +21,19 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.event import AlertEvent, Mode
 from openlfr.alerts.rules import Decision, DecisionPolicy, Outcome, decide
-from openlfr.alerts.state import FaceSample, TrackEvidence, candidate_from, quality_rank
+from openlfr.alerts.state import FaceSample, TrackEvidence, candidate_from, quality_rank, rank_ceiling
 from openlfr.embed.align import align_faces
 from openlfr.engine import FaceEngine
+from openlfr.pipeline.alerting import AlertContext, AlertWriter, crop_face
 from openlfr.pipeline.camera import PreparedFrame
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot
 from openlfr.quality.gate import gate_face
 from openlfr.quality.metrics import measure_face
 from openlfr.track.tracker import FaceTracker
-from openlfr.types import FaceDetections, FloatArray, ImageBGR, as_image
+from openlfr.types import FaceDetections, FloatArray, ImageBGR
 
 log = logging.getLogger(__name__)
 
@@ -77,42 +77,6 @@ class RunnerStats:
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
-def crop_face(image: ImageBGR, box: FloatArray, margin: float = 0.3) -> ImageBGR:
-    """The face box grown by ``margin`` on each side, clipped to the image (a copy)."""
-    height, width = image.shape[:2]
-    x1, y1, x2, y2 = (float(v) for v in box)
-    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
-    left, top = max(0, int(x1 - dx)), max(0, int(y1 - dy))
-    right, bottom = min(width, int(x2 + dx) + 1), min(height, int(y2 + dy) + 1)
-    return as_image(image[top:bottom, left:right].copy())
-
-
-def blur_faces_except(image: ImageBGR, boxes: FloatArray, keep: int) -> ImageBGR:
-    """A copy of ``image`` in which every box but ``keep`` (grown by 20 %) is blanked out."""
-    out = image.copy()
-    height, width = image.shape[:2]
-    for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
-        if i == keep:
-            continue
-        dx, dy = (x2 - x1) * 0.2, (y2 - y1) * 0.2
-        left, top = max(0, int(x1 - dx)), max(0, int(y1 - dy))
-        right, bottom = min(width, int(x2 + dx) + 1), min(height, int(y2 + dy) + 1)
-        if right <= left or bottom <= top:
-            continue
-        region = out[top:bottom, left:right]
-        # Flat fill with the region's mean colour: pixelation or a moderate blur can leave a face
-        # recognisable (or re-identifiable by a model); a flat patch cannot, and still shows where a person was.
-        region[:] = region.reshape(-1, 3).mean(axis=0).astype(np.uint8)
-    return out
-
-
-def _encode_jpeg(image: ImageBGR) -> bytes:
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return bytes(data.tobytes())
-
-
 def _thumbnail(small: ImageBGR) -> np.ndarray:
     grey = cv2.cvtColor(cv2.resize(small, (32, 18), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
     return np.asarray(grey, np.float32)
@@ -125,7 +89,7 @@ class ModelRunner:
         snapshot: WatchlistSnapshot,
         config: PipelineConfig,
         policy: DecisionPolicy,
-        dispatcher: AlertDispatcher,
+        alerts: AlertWriter,
         *,
         mode: Mode = "evaluation",
     ) -> None:
@@ -134,7 +98,7 @@ class ModelRunner:
         self.snapshot = snapshot
         self.config = config
         self.policy = policy
-        self.dispatcher = dispatcher
+        self.alerts = alerts
         self.mode = mode
         self.cameras: dict[str, CameraState] = {}
         self.stats = RunnerStats()
@@ -159,21 +123,30 @@ class ModelRunner:
         for prepared in batch:
             requests.extend(self._frame(prepared))
         if requests:
-            self._embed_and_decide(requests)
+            self._embed_and_decide(self._within_budget(requests))
         done = time.monotonic()
         for prepared in batch:
             self.stats.frame_latency_ms.append((done - prepared.frame.captured_at) * 1e3)
+
+    def _within_budget(self, requests: list[_Request]) -> list[_Request]:
+        """At most ``embed_budget`` faces: tracks with the fewest faces first (they need evidence before they
+        can alert at all), then the best faces. A face left out costs nothing: its track is asked again on
+        its next frame. Everyone walking into view at once (a camera starting on a crowd) would otherwise
+        mean one long embedding call while the cameras' queues overflow."""
+        budget = self.config.embed_budget
+        if len(requests) <= budget:
+            return requests
+        held = {id(r): len(r.camera.tracks[r.track_id].samples) for r in requests}
+        return sorted(requests, key=lambda r: (held[id(r)], -r.rank))[:budget]
 
     def _frame(self, prepared: PreparedFrame) -> list[_Request]:
         stages = self.stats.stages_ms
         stages["decode"].append(prepared.decode_ms)
         stages["resize"].append(prepared.resize_ms)
+        stages["detect"].append(prepared.detect_ms)
         camera = self.cameras[prepared.frame.source_id]
         image = prepared.frame.image
-        started = time.perf_counter()
-        detections = self.engine.detector.detect(prepared.small)
-        if prepared.scale != 1.0:
-            detections = detections.scaled(prepared.scale)
+        detections = prepared.detections  # found on the camera's thread (camera.py)
         detected = time.perf_counter()
         camera.frames += 1
         camera.faces += len(detections)
@@ -194,6 +167,9 @@ class ModelRunner:
             evidence.faces_seen += 1
             if evidence.alerted:
                 continue  # one alert per track: nothing more to learn from this person's pass
+            ceiling = rank_ceiling(float(detections.scores[i]), detections.landmarks[i])
+            if not evidence.wants(ceiling, self.config.improvement, self.policy.min_evidence):
+                continue  # could not beat the track's best face even if perfectly sharp: skip aligning it
             aligned = align_faces(image, detections.landmarks[i : i + 1])[0]
             quality = measure_face(
                 image.shape, detections.boxes[i], detections.landmarks[i], float(detections.scores[i]), aligned
@@ -204,7 +180,6 @@ class ModelRunner:
             if evidence.wants(rank, self.config.improvement, self.policy.min_evidence):
                 requests.append(_Request(camera, prepared, detections, i, track_id, rank, aligned))
         selected = time.perf_counter()
-        stages["detect"].append((detected - started) * 1e3)
         stages["track"].append((tracked - detected) * 1e3)
         stages["select"].append((selected - tracked) * 1e3)
         return requests
@@ -274,10 +249,6 @@ class ModelRunner:
         frame = request.prepared.frame
         decided_mono = time.monotonic()
         decided_wall = time.time()
-        best = evidence.best_sample()
-        context = None
-        if self.config.context_frames:
-            context = _encode_jpeg(blur_faces_except(frame.image, request.detections.boxes, request.index))
         event = AlertEvent(
             alert_id=uuid.uuid4().hex,
             mode=self.mode,
@@ -295,13 +266,15 @@ class ModelRunner:
             latency_ms=(decided_mono - frame.captured_at) * 1e3,
             model=self.snapshot.contract.model,
             reference_image=self.snapshot.reference_for(candidate.subject_id, fused),
-            probe_jpeg=_encode_jpeg(best.crop),
-            context_jpeg=context,
+            probe_jpeg=b"",  # encoded by the alert writer, off this thread
+        )
+        context = (
+            AlertContext(frame.image, request.detections.boxes, request.index) if self.config.context_frames else None
         )
         evidence.alerted.add(candidate.subject_id)
         camera.alerts += 1
         self.stats.alert_latency_ms.append(event.latency_ms)
-        self.dispatcher.publish(event)
+        self.alerts.submit(event, evidence.best_sample().crop, context)
 
     def _end_tracks(self, camera: CameraState, ended: tuple[int, ...]) -> None:
         for track_id in ended:

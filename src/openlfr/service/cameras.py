@@ -33,11 +33,11 @@ from openlfr.config.models import Settings
 from openlfr.detect.base import FaceDetector, create_detector, detect_scaled
 from openlfr.engine import FaceEngine
 from openlfr.errors import OpenLFRError, SourceError
+from openlfr.pipeline.alerting import blur_faces_except
 from openlfr.pipeline.app import RunSummary, WatchPipeline, pipeline_settings
 from openlfr.pipeline.camera import downscale
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot, build_snapshot
-from openlfr.pipeline.runner import blur_faces_except
 from openlfr.sources.base import FrameSource, SourceHealth
 from openlfr.sources.factory import open_source
 from openlfr.sources.redact import redact
