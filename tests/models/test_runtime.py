@@ -108,17 +108,40 @@ def _tiny_model(path: Path) -> Path:
     return path
 
 
+def _images(count: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (count, 4, 4, 3), dtype=np.uint8)
+
+
+def _by_hand(images: np.ndarray, channels: str) -> np.ndarray:
+    """The tiny model computed in numpy: channel means of the model-ordered image times the 1×1 weights."""
+    ordered = images[..., ::-1] if channels == "rgb" else images
+    weight = np.arange(6, dtype=np.float64).reshape(2, 3) / 10.0
+    return ordered.astype(np.float64).mean(axis=(1, 2)) @ weight.T
+
+
 def test_openvino_runner_matches_onnxruntime_across_batch_splits(tmp_path: Path) -> None:
     model = _tiny_model(tmp_path / "tiny.onnx")
-    blob = np.random.default_rng(0).uniform(0, 255, (7, 3, 4, 4)).astype(np.float32)
-    (expected,) = OnnxRuntimeRunner(model, 1).run(blob)
+    images = _images(7)
+    (expected,) = OnnxRuntimeRunner(model, 1).run_images(images)
     runner = OpenVinoRunner(model, 1, "f32", split_batch=True)
-    (got,) = runner.run(blob)  # 4 + 2 + 1
+    (got,) = runner.run_images(images)  # 4 + 2 + 1
     assert runner.output_names == ("y",)
     assert got.shape == (7, 2)
     np.testing.assert_allclose(got, expected, rtol=1e-5)
-    (single,) = runner.run(blob[3:4])
+    np.testing.assert_allclose(got, _by_hand(images, "bgr"), rtol=1e-5)
+    (single,) = runner.run_images(images[3:4])
     np.testing.assert_allclose(single, expected[3:4], rtol=1e-5)
+
+
+@pytest.mark.parametrize("channels", ["bgr", "rgb"])
+def test_both_runtimes_feed_the_model_its_channel_order(tmp_path: Path, channels: str) -> None:
+    # OpenVINO converts inside the graph, onnxruntime in numpy: both must see the same input.
+    model = _tiny_model(tmp_path / "tiny.onnx")
+    images = _images(3, seed=1)
+    (on_ort,) = OnnxRuntimeRunner(model, 1, channels=channels).run_images(images)  # type: ignore[arg-type]
+    (on_ov,) = OpenVinoRunner(model, 1, "f32", channels=channels).run_images(images)  # type: ignore[arg-type]
+    np.testing.assert_allclose(on_ort, _by_hand(images, channels), rtol=1e-5)
+    np.testing.assert_allclose(on_ov, _by_hand(images, channels), rtol=1e-5)
 
 
 def test_openvino_runner_serves_several_threads_at_once(tmp_path: Path) -> None:
@@ -126,19 +149,19 @@ def test_openvino_runner_serves_several_threads_at_once(tmp_path: Path) -> None:
     # (a shared one would mix inputs and outputs of concurrent calls).
     model = _tiny_model(tmp_path / "tiny.onnx")
     runner = OpenVinoRunner(model, 1, "f32", parallel_calls=2)
-    blobs = [np.random.default_rng(seed).uniform(0, 255, (1, 3, 4, 4)).astype(np.float32) for seed in range(4)]
-    expected = [OnnxRuntimeRunner(model, 1).run(blob)[0] for blob in blobs]
-    start = threading.Barrier(len(blobs))
+    inputs = [_images(1, seed) for seed in range(4)]
+    expected = [_by_hand(images, "bgr") for images in inputs]
+    start = threading.Barrier(len(inputs))
     mismatches: list[int] = []
 
     def call_many(which: int) -> None:
         start.wait()
         for _ in range(200):
-            (got,) = runner.run(blobs[which])
+            (got,) = runner.run_images(inputs[which])
             if not np.allclose(got, expected[which], rtol=1e-5):
                 mismatches.append(which)
 
-    threads = [threading.Thread(target=call_many, args=(i,)) for i in range(len(blobs))]
+    threads = [threading.Thread(target=call_many, args=(i,)) for i in range(len(inputs))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -155,11 +178,11 @@ def test_openvino_refuses_a_broken_file(tmp_path: Path) -> None:
 
 def test_create_runner_logs_what_runs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     model = _tiny_model(tmp_path / "tiny.onnx")
-    blob = np.ones((2, 3, 4, 4), np.float32)
+    images = _images(2)
     with caplog.at_level(logging.INFO, logger="openlfr.models.runtime"):
         onnx_runner = create_runner(model, 1, "onnxruntime", "auto", what="tiny model")
         openvino_runner = create_runner(model, 1, "openvino", "f32", what="tiny model")
     assert "tiny model runs on onnxruntime-f32 (configured; 1 thread(s))" in caplog.text
     assert "tiny model runs on openvino-f32 (configured; 1 thread(s))" in caplog.text
     assert isinstance(onnx_runner, OnnxRuntimeRunner) and isinstance(openvino_runner, OpenVinoRunner)
-    np.testing.assert_allclose(openvino_runner.run(blob)[0], onnx_runner.run(blob)[0], rtol=1e-5)
+    np.testing.assert_allclose(openvino_runner.run_images(images)[0], onnx_runner.run_images(images)[0], rtol=1e-5)

@@ -44,8 +44,7 @@ class YuNetDetector:
     def detect(self, image: ImageBGR) -> FaceDetections:
         padded = pad_to_multiple(image, 32)
         height, width = padded.shape[:2]
-        blob = padded.transpose(2, 0, 1)[None].astype(np.float32)
-        outputs = dict(zip(self._runner.output_names, self._runner.run(blob), strict=True))
+        outputs = dict(zip(self._runner.output_names, self._runner.run_images(padded[None]), strict=True))
         return decode_yunet(outputs, width, height, self.config.score_threshold, self.config.nms_threshold)
 
 

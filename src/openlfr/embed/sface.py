@@ -29,7 +29,13 @@ class SFaceEmbedder:
         source = config.model_path or bundled_model(SFACE_FILE)
         path = converted_model_path(source, cache_dir, [(0, "N")], [(0, "N")])
         self._runner = create_runner(
-            path, config.threads, config.runtime, config.precision, what="SFace embedder", split_batch=True
+            path,
+            config.threads,
+            config.runtime,
+            config.precision,
+            what="SFace embedder",
+            channels="rgb",
+            split_batch=True,
         )
         self.contract = ModelContract(
             model="sface-2021dec-int8bq",
@@ -46,8 +52,7 @@ class SFaceEmbedder:
         return run_batched(crops, self.config.max_batch, SFACE_DIMENSION, self._infer)
 
     def _infer(self, crops: npt.NDArray[np.uint8]) -> FloatArray:
-        blob = crops[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)
-        (features,) = self._runner.run(blob)
+        (features,) = self._runner.run_images(crops)
         return l2_normalise(features)
 
 

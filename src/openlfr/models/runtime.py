@@ -123,23 +123,43 @@ def resolve_runtime(runtime: str, precision: str) -> RuntimeChoice:
     )
 
 
+ChannelOrder = Literal["bgr", "rgb"]
+
+
 class ModelRunner(Protocol):
-    """One model with one float32 input; ``run`` returns its outputs in ``output_names`` order."""
+    """One image model with one float32 NCHW input of 0..255 pixel values.
+
+    ``run_images`` takes uint8 BGR images (N, H, W, 3) and returns the outputs in ``output_names`` order. The
+    conversion to the model's input (channel order, layout, float) is the runtime's: OpenVINO compiles it into
+    the graph (measured: YuNet on 640x384, 4.4 instead of 5.6-6.1 ms per call, identical outputs), onnxruntime
+    gets it from numpy.
+    """
 
     choice: RuntimeChoice
     output_names: tuple[str, ...]
 
-    def run(self, blob: np.ndarray) -> list[np.ndarray]: ...
+    def run_images(self, images: np.ndarray) -> list[np.ndarray]: ...
+
+
+def images_to_blob(images: np.ndarray, channels: ChannelOrder) -> np.ndarray:
+    """uint8 BGR (N, H, W, 3) → float32 (N, 3, H, W) in the model's channel order."""
+    ordered = images[..., ::-1] if channels == "rgb" else images
+    return np.ascontiguousarray(ordered.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
 class OnnxRuntimeRunner:
-    def __init__(self, model_path: Path, threads: int) -> None:
+    def __init__(self, model_path: Path, threads: int, *, channels: ChannelOrder = "bgr") -> None:
         self.choice = RuntimeChoice("onnxruntime", "f32", "configured")
+        self._channels = channels
         self._session = create_session(model_path, threads)
         self._input_name: str = self._session.get_inputs()[0].name
         self.output_names: tuple[str, ...] = tuple(o.name for o in self._session.get_outputs())
 
+    def run_images(self, images: np.ndarray) -> list[np.ndarray]:
+        return self.run(images_to_blob(images, self._channels))
+
     def run(self, blob: np.ndarray) -> list[np.ndarray]:
+        """The model on a float32 NCHW blob."""
         return list(self._session.run(list(self.output_names), {self._input_name: blob}))
 
 
@@ -148,7 +168,9 @@ class OpenVinoRunner:
 
     ``split_batch``: batches are run as power-of-two chunks (7 faces = 4 + 2 + 1), so at most
     log2(max_batch) + 1 shapes are ever compiled for a batched model and no padding is computed.
-    ``parallel_calls``: how many threads may call ``run`` at once (the pipeline detects on every camera's
+    ``channels``: the model's channel order; images arrive as uint8 BGR NHWC and the compiled graph itself
+    converts them (``_with_image_input``).
+    ``parallel_calls``: how many threads may call ``run_images`` at once (the pipeline detects on every camera's
     thread). Each calling thread gets its own infer request (a request is not thread-safe), and the model is
     compiled with that many streams of ``threads`` threads: with one stream, OpenVINO runs concurrent requests
     one after the other (measured: two threads, 11.2 ms per call each instead of 5.4 ms).
@@ -160,10 +182,12 @@ class OpenVinoRunner:
         threads: int,
         precision: PrecisionName,
         *,
+        channels: ChannelOrder = "bgr",
         split_batch: bool = False,
         parallel_calls: int = 1,
     ) -> None:
         self.choice = RuntimeChoice("openvino", precision, "configured")
+        self._channels = channels
         self._threads = threads
         self._streams = max(1, parallel_calls)
         self._split_batch = split_batch
@@ -179,15 +203,15 @@ class OpenVinoRunner:
         self._compile_lock = threading.Lock()
         self._local = threading.local()
 
-    def run(self, blob: np.ndarray) -> list[np.ndarray]:
-        if not self._split_batch or blob.shape[0] <= 1:
-            return self._infer(blob)
-        parts = [self._infer(blob[start:stop]) for start, stop in power_of_two_chunks(blob.shape[0])]
+    def run_images(self, images: np.ndarray) -> list[np.ndarray]:
+        if not self._split_batch or images.shape[0] <= 1:
+            return self._infer(images)
+        parts = [self._infer(images[start:stop]) for start, stop in power_of_two_chunks(images.shape[0])]
         return [np.concatenate([part[i] for part in parts]) for i in range(len(self.output_names))]
 
-    def _infer(self, blob: np.ndarray) -> list[np.ndarray]:
-        request = self._request(tuple(blob.shape))
-        request.infer({0: np.ascontiguousarray(blob, dtype=np.float32)}, share_inputs=True)
+    def _infer(self, images: np.ndarray) -> list[np.ndarray]:
+        request = self._request(tuple(images.shape))
+        request.infer({0: np.ascontiguousarray(images, dtype=np.uint8)}, share_inputs=True)
         return [np.array(request.get_output_tensor(i).data) for i in range(len(self.output_names))]
 
     def _request(self, shape: tuple[int, ...]) -> Any:
@@ -209,8 +233,7 @@ class OpenVinoRunner:
             if compiled is not None:
                 self._compiled.move_to_end(shape)
                 return compiled
-            model = self._model.clone()
-            model.reshape({0: list(shape)})
+            model = self._with_image_input(shape)
             config = {
                 "PERFORMANCE_HINT": "LATENCY",
                 "NUM_STREAMS": self._streams,
@@ -227,6 +250,24 @@ class OpenVinoRunner:
             if len(self._compiled) > MAX_COMPILED_SHAPES:
                 self._compiled.popitem(last=False)
             return compiled
+
+    def _with_image_input(self, shape: tuple[int, ...]) -> Any:
+        """The model for uint8 BGR NHWC images of ``shape``: channel order, layout and float conversion become
+        the first nodes of the graph."""
+        from openvino import Layout, Type
+        from openvino.preprocess import ColorFormat, PrePostProcessor
+
+        batch, height, width, _ = shape
+        model = self._model.clone()
+        model.reshape({0: [batch, 3, height, width]})
+        steps = PrePostProcessor(model)
+        tensor = steps.input().tensor().set_element_type(Type.u8).set_layout(Layout("NHWC")).set_shape(list(shape))
+        steps.input().model().set_layout(Layout("NCHW"))
+        if self._channels == "rgb":
+            tensor.set_color_format(ColorFormat.BGR)
+            steps.input().preprocess().convert_color(ColorFormat.RGB)
+        steps.input().preprocess().convert_element_type(Type.f32)
+        return steps.build()
 
 
 def power_of_two_chunks(count: int) -> list[tuple[int, int]]:
@@ -247,6 +288,7 @@ def create_runner(
     precision: str,
     *,
     what: str,
+    channels: ChannelOrder = "bgr",
     split_batch: bool = False,
     parallel_calls: int = 1,
 ) -> ModelRunner:
@@ -258,10 +300,15 @@ def create_runner(
     runner: ModelRunner
     if choice.runtime == "openvino":
         runner = OpenVinoRunner(
-            model_path, threads, choice.precision, split_batch=split_batch, parallel_calls=parallel_calls
+            model_path,
+            threads,
+            choice.precision,
+            channels=channels,
+            split_batch=split_batch,
+            parallel_calls=parallel_calls,
         )
     else:
-        runner = OnnxRuntimeRunner(model_path, threads)
+        runner = OnnxRuntimeRunner(model_path, threads, channels=channels)
     runner.choice = choice
     log.info("%s runs on %s (%s; %d thread(s))", what, choice.label, choice.reason, threads)
     return runner
