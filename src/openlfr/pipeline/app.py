@@ -105,7 +105,7 @@ def pipeline_settings(settings: Settings) -> Settings:
 
     - one intra-op thread per model call. The models run while the camera threads decode; with two threads
       per call the spinning runtime workers fight the decoders for the cores (2-core reference machine: the
-      crowd clip ran at 23-30 fps with two threads, 48-53 fps with one; docs/BENCHMARKS.md);
+      crowd clip on onnxruntime ran at 23-30 fps with two threads, 48-53 fps with one, 2026-11-26);
     - a detector that serves one call per CPU core at once: every camera's thread detects its own frames.
     """
     engine = settings.engine
