@@ -136,15 +136,21 @@ def test_alerts_are_written_off_the_model_thread(fake_engine: FaceEngine, tmp_pa
     assert len(FileAlertStore(tmp_path).records()) == 1  # written before run() returned
 
 
-def test_a_round_embeds_the_faces_of_every_camera_in_one_batch(fake_engine: FaceEngine, tmp_path: Path) -> None:
+def record_embedding_batches(engine: FaceEngine) -> list[int]:
+    """The sizes of the engine's embedding calls from now on."""
     batches: list[int] = []
-    embed = fake_engine.embedder.embed_aligned
+    embed = engine.embedder.embed_aligned
 
     def recording(crops: np.ndarray) -> np.ndarray:
         batches.append(len(crops))
         return embed(crops)
 
-    fake_engine.embedder.embed_aligned = recording  # type: ignore[method-assign]
+    engine.embedder.embed_aligned = recording  # type: ignore[method-assign]
+    return batches
+
+
+def test_a_round_embeds_the_faces_of_every_camera_in_one_batch(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    batches = record_embedding_batches(fake_engine)
     cam1 = ListSource("cam1", [scene([f]) for f in walk(0, 6)])
     cam2 = ListSource("cam2", [scene([f]) for f in walk(1, 6)])
     dispatcher = AlertDispatcher(FileAlertStore(tmp_path), [])
@@ -161,14 +167,7 @@ def test_a_round_embeds_the_faces_of_every_camera_in_one_batch(fake_engine: Face
 def test_a_crowd_walking_in_is_embedded_within_the_budget_neediest_first(
     fake_engine: FaceEngine, tmp_path: Path
 ) -> None:
-    batches: list[int] = []
-    embed = fake_engine.embedder.embed_aligned
-
-    def recording(crops: np.ndarray) -> np.ndarray:
-        batches.append(len(crops))
-        return embed(crops)
-
-    fake_engine.embedder.embed_aligned = recording  # type: ignore[method-assign]
+    batches = record_embedding_batches(fake_engine)
     crowd = scene([(0, 10, 20), (1, 120, 20), (2, 10, 150), (3, 120, 150)])  # four people appear at once
     camera = ListSource("cam", [crowd] * 6)
     dispatcher = AlertDispatcher(FileAlertStore(tmp_path), [])
