@@ -8,6 +8,7 @@ runs on this machine; it is a pure function of what is installed and what the CP
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -171,9 +172,9 @@ class OpenVinoRunner:
     ``channels``: the model's channel order; images arrive as uint8 BGR NHWC and the compiled graph itself
     converts them (``_with_image_input``).
     ``parallel_calls``: how many threads may call ``run_images`` at once (the pipeline detects on every camera's
-    thread). Each calling thread gets its own infer request (a request is not thread-safe), and the model is
-    compiled with that many streams of ``threads`` threads: with one stream, OpenVINO runs concurrent requests
-    one after the other (measured: two threads, 11.2 ms per call each instead of 5.4 ms).
+    thread). The model is compiled with that many streams of ``threads`` threads and as many infer requests (a
+    request is not thread-safe): a call takes an idle one, or waits. With one stream, OpenVINO runs concurrent
+    requests one after the other anyway (measured: two threads, 11.2 ms per call each instead of 5.4 ms).
     """
 
     def __init__(
@@ -199,9 +200,8 @@ class OpenVinoRunner:
         if len(self._model.inputs) != 1:
             raise ModelLoadError(f"{model_path}: expected one input, found {len(self._model.inputs)}")
         self.output_names = tuple(output.get_any_name() for output in self._model.outputs)
-        self._compiled: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self._compiled: OrderedDict[tuple[int, ...], queue.SimpleQueue[Any]] = OrderedDict()
         self._compile_lock = threading.Lock()
-        self._local = threading.local()
 
     def run_images(self, images: np.ndarray) -> list[np.ndarray]:
         if not self._split_batch or images.shape[0] <= 1:
@@ -210,29 +210,23 @@ class OpenVinoRunner:
         return [np.concatenate([part[i] for part in parts]) for i in range(len(self.output_names))]
 
     def _infer(self, images: np.ndarray) -> list[np.ndarray]:
-        request = self._request(tuple(images.shape))
-        request.infer({0: np.ascontiguousarray(images, dtype=np.uint8)}, share_inputs=True)
-        return [np.array(request.get_output_tensor(i).data) for i in range(len(self.output_names))]
+        idle = self._requests(tuple(images.shape))
+        request = idle.get()  # waits while every stream of this shape is busy
+        try:
+            request.infer({0: np.ascontiguousarray(images, dtype=np.uint8)}, share_inputs=True)
+            return [np.array(request.get_output_tensor(i).data) for i in range(len(self.output_names))]
+        finally:
+            idle.put(request)
 
-    def _request(self, shape: tuple[int, ...]) -> Any:
-        """This thread's infer request for ``shape`` (made from the shared compiled model on first use)."""
-        compiled = self._compiled_model(shape)
-        mine: OrderedDict[tuple[int, ...], tuple[Any, Any]] | None = getattr(self._local, "requests", None)
-        if mine is None:
-            mine = self._local.requests = OrderedDict()
-        held = mine.get(shape)
-        if held is None or held[0] is not compiled:  # first call, or the shape was evicted and recompiled
-            held = mine[shape] = (compiled, compiled.create_infer_request())
-            if len(mine) > MAX_COMPILED_SHAPES:
-                mine.popitem(last=False)
-        return held[1]
-
-    def _compiled_model(self, shape: tuple[int, ...]) -> Any:
+    def _requests(self, shape: tuple[int, ...]) -> queue.SimpleQueue[Any]:
+        """The idle infer requests for ``shape``, one per stream, compiled on first use. A fixed pool, not one
+        request per calling thread: a service answers from dozens of threads, and each request holds the
+        model's intermediate buffers."""
         with self._compile_lock:
-            compiled = self._compiled.get(shape)
-            if compiled is not None:
+            idle = self._compiled.get(shape)
+            if idle is not None:
                 self._compiled.move_to_end(shape)
-                return compiled
+                return idle
             model = self._with_image_input(shape)
             config = {
                 "PERFORMANCE_HINT": "LATENCY",
@@ -246,10 +240,13 @@ class OpenVinoRunner:
                 compiled = _openvino_core().compile_model(model, "CPU", config)
             except Exception as exc:
                 raise ModelLoadError(f"OpenVINO cannot compile the model for input shape {shape}: {exc}") from exc
-            self._compiled[shape] = compiled
+            idle = queue.SimpleQueue()
+            for _ in range(self._streams):
+                idle.put(compiled.create_infer_request())
+            self._compiled[shape] = idle
             if len(self._compiled) > MAX_COMPILED_SHAPES:
-                self._compiled.popitem(last=False)
-            return compiled
+                self._compiled.popitem(last=False)  # requests in use finish normally; the pool is then freed
+            return idle
 
     def _with_image_input(self, shape: tuple[int, ...]) -> Any:
         """The model for uint8 BGR NHWC images of ``shape``: channel order, layout and float conversion become
