@@ -1,9 +1,10 @@
 """Frame → alert latency of the live pipeline on cameras that actually see listed people.
 
 The crowd clip matches nobody on the shared watchlists, so its runs measure frame latency only. Here the
-watchlist is made from the clip itself: the largest faces of one frame become subjects (kept in a temporary
-folder, deleted afterwards), and the clip is played as N real-time cameras. Every listed person who walks on
-then raises an alert on each camera, and the report gives the alerts' latency next to the dropped frames.
+watchlist is made from the clip itself: the largest faces of one frame become subjects (their crops are
+the watchlist's reference images, kept in a temporary folder and deleted afterwards; test data only), and
+the clip is played as N real-time cameras. Every listed person who walks on then raises an alert on each
+camera, and the report gives the alerts' latency next to the dropped frames.
 
     .venv/bin/python benchmarks/alert_latency.py --json
     .venv/bin/python benchmarks/alert_latency.py --cameras 2 --subjects 4 --frame 20 --json

@@ -144,6 +144,40 @@ def test_both_runtimes_feed_the_model_its_channel_order(tmp_path: Path, channels
     np.testing.assert_allclose(on_ov, _by_hand(images, channels), rtol=1e-5)
 
 
+def _pixelwise_model(path: Path) -> Path:
+    """(N, 3, H, W) → (N, 2·H·W): a 1×1 convolution, flattened, so every output depends on one pixel's place."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = np.array([[1.0, 10.0, 100.0], [-1.0, 0.5, 2.0]], np.float32).reshape(2, 3, 1, 1)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"]), helper.make_node("Flatten", ["c"], ["y"])],
+        "pixelwise",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "F"])],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize("channels", ["bgr", "rgb"])
+def test_in_graph_conversion_keeps_every_pixel_in_its_place(tmp_path: Path, channels: str) -> None:
+    # A non-square image and a model that sees each pixel separately: a swapped height and width, a wrong
+    # layout or channel order inside OpenVINO's conversion would move values around.
+    model = _pixelwise_model(tmp_path / "pixelwise.onnx")
+    images = np.random.default_rng(2).integers(0, 256, (2, 3, 5, 3), dtype=np.uint8)  # N, H=3, W=5, C
+    ordered = (images[..., ::-1] if channels == "rgb" else images).astype(np.float64)
+    weight = np.array([[1.0, 10.0, 100.0], [-1.0, 0.5, 2.0]])
+    expected = np.einsum("nhwc,kc->nkhw", ordered, weight).reshape(2, -1)
+    (on_ov,) = OpenVinoRunner(model, 1, "f32", channels=channels).run_images(images)  # type: ignore[arg-type]
+    (on_ort,) = OnnxRuntimeRunner(model, 1, channels=channels).run_images(images)  # type: ignore[arg-type]
+    np.testing.assert_allclose(on_ov, expected, rtol=1e-5)
+    np.testing.assert_allclose(on_ort, expected, rtol=1e-5)
+
+
 def test_openvino_runner_serves_several_threads_at_once(tmp_path: Path) -> None:
     # Camera threads detect side by side with one shared model: each thread needs its own infer request
     # (a shared one would mix inputs and outputs of concurrent calls).

@@ -17,14 +17,16 @@ from openlfr.alerts.sinks import AlertBus
 from openlfr.alerts.state import TrackEvidence
 from openlfr.alerts.store import FileAlertStore
 from openlfr.config.models import EngineConfig, FakeDetectorConfig, Settings, YuNetConfig
+from openlfr.detect.base import FaceDetector
 from openlfr.detect.fake import FakeDetector
 from openlfr.engine import FaceEngine
-from openlfr.errors import AlertStoreError, ConfigError
+from openlfr.errors import AlertStoreError, ConfigError, ModelLoadError
 from openlfr.pipeline.alerting import blur_faces_except
 from openlfr.pipeline.app import WatchPipeline, pipeline_settings
 from openlfr.pipeline.camera import CameraReader, PreparedFrame, prepare
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.thresholds import default_threshold
+from openlfr.types import FaceDetections
 
 # The fake embedder's scores are ≥ 0.99 for the same texture and ≤ 0.97 across textures.
 CONFIG = PipelineConfig(threshold=0.99, margin=0.005)
@@ -134,6 +136,55 @@ def test_alerts_are_written_off_the_model_thread(fake_engine: FaceEngine, tmp_pa
     summary = pipeline.run()
     assert summary.alerts == 1 and writers == ["lfr-alert-writer"]
     assert len(FileAlertStore(tmp_path).records()) == 1  # written before run() returned
+
+
+class _BrokenDetector:
+    """Works for ``good`` calls, then raises (as a runtime failing to compile a new frame size would)."""
+
+    name = "broken"
+
+    def __init__(self, inner: FaceDetector, good: int) -> None:
+        self.inner, self.good, self.calls = inner, good, 0
+
+    def detect(self, image: np.ndarray) -> FaceDetections:
+        self.calls += 1
+        if self.calls > self.good:
+            raise ModelLoadError("cannot compile the detector for this frame size")
+        return self.inner.detect(image)
+
+
+def test_a_detector_failure_on_a_camera_thread_stops_the_run(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    watchlist = fake_watchlist(fake_engine, (0,))
+    fake_engine.detector = _BrokenDetector(fake_engine.detector, good=2 + 5)  # warm-up, then 5 frames
+    cameras = [ListSource("cam1", [scene([f]) for f in walk(0, 30)]), ListSource("cam2", [scene([])] * 30)]
+    dispatcher = AlertDispatcher(FileAlertStore(tmp_path), [])
+    pipeline = WatchPipeline(fake_engine, watchlist, cameras, dispatcher, CONFIG)
+    with pytest.raises(ModelLoadError, match="cannot compile"):
+        pipeline.run()  # not a quiet "camera ended": the shared model is broken for every camera
+    assert not any(t.name.startswith(("camera-", "lfr-alert-writer")) for t in threading.enumerate())
+
+
+def test_a_failed_warm_up_closes_what_was_opened(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    watchlist = fake_watchlist(fake_engine, (0,))
+    fake_engine.detector = _BrokenDetector(fake_engine.detector, good=0)
+    closed: list[str] = []
+
+    class TrackedSource(ListSource):
+        def close(self) -> None:
+            closed.append(self.source_id)
+            super().close()
+
+    class TrackedStore(FileAlertStore):
+        def close(self) -> None:
+            closed.append("store")
+            super().close()
+
+    cameras = [TrackedSource("cam1", [scene([])]), TrackedSource("cam2", [scene([])])]
+    dispatcher = AlertDispatcher(TrackedStore(tmp_path), [])
+    pipeline = WatchPipeline(fake_engine, watchlist, cameras, dispatcher, CONFIG)
+    with pytest.raises(ModelLoadError):
+        pipeline.run()
+    assert sorted(closed) == ["cam1", "cam2", "store"]
 
 
 def record_embedding_batches(engine: FaceEngine) -> list[int]:
@@ -314,4 +365,5 @@ def test_pipeline_settings_use_one_model_thread_unless_configured() -> None:
 
 def test_pipeline_settings_let_every_core_detect_at_once() -> None:
     detector = pipeline_settings(Settings()).engine.detector
-    assert isinstance(detector, YuNetConfig) and detector.parallel_calls == (os.cpu_count() or 1)
+    assert isinstance(detector, YuNetConfig)
+    assert detector.parallel_calls == min(len(os.sched_getaffinity(0)), 8)

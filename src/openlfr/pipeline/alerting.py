@@ -5,9 +5,10 @@ JPEG-encoding a 1080p context frame, blanking the other faces in it and four fsy
 here; on the model thread that is time every camera's queue waits (six listed people walking into two
 cameras at once dropped 15 frames). The model thread only decides; this thread writes, in decision order.
 
-Nothing is dropped: ``submit`` waits while the queue is full, and ``close`` writes every queued alert. The
-first failure to store an alert is raised to the model thread at its next round (the pipeline stops, as a
-system whose alerts are not being stored must); alerts already queued are still attempted.
+Nothing is dropped: ``submit`` waits while the queue (16 alerts, each holding its full frame) is full, and
+``close`` writes every queued alert. The first failure to store an alert is raised to the model thread (the
+pipeline stops, as a system whose alerts are not being stored must); alerts already queued are still
+attempted.
 
 Privacy: the decisive frame (with other people's faces) waits here in memory only; it is written nowhere
 until every face but the matched one is blanked (``blur_faces_except``).
@@ -93,7 +94,7 @@ def render(event: AlertEvent, probe: ImageBGR, context: AlertContext | None) -> 
 
 
 class AlertWriter:
-    def __init__(self, dispatcher: AlertDispatcher, *, queue_size: int = 64) -> None:
+    def __init__(self, dispatcher: AlertDispatcher, *, queue_size: int = 16) -> None:
         self.dispatcher = dispatcher
         self.written = 0
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=queue_size)
@@ -104,9 +105,17 @@ class AlertWriter:
         self._thread.start()
 
     def submit(self, event: AlertEvent, probe: ImageBGR, context: AlertContext | None) -> None:
-        """Queue an alert for writing (waits while the queue is full: an alert is never dropped)."""
+        """Queue an alert for writing (waits while the queue is full: an alert is never dropped), then raise
+        AlertStoreError if an earlier one could not be stored."""
+        job = _Job(event, probe, context)
+        while True:
+            try:
+                self._queue.put(job, timeout=1.0)
+                break
+            except queue.Full:
+                if not self._thread.is_alive():  # nobody will ever make room
+                    raise AlertStoreError("the alert writer has stopped; alerts cannot be stored") from None
         self.raise_if_failed()
-        self._queue.put(_Job(event, probe, context))
 
     def raise_if_failed(self) -> None:
         """Raise AlertStoreError if an alert could not be stored."""

@@ -2,7 +2,8 @@
 in reverse on one stop signal.
 
 ``WatchPipeline.run`` runs the model loop on the calling thread (``lfr watch`` calls it from the main thread,
-so Ctrl-C only has to set the stop event); each camera decodes on its own reader thread.
+so Ctrl-C only has to set the stop event); each camera decodes and detects on its own reader thread, and
+alerts are written on the alert writer's thread.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from openlfr.alerts.event import Mode
 from openlfr.config.models import Settings
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.alerting import AlertWriter
-from openlfr.pipeline.camera import CameraReader, EndOfStream, PreparedFrame
+from openlfr.pipeline.camera import CameraReader, DetectorFailed, EndOfStream, PreparedFrame, QueueItem
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot
 from openlfr.pipeline.runner import STAGES, ModelRunner
@@ -100,13 +101,28 @@ def _alert_latency(latencies_ms: Sequence[float]) -> dict[str, float | None]:
     }
 
 
+# More detector streams than this buys nothing on a CPU (each camera thread makes one call at a time) and
+# costs memory: every stream holds an infer request per compiled frame size.
+_MAX_DETECTOR_STREAMS = 8
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, not the host's count), at most ``_MAX_DETECTOR_STREAMS``."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(available, _MAX_DETECTOR_STREAMS))
+
+
 def pipeline_settings(settings: Settings) -> Settings:
     """``settings`` tuned for the live pipeline, where they are not set in the configuration:
 
     - one intra-op thread per model call. The models run while the camera threads decode; with two threads
       per call the spinning runtime workers fight the decoders for the cores (2-core reference machine: the
       crowd clip on onnxruntime ran at 23-30 fps with two threads, 48-53 fps with one, 2026-11-26);
-    - a detector that serves one call per CPU core at once: every camera's thread detects its own frames.
+    - a detector that serves one call per usable CPU core at once (at most 8): every camera's thread
+      detects its own frames.
     """
     engine = settings.engine
     update: dict[str, object] = {}
@@ -117,9 +133,9 @@ def pipeline_settings(settings: Settings) -> Settings:
         if "threads" in fields and "threads" not in config.model_fields_set:
             changes["threads"] = 1
         if "parallel_calls" in fields and "parallel_calls" not in config.model_fields_set:
-            changes["parallel_calls"] = os.cpu_count() or 1
+            changes["parallel_calls"] = _usable_cpus()
         if changes:
-            update[part] = config.model_copy(update=changes)
+            update[part] = type(config).model_validate({**config.model_dump(), **changes})
     if not update:
         return settings
     return settings.model_copy(update={"engine": engine.model_copy(update=update)})
@@ -183,9 +199,9 @@ class WatchPipeline:
             *((f"camera {r.source_id}", r.start, r.stop) for r in self.readers),
         ]
         started: list[tuple[str, Callable[[], None]]] = []
-        self._warm_up()
         cpu0, wall0 = _cpu_seconds(), time.perf_counter()
         try:
+            self._warm_up()
             for name, start, stop_step in steps:
                 log.debug("starting %s", name)
                 start()
@@ -198,10 +214,19 @@ class WatchPipeline:
                     stop_step()
                 except Exception:  # one failing step must not keep the others running
                     log.exception("stopping %s failed", name)
+            self._close_unstarted(len(started))
             for camera in self.runner.cameras.values():
                 self.runner.end_camera(camera.source_id)
         self.alert_writer.raise_if_failed()  # the last alerts are written at close
         return self._summary(time.perf_counter() - wall0, _cpu_seconds() - cpu0, stop.is_set())
+
+    def _close_unstarted(self, started_steps: int) -> None:
+        """After a failure before every step started: close what was opened but never started (a live source
+        decodes from the moment it is opened; the alert store holds its files or connection)."""
+        if started_steps == 0:
+            self.alert_writer.dispatcher.close()
+        for reader in self.readers[max(0, started_steps - 1) :]:
+            reader.source.close()
 
     def _warm_up(self) -> None:
         """Run the models once on blank input of the shapes the first seconds will need, before any camera
@@ -228,11 +253,7 @@ class WatchPipeline:
                     item = reader.queue.get_nowait()
                 except queue.Empty:
                     continue
-                if isinstance(item, EndOfStream):
-                    active.remove(reader)
-                    self.runner.end_camera(reader.source_id)
-                else:
-                    batch.append(item)
+                self._take(reader, item, active, batch)
             if batch:
                 self.runner.process(batch)
             elif active:
@@ -243,11 +264,20 @@ class WatchPipeline:
                     item = reader.queue.get(timeout=_IDLE_WAIT_S)
                 except queue.Empty:
                     continue
-                if isinstance(item, EndOfStream):
-                    active.remove(reader)
-                    self.runner.end_camera(reader.source_id)
-                else:
-                    self.runner.process([item])
+                self._take(reader, item, active, batch)
+                if batch:
+                    self.runner.process(batch)
+
+    def _take(
+        self, reader: CameraReader, item: QueueItem, active: list[CameraReader], batch: list[PreparedFrame]
+    ) -> None:
+        if isinstance(item, DetectorFailed):
+            raise item.error  # the shared model failed: every camera is affected, the run stops
+        if isinstance(item, EndOfStream):
+            active.remove(reader)
+            self.runner.end_camera(reader.source_id)
+        else:
+            batch.append(item)
 
     def _summary(self, wall_s: float, cpu_s: float, stopped: bool) -> RunSummary:
         cameras = self.runner.cameras.values()

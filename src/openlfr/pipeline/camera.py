@@ -46,6 +46,16 @@ class EndOfStream:
 END = EndOfStream()
 
 
+@dataclass(frozen=True, slots=True)
+class DetectorFailed:
+    """Queued when the shared detector raised: not this camera's fault, so the model loop re-raises it."""
+
+    error: BaseException
+
+
+QueueItem = PreparedFrame | DetectorFailed | EndOfStream
+
+
 def downscale(image: ImageBGR, max_side: int) -> tuple[ImageBGR, float]:
     height, width = image.shape[:2]
     scale = max(height, width) / max_side
@@ -93,7 +103,7 @@ class CameraReader:
         self.detector = detector
         self.drop_when_behind = source.live if drop_when_behind is None else drop_when_behind
         self.max_side = max_side
-        self.queue: queue.Queue[PreparedFrame | EndOfStream] = queue.Queue(maxsize=queue_size)
+        self.queue: queue.Queue[QueueItem] = queue.Queue(maxsize=queue_size)
         self.dropped = 0
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -112,6 +122,7 @@ class CameraReader:
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
+        last: QueueItem = END
         try:
             frames = self.source.frames()
             while not self._stop.is_set():
@@ -120,14 +131,20 @@ class CameraReader:
                 if frame is None:
                     break
                 decode_ms = (time.perf_counter() - started) * 1e3
-                self._put(prepare(frame, self.detector, self.max_side, decode_ms=decode_ms))
+                try:
+                    prepared = prepare(frame, self.detector, self.max_side, decode_ms=decode_ms)
+                except Exception as exc:
+                    log.error("camera %s: detection failed: %s", self.source_id, exc)
+                    last = DetectorFailed(exc)  # instead of the end marker: the model loop raises it
+                    break
+                self._put(prepared)
         except Exception as exc:  # a broken source must end its camera, not the process
             log.error("camera %s stopped: %s", self.source_id, exc)
             self.error = exc
         finally:
-            self._put(END, force=True)
+            self._put(last, force=True)
 
-    def _put(self, item: PreparedFrame | EndOfStream, *, force: bool = False) -> None:
+    def _put(self, item: QueueItem, *, force: bool = False) -> None:
         # Files: wait for room (every frame is processed). Live (and files played as cameras): never wait; drop
         # the oldest queued frame instead, at once, as a camera overwrites its buffer (latency over backlog).
         # When stopping, frames are abandoned but the end marker still gets in (it may displace a frame).
@@ -146,7 +163,7 @@ class CameraReader:
                 self._put_dropping_oldest(item)
                 return
 
-    def _put_dropping_oldest(self, item: PreparedFrame | EndOfStream) -> None:
+    def _put_dropping_oldest(self, item: QueueItem) -> None:
         while True:
             try:
                 self.queue.put_nowait(item)

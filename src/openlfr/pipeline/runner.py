@@ -1,10 +1,12 @@
 """The model runner: tracking, face selection, embedding (batched across cameras), matching and decisions, for
 every camera of the process, on one thread with shared models (faces were detected on the camera's thread).
 
-Per frame: track the detections. Per confirmed track: align the face on the
-full-resolution frame, measure its quality, and embed it only if it beats the faces the track already holds
-(``TrackEvidence.wants``). All faces to embed in one round (one frame from each camera that has one) go
-through the embedder in one batch. A track with a new face fuses its best faces and is judged by the rules.
+Per frame: track the detections. Per confirmed track: skip a face whose best possible rank cannot beat the
+faces the track holds (``rank_ceiling``); otherwise align it on the full-resolution frame, measure its quality
+and keep it as a candidate if it is better (``TrackEvidence.wants``). The candidates of one round (one frame
+from each camera that has one) are embedded in one batch, at most ``embed_budget`` of them, tracks short of
+evidence first. A track with a new face fuses its best faces and is judged by the rules; an alert goes to the
+alert writer (``alerting.py``).
 
 Privacy: a track's faces and embeddings live in its ``TrackEvidence`` only, and are discarded when the track
 ends; what outlives a track is its counts. Only an alert leaves this module with images.
@@ -136,8 +138,9 @@ class ModelRunner:
         budget = self.config.embed_budget
         if len(requests) <= budget:
             return requests
-        held = {id(r): len(r.camera.tracks[r.track_id].samples) for r in requests}
-        return sorted(requests, key=lambda r: (held[id(r)], -r.rank))[:budget]
+        needed = self.policy.min_evidence
+        short = {id(r): min(len(r.camera.tracks[r.track_id].samples), needed) for r in requests}
+        return sorted(requests, key=lambda r: (short[id(r)], -r.rank))[:budget]
 
     def _frame(self, prepared: PreparedFrame) -> list[_Request]:
         stages = self.stats.stages_ms
