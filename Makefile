@@ -18,11 +18,11 @@ $(VENV)/.setup-stamp: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $@
 
-# The engine demo on still images, then the live pipeline on a sample video (one alert expected).
+# The engine demo on still images, then the API and console with a ready demo (its own data in .demo/, rebuilt
+# on every run; prints the URL and one-time passwords) until Ctrl-C.
 demo: setup
 	$(BIN)/lfr demo --data "$(LFR_SHARED_DATA)"
-	$(BIN)/lfr watch --watchlist "$(LFR_SHARED_DATA)/video/hamilton_refs" \
-	  --source "$(LFR_SHARED_DATA)/video/hamilton_short.mp4"
+	$(BIN)/lfr demo --serve --data "$(LFR_SHARED_DATA)"
 
 test: setup
 	scripts/test

@@ -1,4 +1,5 @@
-"""``lfr demo``: detect, align and match faces on the sample data and print what happened."""
+"""``lfr demo``: detect, align and match faces on the sample data and print what happened; ``lfr demo --serve``:
+the service with a ready demo (``openlfr.commands.demo_serve``)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,47 @@ from openlfr.commands.common import settings_from
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("demo", help="engine demo on the sample data in ../shared/data")
+    parser = subparsers.add_parser(
+        "demo",
+        help="engine demo on the sample data in ../shared/data; --serve: the console with a live demo",
+        description="Without --serve: detect and match the faces of the sample still images. With --serve: "
+        "build a demo in its own data folder (DELETED AND REBUILT ON EVERY RUN; your real data is never "
+        "touched) -- a watchlist from the sample data, a camera playing video/hamilton_short.mp4 in a loop, a "
+        "deployment authorised and live, accounts with fresh random passwords printed once -- then run the "
+        "server as `lfr serve` does, until Ctrl-C.",
+    )
     parser.add_argument(
         "--data",
         type=Path,
         default=Path(os.environ.get("LFR_SHARED_DATA", "../shared/data")),
         help="the shared sample data folder (default: $LFR_SHARED_DATA or ../shared/data)",
     )
+    parser.add_argument(
+        "--serve", action="store_true", help="run the API and console with a ready demo (see above) until Ctrl-C"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --serve: the demo's own data folder, reset on every run; only a folder the demo made, or an "
+        "empty one, is accepted (default: .demo)",
+    )
+    parser.add_argument("--port", type=int, default=None, help="with --serve: TCP port (default: api.port, 8000)")
     parser.set_defaults(handler=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from openlfr.commands.demo_serve import DemoError, run_demo_serve
+
+    if args.serve:
+        return run_demo_serve(args)
+    if args.data_dir is not None or args.port is not None:
+        raise DemoError("--data-dir and --port go with --serve")
+    return run_engine_demo(args)
+
+
+def run_engine_demo(args: argparse.Namespace) -> int:
     import time
 
     from openlfr.engine import FaceEngine

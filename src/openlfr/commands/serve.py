@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -183,12 +184,18 @@ class _Runtime:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from openlfr.lifecycle import Lifecycle, Step
-
     settings = settings_with_database(args)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if overrides:
         settings = settings.model_copy(update={"api": settings.api.model_copy(update=overrides)})
+    return serve(settings)
+
+
+def serve(settings: Settings, on_started: Callable[[Settings], None] | None = None) -> int:
+    """Run the service until SIGINT or SIGTERM (``lfr serve``; ``lfr demo --serve`` too). ``on_started`` is
+    called once every step has started, with the settings in force (the resolved session secret included)."""
+    from openlfr.lifecycle import Lifecycle, Step
+
     stop = threading.Event()
     signalled: list[int] = []
     runtime = _Runtime(settings, stop)
@@ -213,6 +220,8 @@ def run_serve(args: argparse.Namespace) -> int:
         lifecycle.start()
         api = runtime.settings.api
         print(f"OpenLFR console and API on http://{api.host}:{api.port}/ (Ctrl-C to stop)", file=sys.stderr)
+        if on_started is not None:
+            on_started(runtime.settings)
         while not stop.wait(0.5):
             pass
     finally:
