@@ -37,11 +37,21 @@ def scene(faces: Sequence[tuple[int, int, int]]) -> ImageBGR:
 
 
 class ListSource:
-    """A FrameSource over a list of images (media time: index / fps); ``endless`` repeats the last one."""
+    """A FrameSource over a list of images (media time: index / fps); ``endless`` repeats the last one;
+    ``passes`` plays the list that many times, the media clock restarting at 0 each time (a looping file)."""
 
-    def __init__(self, source_id: str, images: Sequence[ImageBGR], *, fps: float = 25.0, endless: bool = False):
+    def __init__(
+        self,
+        source_id: str,
+        images: Sequence[ImageBGR],
+        *,
+        fps: float = 25.0,
+        endless: bool = False,
+        passes: int = 1,
+    ):
         self._id = source_id
-        self._images = list(images)
+        self._images = list(images) * passes
+        self._pass_length = len(images)
         self._fps = fps
         self._endless = endless
         self._closed = threading.Event()
@@ -57,7 +67,7 @@ class ListSource:
             if index >= len(self._images) and not self._endless:
                 return
             image = self._images[min(index, len(self._images) - 1)]
-            yield Frame(self._id, index, image, time.monotonic(), index / self._fps)
+            yield Frame(self._id, index, image, time.monotonic(), (index % self._pass_length) / self._fps)
             index += 1
             if self._endless:
                 time.sleep(0.005)

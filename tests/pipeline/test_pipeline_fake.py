@@ -238,6 +238,14 @@ def test_a_crowd_walking_in_is_embedded_within_the_budget_neediest_first(
     assert held_after_round[1:5] == [[0, 0, 1, 1], [1, 1, 1, 1], [1, 1, 2, 2], [2, 2, 2, 2]]
 
 
+def test_each_pass_of_a_looping_camera_is_a_new_encounter(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    one_pass = [scene([f]) for f in walk(0, 12)] + [scene([])] * 12  # the person walks through, then leaves
+    looping = ListSource("cam", one_pass, passes=2)  # media time 0 … 0.96 s, then from 0 again
+    records, _ = run(fake_engine, [looping], tmp_path)
+    # Both passes alert at about the same media time, well within the 60 s cooldown on that clock.
+    assert [r["subject_id"] for r in records] == ["s0", "s0"]
+
+
 def test_scene_cut_ends_tracks(fake_engine: FaceEngine, tmp_path: Path) -> None:
     # Same place, different person, after a cut to a bright scene and back: never one track.
     bright = np.full_like(scene([]), 150)

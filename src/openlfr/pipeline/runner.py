@@ -51,6 +51,7 @@ class CameraState:
     last_alert_at: dict[str, float] = field(default_factory=dict)
     """subject → media time of the last alert on this camera (the cooldown clock)"""
     previous_thumbnail: np.ndarray | None = None
+    last_media_time_s: float = float("-inf")
     frames: int = 0
     faces: int = 0
     embedded: int = 0
@@ -152,6 +153,11 @@ class ModelRunner:
         detections = prepared.detections  # found on the camera's thread (camera.py)
         detected = time.perf_counter()
         camera.frames += 1
+        if prepared.frame.media_time_s < camera.last_media_time_s:
+            # The media clock restarted (a looping file): each pass is a new encounter, so the cooldowns of
+            # the last pass, measured on the old clock, no longer apply.
+            camera.last_alert_at.clear()
+        camera.last_media_time_s = prepared.frame.media_time_s
         camera.faces += len(detections)
         if self._scene_changed(camera, prepared.small):
             camera.scene_cuts += 1
