@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
@@ -201,6 +201,17 @@ def _default_engine_factory(settings: Settings) -> Callable[[], FaceEngine]:
         return FaceEngine.from_settings(pipeline_settings(settings))
 
     return factory
+
+
+# The per-camera series of /metrics: (name, help, type, value of one camera's health).
+_CAMERA_METRICS: tuple[tuple[str, str, Literal["gauge", "counter"], Callable[[CameraHealth], float]], ...] = (
+    ("openlfr_camera_fps", "frames per second read from the camera", "gauge", lambda h: h.fps),
+    ("openlfr_camera_frames_total", "frames processed in the current deployment", "counter", lambda h: h.frames),
+    ("openlfr_camera_faces_total", "faces detected in the current deployment", "counter", lambda h: h.faces),
+    ("openlfr_camera_alerts_total", "alerts raised in the current deployment", "counter", lambda h: h.alerts),
+    ("openlfr_camera_queue_depth", "frames waiting for the models", "gauge", lambda h: h.queue_depth),
+    ("openlfr_camera_up", "1 while the camera delivers frames", "gauge", lambda h: 1 if h.state == "running" else 0),
+)
 
 
 class CameraManager:
@@ -420,42 +431,8 @@ class CameraManager:
         with self.db.session() as session:
             health = self.health(self.list_cameras(session))
         labelled = [({"camera": h.name}, h) for h in health]
-        yield MetricFamily(
-            "openlfr_camera_fps",
-            "frames per second read from the camera",
-            "gauge",
-            tuple(Sample(h.fps, lab) for lab, h in labelled),
-        )
-        yield MetricFamily(
-            "openlfr_camera_frames_total",
-            "frames processed in the current deployment",
-            "counter",
-            tuple(Sample(h.frames, lab) for lab, h in labelled),
-        )
-        yield MetricFamily(
-            "openlfr_camera_faces_total",
-            "faces detected in the current deployment",
-            "counter",
-            tuple(Sample(h.faces, lab) for lab, h in labelled),
-        )
-        yield MetricFamily(
-            "openlfr_camera_alerts_total",
-            "alerts raised in the current deployment",
-            "counter",
-            tuple(Sample(h.alerts, lab) for lab, h in labelled),
-        )
-        yield MetricFamily(
-            "openlfr_camera_queue_depth",
-            "frames waiting for the models",
-            "gauge",
-            tuple(Sample(h.queue_depth, lab) for lab, h in labelled),
-        )
-        yield MetricFamily(
-            "openlfr_camera_up",
-            "1 while the camera delivers frames",
-            "gauge",
-            tuple(Sample(1 if h.state == "running" else 0, lab) for lab, h in labelled),
-        )
+        for name, help_text, kind, measure in _CAMERA_METRICS:
+            yield MetricFamily(name, help_text, kind, tuple(Sample(measure(h), lab) for lab, h in labelled))
         with self._lock:
             runs = list(self._runs.values())
         latency = []
