@@ -85,27 +85,36 @@ def test_power_of_two_chunks(count: int, chunks: list[tuple[int, int]]) -> None:
     assert power_of_two_chunks(count) == chunks
 
 
-def _tiny_model(path: Path) -> Path:
-    """(N, 3, 4, 4) → (N, 2): a 1×1 convolution and a global average pool, batch dimension symbolic."""
+def _conv_model(path: Path, weight: np.ndarray, *, pooled: bool) -> Path:
+    """A 1×1 convolution with ``weight`` (2 outputs × 3 channels) on (N, 3, H, W), then flattened: after a
+    global average pool (→ (N, 2)) or pixel by pixel (→ (N, 2·H·W)). Batch and image dimensions symbolic."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    weight = np.arange(6, dtype=np.float32).reshape(2, 3, 1, 1) / 10.0
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"])]
+    if pooled:
+        nodes.append(helper.make_node("GlobalAveragePool", ["c"], ["p"]))
+    nodes.append(helper.make_node("Flatten", ["p" if pooled else "c"], ["y"]))
     graph = helper.make_graph(
-        [
-            helper.make_node("Conv", ["x", "w"], ["c"]),
-            helper.make_node("GlobalAveragePool", ["c"], ["p"]),
-            helper.make_node("Flatten", ["p"], ["y"]),
-        ],
-        "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
-        [numpy_helper.from_array(weight, "w")],
+        nodes,
+        "conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "F"])],
+        [numpy_helper.from_array(weight.astype(np.float32).reshape(2, 3, 1, 1), "w")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, path)
     return path
+
+
+_TINY_WEIGHT = np.arange(6, dtype=np.float64).reshape(2, 3) / 10.0
+_PIXELWISE_WEIGHT = np.array([[1.0, 10.0, 100.0], [-1.0, 0.5, 2.0]])
+
+
+def _tiny_model(path: Path) -> Path:
+    """(N, 3, H, W) → (N, 2): channel means times ``_TINY_WEIGHT``."""
+    return _conv_model(path, _TINY_WEIGHT, pooled=True)
 
 
 def _images(count: int, seed: int = 0) -> np.ndarray:
@@ -115,8 +124,7 @@ def _images(count: int, seed: int = 0) -> np.ndarray:
 def _by_hand(images: np.ndarray, channels: str) -> np.ndarray:
     """The tiny model computed in numpy: channel means of the model-ordered image times the 1×1 weights."""
     ordered = images[..., ::-1] if channels == "rgb" else images
-    weight = np.arange(6, dtype=np.float64).reshape(2, 3) / 10.0
-    return ordered.astype(np.float64).mean(axis=(1, 2)) @ weight.T
+    return ordered.astype(np.float64).mean(axis=(1, 2)) @ _TINY_WEIGHT.T
 
 
 def test_openvino_runner_matches_onnxruntime_across_batch_splits(tmp_path: Path) -> None:
@@ -144,34 +152,14 @@ def test_both_runtimes_feed_the_model_its_channel_order(tmp_path: Path, channels
     np.testing.assert_allclose(on_ov, _by_hand(images, channels), rtol=1e-5)
 
 
-def _pixelwise_model(path: Path) -> Path:
-    """(N, 3, H, W) → (N, 2·H·W): a 1×1 convolution, flattened, so every output depends on one pixel's place."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    weight = np.array([[1.0, 10.0, 100.0], [-1.0, 0.5, 2.0]], np.float32).reshape(2, 3, 1, 1)
-    graph = helper.make_graph(
-        [helper.make_node("Conv", ["x", "w"], ["c"]), helper.make_node("Flatten", ["c"], ["y"])],
-        "pixelwise",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "F"])],
-        [numpy_helper.from_array(weight, "w")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, path)
-    return path
-
-
 @pytest.mark.parametrize("channels", ["bgr", "rgb"])
 def test_in_graph_conversion_keeps_every_pixel_in_its_place(tmp_path: Path, channels: str) -> None:
     # A non-square image and a model that sees each pixel separately: a swapped height and width, a wrong
     # layout or channel order inside OpenVINO's conversion would move values around.
-    model = _pixelwise_model(tmp_path / "pixelwise.onnx")
+    model = _conv_model(tmp_path / "pixelwise.onnx", _PIXELWISE_WEIGHT, pooled=False)
     images = np.random.default_rng(2).integers(0, 256, (2, 3, 5, 3), dtype=np.uint8)  # N, H=3, W=5, C
     ordered = (images[..., ::-1] if channels == "rgb" else images).astype(np.float64)
-    weight = np.array([[1.0, 10.0, 100.0], [-1.0, 0.5, 2.0]])
-    expected = np.einsum("nhwc,kc->nkhw", ordered, weight).reshape(2, -1)
+    expected = np.einsum("nhwc,kc->nkhw", ordered, _PIXELWISE_WEIGHT).reshape(2, -1)
     (on_ov,) = OpenVinoRunner(model, 1, "f32", channels=channels).run_images(images)  # type: ignore[arg-type]
     (on_ort,) = OnnxRuntimeRunner(model, 1, channels=channels).run_images(images)  # type: ignore[arg-type]
     np.testing.assert_allclose(on_ov, expected, rtol=1e-5)
