@@ -30,8 +30,6 @@ class PreparedFrame:
     frame: Frame
     small: ImageBGR
     """the frame downscaled so its long side is at most the detection size"""
-    scale: float
-    """original pixels per ``small`` pixel"""
     detections: FaceDetections
     """faces found on ``small``, in the coordinates of the full frame"""
     decode_ms: float
@@ -78,7 +76,6 @@ def prepare(frame: Frame, detector: FaceDetector, max_side: int, *, decode_ms: f
     return PreparedFrame(
         frame,
         small,
-        scale,
         detections,
         decode_ms=decode_ms,
         resize_ms=(resized - started) * 1e3,
