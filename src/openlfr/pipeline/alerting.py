@@ -33,26 +33,28 @@ from openlfr.types import FloatArray, ImageBGR, as_image
 log = logging.getLogger(__name__)
 
 
-def crop_face(image: ImageBGR, box: FloatArray, margin: float = 0.3) -> ImageBGR:
-    """The face box grown by ``margin`` on each side, clipped to the image (a copy)."""
-    height, width = image.shape[:2]
+def _grown_box(box: FloatArray | list[float], margin: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of ``box`` grown by ``margin`` of its size on each side, clipped to the image."""
+    height, width = shape[:2]
     x1, y1, x2, y2 = (float(v) for v in box)
     dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
     left, top = max(0, int(x1 - dx)), max(0, int(y1 - dy))
-    right, bottom = min(width, int(x2 + dx) + 1), min(height, int(y2 + dy) + 1)
+    return left, top, min(width, int(x2 + dx) + 1), min(height, int(y2 + dy) + 1)
+
+
+def crop_face(image: ImageBGR, box: FloatArray, margin: float = 0.3) -> ImageBGR:
+    """The face box grown by ``margin`` on each side, clipped to the image (a copy)."""
+    left, top, right, bottom = _grown_box(box, margin, image.shape)
     return as_image(image[top:bottom, left:right].copy())
 
 
 def blur_faces_except(image: ImageBGR, boxes: FloatArray, keep: int) -> ImageBGR:
     """A copy of ``image`` in which every box but ``keep`` (grown by 20 %) is blanked out."""
     out = image.copy()
-    height, width = image.shape[:2]
-    for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
+    for i, box in enumerate(boxes.tolist()):
         if i == keep:
             continue
-        dx, dy = (x2 - x1) * 0.2, (y2 - y1) * 0.2
-        left, top = max(0, int(x1 - dx)), max(0, int(y1 - dy))
-        right, bottom = min(width, int(x2 + dx) + 1), min(height, int(y2 + dy) + 1)
+        left, top, right, bottom = _grown_box(box, 0.2, image.shape)
         if right <= left or bottom <= top:
             continue
         region = out[top:bottom, left:right]
@@ -62,8 +64,9 @@ def blur_faces_except(image: ImageBGR, boxes: FloatArray, keep: int) -> ImageBGR
     return out
 
 
-def encode_jpeg(image: ImageBGR) -> bytes:
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+def encode_jpeg(image: ImageBGR, quality: int = 90) -> bytes:
+    """``image`` as JPEG bytes; raises RuntimeError if OpenCV cannot encode it."""
+    ok, data = cv2.imencode(".jpg", np.ascontiguousarray(image), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     return bytes(data.tobytes())

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import cv2
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,7 +31,7 @@ from openlfr.config.models import Settings
 from openlfr.detect.base import FaceDetector, create_detector, detect_scaled
 from openlfr.engine import FaceEngine
 from openlfr.errors import OpenLFRError, SourceError
-from openlfr.pipeline.alerting import blur_faces_except
+from openlfr.pipeline.alerting import blur_faces_except, encode_jpeg
 from openlfr.pipeline.app import RunSummary, WatchPipeline, pipeline_settings
 from openlfr.pipeline.camera import downscale
 from openlfr.pipeline.config import PipelineConfig
@@ -471,10 +469,10 @@ def redacted_target(source: str) -> str:
 
 
 def _jpeg(image: ImageBGR) -> bytes:
-    ok, data = cv2.imencode(".jpg", np.ascontiguousarray(image), [cv2.IMWRITE_JPEG_QUALITY, 80])
-    if not ok:
-        raise SourceError("cannot encode the preview frame")
-    return bytes(data.tobytes())
+    try:
+        return encode_jpeg(image, quality=80)
+    except RuntimeError:
+        raise SourceError("cannot encode the preview frame") from None
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
