@@ -132,16 +132,19 @@ class ModelRunner:
             self.stats.frame_latency_ms.append((done - prepared.frame.captured_at) * 1e3)
 
     def _within_budget(self, requests: list[_Request]) -> list[_Request]:
-        """At most ``embed_budget`` faces: tracks with the fewest faces first (they need evidence before they
-        can alert at all), then the best faces. A face left out costs nothing: its track is asked again on
+        """At most ``embed_budget`` faces: tracks still short of ``min_evidence`` faces first (they cannot
+        alert at all before), then the best faces. A face left out costs nothing: its track is asked again on
         its next frame. Everyone walking into view at once (a camera starting on a crowd) would otherwise
         mean one long embedding call while the cameras' queues overflow."""
         budget = self.config.embed_budget
         if len(requests) <= budget:
             return requests
         needed = self.policy.min_evidence
-        short = {id(r): min(len(r.camera.tracks[r.track_id].samples), needed) for r in requests}
-        return sorted(requests, key=lambda r: (short[id(r)], -r.rank))[:budget]
+
+        def neediest_first(r: _Request) -> tuple[int, float]:
+            return min(len(r.camera.tracks[r.track_id].samples), needed), -r.rank
+
+        return sorted(requests, key=neediest_first)[:budget]
 
     def _frame(self, prepared: PreparedFrame) -> list[_Request]:
         stages = self.stats.stages_ms
