@@ -157,10 +157,7 @@ class OnnxRuntimeRunner:
         self.output_names: tuple[str, ...] = tuple(o.name for o in self._session.get_outputs())
 
     def run_images(self, images: np.ndarray) -> list[np.ndarray]:
-        return self.run(images_to_blob(images, self._channels))
-
-    def run(self, blob: np.ndarray) -> list[np.ndarray]:
-        """The model on a float32 NCHW blob."""
+        blob = images_to_blob(images, self._channels)
         return list(self._session.run(list(self.output_names), {self._input_name: blob}))
 
 
