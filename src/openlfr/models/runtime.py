@@ -166,8 +166,8 @@ class OpenVinoRunner:
 
     ``split_batch``: batches are run as power-of-two chunks (7 faces = 4 + 2 + 1), so at most
     log2(max_batch) + 1 shapes are ever compiled for a batched model and no padding is computed.
-    ``channels``: the model's channel order; images arrive as uint8 BGR NHWC and the compiled graph itself
-    converts them (``_with_image_input``).
+    ``channels``: the model's channel order; images arrive as uint8 BGR NHWC, are copied as float32 into the
+    request's input and the compiled graph reorders channels and layout (``_with_image_input``).
     ``parallel_calls``: how many threads may call ``run_images`` at once (the pipeline detects on every camera's
     thread). The model is compiled with that many streams of ``threads`` threads and as many infer requests (a
     request is not thread-safe): a call takes an idle one, or waits. With one stream, OpenVINO runs concurrent
