@@ -154,7 +154,7 @@ class ModelRunner:
         camera = self.cameras[prepared.frame.source_id]
         image = prepared.frame.image
         detections = prepared.detections  # found on the camera's thread (camera.py)
-        detected = time.perf_counter()
+        started = time.perf_counter()
         camera.frames += 1
         if prepared.frame.media_time_s < camera.last_media_time_s:
             # The media clock restarted (a looping file): each pass is a new encounter, so the cooldowns of
@@ -192,7 +192,7 @@ class ModelRunner:
             if evidence.wants(rank, self.config.improvement, self.policy.min_evidence):
                 requests.append(_Request(camera, prepared, detections, i, track_id, rank, aligned))
         selected = time.perf_counter()
-        stages["track"].append((tracked - detected) * 1e3)
+        stages["track"].append((tracked - started) * 1e3)
         stages["select"].append((selected - tracked) * 1e3)
         return requests
 
