@@ -4,6 +4,7 @@ printed operator logs in and sees (and confirms) alerts for the performer in the
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -38,6 +39,7 @@ from openlfr.config.models import Settings
 from openlfr.deployments.service import get_deployment, in_window, is_authorised
 from openlfr.service.cameras import CameraManager
 from openlfr.store.context import open_store
+from openlfr.store.governance_models import AuditEntry
 from openlfr.store.models import SnapshotTemplate, Template, utcnow
 from openlfr.watchlists.subjects import get_watchlist, members
 from tests.helpers.data import shared_data
@@ -138,6 +140,15 @@ def test_prepare_demo_builds_a_live_authorised_deployment(tmp_path: Path) -> Non
         assert subjects[PERFORMER].id in snapshot_subjects
 
         assert verify_chain(s).ok
+        # The import and the snapshot are audited as `lfr watchlist import|snapshot` audit them.
+        audited = {entry.action: entry for entry in s.scalars(select(AuditEntry))}
+        imported = json.loads(audited["watchlist.import"].details)
+        assert imported["name"] == state.watchlist and imported["rejected"] == state.rejected
+        assert imported["enrolled"] == imported["items"] - state.rejected > 0
+        snapshotted = audited["snapshot.create"]
+        assert snapshotted.target_id == deployment.snapshot_id
+        snapshot_details = json.loads(snapshotted.details)
+        assert snapshot_details["watchlist"] == state.watchlist and snapshot_details["subjects"] == len(state.subjects)
     assert any("reset on every run" in line for line in logged)
 
 

@@ -218,7 +218,7 @@ def _enrol(
 ) -> tuple[tuple[str, ...], int, str]:
     """Import FOLDER/<person>/<images> of each folder into WATCHLIST, then snapshot it: (people, rejected
     images, snapshot id)."""
-    from openlfr.audit import append_audit
+    from openlfr.commands.watchlist import audit_import, audit_snapshot
     from openlfr.watchlists.enrol import Enroller
     from openlfr.watchlists.importer import Importer, SubjectDefaults
     from openlfr.watchlists.manifest import Manifest, SubjectFields, scan_folder
@@ -249,37 +249,10 @@ def _enrol(
     for reject in summary.rejects:
         log(f"  not enrolled: {reject.source} ({reject.code}: {reject.detail})")
     with store.db.session() as session:
-        append_audit(
-            session,
-            actor=actor,
-            action="watchlist.import",
-            target_type="watchlist",
-            target_id=None,
-            details={
-                "name": WATCHLIST,
-                "items": summary.items,
-                "enrolled": summary.enrolled,
-                "already_enrolled": summary.already_enrolled,
-                "rejected": rejected,
-                "duplicates": summary.duplicates,
-            },
-        )
+        audit_import(session, actor, summary)
     with store.db.session() as session:
         snapshot = create_snapshot(session, WATCHLIST, engine.contract, now.date())
-        append_audit(
-            session,
-            actor=actor,
-            action="snapshot.create",
-            target_type="snapshot",
-            target_id=snapshot.id,
-            details={
-                "watchlist": WATCHLIST,
-                "fingerprint": snapshot.fingerprint,
-                "templates": snapshot.templates,
-                "subjects": snapshot.subjects,
-                "excluded": len(snapshot.excluded),
-            },
-        )
+        audit_snapshot(session, actor, snapshot)
     if snapshot.templates == 0:
         raise DemoError("no reference image could be enrolled: the demo has no watchlist to search")
     return refs, rejected, snapshot.id

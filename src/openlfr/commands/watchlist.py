@@ -9,7 +9,7 @@ import re
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openlfr.commands.common import (
     add_database_flag,
@@ -19,6 +19,11 @@ from openlfr.commands.common import (
     progress,
     settings_with_database,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from openlfr.watchlists.types import ImportSummary, SnapshotResult
 
 
 def register(subparsers: Any) -> None:
@@ -156,7 +161,7 @@ def _default_rejects_path(data_dir: Path, name: str) -> Path:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit, cli_actor
+    from openlfr.audit import cli_actor
     from openlfr.engine import FaceEngine
     from openlfr.errors import DatasetError
     from openlfr.store.context import open_store
@@ -185,21 +190,7 @@ def run_import(args: argparse.Namespace) -> int:
             progress=lambda items: progress(items, total=len(manifest.items), desc="enrolling", enabled=args.progress),
         )
         with store.db.session() as session:
-            append_audit(
-                session,
-                actor=cli_actor(args.added_by),
-                action="watchlist.import",
-                target_type="watchlist",
-                target_id=None,
-                details={
-                    "name": summary.watchlist,
-                    "items": summary.items,
-                    "enrolled": summary.enrolled,
-                    "already_enrolled": summary.already_enrolled,
-                    "rejected": sum(summary.rejected.values()),
-                    "duplicates": summary.duplicates,
-                },
-            )
+            audit_import(session, cli_actor(args.added_by), summary)
     write_rejects(rejects_path, summary.rejects)
     payload = {**summary.as_dict(), "rejects_file": str(rejects_path)}
     if args.json:
@@ -216,6 +207,47 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def audit_import(session: Session, actor: str, summary: ImportSummary) -> None:
+    """The audit record of an import (counts only; also written by `lfr demo --serve`)."""
+    from openlfr.audit import append_audit
+
+    append_audit(
+        session,
+        actor=actor,
+        action="watchlist.import",
+        target_type="watchlist",
+        target_id=None,
+        details={
+            "name": summary.watchlist,
+            "items": summary.items,
+            "enrolled": summary.enrolled,
+            "already_enrolled": summary.already_enrolled,
+            "rejected": sum(summary.rejected.values()),
+            "duplicates": summary.duplicates,
+        },
+    )
+
+
+def audit_snapshot(session: Session, actor: str, result: SnapshotResult) -> None:
+    """The audit record of a new snapshot (also written by `lfr demo --serve`)."""
+    from openlfr.audit import append_audit
+
+    append_audit(
+        session,
+        actor=actor,
+        action="snapshot.create",
+        target_type="snapshot",
+        target_id=result.id,
+        details={
+            "watchlist": result.watchlist,
+            "fingerprint": result.fingerprint,
+            "templates": result.templates,
+            "subjects": result.subjects,
+            "excluded": len(result.excluded),
+        },
+    )
+
+
 def _user() -> str:
     try:
         return getpass.getuser()
@@ -224,7 +256,7 @@ def _user() -> str:
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit, cli_actor
+    from openlfr.audit import cli_actor
     from openlfr.embed.base import create_embedder
     from openlfr.store.context import open_store
     from openlfr.watchlists.snapshots import create_snapshot
@@ -235,20 +267,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.now(UTC).date()
     with open_store(settings) as store, store.db.session() as session:
         result = create_snapshot(session, args.name, contract, as_of)
-        append_audit(
-            session,
-            actor=cli_actor(),
-            action="snapshot.create",
-            target_type="snapshot",
-            target_id=result.id,
-            details={
-                "watchlist": args.name,
-                "fingerprint": result.fingerprint,
-                "templates": result.templates,
-                "subjects": result.subjects,
-                "excluded": len(result.excluded),
-            },
-        )
+        audit_snapshot(session, cli_actor(), result)
     if args.json:
         print_json(result.as_dict())
         return 0
