@@ -111,8 +111,25 @@ class FakeController:
 
 @dataclass
 class CountingController(FakeController):
+    """Counts ``counts`` per run (counters from zero at each start); keeps the last run's after it stops."""
+
+    stopped: dict[str, RunCounts] = field(default_factory=dict)
+
+    def start_recognition(
+        self, deployment_id: str, snapshot_id: str, threshold: float, camera_ids: Sequence[str]
+    ) -> None:
+        super().start_recognition(deployment_id, snapshot_id, threshold, camera_ids)
+        self.stopped.pop(deployment_id, None)
+
+    def stop_recognition(self, deployment_id: str) -> None:
+        if deployment_id in self.running and self.counts is not None:
+            self.stopped[deployment_id] = self.counts
+        super().stop_recognition(deployment_id)
+
     def deployment_counts(self, deployment_id: str) -> RunCounts | None:
-        return self.counts if deployment_id in self.running else None
+        if deployment_id in self.running:
+            return self.counts
+        return self.stopped.get(deployment_id)
 
 
 ALERT_NOW = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)

@@ -13,21 +13,21 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from openlfr.alerts.db_store import DbAlertStore
 from openlfr.cli import main
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
+from openlfr.deployments.figures import add_counts, tally
 from openlfr.deployments.service import (
     authorise_deployment,
     create_deployment,
     end_deployment,
-    record_counts,
     start_deployment,
 )
 from openlfr.deployments.types import RunCounts
-from openlfr.reports.deployment import build_record, tally
+from openlfr.reports.deployment import build_record
 from openlfr.reports.transparency import build_transparency, charts
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
@@ -76,7 +76,7 @@ def _deployment(store: Store, name: str, day: int, reviews: list[tuple[str, str 
             )
     with store.db.session() as session:
         if faces is not None:
-            record_counts(session, deployment_id, RunCounts(frames=faces * 10, faces=faces, tracks=faces // 4), start)
+            add_counts(session, deployment_id, RunCounts(frames=faces * 40, detections=faces * 4, tracks=faces), start)
         end_deployment(session, deployment_id, actor="a", reason="done", now=start + timedelta(hours=3))
     return deployment_id
 
@@ -139,3 +139,26 @@ def test_report_cli_formats_and_dpia_facts(
     assert any("NOT encrypted" in s for s in facts["data_flows"])
     assert main(["report", "dpia-facts", deployment_id, *db]) == 0
     assert capsys.readouterr().out.startswith("# DPIA facts: Station (")
+
+
+def test_a_final_record_keeps_its_figures_after_the_purge_and_an_erasure(store: Store) -> None:
+    """Purging the alerts' personal data (31 days) or erasing alerts on request never changes the published
+    record: before the rows go, their categories are added to the deployment's retired tally."""
+    from openlfr.retention.access import erase_alerts
+    from openlfr.retention.purge import purge_alerts
+
+    deployment_id = _deployment(store, "Station", 0, REVIEWS, faces=5000)
+    with store.db.session() as session:
+        before = build_record(session, deployment_id)
+        first_alert = session.scalars(select(AlertRecord.id).where(AlertRecord.deployment_id == deployment_id)).first()
+    assert first_alert is not None
+    erased, _ = erase_alerts(store, [first_alert], actor="cli:test", reason="subject access request")
+    assert erased == 1
+    result = purge_alerts(store, now=T0 + timedelta(days=60), retention_days=31, actor="cli:test")
+    assert result.alerts == len(REVIEWS) - 1
+    with store.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(AlertRecord)) == 0
+        after = build_record(session, deployment_id)
+    assert after == before
+    assert (after.alerts, after.arrests, after.true_confirmed, after.final) == (7, 1, 2, True)
+    assert after.false_alert_rate == pytest.approx(2 / 5000)

@@ -125,7 +125,8 @@ def _override(session: Any, args: argparse.Namespace) -> Any:
 
 
 def _print(deployment: Any, args: argparse.Namespace, session: Any) -> None:
-    from openlfr.deployments.service import deployment_dict, get_counts
+    from openlfr.deployments.figures import get_counts
+    from openlfr.deployments.service import deployment_dict
 
     data = deployment_dict(deployment, get_counts(session, deployment.id))
     if args.json:

@@ -25,6 +25,7 @@ from openlfr.audit import append_audit
 from openlfr.audit.chain import as_utc, iso_utc
 from openlfr.auth.roles import Role
 from openlfr.config.governance import GovernanceConfig
+from openlfr.deployments.figures import get_counts
 from openlfr.deployments.types import (
     EDITABLE,
     DeploymentChanges,
@@ -38,7 +39,7 @@ from openlfr.deployments.types import (
 from openlfr.pipeline.thresholds import CALIBRATED
 from openlfr.store.auth_models import User
 from openlfr.store.errors import ConflictError, NotFoundError
-from openlfr.store.governance_models import Deployment, DeploymentCount
+from openlfr.store.governance_models import Deployment
 from openlfr.store.models import Snapshot, SnapshotTemplate
 
 TEXT_FIELDS = ("name", "use_case", "purpose", "legal_basis", "justification", "location")
@@ -375,7 +376,7 @@ def end_deployment(session: Session, deployment_id: str, *, actor: str, reason: 
     deployment.end_reason = reason.strip() or "ended"
     deployment.updated_at = now
     removed = destroy_templates(session, deployment)
-    counts = session.get(DeploymentCount, deployment.id)
+    counts = get_counts(session, deployment.id)
     _audit(
         session,
         actor,
@@ -384,7 +385,9 @@ def end_deployment(session: Session, deployment_id: str, *, actor: str, reason: 
         {
             "reason": deployment.end_reason,
             "templates_destroyed": removed,
-            "faces_seen": counts.faces_seen if counts is not None else None,
+            "faces_seen": counts.tracks if counts is not None else 0,
+            "detections": counts.detections if counts is not None else 0,
+            "frames": counts.frames if counts is not None else 0,
         },
     )
     return deployment
@@ -411,20 +414,6 @@ def cancel_deployment(session: Session, deployment_id: str, *, actor: str, reaso
         {"reason": deployment.end_reason, "templates_destroyed": removed},
     )
     return deployment
-
-
-def record_counts(session: Session, deployment_id: str, counts: RunCounts, now: datetime) -> None:
-    """Store what the pipeline counted (replacing earlier counts of the same run)."""
-    row = session.get(DeploymentCount, deployment_id)
-    if row is None:
-        row = DeploymentCount(deployment_id=deployment_id)
-        session.add(row)
-    row.frames, row.faces_seen, row.tracks, row.updated_at = counts.frames, counts.faces, counts.tracks, now
-
-
-def get_counts(session: Session, deployment_id: str) -> RunCounts | None:
-    row = session.get(DeploymentCount, deployment_id)
-    return RunCounts(row.frames, row.faces_seen, row.tracks) if row is not None else None
 
 
 def deployment_dict(deployment: Deployment, counts: RunCounts | None = None) -> dict[str, Any]:
@@ -482,5 +471,7 @@ def deployment_dict(deployment: Deployment, counts: RunCounts | None = None) -> 
         "ended_at": when(deployment.ended_at),
         "end_reason": deployment.end_reason,
         "templates_destroyed": deployment.templates_destroyed,
-        "counts": ({"frames": counts.frames, "faces_seen": counts.faces, "tracks": counts.tracks} if counts else None),
+        "counts": (
+            {"frames": counts.frames, "detections": counts.detections, "faces_seen": counts.tracks} if counts else None
+        ),
     }

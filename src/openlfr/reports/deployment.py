@@ -1,14 +1,10 @@
 """The deployment record: the fields the Met publishes for each LFR deployment, from the database.
 
-Alert categories (docs/GOVERNANCE.md says how they map onto the review in the console):
-
-- an alert is *true* when the reviewing officer confirmed it, *false* when they rejected it; pending and
-  escalated alerts are counted as ``unreviewed``;
-- it is *confirmed* when an officer engaged the person (outcome ``spoken_to``, ``arrested`` or ``no_action``),
-  *unconfirmed* otherwise (no outcome, or ``not_located``).
-
-``false_alert_rate`` is the Met's figure: false alerts divided by faces seen (None when the pipeline's face
-count was not recorded); ``false_alert_share`` is false alerts divided by reviewed alerts.
+The alert categories and how they survive the purge are defined in ``openlfr.deployments.figures``.
+``faces_seen`` is the number of distinct faces that passed the cameras (tracks), as forces publish it;
+``detections`` (a face counted in every frame it was found in) is kept as a second figure.
+``false_alert_rate`` is the Met's figure: false alerts divided by faces seen (None when the pipeline's count
+was not recorded); ``false_alert_share`` is false alerts divided by reviewed alerts.
 """
 
 from __future__ import annotations
@@ -19,14 +15,11 @@ import io
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.audit.chain import as_utc
-from openlfr.deployments.service import get_counts, get_deployment
-from openlfr.store.alert_models import AlertRecord
-
-ENGAGED: Final = frozenset({"spoken_to", "arrested", "no_action"})
+from openlfr.deployments.figures import alert_figures, faces_seen, get_counts
+from openlfr.deployments.service import get_deployment
 
 COLUMNS: Final = (
     "deployment_id",
@@ -41,6 +34,7 @@ COLUMNS: Final = (
     "threshold_override",
     "watchlist_size",
     "faces_seen",
+    "detections",
     "alerts",
     "true_confirmed",
     "true_unconfirmed",
@@ -58,35 +52,6 @@ COLUMNS: Final = (
 
 
 @dataclass(frozen=True, slots=True)
-class AlertTally:
-    alerts: int = 0
-    true_confirmed: int = 0
-    true_unconfirmed: int = 0
-    false_confirmed: int = 0
-    false_unconfirmed: int = 0
-    unreviewed: int = 0
-    engagements: int = 0
-    arrests: int = 0
-
-
-def tally(rows: list[tuple[str, str | None]]) -> AlertTally:
-    """(status, outcome) of each alert → the published categories."""
-    counts = dict.fromkeys(AlertTally.__dataclass_fields__, 0)
-    for status, outcome in rows:
-        counts["alerts"] += 1
-        engaged = outcome in ENGAGED
-        counts["engagements"] += engaged
-        counts["arrests"] += outcome == "arrested"
-        if status == "confirmed":
-            counts["true_confirmed" if engaged else "true_unconfirmed"] += 1
-        elif status == "rejected":
-            counts["false_confirmed" if engaged else "false_unconfirmed"] += 1
-        else:
-            counts["unreviewed"] += 1
-    return AlertTally(**counts)
-
-
-@dataclass(frozen=True, slots=True)
 class DeploymentRecord:
     deployment_id: str
     name: str
@@ -100,6 +65,9 @@ class DeploymentRecord:
     threshold_override: str | None
     watchlist_size: int
     faces_seen: int | None
+    """distinct faces that passed the cameras (tracks)"""
+    detections: int | None
+    """face detections summed over frames (a second figure)"""
     alerts: int
     true_confirmed: int
     true_unconfirmed: int
@@ -114,7 +82,8 @@ class DeploymentRecord:
     authorised_at: str | None
     snapshot_fingerprint: str
     final: bool
-    """True once the deployment has ended (the figures no longer change except by review)"""
+    """True once the deployment has ended: its counts no longer change; alert categories change only when an
+    officer's review of one of its alerts is recorded, and never by the purge"""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,15 +95,9 @@ def _iso(value: Any) -> str | None:
 
 def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
     deployment = get_deployment(session, deployment_id)
-    rows = [
-        (str(status), outcome)
-        for status, outcome in session.execute(
-            select(AlertRecord.status, AlertRecord.outcome).where(AlertRecord.deployment_id == deployment.id)
-        )
-    ]
-    t = tally(rows)
+    t = alert_figures(session, deployment.id)
     counts = get_counts(session, deployment.id)
-    faces = counts.faces if counts is not None else None
+    faces = faces_seen(session, deployment.id)
     false_alerts = t.false_confirmed + t.false_unconfirmed
     reviewed = t.alerts - t.unreviewed
     start = deployment.started_at or deployment.planned_start
@@ -156,6 +119,7 @@ def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
         threshold_override=override,
         watchlist_size=deployment.watchlist_size,
         faces_seen=faces,
+        detections=counts.detections if counts is not None else None,
         alerts=t.alerts,
         true_confirmed=t.true_confirmed,
         true_unconfirmed=t.true_unconfirmed,
@@ -180,6 +144,10 @@ def to_csv(records: list[DeploymentRecord]) -> str:
     for record in records:
         writer.writerow(record.as_dict())
     return out.getvalue()
+
+
+def _count(value: int | None) -> str:
+    return "not recorded" if value is None else f"{value:,}"
 
 
 def _pct(value: float | None, digits: int = 4) -> str:
@@ -211,7 +179,8 @@ def to_html(record: DeploymentRecord) -> str:
             + (f" (override: {record.threshold_override})" if record.threshold_override else ""),
         ),
         ("Watchlist size", f"{record.watchlist_size} templates"),
-        ("Faces seen", "not recorded" if record.faces_seen is None else f"{record.faces_seen:,}"),
+        ("Faces seen (distinct faces passing)", _count(record.faces_seen)),
+        ("Face detections (all frames)", _count(record.detections)),
         ("Alerts", str(record.alerts)),
         ("True alerts, confirmed", str(record.true_confirmed)),
         ("True alerts, unconfirmed", str(record.true_unconfirmed)),
@@ -238,8 +207,8 @@ def to_html(record: DeploymentRecord) -> str:
 {table}
 </table>
 <p class="note">True/false: the reviewing officer's decision. Confirmed: the person was engaged by an officer.
-The false-alert rate is false alerts divided by the number of faces the system saw. No image or biometric data
-of anyone who was not on the watchlist was kept.</p>
+The false-alert rate is false alerts divided by the number of faces seen (each person passing counts once).
+No image or biometric data of anyone who was not on the watchlist was kept.</p>
 </body></html>
 """
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from openlfr.audit import verify_chain
 from openlfr.config.models import Settings
-from openlfr.deployments.service import deployment_dict, get_counts, get_deployment, threshold_policy
+from openlfr.deployments.figures import get_counts
+from openlfr.deployments.service import deployment_dict, get_deployment, threshold_policy
 from openlfr.errors import OpenLFRError
 from openlfr.store.db import database_url, safe_url
 from openlfr.store.models import Snapshot
@@ -72,7 +73,7 @@ def dpia_facts(
             "faces are detected and tracked in memory; a face is embedded (a template) only inside the pipeline and "
             "compared with the deployment's watchlist snapshot",
             "a face that does not match is discarded at once: no image, crop or template of it is written anywhere; "
-            "only counts (faces, tracks, frames) are kept per deployment",
+            "only counts (frames, face detections, tracks = faces seen) are kept per deployment",
             "a match raises an alert: the probe crop and a context image are stored in the media store "
             f"({encryption}) "
             "and the alert row in the database for review by a trained officer",

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import select
 
 from openlfr.audit import append_audit
+from openlfr.deployments.figures import retire_alerts
 from openlfr.engine import FaceEngine
 from openlfr.errors import ImageDecodeError, OpenLFRError
 from openlfr.imaging.decode import decode_image
@@ -196,6 +197,7 @@ def erase_alerts(store: Store, alert_ids: list[str], *, actor: str, reason: str)
     with store.db.session() as session:
         records = [r for r in session.scalars(select(AlertRecord).where(AlertRecord.id.in_(alert_ids))) if not r.hold]
         media = {d for r in records for d in (r.probe_media, r.context_media) if d}
+        retire_alerts(session, [r.id for r in records])  # the deployment records keep counting them
         for record in records:
             session.delete(record)
         append_audit(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
 from openlfr.audit.chain import iso_utc
+from openlfr.deployments.figures import retire_alerts
 from openlfr.errors import OpenLFRError
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store
@@ -81,6 +82,7 @@ def purge_alerts(
             if not rows:
                 break
             ids = [r.id for r in rows]
+            retire_alerts(session, ids)  # the deployment records keep counting them
             session.execute(delete(AlertRecord).where(AlertRecord.id.in_(ids)))
             alerts += len(ids)
             media.update(d for r in rows for d in (r.probe_media, r.context_media) if d)

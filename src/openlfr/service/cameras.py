@@ -28,6 +28,7 @@ from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.sinks import AlertBus, Record
 from openlfr.config.models import Settings
+from openlfr.deployments.types import RunCounts
 from openlfr.detect.base import FaceDetector, create_detector, detect_scaled
 from openlfr.engine import FaceEngine
 from openlfr.errors import OpenLFRError, SourceError
@@ -234,6 +235,8 @@ class CameraManager:
         self.pipeline_config = pipeline_config or PipelineConfig()
         self.realtime_files = realtime_files
         self._runs: dict[str, _Run] = {}
+        self._stopped_counts: dict[str, RunCounts] = {}
+        """per deployment: what its last run counted in all, until it starts again"""
         self._lock = threading.RLock()
         self._preview_detector: FaceDetector | None = None
         self._preview_lock = threading.Lock()
@@ -314,6 +317,7 @@ class CameraManager:
                 target=self._run, args=(run,), name=f"deployment-{deployment_id}", daemon=True
             )
             self._runs[deployment_id] = run
+            self._stopped_counts.pop(deployment_id, None)
             run.thread.start()
         log.info(
             "recognition started: deployment %s, %d camera(s), threshold %.3f", deployment_id, len(cameras), threshold
@@ -336,6 +340,8 @@ class CameraManager:
             run.thread.join(_JOIN_TIMEOUT_S)
             if run.thread.is_alive():
                 log.error("recognition for deployment %s did not stop within %.0f s", deployment_id, _JOIN_TIMEOUT_S)
+        with self._lock:
+            self._stopped_counts[deployment_id] = _run_counts(run)
         log.info("recognition stopped: deployment %s", deployment_id)
 
     def active_deployments(self) -> frozenset[str]:
@@ -345,6 +351,15 @@ class CameraManager:
     def stop_all(self) -> None:
         for deployment_id in sorted(self.active_deployments()):
             self.stop_recognition(deployment_id)
+
+    def deployment_counts(self, deployment_id: str) -> RunCounts | None:
+        """``DeploymentCounter``: what the deployment's current run has counted (frames, face detections,
+        tracks = faces seen), or its last run's total once stopped; None when it never ran here."""
+        with self._lock:
+            run = self._runs.get(deployment_id)
+            if run is None:
+                return self._stopped_counts.get(deployment_id)
+        return _run_counts(run)
 
     def run_finished(self, deployment_id: str) -> bool:
         """Whether the deployment's pipeline thread has ended (its file sources ended, or it failed)."""
@@ -454,6 +469,18 @@ class CameraManager:
             "gauge",
             (Sample(len(self.active_deployments())),),
         )
+
+
+def _run_counts(run: _Run) -> RunCounts:
+    # Read from another thread while the pipeline counts: each integer is read whole, and a reading a few
+    # frames behind is simply caught up by the next one.
+    runner = run.pipeline.runner
+    cameras = list(runner.cameras.values())
+    return RunCounts(
+        frames=sum(c.frames for c in cameras),
+        detections=sum(c.faces for c in cameras),
+        tracks=runner.tracks_started,
+    )
 
 
 def _run_state(run: _Run, source_state: str) -> str:

@@ -91,15 +91,20 @@ class Deployment(Base):
 
 
 class DeploymentCount(Base):
-    """What the pipeline counted during a deployment: numbers only."""
+    """A deployment's published figures that must outlive the run and the purge: what the pipeline counted
+    (added up across restarts) and the alert categories of alerts whose personal data was deleted."""
 
     __tablename__ = "deployment_count"
 
     deployment_id: Mapped[str] = mapped_column(
         ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    faces_seen: Mapped[int] = mapped_column(Integer, default=0)
-    # None when the controller reports no track count.
-    tracks: Mapped[int | None] = mapped_column(Integer, default=None)
     frames: Mapped[int] = mapped_column(Integer, default=0)
+    detections: Mapped[int] = mapped_column(Integer, default=0)
+    """face detections summed over frames (a second figure)"""
+    # Faces seen (distinct faces passing). None only for records written before tracks were counted.
+    tracks: Mapped[int | None] = mapped_column(Integer, default=0)
+    # Category counts (AlertTally fields) of this deployment's alerts deleted by the purge or an erasure:
+    # the record keeps counting them after their images and rows are gone.
+    retired_alerts: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -28,6 +28,7 @@ from openlfr.api.schemas.deployments import (
 )
 from openlfr.audit import iter_entries, verify_chain
 from openlfr.deployments import service
+from openlfr.deployments.figures import get_counts
 from openlfr.deployments.types import DeploymentChanges, DeploymentPlan, ThresholdOverride
 from openlfr.retention.purge import held_alerts, lift_hold, place_hold, purge_alerts
 from openlfr.store.alert_models import AlertRecord
@@ -48,7 +49,7 @@ def actor_of(principal: Principal) -> str:
 
 
 def _public(db: SessionDep, deployment: Any) -> DeploymentPublic:
-    return DeploymentPublic.model_validate(service.deployment_dict(deployment, service.get_counts(db, deployment.id)))
+    return DeploymentPublic.model_validate(service.deployment_dict(deployment, get_counts(db, deployment.id)))
 
 
 def _committed(db: SessionDep, deployment: Any) -> DeploymentPublic:

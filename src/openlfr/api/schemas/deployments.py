@@ -60,6 +60,14 @@ class OptionalReasonRequest(Input):
     reason: str = Field("ended by operator", min_length=1, max_length=2000)
 
 
+class DeploymentCountsPublic(Output):
+    """What recognition counted, added up over every run of the deployment."""
+
+    frames: int
+    detections: int = Field(description="face detections summed over frames")
+    faces_seen: int = Field(description="distinct faces that passed the cameras (tracks): the published figure")
+
+
 class DeploymentPublic(Output):
     id: str
     name: str
@@ -93,7 +101,7 @@ class DeploymentPublic(Output):
     ended_at: str | None
     end_reason: str | None
     templates_destroyed: int | None
-    counts: dict[str, int] | None
+    counts: DeploymentCountsPublic | None
 
 
 class HoldPublic(Output):
