@@ -14,7 +14,18 @@ from openlfr.api.context import AppContext
 from openlfr.api.errors import install_error_handlers
 from openlfr.api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from openlfr.api.permissions import app_routes
-from openlfr.api.routes import alerts, auth, cameras, docs, health, metrics, tokens, users, watchlists
+from openlfr.api.routes import (
+    alerts,
+    auth,
+    cameras,
+    deployment_review,
+    docs,
+    health,
+    metrics,
+    tokens,
+    users,
+    watchlists,
+)
 from openlfr.api.routes import deployments as governance
 from openlfr.api.services import Services
 from openlfr.auth.errors import SessionSecretError
@@ -36,6 +47,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     alerts.router,
     cameras.router,
     governance.router,
+    deployment_review.router,
     governance.retention_router,
     governance.audit_router,
     metrics.router,

@@ -73,6 +73,10 @@ def register(subparsers: Any) -> None:
     _common(cancel)
     cancel.set_defaults(handler=run_cancel)
 
+    from openlfr.commands.deployment_review import register_review
+
+    register_review(sub, _common)
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from openlfr.audit.chain import as_utc
 from openlfr.deployments.figures import alert_figures, faces_seen, get_counts
 from openlfr.deployments.service import get_deployment
+from openlfr.deployments.signoff import get_sign_off
 
 COLUMNS: Final = (
     "deployment_id",
@@ -48,6 +49,9 @@ COLUMNS: Final = (
     "authorised_by",
     "authorised_at",
     "snapshot_fingerprint",
+    "signed_off_by",
+    "signed_off_at",
+    "unreviewed_at_sign_off",
 )
 
 
@@ -81,6 +85,13 @@ class DeploymentRecord:
     authorised_by: str | None
     authorised_at: str | None
     snapshot_fingerprint: str
+    signed_off_by: str | None
+    """the supervisor who signed off the record after the deployment (post-deployment review)"""
+    signed_off_at: str | None
+    sign_off_notes: str | None
+    corrections: tuple[str, ...]
+    unreviewed_at_sign_off: int | None
+    """alerts nobody had decided when the record was signed off"""
     final: bool
     """True once the deployment has ended: its counts no longer change; alert categories change only when an
     officer's review of one of its alerts is recorded, and never by the purge"""
@@ -96,6 +107,7 @@ def _iso(value: Any) -> str | None:
 def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
     deployment = get_deployment(session, deployment_id)
     t = alert_figures(session, deployment.id)
+    review = get_sign_off(session, deployment.id)
     counts = get_counts(session, deployment.id)
     faces = faces_seen(session, deployment.id)
     false_alerts = t.false_confirmed + t.false_unconfirmed
@@ -133,6 +145,11 @@ def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
         authorised_by=deployment.authorised_by,
         authorised_at=_iso(deployment.authorised_at),
         snapshot_fingerprint=deployment.snapshot_fingerprint,
+        signed_off_by=review.by if review else None,
+        signed_off_at=_iso(review.at) if review else None,
+        sign_off_notes=review.notes if review else None,
+        corrections=review.corrections if review else (),
+        unreviewed_at_sign_off=len(review.unreviewed_alerts) if review else None,
         final=deployment.status == "ended",
     )
 
@@ -144,6 +161,15 @@ def to_csv(records: list[DeploymentRecord]) -> str:
     for record in records:
         writer.writerow(record.as_dict())
     return out.getvalue()
+
+
+def _signed_off(record: DeploymentRecord) -> str:
+    if record.signed_off_by is None:
+        return "not yet"
+    return (
+        f"by {record.signed_off_by} at {record.signed_off_at} ({record.unreviewed_at_sign_off} alerts unreviewed): "
+        f"{record.sign_off_notes}"
+    )
 
 
 def _count(value: int | None) -> str:
@@ -193,7 +219,9 @@ def to_html(record: DeploymentRecord) -> str:
         ("False alerts (of reviewed alerts)", _pct(record.false_alert_share, 1)),
         ("Authorised by", f"{record.authorised_by or '-'} at {record.authorised_at or '-'}"),
         ("Watchlist snapshot", record.snapshot_fingerprint),
+        ("Signed off after the deployment", _signed_off(record)),
     ]
+    rows += [(f"Correction {i}", text) for i, text in enumerate(record.corrections, 1)]
     table = "\n".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
     status = "" if record.final else f'<p class="draft">Provisional: the deployment is {e(record.status)}.</p>'
     return f"""<!doctype html>

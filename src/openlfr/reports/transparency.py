@@ -43,6 +43,7 @@ class TransparencyReport:
         false_alerts = totals["false_confirmed"] + totals["false_unconfirmed"]
         totals["false_alert_rate"] = false_alerts / totals["faces_seen"] if totals["faces_seen"] else None
         totals["deployments"] = len(self.records)
+        totals["signed_off"] = sum(r.signed_off_by is not None for r in self.records)
         return totals
 
     def as_dict(self) -> dict[str, Any]:
@@ -129,7 +130,18 @@ def to_html(report: TransparencyReport) -> str:
     images = charts(report)
     header = "".join(
         f"<th>{e(h)}</th>"
-        for h in ("Date", "Location", "Use case", "Threshold", "Faces seen", "Alerts", "True", "False", "Arrests")
+        for h in (
+            "Date",
+            "Location",
+            "Use case",
+            "Threshold",
+            "Faces seen",
+            "Alerts",
+            "True",
+            "False",
+            "Arrests",
+            "Signed off",
+        )
     )
     rows = "\n".join(
         "<tr>"
@@ -145,6 +157,7 @@ def to_html(report: TransparencyReport) -> str:
                 r.true_confirmed + r.true_unconfirmed,
                 r.false_confirmed + r.false_unconfirmed,
                 r.arrests,
+                "yes" if r.signed_off_by is not None else "not yet",
             )
         )
         + "</tr>"
@@ -164,7 +177,8 @@ faces seen; {totals["alerts"]} alerts ({totals["true_confirmed"] + totals["true_
 {totals["false_confirmed"] + totals["false_unconfirmed"]} false, {totals["unreviewed"]} not reviewed);
 {totals["engagements"]} engagements; {totals["arrests"]} arrests; false-alert rate
 {"not recorded" if rate is None else f"{rate * 100:.4f} %"} of faces seen.
-Planned but not run: {e(not_run)}.</p>
+Planned but not run: {e(not_run)}. Records signed off after review: {totals["signed_off"]} of
+{totals["deployments"]}.</p>
 <table><tr>{header}</tr>
 {rows}
 </table>

@@ -108,3 +108,21 @@ class DeploymentCount(Base):
     # the record keeps counting them after their images and rows are gone.
     retired_alerts: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DeploymentSignOff(Base):
+    """A supervisor's sign-off of an ended deployment's record (the post-deployment review). Names alerts by
+    id only; never holds images or biometric data."""
+
+    __tablename__ = "deployment_sign_off"
+
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    signed_off_by: Mapped[str] = mapped_column(String(64))
+    signed_off_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notes: Mapped[str] = mapped_column(Text)
+    corrections: Mapped[list[str]] = mapped_column(JSON)
+    """corrections to the record the reviewer found (free text, one per entry)"""
+    unreviewed_alerts: Mapped[list[str]] = mapped_column(JSON)
+    """ids of the deployment's alerts that no officer had decided when the record was signed off"""

@@ -138,3 +138,32 @@ class AuditVerifyPublic(Output):
     last_seq: int
     last_hash: str
     problems: list[dict[str, Any]]
+
+
+class SignOffRequest(Input):
+    notes: str = Field(min_length=1, max_length=4000, description="the reviewer's notes on the deployment")
+    corrections: list[str] = Field(
+        default_factory=list, max_length=50, description="corrections to the record, one per entry"
+    )
+
+
+class SignOffPublic(Output):
+    by: str
+    at: datetime
+    notes: str
+    corrections: list[str]
+    unreviewed_alerts: list[str] = Field(description="ids of alerts nobody had decided at the sign-off")
+
+
+class UnreviewedAlertPublic(Output):
+    id: str
+    status: str
+    source: str
+    decided_at: datetime
+
+
+class DeploymentReviewPublic(Output):
+    deployment_id: str
+    status: str
+    unreviewed_alerts: list[UnreviewedAlertPublic]
+    sign_off: SignOffPublic | None
