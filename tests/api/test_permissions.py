@@ -63,6 +63,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/deployments/{deployment_id}/cancel"): {"supervisor", "operator"},
     ("GET", "/api/deployments/{deployment_id}/record"): STAFF,
     ("GET", "/api/deployments/{deployment_id}/review"): STAFF,
+    ("GET", "/api/deployments/{deployment_id}/composition"): STAFF,
     ("POST", "/api/deployments/{deployment_id}/sign-off"): {"supervisor"},
     ("GET", "/api/retention/holds"): {"supervisor"},
     ("POST", "/api/retention/holds/{alert_id}"): {"supervisor"},

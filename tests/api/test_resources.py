@@ -65,7 +65,7 @@ def test_watchlist_and_subject_routes(api: Api) -> None:
                 external_ref="W-1",
                 category=Category.WANTED_BY_COURTS,
                 reason="warrant 123",
-                image_source="custody",
+                image_source="custody_image",
                 added_by="sgt",
                 review_by=date(2026, 1, 1),
                 display_name="Lin",

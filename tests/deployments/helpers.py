@@ -17,7 +17,7 @@ from openlfr.auth.users import create_user
 from openlfr.deployments.types import DeploymentPlan, RunCounts
 from openlfr.errors import OpenLFRError
 from openlfr.pipeline.thresholds import SFACE_INT8BQ
-from openlfr.store.models import Snapshot, SnapshotTemplate, Watchlist, new_id
+from openlfr.store.models import Snapshot, SnapshotTemplate, Subject, Watchlist, new_id
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -28,7 +28,10 @@ def make_snapshot(
     templates: int = 3,
     model: str = SFACE_INT8BQ.model,
     weights: str = SFACE_INT8BQ.weights_sha256,
+    minors: Sequence[str] = (),
 ) -> Snapshot:
+    """A snapshot of ``templates`` subjects (one template each, wanted by the courts, custody images);
+    ``minors``: minor justifications for that many of them, who are flagged under 18 ("" = none recorded)."""
     watchlist = Watchlist(name=f"wl-{new_id()[:8]}")
     session.add(watchlist)
     session.flush()
@@ -48,11 +51,23 @@ def make_snapshot(
     )
     session.add(snapshot)
     session.flush()
-    for digest in digests:
+    for i, digest in enumerate(digests):
         vector = rng.standard_normal(128).astype(np.float32)
+        subject = Subject(
+            external_ref=f"{watchlist.name}-{i}",
+            category="wanted_by_courts",
+            reason="warrant",
+            image_source="custody_image",
+            added_by="test",
+            review_by=date(2099, 1, 1),
+            under_18=i < len(minors),
+            minor_justification=minors[i] if i < len(minors) else "",
+        )
+        session.add(subject)
+        session.flush()
         session.add(
             SnapshotTemplate(
-                snapshot_id=snapshot.id, subject_id=new_id(), template_digest=digest, vector=vector.tobytes()
+                snapshot_id=snapshot.id, subject_id=subject.id, template_digest=digest, vector=vector.tobytes()
             )
         )
     session.flush()

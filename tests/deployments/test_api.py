@@ -51,9 +51,19 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     assert (deployment["status"], deployment["threshold"]) == ("draft", 0.47)
     url = f"/api/deployments/{deployment['id']}"
     assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "deployment_state"
-    assert client.post(f"{url}/authorise", json={"text": "approved"}, headers=op).status_code == 403
-    authorised = client.post(f"{url}/authorise", json={"text": "approved: robbery series"}, headers=sup).json()
+    shown = client.get(f"{url}/composition", headers=sup).json()
+    assert (shown["subjects"], shown["under_18"], shown["by_category"]) == (3, 0, {"wanted_by_courts": 3})
+    digest = shown["digest"]
+    refused = client.post(f"{url}/authorise", json={"text": "approved", "composition_digest": digest}, headers=op)
+    assert refused.status_code == 403
+    unseen = client.post(f"{url}/authorise", json={"text": "approved: robbery series"}, headers=sup)
+    assert unseen.status_code == 422  # the composition must have been shown
+    stale = client.post(f"{url}/authorise", json={"text": "approved", "composition_digest": "0" * 64}, headers=sup)
+    assert stale.status_code == 409
+    body = {"text": "approved: robbery series", "composition_digest": digest}
+    authorised = client.post(f"{url}/authorise", json=body, headers=sup).json()
     assert authorised["status"] == "authorised" and authorised["authorisation"]["by"] == "supervisor-desk"
+    assert authorised["composition"]["subjects"] == 3
     assert client.post(f"{url}/start", headers=op).json()["status"] == "live"
     assert client.patch(url, json={"name": "x"}, headers=op).status_code == 409
     ended = client.post(f"{url}/end", json={"reason": "done"}, headers=op).json()

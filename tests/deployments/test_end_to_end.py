@@ -61,7 +61,8 @@ def test_deployment_end_to_end_on_sample_video(
     reference = video / "hamilton_refs" / "lin_manuel_miranda" / "lin-manuel-miranda.png"
     code, _, err = lfr(
         "subject", "add", "LMM-1", "--image", str(reference), "--category", "suspected_offence",
-        "--reason", "test entry: public figure", "--image-source", "public photograph", "--watchlist", "hamilton",
+        "--reason", "test entry: public figure", "--image-source", "other",
+        "--image-source-note", "public photograph", "--watchlist", "hamilton",
         "--review-by", "2099-01-01",
     )  # fmt: skip
     assert code == 0, err

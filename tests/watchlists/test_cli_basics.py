@@ -24,7 +24,7 @@ def test_watchlist_and_subject_lifecycle(database_url: str, tmp_path: Path, caps
     image = write_face(tmp_path / "p.png", 3)
     code, out, err = lfr(
         "subject", "add", "CUST/2026/0042", "--image", image, "--name", "J. Doe", "--category", "wanted_by_courts",
-        "--reason", "failed to appear (Bail Act s.6)", "--image-source", "custody suite", "--added-by", "PC 123",
+        "--reason", "failed to appear (Bail Act s.6)", "--image-source", "custody_image", "--added-by", "PC 123",
         "--review-by", "2099-01-31", "--watchlist", "events", "--json",
     )  # fmt: skip
     assert code == 0, err
@@ -52,7 +52,19 @@ def test_watchlist_and_subject_lifecycle(database_url: str, tmp_path: Path, caps
 
 def test_subject_add_validates_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = fake_config(tmp_path)
-    base = ("--config", config, "subject", "add", "X", "--category", "witness", "--image-source", "s")
+    base = (
+        "--config",
+        config,
+        "subject",
+        "add",
+        "X",
+        "--category",
+        "witness",
+        "--image-source",
+        "other",
+        "--image-source-note",
+        "s",
+    )
     blank = run_cli(capsys, *base, "--reason", "  ")
     assert blank.code == 1
     assert "reason (legal basis) is required" in blank.err

@@ -51,8 +51,8 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, str, st
     hasher = fast_hasher()
     reference = video / "hamilton_refs" / "lin_manuel_miranda" / "lin-manuel-miranda.png"
     info = SubjectInfo(
-        "LMM-1", Category.SUSPECTED_OFFENCE, "test entry: public figure", "public photograph", "sue",
-        date(2030, 1, 1), "Lin-Manuel Miranda",
+        "LMM-1", Category.SUSPECTED_OFFENCE, "test entry: public figure", "other", "sue",
+        date(2030, 1, 1), "Lin-Manuel Miranda", image_source_note="public photograph",
     )  # fmt: skip
     result = Enroller(store, engine, 0.9).enrol(
         EnrolRequest("LMM-1", reference.read_bytes(), reference.name, info=info)

@@ -239,7 +239,8 @@ def _enrol(
         review_by=now.date() + timedelta(days=settings.watchlist.review_after_days),
         category=Category.WITNESS,
         reason="OpenLFR demo: a public figure in the shared sample data, not a real watchlist entry",
-        image_source=f"shared sample data ({', '.join(str(f.relative_to(data)) for f in folders)})",
+        image_source="other",
+        image_source_note=f"shared sample data ({', '.join(str(f.relative_to(data)) for f in folders)})",
     )
     log(f"enrolling {len(items)} reference images of {len(refs)} people into watchlist {WATCHLIST!r}")
     summary = Importer(Enroller(store, engine, settings.watchlist.duplicate_threshold), defaults).run(

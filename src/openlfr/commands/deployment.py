@@ -259,14 +259,31 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_authorise(args: argparse.Namespace) -> int:
     from openlfr.audit import cli_actor
-    from openlfr.deployments.service import authorise_deployment, require_supervisor
+    from openlfr.deployments.service import (
+        authorise_deployment,
+        deployment_composition,
+        get_deployment,
+        require_supervisor,
+    )
     from openlfr.store.context import open_store
     from openlfr.store.models import utcnow
+    from openlfr.watchlists.composition import describe
 
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
         supervisor = require_supervisor(session, args.by)
+        now = utcnow()
+        # The supervisor sees the watchlist's composition before the authorisation is recorded.
+        shown = deployment_composition(session, get_deployment(session, args.id), now)
+        for line in describe(shown):
+            print(line, file=sys.stderr)
         deployment = authorise_deployment(
-            session, args.id, actor=cli_actor(), supervisor=supervisor, text=args.text, now=utcnow()
+            session,
+            args.id,
+            actor=cli_actor(),
+            supervisor=supervisor,
+            text=args.text,
+            now=now,
+            composition_digest=shown.digest,
         )
         _print(deployment, args, session)
     return 0

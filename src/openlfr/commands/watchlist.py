@@ -88,7 +88,12 @@ def _register_import(sub: Any) -> None:
     parser.add_argument("--csv", type=Path, metavar="FILE", help="CSV with subject_ref, image_path (+ metadata)")
     parser.add_argument("--category", choices=[c.value for c in Category], help="for subjects the files omit")
     parser.add_argument("--reason", help="reason / legal basis, for subjects the files omit")
-    parser.add_argument("--image-source", help="where the images come from, for subjects the files omit")
+    parser.add_argument(
+        "--image-source",
+        choices=("custody_image", "other_police_image", "other"),
+        help="where the images come from, for subjects the files omit (other needs --image-source-note)",
+    )
+    parser.add_argument("--image-source-note", default=None, help="for --image-source other: what and why")
     parser.add_argument("--added-by", default=None, help="who adds the subjects (default: your user name)")
     parser.add_argument("--review-by", type=iso_date, help="review-by date (default: today + review_after_days)")
     parser.add_argument("--force", action="store_true", help="enrol faces flagged as possible duplicate identities")
@@ -180,6 +185,7 @@ def run_import(args: argparse.Namespace) -> int:
         category=Category(args.category) if args.category else None,
         reason=args.reason,
         image_source=args.image_source,
+        image_source_note=args.image_source_note,
     )
     rejects_path = args.rejects or _default_rejects_path(settings.data_dir, args.name)
     with open_store(settings) as store:

@@ -32,6 +32,13 @@ class GovernanceConfig(BaseModel):
         "supervisor override; a model not listed has its calibrated default as minimum, and a model with neither "
         "needs an override for any threshold",
     )
+    max_watchlist_subjects: int = Field(
+        20_000,
+        ge=1,
+        description="largest watchlist (subjects in its snapshot) a deployment may use; the Met's have held "
+        "~10,000-18,800 images, South Wales' ~1,000: a list beyond the cap is refused at planning and at "
+        "authorisation",
+    )
     audit_export_key: SecretStr | None = Field(
         None,
         description="key (at least 32 characters) that signs `lfr audit export` manifests with HMAC-SHA256; "

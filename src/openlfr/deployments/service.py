@@ -41,6 +41,7 @@ from openlfr.store.auth_models import User
 from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.governance_models import Deployment
 from openlfr.store.models import Snapshot, SnapshotTemplate
+from openlfr.watchlists.composition import Composition, snapshot_composition
 
 TEXT_FIELDS = ("name", "use_case", "purpose", "legal_basis", "justification", "location")
 # Fields whose change is recorded by value in the audit chain (the free texts are recorded by name only).
@@ -95,6 +96,14 @@ def _resolve_snapshot(session: Session, ref: str, deployment_id: str | None) -> 
     if rows == 0:
         raise DeploymentError(f"snapshot {snapshot.id} holds no templates (destroyed, erased or empty)")
     return snapshot
+
+
+def _check_size(snapshot: Snapshot, config: GovernanceConfig) -> None:
+    if snapshot.subject_count > config.max_watchlist_subjects:
+        raise DeploymentError(
+            f"snapshot {snapshot.id} holds {snapshot.subject_count} subjects: more than the configured cap of "
+            f"{config.max_watchlist_subjects} (governance.max_watchlist_subjects)"
+        )
 
 
 def _check(deployment: Deployment) -> None:
@@ -189,6 +198,7 @@ def create_deployment(
     override: ThresholdOverride | None = None,
 ) -> Deployment:
     snapshot = _resolve_snapshot(session, plan.snapshot, None)
+    _check_size(snapshot, config)
     deployment = Deployment(
         name=plan.name.strip(),
         use_case=plan.use_case.strip(),
@@ -274,6 +284,7 @@ def update_deployment(
     snapshot = session.get(Snapshot, deployment.snapshot_id)
     if "snapshot" in given:
         snapshot = _resolve_snapshot(session, given["snapshot"], deployment.id)
+        _check_size(snapshot, config)
         deployment.snapshot_id = snapshot.id
         deployment.snapshot_fingerprint = snapshot.fingerprint
         deployment.watchlist_size = snapshot.template_count
@@ -305,8 +316,18 @@ def update_deployment(
 
 
 def authorise_deployment(
-    session: Session, deployment_id: str, *, actor: str, supervisor: str, text: str, now: datetime
+    session: Session,
+    deployment_id: str,
+    *,
+    actor: str,
+    supervisor: str,
+    text: str,
+    now: datetime,
+    composition_digest: str | None = None,
 ) -> Deployment:
+    """Authorise a draft. ``composition_digest`` is the digest of the watchlist composition the supervisor was
+    shown (the API and CLI always show it first): refused when the watchlist no longer looks like that. The
+    composition authorised against is kept on the record and in the audit chain."""
     deployment = get_deployment(session, deployment_id)
     if deployment.status != "draft":
         raise DeploymentStateError(f"deployment {deployment.id} is {deployment.status}: only a draft is authorised")
@@ -318,6 +339,15 @@ def authorise_deployment(
         raise DeploymentError("the planned end has passed: change the dates first")
     if deployment.threshold_override_by is not None and deployment.threshold_override_reason is None:
         raise DeploymentError("the threshold override has no reason")
+    composition = deployment_composition(session, deployment, now)
+    if composition_digest is not None and composition_digest != composition.digest:
+        raise DeploymentStateError("the watchlist changed since its composition was shown: look at it again")
+    if composition.under_18_unjustified:
+        raise DeploymentError(
+            f"{composition.under_18_unjustified} subject(s) under 18 have no recorded justification: "
+            "record one for each (lfr subject update REF --minor-justification …) or take them off the list"
+        )
+    deployment.authorisation_composition = composition.as_dict()
     deployment.status = "authorised"
     deployment.authorised_by = supervisor
     deployment.authorised_at = now
@@ -329,9 +359,30 @@ def authorise_deployment(
         actor,
         "deployment.authorise",
         deployment,
-        {"supervisor": supervisor, "text": deployment.authorisation_text, "threshold": deployment.threshold},
+        {
+            "supervisor": supervisor,
+            "text": deployment.authorisation_text,
+            "threshold": deployment.threshold,
+            "composition_shown": composition_digest is not None,
+            "composition": {
+                "digest": composition.digest,
+                "subjects": composition.subjects,
+                "under_18": composition.under_18,
+                "review_overdue": composition.review_overdue,
+            },
+        },
     )
     return deployment
+
+
+def deployment_composition(session: Session, deployment: Deployment, now: datetime) -> Composition:
+    """The composition of the deployment's watchlist snapshot on the first day of its window (or today, if
+    later): children are counted as of the day the cameras run."""
+    snapshot = session.get(Snapshot, deployment.snapshot_id)
+    if snapshot is None:
+        raise DeploymentError(f"the snapshot {deployment.snapshot_id} of this deployment no longer exists")
+    on = max(as_utc(deployment.planned_start), as_utc(now)).date()
+    return snapshot_composition(session, snapshot, on)
 
 
 def is_authorised(deployment: Deployment) -> bool:
@@ -467,6 +518,7 @@ def deployment_dict(deployment: Deployment, counts: RunCounts | None = None) -> 
             if deployment.authorised_at is not None
             else None
         ),
+        "composition": deployment.authorisation_composition,
         "started_at": when(deployment.started_at),
         "ended_at": when(deployment.ended_at),
         "end_reason": deployment.end_reason,

@@ -34,6 +34,7 @@ COLUMNS: Final = (
     "threshold",
     "threshold_override",
     "watchlist_size",
+    "subjects_under_18",
     "faces_seen",
     "detections",
     "alerts",
@@ -68,6 +69,8 @@ class DeploymentRecord:
     threshold: float
     threshold_override: str | None
     watchlist_size: int
+    subjects_under_18: int | None
+    """children on the watchlist (from the composition the authorising supervisor was shown)"""
     faces_seen: int | None
     """distinct faces that passed the cameras (tracks)"""
     detections: int | None
@@ -130,6 +133,9 @@ def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
         threshold=deployment.threshold,
         threshold_override=override,
         watchlist_size=deployment.watchlist_size,
+        subjects_under_18=(
+            int(deployment.authorisation_composition["under_18"]) if deployment.authorisation_composition else None
+        ),
         faces_seen=faces,
         detections=counts.detections if counts is not None else None,
         alerts=t.alerts,
@@ -205,6 +211,7 @@ def to_html(record: DeploymentRecord) -> str:
             + (f" (override: {record.threshold_override})" if record.threshold_override else ""),
         ),
         ("Watchlist size", f"{record.watchlist_size} templates"),
+        ("Subjects under 18 on the watchlist", _count(record.subjects_under_18)),
         ("Faces seen (distinct faces passing)", _count(record.faces_seen)),
         ("Face detections (all frames)", _count(record.detections)),
         ("Alerts", str(record.alerts)),

@@ -14,7 +14,7 @@ what the pipeline counted while the deployment ran (faces, tracks, frames): coun
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -84,6 +84,8 @@ class Deployment(Base):
     authorised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     authorisation_text: Mapped[str | None] = mapped_column(Text, default=None)
     authorised_revision: Mapped[int | None] = mapped_column(Integer, default=None)
+    # What the authorising supervisor was shown of the watchlist (openlfr.watchlists.composition): counts only.
+    authorisation_composition: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     end_reason: Mapped[str | None] = mapped_column(Text, default=None)

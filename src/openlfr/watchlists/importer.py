@@ -36,12 +36,14 @@ class SubjectDefaults:
     category: Category | None = None
     reason: str | None = None
     image_source: str | None = None
+    image_source_note: str | None = None
 
     def as_fields(self) -> SubjectFields:
         return SubjectFields(
             category=self.category,
             reason=self.reason,
             image_source=self.image_source,
+            image_source_note=self.image_source_note,
             added_by=self.added_by,
             review_by=self.review_by,
         )
@@ -70,6 +72,10 @@ def subject_info(ref: str, given: SubjectFields | None, defaults: SubjectDefault
         added_by=merged.added_by or defaults.added_by,
         review_by=merged.review_by or defaults.review_by,
         display_name=merged.display_name or "",
+        image_source_note=merged.image_source_note or "",
+        date_of_birth=merged.date_of_birth,
+        under_18=bool(merged.under_18),
+        minor_justification=merged.minor_justification or "",
     )
     try:
         return validate_info(info)

@@ -1,4 +1,5 @@
-"""The review after a deployment: what is left unreviewed, and the supervisor's sign-off of the record."""
+"""What a supervisor sees around a deployment: the watchlist's composition before authorising it, and after it
+ended, the alerts left unreviewed and the sign-off of the record."""
 
 from __future__ import annotations
 
@@ -7,9 +8,16 @@ from fastapi import APIRouter
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.permissions import Permission
 from openlfr.api.routes.deployments import actor_of
-from openlfr.api.schemas.deployments import DeploymentReviewPublic, SignOffPublic, SignOffRequest, UnreviewedAlertPublic
-from openlfr.deployments.service import get_deployment
+from openlfr.api.schemas.deployments import (
+    CompositionPublic,
+    DeploymentReviewPublic,
+    SignOffPublic,
+    SignOffRequest,
+    UnreviewedAlertPublic,
+)
+from openlfr.deployments.service import deployment_composition, get_deployment
 from openlfr.deployments.signoff import SignOff, get_sign_off, sign_off_deployment, unreviewed_alerts
+from openlfr.watchlists.composition import describe
 
 router = APIRouter(prefix="/api/deployments", tags=["deployments"])
 
@@ -22,6 +30,13 @@ def _sign_off(found: SignOff) -> SignOffPublic:
         corrections=list(found.corrections),
         unreviewed_alerts=list(found.unreviewed_alerts),
     )
+
+
+@router.get("/{deployment_id}/composition", dependencies=[require(Permission.DEPLOYMENTS_READ)])
+def composition(deployment_id: str, db: SessionDep, ctx: ContextDep) -> CompositionPublic:
+    """The watchlist as the authorising supervisor must see it before authorising (counts only)."""
+    found = deployment_composition(db, get_deployment(db, deployment_id), ctx.services.clock())
+    return CompositionPublic(**found.as_dict(), digest=found.digest, summary=describe(found))
 
 
 @router.get("/{deployment_id}/review", dependencies=[require(Permission.DEPLOYMENTS_READ)])

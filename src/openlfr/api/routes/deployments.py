@@ -122,6 +122,7 @@ def authorise(
         supervisor=principal.name,
         text=body.text,
         now=ctx.services.clock(),
+        composition_digest=body.composition_digest,
     )
     public = _committed(db, deployment)
     log.info("deployment %s authorised by %s", deployment_id, principal.name)

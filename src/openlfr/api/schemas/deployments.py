@@ -50,6 +50,12 @@ class DeploymentUpdate(Input):
 
 class AuthoriseRequest(Input):
     text: str = Field(min_length=1, max_length=8000, description="what is authorised, why necessary and proportionate")
+    composition_digest: str = Field(
+        min_length=64,
+        max_length=64,
+        description="digest of the watchlist composition shown to the supervisor (GET …/composition); refused "
+        "(409) when the watchlist changed since",
+    )
 
 
 class ReasonRequest(Input):
@@ -101,6 +107,9 @@ class DeploymentPublic(Output):
     ended_at: str | None
     end_reason: str | None
     templates_destroyed: int | None
+    composition: dict[str, Any] | None = Field(
+        description="the watchlist composition the authorising supervisor was shown (counts only)"
+    )
     counts: DeploymentCountsPublic | None
 
 
@@ -167,3 +176,23 @@ class DeploymentReviewPublic(Output):
     status: str
     unreviewed_alerts: list[UnreviewedAlertPublic]
     sign_off: SignOffPublic | None
+
+
+class CompositionPublic(Output):
+    """What the authorising officer must see of the watchlist: counts only, no names or images."""
+
+    snapshot_id: str
+    fingerprint: str
+    subjects: int
+    templates: int
+    by_category: dict[str, int]
+    by_image_source: dict[str, int]
+    under_18: int
+    under_18_unjustified: int
+    youngest_age: int | None
+    review_overdue: int
+    review_due_soon: int
+    possible_duplicates: int
+    as_of: str
+    digest: str = Field(description="give it back when authorising, to record that this composition was shown")
+    summary: list[str]
