@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
 import re
 import sys
@@ -282,7 +281,7 @@ def run_export_report(args: argparse.Namespace) -> int:
     import json
 
     from openlfr.store.context import open_store
-    from openlfr.watchlists.report import REPORT_COLUMNS, review_report
+    from openlfr.watchlists.report import review_report, write_report_csv
 
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
         rows = review_report(session, args.name, datetime.now(UTC).date())
@@ -292,9 +291,7 @@ def run_export_report(args: argparse.Namespace) -> int:
             json.dump({"watchlist": args.name, "subjects": [row.as_dict() for row in rows]}, handle, indent=2)
             handle.write("\n")
         else:
-            writer = csv.DictWriter(handle, fieldnames=REPORT_COLUMNS)
-            writer.writeheader()
-            writer.writerows(row.as_dict() for row in rows)
+            write_report_csv(handle, rows)
     finally:
         if args.output:
             handle.close()

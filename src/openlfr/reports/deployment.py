@@ -13,7 +13,6 @@ count was not recorded); ``false_alert_share`` is false alerts divided by review
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.audit.chain import as_utc
+from openlfr.csvsafe import SafeDictWriter
 from openlfr.deployments.service import get_counts, get_deployment
 from openlfr.store.alert_models import AlertRecord
 
@@ -175,7 +175,7 @@ def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
 
 def to_csv(records: list[DeploymentRecord]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = SafeDictWriter(out, COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for record in records:
         writer.writerow(record.as_dict())

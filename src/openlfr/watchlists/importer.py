@@ -4,7 +4,6 @@ in one file is reported for that file and the import goes on."""
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
+from openlfr.csvsafe import SafeWriter
 from openlfr.errors import OpenLFRError
 from openlfr.store.errors import MediaKeyError, StorageError
 from openlfr.watchlists.enrol import Enroller, EnrolRequest
@@ -152,7 +152,7 @@ def write_rejects(path: Path, rejects: Iterable[Reject]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = SafeWriter(handle)
             writer.writerow(REJECT_COLUMNS)
             for reject in rejects:
                 writer.writerow([reject.source, reject.subject_ref, reject.code, reject.detail])

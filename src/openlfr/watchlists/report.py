@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from openlfr.csvsafe import SafeDictWriter
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist
 from openlfr.watchlists.snapshots import list_snapshots
 from openlfr.watchlists.subjects import as_utc, get_watchlist, member_count, members
@@ -87,6 +89,13 @@ class ReportRow:
         values["created_at"] = self.created_at.isoformat()
         values["review_by"] = self.review_by.isoformat()
         return values
+
+
+def write_report_csv(handle: TextIO, rows: Iterable[ReportRow]) -> None:
+    """The review report as CSV; the reasons and sources operators typed are neutralised for spreadsheets."""
+    writer = SafeDictWriter(handle, REPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(row.as_dict() for row in rows)
 
 
 def watchlist_info(session: Session, watchlist: Watchlist) -> WatchlistInfo:
