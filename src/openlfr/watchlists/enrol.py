@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from openlfr.engine import FaceEngine
 from openlfr.errors import ImageDecodeError
 from openlfr.imaging.decode import decode_image
+from openlfr.store import media_refs
 from openlfr.store.context import Store
 from openlfr.store.media import sha256_hex
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist
@@ -254,6 +255,7 @@ class Enroller:
                 )
                 subject_id = subject.id
         except BaseException:
-            self.store.media.delete(digest)
+            # Undo our write, unless the same bytes are already someone's (an alert's image, say).
+            media_refs.delete_if_unreferenced(self.store, [digest])
             raise
         self.gallery().add(subject_id, embedding.vector)
