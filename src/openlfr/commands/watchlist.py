@@ -183,7 +183,7 @@ def run_import(args: argparse.Namespace) -> int:
     rejects_path = args.rejects or _default_rejects_path(settings.data_dir, args.name)
     with open_store(settings) as store:
         enroller = Enroller(store, FaceEngine.from_settings(settings), settings.watchlist.duplicate_threshold)
-        summary = Importer(enroller, defaults, force=args.force).run(
+        summary = Importer(enroller, defaults, actor=cli_actor(args.added_by), force=args.force).run(
             args.name,
             manifest,
             progress=lambda items: progress(items, total=len(manifest.items), desc="enrolling", enabled=args.progress),
@@ -207,7 +207,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def audit_import(session: Session, actor: str, summary: ImportSummary) -> None:
-    """The audit record of an import (counts only; also written by `lfr demo --serve`)."""
+    """The audit record of a finished import (counts only; also written by `lfr demo --serve`); its start and
+    each enrolment were recorded as they happened, under the same ``import`` id."""
     from openlfr.audit import append_audit
 
     append_audit(
@@ -217,6 +218,7 @@ def audit_import(session: Session, actor: str, summary: ImportSummary) -> None:
         target_type="watchlist",
         target_id=None,
         details={
+            "import": summary.import_id,
             "name": summary.watchlist,
             "items": summary.items,
             "enrolled": summary.enrolled,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,6 +93,19 @@ class Gallery:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredImage:
+    """What one enrolment added: the subject (created by it, or not) and the reference image."""
+
+    subject_id: str
+    image_id: str
+    new_subject: bool
+
+
+# Called inside the enrolment's own transaction, so what it records (an audit entry) commits with the image.
+OnStored = Callable[[Session, StoredImage], None]
+
+
+@dataclass(frozen=True, slots=True)
 class EnrolRequest:
     """One image for one subject. ``info`` creates the subject if ``subject_ref`` does not exist yet."""
 
@@ -102,6 +116,7 @@ class EnrolRequest:
     info_error: str | None = None  # why ``info`` could not be made (reported if the subject is new)
     watchlist_id: str | None = None
     force: bool = False
+    on_stored: OnStored | None = None
 
 
 class Enroller:
@@ -224,6 +239,7 @@ class Enroller:
         try:
             with self.store.db.session() as session:
                 subject = find_subject(session, request.subject_ref)
+                new_subject = subject is None
                 if subject is None:
                     assert request.info is not None  # checked in _check_known
                     subject = create_subject(session, request.info)
@@ -254,6 +270,8 @@ class Enroller:
                     )
                 )
                 subject_id = subject.id
+                if request.on_stored is not None:
+                    request.on_stored(session, StoredImage(subject.id, image.id, new_subject))
         except BaseException:
             # Undo our write, unless the same bytes are already someone's (an alert's image, say).
             media_refs.delete_if_unreferenced(self.store, [digest])

@@ -145,9 +145,12 @@ class ImportSummary:
     duplicates: int
     rejects: tuple[Reject, ...] = field(repr=False)
     rejects_file: str | None = None
+    import_id: str = ""
+    """links the audit entries of one import: its start, each enrolment, its end"""
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "import_id": self.import_id,
             "watchlist": self.watchlist,
             "items": self.items,
             "enrolled": self.enrolled,
