@@ -70,6 +70,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/retention/holds/{alert_id}/lift"): {"supervisor"},
     ("POST", "/api/retention/run"): {"supervisor"},
     ("GET", "/api/audit/entries"): {"admin", "supervisor", "auditor"},
+    ("GET", "/api/audit/anchor"): {"admin", "supervisor", "auditor"},
     ("GET", "/api/audit/verify"): {"admin", "supervisor", "auditor"},
     ("GET", "/metrics"): {"admin", "auditor"},
     # The console's static files: no data in them (everything comes from the API behind a login).

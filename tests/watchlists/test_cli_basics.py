@@ -92,3 +92,28 @@ def run_json(text: str) -> dict[str, object] | dict[str, list[dict[str, object]]
     payload = json.loads(text)
     assert isinstance(payload, dict)
     return payload
+
+
+def test_review_report_csv_neutralises_typed_formulas(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = fake_config(tmp_path)
+    link = '=HYPERLINK("http://evil.example/","open")'
+    assert run_cli(capsys, "--config", config, "watchlist", "create", "events", "--db", database_url).code == 0
+    result = run_cli(
+        capsys, "--config", config, "subject", "add", "@SUM(1+1)", "--image", write_face(tmp_path / "p.png", 3),
+        "--category", "wanted_by_courts", "--reason", link, "--image-source", "other",
+        "--image-source-note", "+custody",
+        "--added-by", "-PC 1",
+        "--review-by", "2099-01-31", "--watchlist", "events", "--db", database_url,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    result = run_cli(capsys, "--config", config, "watchlist", "export-report", "events", "--db", database_url)
+    (row,) = csv.DictReader(io.StringIO(result.out))
+    assert (row["external_ref"], row["reason"], row["image_source_note"], row["added_by"]) == (
+        "'@SUM(1+1)",
+        "'" + link,
+        "'+custody",
+        "'-PC 1",
+    )
+    assert row["templates"] == "1"

@@ -242,3 +242,24 @@ def test_unreadable_import_files_are_clear_errors(tmp_path: Path, capsys: pytest
     result = run_cli(capsys, "--config", config, "watchlist", "import", "wl", "--csv", wrong)
     assert result.code == 1
     assert "needs subject_ref and image_path columns" in result.err
+
+
+def test_rejects_report_neutralises_typed_formulas(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "import.csv"
+    with manifest.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            [["subject_ref", "image_path"], ['=HYPERLINK("http://evil.example/","x")', "@SUM(1+1).png"]]
+        )
+    rejects = tmp_path / "rejects.csv"
+    result = run_cli(
+        capsys, "--config", fake_config(tmp_path), "watchlist", "import", "wl", "--csv", manifest, *META,
+        "--db", database_url, "--rejects", rejects,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    with rejects.open(newline="", encoding="utf-8") as handle:
+        (row,) = csv.DictReader(handle)
+    assert row["subject_ref"] == '\'=HYPERLINK("http://evil.example/","x")'
+    assert row["code"] == "missing_file"
+    assert not row["source"].startswith(("=", "+", "-", "@")) and not row["detail"].startswith(("=", "+", "-", "@"))

@@ -243,7 +243,7 @@ def _enrol(
         image_source_note=f"shared sample data ({', '.join(str(f.relative_to(data)) for f in folders)})",
     )
     log(f"enrolling {len(items)} reference images of {len(refs)} people into watchlist {WATCHLIST!r}")
-    summary = Importer(Enroller(store, engine, settings.watchlist.duplicate_threshold), defaults).run(
+    summary = Importer(Enroller(store, engine, settings.watchlist.duplicate_threshold), defaults, actor=actor).run(
         WATCHLIST, manifest
     )
     rejected = sum(summary.rejected.values())

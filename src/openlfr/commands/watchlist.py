@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
 import re
 import sys
@@ -190,7 +189,7 @@ def run_import(args: argparse.Namespace) -> int:
     rejects_path = args.rejects or _default_rejects_path(settings.data_dir, args.name)
     with open_store(settings) as store:
         enroller = Enroller(store, FaceEngine.from_settings(settings), settings.watchlist.duplicate_threshold)
-        summary = Importer(enroller, defaults, force=args.force).run(
+        summary = Importer(enroller, defaults, actor=cli_actor(args.added_by), force=args.force).run(
             args.name,
             manifest,
             progress=lambda items: progress(items, total=len(manifest.items), desc="enrolling", enabled=args.progress),
@@ -214,7 +213,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def audit_import(session: Session, actor: str, summary: ImportSummary) -> None:
-    """The audit record of an import (counts only; also written by `lfr demo --serve`)."""
+    """The audit record of a finished import (counts only; also written by `lfr demo --serve`); its start and
+    each enrolment were recorded as they happened, under the same ``import`` id."""
     from openlfr.audit import append_audit
 
     append_audit(
@@ -224,6 +224,7 @@ def audit_import(session: Session, actor: str, summary: ImportSummary) -> None:
         target_type="watchlist",
         target_id=None,
         details={
+            "import": summary.import_id,
             "name": summary.watchlist,
             "items": summary.items,
             "enrolled": summary.enrolled,
@@ -288,7 +289,7 @@ def run_export_report(args: argparse.Namespace) -> int:
     import json
 
     from openlfr.store.context import open_store
-    from openlfr.watchlists.report import REPORT_COLUMNS, review_report
+    from openlfr.watchlists.report import review_report, write_report_csv
 
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
         rows = review_report(session, args.name, datetime.now(UTC).date())
@@ -298,9 +299,7 @@ def run_export_report(args: argparse.Namespace) -> int:
             json.dump({"watchlist": args.name, "subjects": [row.as_dict() for row in rows]}, handle, indent=2)
             handle.write("\n")
         else:
-            writer = csv.DictWriter(handle, fieldnames=REPORT_COLUMNS)
-            writer.writeheader()
-            writer.writerows(row.as_dict() for row in rows)
+            write_report_csv(handle, rows)
     finally:
         if args.output:
             handle.close()

@@ -9,7 +9,6 @@ was not recorded); ``false_alert_share`` is false alerts divided by reviewed ale
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 from dataclasses import asdict, dataclass
@@ -18,6 +17,7 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from openlfr.audit.chain import as_utc
+from openlfr.csvsafe import SafeDictWriter
 from openlfr.deployments.figures import alert_figures, faces_seen, get_counts
 from openlfr.deployments.service import get_deployment
 from openlfr.deployments.signoff import get_sign_off
@@ -162,7 +162,7 @@ def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
 
 def to_csv(records: list[DeploymentRecord]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = SafeDictWriter(out, COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for record in records:
         writer.writerow(record.as_dict())

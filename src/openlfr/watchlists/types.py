@@ -186,9 +186,12 @@ class ImportSummary:
     duplicates: int
     rejects: tuple[Reject, ...] = field(repr=False)
     rejects_file: str | None = None
+    import_id: str = ""
+    """links the audit entries of one import: its start, each enrolment, its end"""
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "import_id": self.import_id,
             "watchlist": self.watchlist,
             "items": self.items,
             "enrolled": self.enrolled,
@@ -238,6 +241,10 @@ class ErasureResult:
     templates: int
     snapshots_redacted: int
     media_files_deleted: int
+    media_files_kept: int = 0
+    """files kept because an alert (e.g. on hold) points at the same image"""
+    media_files_pending: int = 0
+    """files that could not be deleted yet: listed, retried by the next retention run"""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -247,4 +254,6 @@ class ErasureResult:
             "templates": self.templates,
             "snapshots_redacted": self.snapshots_redacted,
             "media_files_deleted": self.media_files_deleted,
+            "media_files_kept": self.media_files_kept,
+            "media_files_pending": self.media_files_pending,
         }

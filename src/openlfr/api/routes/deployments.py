@@ -15,6 +15,7 @@ from openlfr.api.deps import ContextDep, CurrentUser, Principal, SessionDep, req
 from openlfr.api.errors import ApiError, ForbiddenError
 from openlfr.api.permissions import Permission, allows
 from openlfr.api.schemas.deployments import (
+    AuditAnchorPublic,
     AuditEntryPublic,
     AuditVerifyPublic,
     AuthoriseRequest,
@@ -27,6 +28,7 @@ from openlfr.api.schemas.deployments import (
     ReasonRequest,
 )
 from openlfr.audit import iter_entries, verify_chain
+from openlfr.audit.anchor import make_anchor
 from openlfr.deployments import service
 from openlfr.deployments.figures import get_counts
 from openlfr.deployments.types import DeploymentChanges, DeploymentPlan, ThresholdOverride
@@ -254,6 +256,15 @@ def entries(
         if len(out) >= limit:
             break
     return out
+
+
+@audit_router.get("/anchor", dependencies=[audit_read])
+def anchor(db: SessionDep, ctx: ContextDep) -> AuditAnchorPublic:
+    """The chain head now, HMAC-signed with ``governance.audit_export_key`` when set: save it somewhere the
+    server's administrators cannot write, and check it later with ``lfr audit verify --anchor FILE``."""
+    secret = ctx.settings.governance.audit_export_key
+    key = secret.get_secret_value().encode("utf-8") if secret is not None else None
+    return AuditAnchorPublic.model_validate(make_anchor(db, key=key, now=ctx.services.clock()).to_json())
 
 
 @audit_router.get("/verify", dependencies=[audit_read])

@@ -141,6 +141,16 @@ class AuditEntryPublic(Output):
     hash: str
 
 
+class AuditAnchorPublic(Output):
+    """The chain head to keep off the server (``lfr audit verify --anchor FILE`` checks a saved copy)."""
+
+    format: str
+    seq: int
+    hash: str
+    at: str
+    hmac_sha256: str | None = None
+
+
 class AuditVerifyPublic(Output):
     ok: bool
     entries: int

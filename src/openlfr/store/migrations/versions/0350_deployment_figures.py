@@ -5,7 +5,7 @@
 (distinct faces passing) is the published "faces seen" from now on.
 
 Revision ID: 0350
-Revises: 0200
+Revises: 0340
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0350"
-down_revision = "0200"
+down_revision = "0340"
 branch_labels = None
 depends_on = None
 
