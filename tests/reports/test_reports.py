@@ -19,6 +19,7 @@ from openlfr.alerts.db_store import DbAlertStore
 from openlfr.cli import main
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
+from openlfr.deployments.notice import record_placement
 from openlfr.deployments.service import (
     authorise_deployment,
     create_deployment,
@@ -64,6 +65,7 @@ def _deployment(store: Store, name: str, day: int, reviews: list[tuple[str, str 
             now=start - timedelta(days=1),
         )
         authorise_deployment(session, d.id, actor="a", supervisor="sgt", text="ok", now=start)
+        record_placement(session, d.id, location="both entrances", actor="a", now=start)
         start_deployment(session, d.id, actor="a", now=start)
         deployment_id = d.id
     alerts = DbAlertStore(store.db, store.media, deployment_id=deployment_id)

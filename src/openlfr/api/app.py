@@ -14,7 +14,7 @@ from openlfr.api.context import AppContext
 from openlfr.api.errors import install_error_handlers
 from openlfr.api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from openlfr.api.permissions import app_routes
-from openlfr.api.routes import alerts, auth, cameras, docs, health, metrics, tokens, users, watchlists
+from openlfr.api.routes import alerts, auth, cameras, docs, health, metrics, notice, tokens, users, watchlists
 from openlfr.api.routes import deployments as governance
 from openlfr.api.services import Services
 from openlfr.auth.errors import SessionSecretError
@@ -38,6 +38,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     governance.router,
     governance.retention_router,
     governance.audit_router,
+    notice.signage_router,
+    notice.public_router,
     metrics.router,
     docs.router,
     console.router,

@@ -73,6 +73,10 @@ def register(subparsers: Any) -> None:
     _common(cancel)
     cancel.set_defaults(handler=run_cancel)
 
+    from openlfr.commands.notice import register_deployment
+
+    register_deployment(sub)  # signage-placed, signage
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
