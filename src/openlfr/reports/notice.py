@@ -42,7 +42,8 @@ class NoticeContent:
     """The words of a sign or leaflet for one deployment (plain text; renderers escape it)."""
 
     deployment_id: str
-    title: str
+    title: tuple[str, ...]
+    """the headline, one item per printed line"""
     organisation: str
     location: str
     when: str
@@ -96,7 +97,7 @@ def build_notice(deployment: Deployment, config: GovernanceConfig) -> NoticeCont
     assert notice.public_base_url is not None and notice.contact.organisation is not None  # by missing()
     return NoticeContent(
         deployment_id=deployment.id,
-        title="Live facial recognition in use",
+        title=("Live facial recognition", "in use"),
         organisation=notice.contact.organisation,
         location=deployment.location,
         when=format_window(deployment.planned_start, deployment.planned_end, notice.timezone),
@@ -194,7 +195,8 @@ def _contact(content: NoticeContent) -> str:
 
 def _band(content: NoticeContent) -> str:
     e = html.escape
-    return f'<div class="band"><p class="org">{e(content.organisation)}</p><h1>{e(content.title)}</h1></div>'
+    title = "<br>".join(e(line) for line in content.title)
+    return f'<div class="band"><p class="org">{e(content.organisation)}</p><h1>{title}</h1></div>'
 
 
 def _document(kind: NoticeKind, content: NoticeContent, pages: list[str]) -> str:
@@ -203,7 +205,7 @@ def _document(kind: NoticeKind, content: NoticeContent, pages: list[str]) -> str
     label = "Sign" if kind is NoticeKind.SIGNAGE else "Leaflet"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>{label}: {e(content.title)} at {e(content.location)}</title>
+<title>{label}: {e(" ".join(content.title))} at {e(content.location)}</title>
 <style>{NOTICE_CSS}@page {{ size: {PAGE_SIZE[kind.value]}; margin: 0; }}</style></head>
 <body class="{kind.value}">
 {body}

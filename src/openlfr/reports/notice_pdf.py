@@ -119,8 +119,13 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
 
 
 def _band(content: NoticeContent, styles: dict[str, ParagraphStyle], width: float) -> Table:
+    title = Paragraph("<br/>".join(html.escape(line, quote=False) for line in content.title), styles["title"])
     table = Table(
-        [[_p(content.organisation.upper(), styles["org"])], [_p(content.title, styles["title"])]], colWidths=[width]
+        [
+            [_p(content.organisation.upper(), styles["org"])],
+            [title],
+        ],
+        colWidths=[width],
     )
     pad = styles["body"].fontSize * 0.6
     table.setStyle(
@@ -188,7 +193,7 @@ def _pdf(pagesize: tuple[float, float], margin: float, content: NoticeContent, s
         rightMargin=margin,
         topMargin=margin,
         bottomMargin=margin,
-        title=f"{content.title}: {content.location}",
+        title=f"{' '.join(content.title)}: {content.location}",
         author=content.organisation,
         subject=f"Deployment {content.deployment_id}",
         creator="OpenLFR",
