@@ -72,6 +72,14 @@ def decode_qr(image: np.ndarray) -> str:
     return str(value)
 
 
+def qr_width_mm(image: np.ndarray, dpi: int) -> float:
+    """Width of the QR code's symbol (finder corner to corner, without the quiet zone) in millimetres."""
+    found, points = cv2.QRCodeDetector().detect(image)
+    assert found and points is not None
+    xs = points.reshape(-1, 2)[:, 0]
+    return float(xs.max() - xs.min()) / dpi * 25.4
+
+
 def html_qr(page: str) -> str:
     """Decode the QR code embedded as a PNG data URI in a sign or leaflet page."""
     found = re.search(r'src="data:image/png;base64,([^"]+)"', page)

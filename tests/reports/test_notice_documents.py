@@ -21,7 +21,18 @@ from openlfr.reports.notice import (
     render_notice,
 )
 from openlfr.store.governance_models import Deployment
-from tests.reports.notice_helpers import A3, A5, BASE_URL, CONFIG, approx, decode_qr, html_qr, read_pdf, words
+from tests.reports.notice_helpers import (
+    A3,
+    A5,
+    BASE_URL,
+    CONFIG,
+    approx,
+    decode_qr,
+    html_qr,
+    qr_width_mm,
+    read_pdf,
+    words,
+)
 
 START = datetime(2026, 7, 4, 9, 0, tzinfo=UTC)  # 10:00 in London (summer time)
 ID = "0123456789abcdef0123456789abcdef"
@@ -94,12 +105,17 @@ def test_the_leaflet_is_two_a5_pages_front_with_the_qr_code_back_with_your_right
 
 def test_long_text_is_shrunk_to_fit_never_cut_or_spilled_and_the_qr_code_keeps_its_size() -> None:
     purpose = " ".join(["locate people wanted on warrant for violent offences in the town centre"] * 25) + " ENDMARK"
-    for kind, count, size in ((NoticeKind.SIGNAGE, 1, A3), (NoticeKind.LEAFLET, 2, A5)):
+    # The symbol is the printed QR size (80 mm sign, 36 mm leaflet) less its 4-module quiet zone on each side.
+    for kind, count, size, qr_mm in ((NoticeKind.SIGNAGE, 1, A3, 80), (NoticeKind.LEAFLET, 2, A5, 36)):
+        short = read_pdf(render_notice(kind, build_notice(deployment(), CONFIG), "pdf")[0], dpi=200)
         body, _ = render_notice(kind, build_notice(deployment(purpose=purpose), CONFIG), "pdf")
         pages = read_pdf(body, dpi=200)
         assert len(pages) == count, kind
         assert "ENDMARK" in pages[0].text
         assert decode_qr(pages[0].image) == RECORD_URL
+        width = qr_width_mm(pages[0].image, 200)
+        assert width == pytest.approx(qr_width_mm(short[0].image, 200), abs=1.0)  # not shrunk with the text
+        assert 0.7 * qr_mm < width < qr_mm
         width, height = size
         for page in pages:
             for left, bottom, right, top in page.char_boxes:
