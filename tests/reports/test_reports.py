@@ -138,6 +138,8 @@ def test_report_cli_formats_and_dpia_facts(
     assert facts["equity"]["groups"]["sex"]["F"]["fnir"] == 0.1
     assert facts["watchlist"]["templates_destroyed"] == 4
     assert any("verified intact" in s for s in facts["safeguards"])
+    assert any(s.startswith("signs recorded as put up") and "both entrances" in s for s in facts["safeguards"])
+    assert any("missing settings: governance.notice.public_base_url" in s for s in facts["safeguards"])
     assert any("NOT encrypted" in s for s in facts["data_flows"])
     assert main(["report", "dpia-facts", deployment_id, *db]) == 0
     assert capsys.readouterr().out.startswith("# DPIA facts: Station (")
