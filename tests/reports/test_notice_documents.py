@@ -203,8 +203,17 @@ def watch_files() -> Iterator[list[str]]:
 
 
 def test_making_signs_and_leaflets_writes_no_file_and_opens_no_connection(watch_files: list[str]) -> None:
-    content = build_notice(deployment(name="fresh"), CONFIG)
+    render_notice.cache_clear()  # render for real, not from the cache
+    content = build_notice(deployment(), CONFIG)
     for kind in NoticeKind:
         for fmt in ("pdf", "html"):
             render_notice(kind, content, fmt)
     assert watch_files == []
+
+
+def test_the_same_words_make_the_same_document_and_changed_words_a_new_one() -> None:
+    content = build_notice(deployment(), CONFIG)
+    first, _ = render_notice(NoticeKind.SIGNAGE, content, "pdf")
+    assert render_notice(NoticeKind.SIGNAGE, build_notice(deployment(), CONFIG), "pdf")[0] == first
+    moved = render_notice(NoticeKind.SIGNAGE, build_notice(deployment(location="Market Square"), CONFIG), "pdf")[0]
+    assert moved != first and "Market Square" in read_pdf(moved, dpi=30)[0].text

@@ -11,6 +11,7 @@ The PDF versions are drawn by ``openlfr.reports.notice_pdf`` from the same ``Not
 from __future__ import annotations
 
 import base64
+import functools
 import html
 from dataclasses import dataclass
 from datetime import datetime
@@ -264,8 +265,10 @@ def render_notice_html(kind: NoticeKind, content: NoticeContent) -> str:
     return signage_html(content) if kind is NoticeKind.SIGNAGE else leaflet_html(content)
 
 
+@functools.lru_cache(maxsize=32)
 def render_notice(kind: NoticeKind, content: NoticeContent, fmt: str) -> tuple[bytes, str]:
-    """(body, media type) of a sign or leaflet as ``pdf`` or ``html``."""
+    """(body, media type) of a sign or leaflet as ``pdf`` or ``html``. Cached by content: the public routes
+    serve these to anyone, and the same words make the same document (a PDF costs a tenth of a second)."""
     if fmt == "html":
         return render_notice_html(kind, content).encode("utf-8"), "text/html; charset=utf-8"
     if fmt == "pdf":
