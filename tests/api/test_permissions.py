@@ -65,6 +65,13 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/deployments/{deployment_id}/review"): STAFF,
     ("GET", "/api/deployments/{deployment_id}/composition"): STAFF,
     ("POST", "/api/deployments/{deployment_id}/sign-off"): {"supervisor"},
+    ("GET", "/api/deployments/{deployment_id}/signage"): STAFF,
+    ("POST", "/api/deployments/{deployment_id}/signage"): {"supervisor", "operator"},
+    # The public notice: published deployments only, no personal data (tests/reports/test_public_feed.py).
+    ("GET", "/public/notice"): ALL,
+    ("GET", "/public/deployments/{deployment_id}"): ALL,
+    ("GET", "/public/deployments/{deployment_id}/signage"): ALL,
+    ("GET", "/public/deployments/{deployment_id}/leaflet"): ALL,
     ("GET", "/api/retention/holds"): {"supervisor"},
     ("POST", "/api/retention/holds/{alert_id}"): {"supervisor"},
     ("POST", "/api/retention/holds/{alert_id}/lift"): {"supervisor"},
@@ -114,10 +121,13 @@ def test_every_route_against_every_role(api: Api) -> None:
     assert checked == len(EXPECTED) * len(ALL)
 
 
-def test_only_health_and_login_are_public(api: Api) -> None:
+def test_only_health_login_and_the_public_notice_are_public(api: Api) -> None:
     public = {(row.method, row.path) for row in permission_matrix(api.app) if row.permission is Permission.PUBLIC}
     console = {("GET", "/"), ("GET", "/console/"), ("GET", "/console/{name}")}  # static files, no data
-    assert public == {("GET", "/api/health"), ("POST", "/api/auth/login"), *console}
+    notice = {("GET", p) for p in ("/public/notice", "/public/deployments/{deployment_id}")} | {
+        ("GET", f"/public/deployments/{{deployment_id}}/{kind}") for kind in ("signage", "leaflet")
+    }
+    assert public == {("GET", "/api/health"), ("POST", "/api/auth/login"), *console, *notice}
 
 
 def test_a_route_without_a_permission_is_refused_at_start_up(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -64,6 +64,9 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     authorised = client.post(f"{url}/authorise", json=body, headers=sup).json()
     assert authorised["status"] == "authorised" and authorised["authorisation"]["by"] == "supervisor-desk"
     assert authorised["composition"]["subjects"] == 3
+    assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "signage_not_placed"
+    placed = client.post(f"{url}/signage", json={"location": "forecourt, both entrances"}, headers=op)
+    assert placed.status_code == 201, placed.text
     assert client.post(f"{url}/start", headers=op).json()["status"] == "live"
     assert client.patch(url, json={"name": "x"}, headers=op).status_code == 409
     ended = client.post(f"{url}/end", json={"reason": "done"}, headers=op).json()
@@ -76,6 +79,7 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     assert [(e["actor"], e["action"]) for e in entries] == [
         ("token:operator-desk", "deployment.create"),
         ("token:supervisor-desk", "deployment.authorise"),
+        ("token:operator-desk", "deployment.signage_placed"),
         ("token:operator-desk", "deployment.start"),
         ("token:operator-desk", "deployment.end"),
         ("token:auditor-desk", "report.deployment"),

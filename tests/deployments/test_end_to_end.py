@@ -99,6 +99,7 @@ def test_deployment_end_to_end_on_sample_video(
         assert deployment["threshold"] == 0.47  # SFace's calibrated default
         code, _, err = lfr("deployment", "authorise", deployment_id, "--by", "sgt", "--text", "approved for 1 h")
         assert code == 0, err
+        assert lfr("deployment", "signage-placed", deployment_id, "--location", "theatre foyer doors")[0] == 0
         assert lfr("deployment", "start", deployment_id)[0] == 0
 
         # The scheduler starts recognition (inside the window) through the real camera manager.

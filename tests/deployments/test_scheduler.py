@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from openlfr.audit import iter_entries, verify_chain
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
+from openlfr.deployments.notice import record_placement
 from openlfr.deployments.scheduler import DeploymentScheduler, TickResult
 from openlfr.deployments.service import (
     authorise_deployment,
@@ -56,6 +57,7 @@ def _live(db: Database, *, authorise: bool = True, start: bool = True) -> tuple[
                 session, deployment.id, actor="a", supervisor="sgt", text="ok", now=T0 - timedelta(hours=1)
             )
         if start:
+            record_placement(session, deployment.id, location="forecourt", actor="a", now=T0 - timedelta(hours=1))
             start_deployment(session, deployment.id, actor="a", now=T0 - timedelta(minutes=30))
         return deployment.id, snapshot.id
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from openlfr.audit import iter_entries, verify_chain
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
+from openlfr.deployments.notice import SignageNotPlacedError, record_placement
 from openlfr.deployments.service import (
     authorise_deployment,
     cancel_deployment,
@@ -92,6 +93,9 @@ def test_full_lifecycle_is_audited_and_ending_destroys_the_templates(db: Databas
         with pytest.raises(DeploymentStateError):
             start_deployment(session, deployment_id, actor="user:op", now=T0)
         authorise_deployment(session, deployment_id, actor="user:sgt", supervisor="sgt", text="re-authorised", now=T0)
+        with pytest.raises(SignageNotPlacedError):
+            start_deployment(session, deployment_id, actor="user:op", now=T0)
+        record_placement(session, deployment_id, location="station exits", actor="user:op", now=T0)
         start_deployment(session, deployment_id, actor="user:op", now=T0)
     with db.session() as session, pytest.raises(DeploymentStateError, match="only draft or authorised"):
         update_deployment(
@@ -111,6 +115,7 @@ def test_full_lifecycle_is_audited_and_ending_destroys_the_templates(db: Databas
         "deployment.authorise",
         "deployment.update",
         "deployment.authorise",
+        "deployment.signage_placed",
         "deployment.start",
         "deployment.end",
     ]

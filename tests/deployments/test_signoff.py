@@ -13,6 +13,7 @@ from sqlalchemy import update
 from openlfr.alerts.db_store import DbAlertStore
 from openlfr.audit import iter_entries, verify_chain
 from openlfr.config.governance import GovernanceConfig
+from openlfr.deployments.notice import record_placement
 from openlfr.deployments.service import authorise_deployment, create_deployment, end_deployment, start_deployment
 from openlfr.deployments.signoff import get_sign_off, sign_off_deployment
 from openlfr.deployments.types import DeploymentError, DeploymentStateError
@@ -37,6 +38,7 @@ def _ended_with_alerts(api: Api, *, end: bool = True) -> str:
             session, plan(snapshot.id), actor="a", created_by="a", config=GovernanceConfig(), now=T0 - timedelta(days=1)
         )
         authorise_deployment(session, deployment.id, actor="a", supervisor="sgt", text="ok", now=T0)
+        record_placement(session, deployment.id, location="both entrances", actor="a", now=T0)
         start_deployment(session, deployment.id, actor="a", now=T0)
         deployment_id = deployment.id
     store = api.app.state.ctx.services.store

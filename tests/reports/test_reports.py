@@ -20,6 +20,7 @@ from openlfr.cli import main
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
 from openlfr.deployments.figures import add_counts, tally
+from openlfr.deployments.notice import record_placement
 from openlfr.deployments.service import (
     authorise_deployment,
     create_deployment,
@@ -77,6 +78,7 @@ def _deployment(
             now=start - timedelta(days=1),
         )
         authorise_deployment(session, d.id, actor="a", supervisor="sgt", text="ok", now=start)
+        record_placement(session, d.id, location="both entrances", actor="a", now=start)
         start_deployment(session, d.id, actor="a", now=start)
         deployment_id = d.id
     alerts = DbAlertStore(store.db, store.media, deployment_id=deployment_id)
@@ -149,6 +151,8 @@ def test_report_cli_formats_and_dpia_facts(
     assert facts["equity"]["groups"]["sex"]["F"]["fnir"] == 0.1
     assert facts["watchlist"]["templates_destroyed"] == 4
     assert any("verified intact" in s for s in facts["safeguards"])
+    assert any(s.startswith("signs recorded as put up") and "both entrances" in s for s in facts["safeguards"])
+    assert any("missing settings: governance.notice.public_base_url" in s for s in facts["safeguards"])
     assert any("NOT encrypted" in s for s in facts["data_flows"])
     assert main(["report", "dpia-facts", deployment_id, *db]) == 0
     assert capsys.readouterr().out.startswith("# DPIA facts: Station (")

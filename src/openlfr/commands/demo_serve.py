@@ -291,6 +291,7 @@ def _deploy(
     store: Store, settings: Settings, camera_id: str, snapshot_id: str, actor: str, now: datetime
 ) -> tuple[str, float, datetime]:
     """Plan the deployment, have the demo supervisor authorise it, put it live: (id, threshold, planned end)."""
+    from openlfr.deployments.notice import record_placement
     from openlfr.deployments.service import (
         authorise_deployment,
         create_deployment,
@@ -330,6 +331,14 @@ def _deploy(
             now=now,
         )
     with store.db.session() as session:
+        # Recognition starts only once signs are recorded as up; here the "sign" is the demo's own notice.
+        record_placement(
+            session,
+            deployment_id,
+            location="no public place is filmed: the demo's camera plays a sample video on this computer",
+            actor=actor,
+            now=now,
+        )
         start_deployment(session, deployment_id, actor=actor, now=now)
     return deployment_id, threshold, plan.planned_end
 

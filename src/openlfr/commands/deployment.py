@@ -77,6 +77,10 @@ def register(subparsers: Any) -> None:
 
     register_review(sub, _common)
 
+    from openlfr.commands.notice import register_deployment
+
+    register_deployment(sub)  # signage-placed, signage
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from openlfr.config.notice import NoticeConfig
+
 
 class GovernanceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -43,6 +45,11 @@ class GovernanceConfig(BaseModel):
         None,
         description="key (at least 32 characters) that signs `lfr audit export` manifests with HMAC-SHA256; "
         "without it exports carry a sha256 only",
+    )
+    notice: NoticeConfig = Field(
+        default_factory=NoticeConfig,
+        description="public notice: contact and subject-access details and the public address that signs, "
+        "leaflets and the public feed show (docs/GOVERNANCE.md, Public notice)",
     )
 
     @field_validator("audit_export_key")

@@ -5,7 +5,8 @@ Every ``tick`` compares what should run (live, authorised, now in [planned_start
 ``RecognitionController`` reports running, and starts or stops the difference. A live deployment whose end
 has passed is ended (``system:scheduler`` in the audit chain), which destroys its copy of the templates. A
 deployment whose recognition fails to start is recorded once (``deployment.start_failed``) and retried on
-later ticks. A draft or authorised deployment whose planned end passed is cancelled (its templates destroyed).
+later ticks; so is one with no signage placement on record (``openlfr.deployments.notice``). A draft or
+authorised deployment whose planned end passed is cancelled (its templates destroyed).
 What the pipeline counts (frames, face detections, tracks = faces seen; ``DeploymentCounter``) is added to
 the deployment's stored figures on every tick while it runs and once more when it stops: counts survive a
 restart of the service (the new run's counts are added to the old) and a crash loses at most one interval.
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from openlfr.audit import append_audit
 from openlfr.audit.chain import as_utc
 from openlfr.deployments.figures import add_counts, get_counts
+from openlfr.deployments.notice import SignageNotPlacedError, signed_deployments
 from openlfr.deployments.service import cancel_deployment, end_deployment, in_window, is_authorised
 from openlfr.deployments.types import NO_COUNTS, DeploymentStateError, RunCounts
 from openlfr.errors import OpenLFRError
@@ -85,6 +87,7 @@ class DeploymentScheduler:
                 )
             )
             plans = {d.id: (d.snapshot_id, d.threshold, tuple(d.camera_ids)) for d in wanted.values()}
+            signed = signed_deployments(session, plans)
         running = self.controller.active_deployments()
         for deployment_id in sorted(running & set(plans)):
             self._store_counts(deployment_id, now)
@@ -94,6 +97,8 @@ class DeploymentScheduler:
         for deployment_id in sorted(set(plans) - running):
             snapshot_id, threshold, cameras = plans[deployment_id]
             try:
+                if deployment_id not in signed:  # e.g. live from before placements were recorded
+                    raise SignageNotPlacedError(f"no signs are recorded as put up for deployment {deployment_id}")
                 self.controller.start_recognition(deployment_id, snapshot_id, threshold, cameras)
             except OpenLFRError as exc:
                 failed.append(deployment_id)

@@ -26,6 +26,7 @@ from openlfr.audit.chain import as_utc, iso_utc
 from openlfr.auth.roles import Role
 from openlfr.config.governance import GovernanceConfig
 from openlfr.deployments.figures import get_counts
+from openlfr.deployments.notice import require_signage
 from openlfr.deployments.types import (
     EDITABLE,
     DeploymentChanges,
@@ -403,6 +404,7 @@ def start_deployment(session: Session, deployment_id: str, *, actor: str, now: d
         )
     if as_utc(now) >= as_utc(deployment.planned_end):
         raise DeploymentStateError("the planned end has passed")
+    require_signage(session, deployment.id)  # signs recorded as up, not just promised (deployments/notice.py)
     deployment.status = "live"
     deployment.started_at = now
     deployment.updated_at = now

@@ -118,11 +118,33 @@ def dpia_facts(
             "every alert is reviewed by an officer before any engagement; decisions and outcomes are recorded",
             "signage confirmed before authorisation"
             + (" (confirmed)" if deployment.signage_confirmed else " (NOT confirmed)"),
+            _signage_fact(session, deployment.id),
+            _notice_fact(settings),
             "roles: supervisors authorise and hold; operators adjudicate; auditors read the audit chain",
             f"append-only hash-chained audit log: {chain.entries} entries, "
             + ("verified intact" if chain.ok else f"BROKEN at entry {chain.problems[0].seq}"),
         ],
     }
+
+
+def _signage_fact(session: Session, deployment_id: str) -> str:
+    from openlfr.deployments.notice import list_placements
+
+    placements = list_placements(session, deployment_id)
+    if not placements:
+        return "signs recorded as put up before recognition starts: none recorded yet (recognition cannot start)"
+    where = "; ".join(f"{p.location} ({p.placed_at:%Y-%m-%d %H:%M} UTC)" for p in placements)
+    return f"signs recorded as put up before recognition starts: {len(placements)} placement(s): {where}"
+
+
+def _notice_fact(settings: Settings) -> str:
+    missing = settings.governance.notice.missing()
+    if missing:
+        return "public notice: signs and leaflets cannot be printed yet; missing settings: " + ", ".join(missing)
+    return (
+        "public notice: A3 signs and A5 leaflets with contact, subject access and a QR code to the published record; "
+        "public feed of planned and past deployments at /public/notice"
+    )
 
 
 def to_markdown(facts: dict[str, Any]) -> str:

@@ -12,7 +12,8 @@ import openlfr.store.alert_models
 import openlfr.store.auth_models
 import openlfr.store.camera_models
 import openlfr.store.governance_models
-import openlfr.store.media_models  # noqa: F401  (registers audit, deployment and media-deletion tables)
+import openlfr.store.media_models
+import openlfr.store.notice_models  # noqa: F401  (registers audit, deployment and signage tables)
 from openlfr.store.models import Base
 
 
