@@ -16,6 +16,7 @@ from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.event import AlertEvent
 from openlfr.alerts.sinks import AlertBus, JsonlSink, Record, WebhookSink
 from openlfr.alerts.store import FileAlertStore
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 
 
 def event(alert_id: str = "a1", context: bytes | None = b"\xff\xd8context") -> AlertEvent:
@@ -28,7 +29,7 @@ def event(alert_id: str = "a1", context: bytes | None = b"\xff\xd8context") -> A
         score=0.61234,
         second_score=0.2,
         evidence=3,
-        threshold=0.47,
+        threshold=SFACE_INT8BQ.threshold,
         frame_index=12,
         frame_time_s=0.48,
         frame_wall_time=1000.0,
