@@ -80,11 +80,14 @@ def test_a_deployment_raises_alerts_stored_with_its_id_and_pushed_to_the_bus(
         assert health[0].deployment_id == DEPLOYMENT and health[0].state == "ended"
         assert health[0].frames == 12 and health[0].alerts == 1 and health[0].faces >= 12
         assert cameras.preview_jpeg(camera_id) is None  # the source ended: nothing to show
-        metrics = {family.name: family for family in cameras.collect()}
-        assert metrics["openlfr_camera_alerts_total"].samples[0].value == 1
-        assert metrics["openlfr_camera_frames_total"].samples[0].labels == {"camera": "gate-1"}
-        assert {s.labels["quantile"] for s in metrics["openlfr_frame_latency_ms"].samples} == {"0.5", "0.95", "0.99"}
-        assert metrics["openlfr_deployments_running"].samples[0].value == 1
+        samples = {(s.name, s.labels.get("le")): s for family in cameras.collect() for s in family.samples}
+        assert samples["openlfr_camera_alerts_total", None].value == 1
+        assert samples["openlfr_camera_frames_total", None].labels == {"camera": "gate-1"}
+        frames = samples["openlfr_frame_latency_seconds_count", None]  # a histogram: every frame, since the start
+        assert frames.labels == {"deployment": DEPLOYMENT} and frames.value == 12
+        assert samples["openlfr_frame_latency_seconds_bucket", "+Inf"].value == 12
+        assert samples["openlfr_alert_latency_seconds_count", None].value == 1
+        assert samples["openlfr_deployments_running", None].value == 1
         # the bus is shared: ending a pipeline does not close it
         bus.push({"x": 1})
         assert heard.get_nowait() == {"x": 1}
