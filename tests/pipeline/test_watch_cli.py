@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -142,9 +141,13 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
         text=True,
         env={**os.environ, "PYTHONWARNINGS": "error"},
     )
-    time.sleep(4.0)  # model loading, enrolment, then a few seconds of the 9 s clip in real time
+    # Interrupt once the pipeline is running (its stop handler installed): the first alert line says so, and
+    # Lin-Manuel Miranda is named within the clip's first seconds, long before its 9 s end.
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert json.loads(first)["subject_id"] == "lin_manuel_miranda", first
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     summary = json.loads(err.strip().splitlines()[-1])
     assert summary["stopped"] is True

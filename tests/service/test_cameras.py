@@ -14,7 +14,7 @@ from sqlalchemy import select
 from openlfr.alerts.sinks import AlertBus
 from openlfr.config.models import Settings
 from openlfr.engine import FaceEngine
-from openlfr.service.cameras import CameraError, CameraManager, wait_until
+from openlfr.service.cameras import CameraError, CameraManager
 from openlfr.service.controller import RecognitionController
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store
@@ -23,6 +23,7 @@ from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.media import MediaStore
 from tests.api.conftest import FAKE_ENGINE
 from tests.helpers.console import enrol_subject, frame_folder, snapshot
+from tests.helpers.waiting import wait_until
 
 DEPLOYMENT = "d" * 32
 
@@ -68,7 +69,7 @@ def test_a_deployment_raises_alerts_stored_with_its_id_and_pushed_to_the_bus(
     cameras.start_recognition(DEPLOYMENT, snapshot_id, 0.5, [camera_id])
     try:
         assert cameras.active_deployments() == frozenset({DEPLOYMENT})
-        assert wait_until(lambda: cameras.run_finished(DEPLOYMENT), 30)
+        assert wait_until(lambda: cameras.run_finished(DEPLOYMENT))
         record = heard.get(timeout=5)
         assert record["deployment_id"] == DEPLOYMENT and record["seq"] == 1
         with store.db.session() as session:
@@ -104,7 +105,7 @@ def test_passers_by_leave_nothing_behind(settings: Settings, store: Store, engin
     cameras = manager(settings, store, AlertBus(), engine)
     camera_id = add(cameras, store, "street", frame_folder(tmp_path / "street", 7, 12))
     cameras.start_recognition(DEPLOYMENT, snapshot_id, 0.5, [camera_id])
-    assert wait_until(lambda: cameras.run_finished(DEPLOYMENT), 30)
+    assert wait_until(lambda: cameras.run_finished(DEPLOYMENT))
     cameras.stop_recognition(DEPLOYMENT)
     with store.db.session() as session:
         assert session.scalars(select(AlertRecord)).all() == []
@@ -122,7 +123,7 @@ def test_preview_blanks_every_face_and_cameras_are_guarded_while_in_use(
     other = add(cameras, store, "spare", frame_folder(tmp_path / "spare", 3, 2))
     cameras.start_recognition(DEPLOYMENT, snapshot_id, 0.5, [camera_id])
     try:
-        assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None, 10)
+        assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None)
         data = cameras.preview_jpeg(camera_id)
         assert data is not None
         preview = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
