@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SHARED ?= ../shared
 export LFR_SHARED_DATA ?= $(abspath $(SHARED)/data)
 
-.PHONY: setup demo test check lint typecheck fmt lock clean bench
+.PHONY: setup demo test test-fast check lint typecheck fmt lock clean bench
 
 # Idempotent: system packages are checked each time (cheap), the venv is rebuilt only when the
 # dependency files change.
@@ -26,6 +26,11 @@ demo: setup
 
 test: setup
 	scripts/test
+
+# The quick loop while editing (under a minute on the 2-core machine when it is quiet): no real models, no
+# PostgreSQL, no browser, nothing marked slow. `make test` is the verdict.
+test-fast: setup
+	scripts/test-fast
 
 check: setup
 	scripts/check

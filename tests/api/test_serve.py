@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 import httpx2 as httpx
+import pytest
+
+pytestmark = pytest.mark.slow  # real `lfr serve` processes
 
 
 def _free_port() -> int:

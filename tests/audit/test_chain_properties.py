@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openlfr.audit.chain import AuditError, _check_details, canonical_json, entry_hash
@@ -57,6 +57,7 @@ def _hash(details: dict[str, Any], **fields: Any) -> str:
     return entry_hash(details_json=canonical_json(details), **entry)
 
 
+@settings(max_examples=50)
 @given(details_st, st.lists(st.integers(0, 100), min_size=1, max_size=4))
 def test_canonical_form_ignores_key_order_and_round_trips(details: dict[str, Any], order: list[int]) -> None:
     _check_details(details, "details")  # the generated values are what the chain accepts
@@ -66,6 +67,7 @@ def test_canonical_form_ignores_key_order_and_round_trips(details: dict[str, Any
     assert canonical_json(json.loads(text)) == text  # a fixed point: re-canonicalising changes nothing
 
 
+@settings(max_examples=50)
 @given(details_st, st.lists(st.integers(0, 100), min_size=1, max_size=4), instants, st.integers(-12, 14))
 def test_hash_depends_on_content_not_on_key_order_or_time_zone(
     details: dict[str, Any], order: list[int], at: datetime, offset_h: int
@@ -76,12 +78,14 @@ def test_hash_depends_on_content_not_on_key_order_or_time_zone(
     assert len(digest) == 64 and int(digest, 16) >= 0
 
 
+@settings(max_examples=50)
 @given(details_st, details_st)
 def test_different_details_give_different_hashes(a: dict[str, Any], b: dict[str, Any]) -> None:
     if canonical_json(a) != canonical_json(b):
         assert _hash(a) != _hash(b)
 
 
+@settings(max_examples=50)
 @given(
     details_st,
     st.sampled_from(["seq", "at", "actor", "action", "target_type", "target_id", "prev_hash"]),
@@ -104,6 +108,7 @@ def test_every_hashed_field_changes_the_hash(
     assert _hash(details, **{field: changed[field]}) != _hash(details)
 
 
+@settings(max_examples=50)
 @given(st.sampled_from([float("nan"), float("inf"), float("-inf")]))
 def test_non_finite_numbers_have_no_canonical_form(value: float) -> None:
     with pytest.raises(ValueError):

@@ -88,6 +88,7 @@ def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
+@pytest.mark.slow
 def test_deployment_record_and_transparency_report(store: Store) -> None:
     first = _deployment(store, "Station", 0, REVIEWS, faces=20_000)
     _deployment(store, "Market", 7, [("confirmed", "arrested"), ("rejected", None)], faces=None)
@@ -109,6 +110,7 @@ def test_deployment_record_and_transparency_report(store: Store) -> None:
     assert charts(empty)  # an empty period still renders
 
 
+@pytest.mark.slow
 def test_report_cli_formats_and_dpia_facts(
     store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

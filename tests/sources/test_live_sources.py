@@ -17,6 +17,8 @@ from openlfr.config.models import SourceConfig
 from openlfr.sources import FrameSource, SourceHealth, SourceState, open_source
 from openlfr.types import Frame
 
+pytestmark = pytest.mark.slow  # real RTSP and MJPEG servers, real reconnect timeouts
+
 PASSWORD = "s3cr3t-Pa55"
 FAST_RETRY = SourceConfig(reconnect_min_s=0.1, reconnect_max_s=0.5, open_timeout_s=3, read_timeout_s=2)
 

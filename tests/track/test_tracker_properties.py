@@ -42,7 +42,7 @@ def detections(boxes: list[tuple[int, int, int, int]], scores: list[float]) -> F
     return FaceDetections(np.array(boxes, np.float32), np.array(scores, np.float32), np.zeros((n, 5, 2), np.float32))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(frames())
 def test_assignment_invariants_hold_on_every_frame(video: list[FaceDetections]) -> None:
     tracker = FaceTracker(CONFIG)
@@ -76,7 +76,7 @@ def test_assignment_invariants_hold_on_every_frame(video: list[FaceDetections]) 
     assert tracker.tracks_started == len(ever_assigned), "every started track was given to a detection"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(frames())
 def test_every_track_ends_after_max_age_frames_unseen_and_end_all_clears(video: list[FaceDetections]) -> None:
     tracker = FaceTracker(CONFIG)
