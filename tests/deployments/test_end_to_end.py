@@ -19,12 +19,14 @@ from openlfr.config.models import Settings
 from openlfr.deployments.scheduler import DeploymentScheduler
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import pipeline_settings
-from openlfr.service.cameras import CameraManager, wait_until
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
+from openlfr.service.cameras import CameraManager
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
 from openlfr.store.models import SnapshotTemplate, Subject
 from tests.deployments.helpers import add_user
 from tests.helpers.data import shared_data
+from tests.helpers.waiting import wait_until
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -96,7 +98,7 @@ def test_deployment_end_to_end_on_sample_video(
         assert code == 0, err
         deployment = json.loads(out)
         deployment_id = deployment["id"]
-        assert deployment["threshold"] == 0.47  # SFace's calibrated default
+        assert deployment["threshold"] == SFACE_INT8BQ.threshold  # SFace's calibrated default
         code, _, err = lfr("deployment", "authorise", deployment_id, "--by", "sgt", "--text", "approved for 1 h")
         assert code == 0, err
         assert lfr("deployment", "signage-placed", deployment_id, "--location", "theatre foyer doors")[0] == 0
@@ -107,7 +109,7 @@ def test_deployment_end_to_end_on_sample_video(
         scheduler = DeploymentScheduler(store.db, cameras, clock=clock)
         try:
             assert scheduler.tick().started == (deployment_id,)
-            assert wait_until(lambda: cameras.run_finished(deployment_id), timeout_s=240)
+            assert wait_until(lambda: cameras.run_finished(deployment_id))
             # The planned end: recognition stops, the deployment ends, its templates are destroyed.
             clock.now = end
             result = scheduler.tick()

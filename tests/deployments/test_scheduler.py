@@ -24,6 +24,7 @@ from openlfr.deployments.service import (
     start_deployment,
 )
 from openlfr.deployments.types import RunCounts
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.store.db import Database, open_database
 from openlfr.store.models import SnapshotTemplate
 from tests.deployments.helpers import T0, CountingController, FakeController, make_snapshot, plan
@@ -70,7 +71,7 @@ def test_recognition_runs_only_inside_the_window_and_stops_at_the_planned_end(db
     assert scheduler.tick().started == ()  # live, but before its window
     clock.now = T0
     assert scheduler.tick().started == (deployment_id,)
-    assert controller.running[deployment_id] == (snapshot_id, 0.47, ("cam-1",))
+    assert controller.running[deployment_id] == (snapshot_id, SFACE_INT8BQ.threshold, ("cam-1",))
     assert scheduler.tick().started == ()  # already running: nothing new
     clock.now = T0 + timedelta(hours=4)  # the planned end
     result = scheduler.tick()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from openlfr.deployments.types import (
     DeploymentStateError,
     ThresholdOverride,
 )
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.store.db import Database, open_database
 from openlfr.store.errors import ConflictError
 from openlfr.store.models import Snapshot, SnapshotTemplate
@@ -73,7 +75,11 @@ def test_full_lifecycle_is_audited_and_ending_destroys_the_templates(db: Databas
     deployment_id = _create(db)
     with db.session() as session:
         deployment = get_deployment(session, deployment_id)
-        assert (deployment.status, deployment.threshold, deployment.threshold_default) == ("draft", 0.47, 0.47)
+        assert (deployment.status, deployment.threshold, deployment.threshold_default) == (
+            "draft",
+            SFACE_INT8BQ.threshold,
+            SFACE_INT8BQ.threshold,
+        )
         assert deployment.watchlist_size == 3
         authorise_deployment(
             session, deployment_id, actor="user:sgt", supervisor="sgt", text="authorised: robbery series", now=T0
@@ -134,12 +140,12 @@ def test_authorisation_needs_signage_and_text(db: Database) -> None:
 
 
 def test_threshold_below_the_minimum_needs_a_supervisor_override(db: Database) -> None:
-    with pytest.raises(DeploymentError, match=r"below the minimum 0\.470"):
+    with pytest.raises(DeploymentError, match=re.escape(f"below the minimum {SFACE_INT8BQ.threshold:.3f}")):
         _create(db, threshold=0.40)
     deployment_id = _create(db, threshold=0.40, override=ThresholdOverride("sgt", "small crowd, short window"))
     with db.session() as session:
         data = deployment_dict(get_deployment(session, deployment_id))
-        assert data["threshold"] == 0.40 and data["threshold_minimum"] == 0.47
+        assert data["threshold"] == 0.40 and data["threshold_minimum"] == SFACE_INT8BQ.threshold
         assert data["threshold_override"]["by"] == "sgt"
         (override,) = [r for r in iter_entries(session, action="deployment.threshold_override")]
         assert override.details["reason"] == "small crowd, short window" and override.target_id == deployment_id

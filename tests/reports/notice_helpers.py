@@ -67,9 +67,16 @@ def words(text: str) -> str:
 
 
 def decode_qr(image: np.ndarray) -> str:
-    value, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert points is not None, "no QR code found on the page"
-    return str(value)
+    """The QR code's text, as a phone would read it. OpenCV's finder-pattern search sometimes misses a code on
+    a full page of text at one particular scale (a page whose dates differ by a digit decoded at 150 dpi and not
+    at 200); a reader tries again from another distance, so this tries both detectors at a few scales."""
+    for scale in (1.0, 0.75, 0.5, 1.5):
+        scaled = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
+            value, points, _ = detector.detectAndDecode(scaled)
+            if points is not None and value:
+                return str(value)
+    raise AssertionError("no QR code found on the page")
 
 
 def qr_width_mm(image: np.ndarray, dpi: int) -> float:

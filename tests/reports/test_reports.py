@@ -28,6 +28,7 @@ from openlfr.deployments.service import (
     start_deployment,
 )
 from openlfr.deployments.types import RunCounts
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.reports.deployment import build_record, to_csv
 from openlfr.reports.transparency import build_transparency, charts, render_transparency
 from openlfr.store.alert_models import AlertRecord
@@ -102,6 +103,7 @@ def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
+@pytest.mark.slow
 def test_deployment_record_and_transparency_report(store: Store) -> None:
     first = _deployment(store, "Station", 0, REVIEWS, faces=20_000)
     _deployment(store, "Market", 7, [("confirmed", "arrested"), ("rejected", None)], faces=None)
@@ -110,7 +112,7 @@ def test_deployment_record_and_transparency_report(store: Store) -> None:
         assert (record.faces_seen, record.alerts, record.arrests, record.engagements) == (20_000, 7, 1, 3)
         assert record.false_alert_rate == pytest.approx(2 / 20_000)
         assert record.false_alert_share == pytest.approx(2 / 6)
-        assert (record.watchlist_size, record.threshold, record.final) == (4, 0.47, True)
+        assert (record.watchlist_size, record.threshold, record.final) == (4, SFACE_INT8BQ.threshold, True)
         report = build_transparency(session, T0 - timedelta(days=1), T0 + timedelta(days=30))
         empty = build_transparency(session, T0 + timedelta(days=60), T0 + timedelta(days=90))
     assert [r.name for r in report.records] == ["Station", "Market"]
@@ -123,6 +125,7 @@ def test_deployment_record_and_transparency_report(store: Store) -> None:
     assert charts(empty)  # an empty period still renders
 
 
+@pytest.mark.slow
 def test_report_cli_formats_and_dpia_facts(
     store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -147,7 +150,10 @@ def test_report_cli_formats_and_dpia_facts(
     assert main(["report", "dpia-facts", deployment_id, "--equity", str(equity), "--json", *db]) == 0
     facts = json.loads(capsys.readouterr().out)
     assert facts["retention"]["alerts_days"] == 31
-    assert facts["threshold"]["calibrated_default"] == 0.47 and "lfw_dev" in facts["threshold"]["derivation"]
+    assert (
+        facts["threshold"]["calibrated_default"] == SFACE_INT8BQ.threshold
+        and "lfw_dev" in facts["threshold"]["derivation"]
+    )
     assert facts["equity"]["groups"]["sex"]["F"]["fnir"] == 0.1
     assert facts["watchlist"]["templates_destroyed"] == 4
     assert any("verified intact" in s for s in facts["safeguards"])

@@ -21,6 +21,7 @@ from openlfr.auth.tokens import create_token
 from openlfr.auth.users import create_user
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import pipeline_settings
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.service.cameras import CameraManager
 from openlfr.store.context import Store
 from openlfr.store.db import open_database
@@ -99,7 +100,7 @@ def test_live_alert_is_confirmed_and_its_outcome_saved(
     assert page.text_content("#who") == "ann (operator)"
 
     # The deployment scheduler's call: a real pipeline on the Hamilton clip.
-    cameras.start_recognition(DEPLOYMENT, snapshot_id, 0.47, [camera_id])
+    cameras.start_recognition(DEPLOYMENT, snapshot_id, SFACE_INT8BQ.threshold, [camera_id])
     card = page.locator("li.alert", has_text="Lin-Manuel Miranda")
     card.wait_for(timeout=90_000)
     assert "new" in (card.get_attribute("class") or "")

@@ -12,12 +12,14 @@ from fastapi.routing import APIRouter
 from openlfr import __version__
 from openlfr.api.context import AppContext
 from openlfr.api.errors import install_error_handlers
+from openlfr.api.metrics import build_registry
 from openlfr.api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from openlfr.api.permissions import app_routes
 from openlfr.api.routes import (
     alerts,
     auth,
     cameras,
+    console,
     deployment_review,
     docs,
     health,
@@ -34,7 +36,6 @@ from openlfr.auth.ratelimit import LoginLimits, LoginRateLimiter
 from openlfr.auth.secret import check_secret
 from openlfr.auth.sessions import SessionPolicy
 from openlfr.config.models import Settings
-from openlfr.web import routes as console
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.ctx = AppContext(settings, services, _session_secret(settings), limiter, policy)
+    app.state.metrics = build_registry(app.state.ctx, services.metric_sources)  # this app's own registry
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

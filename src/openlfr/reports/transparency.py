@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openlfr.optional import MissingExtraError, require
 from openlfr.reports.deployment import PAGE_CSS, DeploymentRecord, build_record, to_csv
 from openlfr.store.governance_models import Deployment
 
@@ -82,9 +83,9 @@ def _png(figure: Any) -> str:
 
 
 def charts(report: TransparencyReport) -> dict[str, str]:
-    """Base64 PNGs: ``alerts`` (stacked bars per deployment) and ``false_alert_rate`` (over time)."""
-    import matplotlib
-
+    """Base64 PNGs: ``alerts`` (stacked bars per deployment) and ``false_alert_rate`` (over time).
+    MissingExtraError without matplotlib (the ``eval`` extra)."""
+    matplotlib = require("matplotlib", extra="eval", purpose="the transparency report's charts")
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
@@ -124,10 +125,23 @@ def charts(report: TransparencyReport) -> dict[str, str]:
     return out
 
 
+def _chart_html(report: TransparencyReport) -> str:
+    """The two charts, or (without the ``eval`` extra) a note: the table above carries every figure either way."""
+    try:
+        images = charts(report)
+    except MissingExtraError as exc:
+        return f'<p class="note">Charts not drawn: {html.escape(str(exc))}.</p>'
+    return (
+        f'<img alt="Alerts per deployment" src="data:image/png;base64,{images["alerts"]}" style="max-width:100%">\n'
+        f'<img alt="False-alert rate over time" src="data:image/png;base64,{images["false_alert_rate"]}" '
+        'style="max-width:100%">'
+    )
+
+
 def to_html(report: TransparencyReport) -> str:
     e = html.escape
     totals = report.totals()
-    images = charts(report)
+    figures = _chart_html(report)
     header = "".join(
         f"<th>{e(h)}</th>"
         for h in (
@@ -182,8 +196,7 @@ Planned but not run: {e(not_run)}. Records signed off after review: {totals["sig
 <table><tr>{header}</tr>
 {rows}
 </table>
-<img alt="Alerts per deployment" src="data:image/png;base64,{images["alerts"]}" style="max-width:100%">
-<img alt="False-alert rate over time" src="data:image/png;base64,{images["false_alert_rate"]}" style="max-width:100%">
+{figures}
 <p class="note">Per-deployment records with every published field: <code>lfr report deployment ID</code>.</p>
 </body></html>
 """

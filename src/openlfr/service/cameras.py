@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ from openlfr.pipeline.app import RunSummary, WatchPipeline, pipeline_settings
 from openlfr.pipeline.camera import downscale
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot, build_snapshot
+from openlfr.pipeline.latency import HistogramSnapshot
 from openlfr.sources.base import FrameSource, SourceHealth
 from openlfr.sources.factory import open_source
 from openlfr.sources.redact import redact
@@ -47,9 +48,6 @@ from openlfr.store.media import MediaStore
 from openlfr.store.models import SnapshotTemplate, Template
 from openlfr.types import Frame, ImageBGR
 from openlfr.watchlists.snapshots import snapshot_templates
-
-if TYPE_CHECKING:
-    from openlfr.api.metrics import MetricFamily
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +208,13 @@ _CAMERA_METRICS: tuple[tuple[str, str, Literal["gauge", "counter"], Callable[[Ca
     ("openlfr_camera_alerts_total", "alerts raised in the current deployment", "counter", lambda h: h.alerts),
     ("openlfr_camera_queue_depth", "frames waiting for the models", "gauge", lambda h: h.queue_depth),
     ("openlfr_camera_up", "1 while the camera delivers frames", "gauge", lambda h: 1 if h.state == "running" else 0),
+)
+
+
+# The latency histograms of /metrics: (name, help, the pipeline statistic), per running deployment.
+_LATENCY_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("openlfr_frame_latency_seconds", "capture to decision, every frame of the deployment", "frame_latency"),
+    ("openlfr_alert_latency_seconds", "capture of the decisive frame to the alert decision", "alert_latency"),
 )
 
 
@@ -438,36 +443,28 @@ class CameraManager:
         blurred = blur_faces_except(small, detections.boxes, keep=-1) if len(detections) else small.copy()
         return _jpeg(blurred)
 
-    def collect(self) -> Iterable[MetricFamily]:
-        from openlfr.api.metrics import MetricFamily, Sample  # the API package imports this module
-
+    def collect(self) -> Iterable[Metric]:
+        """The per-camera and per-deployment series of /metrics (a prometheus_client collector)."""
         with self.db.session() as session:
             health = self.health(self.list_cameras(session))
-        labelled = [({"camera": h.name}, h) for h in health]
         for name, help_text, kind, measure in _CAMERA_METRICS:
-            yield MetricFamily(name, help_text, kind, tuple(Sample(measure(h), lab) for lab, h in labelled))
+            family_type = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+            family = family_type(name, help_text, labels=["camera"])
+            for h in health:
+                family.add_metric([h.name], measure(h))
+            yield family
         with self._lock:
             runs = list(self._runs.values())
-        latency = []
-        for run in runs:
-            window = sorted(run.pipeline.runner.stats.frame_latency_ms.copy())  # copy(): atomic, the thread appends
-            for quantile in (0.5, 0.95, 0.99):
-                if window:
-                    value = window[min(len(window) - 1, int(quantile * len(window)))]
-                    latency.append(
-                        Sample(round(value, 1), {"deployment": run.deployment_id, "quantile": str(quantile)})
-                    )
-        yield MetricFamily(
-            "openlfr_frame_latency_ms",
-            "capture to decision per frame, over the recent window (quantiles)",
-            "gauge",
-            tuple(latency),
-        )
-        yield MetricFamily(
-            "openlfr_deployments_running",
-            "deployments with recognition running",
-            "gauge",
-            (Sample(len(self.active_deployments())),),
+        for name, help_text, stat in _LATENCY_METRICS:
+            histogram = HistogramMetricFamily(name, help_text, labels=["deployment"])
+            for run in runs:
+                snap: HistogramSnapshot = getattr(run.pipeline.runner.stats, stat).snapshot()
+                buckets = [(repr(b), float(c)) for b, c in zip(snap.bounds_s, snap.cumulative, strict=False)]
+                buckets.append(("+Inf", float(snap.count)))
+                histogram.add_metric([run.deployment_id], buckets, snap.sum_s)
+            yield histogram
+        yield GaugeMetricFamily(
+            "openlfr_deployments_running", "deployments with recognition running", value=len(self.active_deployments())
         )
 
 
@@ -500,13 +497,3 @@ def _jpeg(image: ImageBGR) -> bytes:
         return encode_jpeg(image, quality=80)
     except RuntimeError:
         raise SourceError("cannot encode the preview frame") from None
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout_s`` passes (for callers that wait on a pipeline)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval_s)
-    return predicate()
