@@ -28,6 +28,11 @@ def test_repeats_within_the_gap_are_one_encounter_and_a_long_gap_starts_another(
     assert encounters[0].key == "a1" and encounters[0].newest.seq == 3
 
 
+def test_alerts_stored_out_of_time_order_still_group_by_their_times() -> None:
+    rows = [row(1, 30), row(2, 20), row(3, 19), row(4, 10)]  # newest first in time, as two cameras might store
+    assert [[m.seq for m in e.members] for e in group(rows, gap_s=300)] == [[1], [2, 3], [4]]
+
+
 def test_subject_camera_and_deployment_each_separate_encounters() -> None:
     rows = [row(1, 0), row(2, 0.1, subject="s2"), row(3, 0.2, source="cam2"), row(4, 0.3, deployment="d2"), row(5, 0.4)]
     encounters = group(rows, gap_s=300)

@@ -90,7 +90,8 @@ def group(rows: Iterable[MemberRow], gap_s: float) -> list[Encounter]:
             continue
         key = (row.subject_id, row.source, row.deployment_id)
         current = open_by_key.get(key)
-        if current is not None and (row.decided_at - current[-1].decided_at).total_seconds() <= gap_s:
+        # abs(): cameras store their alerts independently, so seq order and time order can differ a little.
+        if current is not None and abs((row.decided_at - current[-1].decided_at).total_seconds()) <= gap_s:
             current.append(row)
             continue
         current = [row]
