@@ -38,6 +38,7 @@ export const queue = {
   alerts: 0,
   /** @type {any[]} */ held: [],
   /** @type {number | null} */ timer: null,
+  loads: 0,
 };
 
 // ---- loading -------------------------------------------------------------------------------------------
@@ -68,7 +69,8 @@ async function loadOptions() {
   const options = await api("GET", "/api/alerts/options");
   queue.options = options;
   const form = $("#queue-filters");
-  const status = form.status.value || (form.status.dataset.initial ?? "pending");
+  // The first time, the queue opens on what needs an officer; after that the officer's choice ("any" too) stays.
+  const status = form.status.dataset.initial ?? form.status.value;
   delete form.status.dataset.initial;
   fillSelect(form.status, options.statuses.map((/** @type {string} */ s) => ({ value: s, label: words(s) })));
   form.status.value = status;
@@ -79,8 +81,10 @@ async function loadOptions() {
 
 /** Load the first page again (after a filter change, on opening the page, or to show what was held). */
 export async function loadQueue() {
+  const load = ++queue.loads;
   await loadOptions();
   const page = await api("GET", `/api/alerts/encounters?${filterParams()}&limit=${PAGE}`);
+  if (load !== queue.loads) return; // a later load (another filter chosen meanwhile) wins
   queue.encounters.clear();
   queue.held = [];
   $("#alert-list").replaceChildren();
@@ -91,7 +95,9 @@ export async function loadQueue() {
 
 async function loadMore() {
   if (queue.nextBefore === null) return;
+  const load = queue.loads;
   const page = await api("GET", `/api/alerts/encounters?${filterParams()}&limit=${PAGE}&before_seq=${queue.nextBefore}`);
+  if (load !== queue.loads) return;
   const first = addPage(page);
   if (first) first.focus();
 }
