@@ -5,6 +5,7 @@ controls that follow the server's permissions, and no axe-core (WCAG 2.2 AA) vio
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SIZES = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 OTHER_DEPLOYMENT = "e" * 32
+SCREENSHOT_DIR_ENV = "LFR_CONSOLE_SCREENSHOT_DIR"
 
 
 @dataclass
@@ -92,6 +94,13 @@ def sign_in(browser: Any, queue: Queue, username: str, viewport: dict[str, int])
     return page
 
 
+def screenshot(page: Any, name: str, fallback: Path) -> None:
+    """Into $LFR_CONSOLE_SCREENSHOT_DIR when set (docs/API.md's pictures come from here), else a temp folder."""
+    shot = Path(os.environ.get(SCREENSHOT_DIR_ENV) or fallback) / name
+    page.screenshot(path=str(shot))
+    assert shot.read_bytes().startswith(b"\x89PNG")
+
+
 def totals(page: Any) -> str:
     return str(page.text_content("#queue-totals"))
 
@@ -101,7 +110,9 @@ def card_of(page: Any, name: str) -> Any:
 
 
 @SIZES
-def test_repeats_are_one_card_with_true_totals_and_paging(browser: Any, queue: Queue, viewport: dict[str, int]) -> None:
+def test_repeats_are_one_card_with_true_totals_and_paging(
+    browser: Any, queue: Queue, viewport: dict[str, int], tmp_path: Path
+) -> None:
     best = seed_shift(queue)
     page = sign_in(browser, queue, "ann", viewport)
     assert totals(page) == "Showing 20 of 26 encounters (28 alerts)"
@@ -113,6 +124,7 @@ def test_repeats_are_one_card_with_true_totals_and_paging(browser: Any, queue: Q
     )
     zone = page.evaluate("() => Intl.DateTimeFormat().resolvedOptions().timeZone")
     assert "ago" in alice.locator(".time").text_content() and zone  # relative, with the zone named beside it
+    screenshot(page, f"console-queue-{'phone' if viewport == PHONE else 'desktop'}.png", tmp_path)
     assert card_of(page, "Bob").count() == 19
     page.click("#load-more")
     page.wait_for_function("() => document.querySelector('#queue-totals').textContent.startsWith('Showing 26 ')")
@@ -134,8 +146,8 @@ def test_filters_by_camera_subject_deployment_status_and_time(
     assert totals(page) == "Showing 20 of 27 encounters (29 alerts)"
     steps = [
         ("source", "cam1", "Showing 2 of 2 encounters (4 alerts)"),
-        ("subject", "Alice (alice)", "Showing 1 of 1 encounters (3 alerts)"),
-        ("source", "any", "Showing 1 of 1 encounters (3 alerts)"),
+        ("subject", "Alice (alice)", "Showing 1 of 1 encounter (3 alerts)"),
+        ("source", "any", "Showing 1 of 1 encounter (3 alerts)"),
         ("subject", "any", "Showing 20 of 27 encounters (29 alerts)"),
         ("deployment", OTHER_DEPLOYMENT[:8], "Showing 20 of 25 encounters (25 alerts)"),
         ("deployment", "any", "Showing 20 of 27 encounters (29 alerts)"),
@@ -147,6 +159,14 @@ def test_filters_by_camera_subject_deployment_status_and_time(
         page.locator(f"#queue-filters select[name={name}]").select_option(label=label)
         page.wait_for_function("(text) => document.querySelector('#queue-totals').textContent === text", arg=expected)
     assert page.locator("#alerts-empty").is_visible()
+    # "any" status is the officer's choice too: it stays when another filter changes.
+    for name, label, expected in (
+        ("status", "any", "Showing 20 of 27 encounters (29 alerts)"),
+        ("source", "cam1", "Showing 2 of 2 encounters (4 alerts)"),
+    ):
+        page.locator(f"#queue-filters select[name={name}]").select_option(label=label)
+        page.wait_for_function("(text) => document.querySelector('#queue-totals').textContent === text", arg=expected)
+    assert page.locator("#queue-filters select[name=status]").input_value() == ""
     # The statuses on offer are the server's.
     offered = page.eval_on_selector_all("#queue-filters select[name=status] option", "os => os.map(o => o.value)")
     assert offered == ["", "pending", "confirmed", "rejected", "escalated"]
@@ -187,7 +207,9 @@ def test_new_alerts_never_move_the_card_under_the_pointer(browser: Any, queue: Q
 
 
 @SIZES
-def test_decisions_are_asked_for_with_reason_and_note(browser: Any, queue: Queue, viewport: dict[str, int]) -> None:
+def test_decisions_are_asked_for_with_reason_and_note(
+    browser: Any, queue: Queue, viewport: dict[str, int], tmp_path: Path
+) -> None:
     for minutes, score in ((3, 0.6), (2, 0.9), (1, 0.7)):
         queue.alert("alice", minutes_ago=minutes, score=score)
     queue.alert("bob", minutes_ago=1)
@@ -201,6 +223,8 @@ def test_decisions_are_asked_for_with_reason_and_note(browser: Any, queue: Queue
         "different_person", "poor_image", "not_on_scene", "duplicate_alert", "other"
     ]  # fmt: skip
     assert not any(reasons.nth(i).is_checked() for i in range(reasons.count()))
+    if viewport == DESKTOP:
+        screenshot(page, "console-reject.png", tmp_path)
     dialog.locator("button.ask-cancel").click()
     assert dialog.is_hidden() and alice.locator(".status").text_content() == "pending"
     # Confirm: asked, with a note; every open alert of the encounter is confirmed.

@@ -123,9 +123,19 @@ function addPage(page) {
   return first;
 }
 
+/**
+ * "1 alert", "3 alerts".
+ * @param {number} n
+ * @param {string} noun
+ */
+function plural(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function showTotals() {
   const shown = queue.encounters.size;
-  $("#queue-totals").textContent = `Showing ${shown} of ${queue.total} encounters (${queue.alerts} alerts)`;
+  $("#queue-totals").textContent =
+    `Showing ${shown} of ${plural(queue.total, "encounter")} (${plural(queue.alerts, "alert")})`;
   $("#load-more").hidden = queue.nextBefore === null;
   $("#alerts-empty").hidden = shown > 0;
 }
@@ -280,7 +290,7 @@ function fillCard(card, encounter) {
   const subject = alert.subject;
   $(".name", card).textContent = subjectName(subject);
   $(".ref", card).textContent = subject ? `Reference ${subject.external_ref}` : "";
-  $(".repeats", card).textContent = encounter.count > 1 ? `${encounter.count} alerts` : "1 alert";
+  $(".repeats", card).textContent = plural(encounter.count, "alert");
   $(".category", card).textContent = subject ? words(subject.category) : "–";
   $(".reason", card).textContent = subject ? subject.reason : "–";
   $(".score", card).textContent = `${alert.score.toFixed(3)} (threshold ${alert.threshold.toFixed(3)})`;
@@ -355,9 +365,9 @@ function absorb(encounter, alert) {
 }
 
 const QUESTIONS = {
-  confirm: { title: "Confirm this match?", submit: "Confirm match", verb: "confirms" },
-  reject: { title: "Reject this alert?", submit: "Reject", verb: "rejects" },
-  escalate: { title: "Escalate to a supervisor?", submit: "Escalate", verb: "escalates" },
+  confirm: { title: "Confirm this match", submit: "Confirm match", verb: "confirms" },
+  reject: { title: "Reject", submit: "Reject", verb: "rejects" },
+  escalate: { title: "Escalate to a supervisor", submit: "Escalate", verb: "escalates" },
 };
 
 /**
@@ -376,7 +386,7 @@ export async function decide(card, decision) {
   const many = targets.length === 1 ? "this alert" : `all ${targets.length} open alerts of this encounter`;
   const final = decision === "escalate" ? "A supervisor then confirms or rejects it." : "This cannot be undone.";
   const answer = await ask({
-    title: q.title, submit: q.submit, note: true, danger: decision === "reject",
+    title: `${q.title} (${plural(targets.length, "alert")})?`, submit: q.submit, note: true, danger: decision === "reject",
     text: `This ${q.verb} ${many} (${who} on ${encounter.best.source}). ${final}`,
     reasons: decision === "reject" ? queue.options.reject_reasons : undefined,
   });
