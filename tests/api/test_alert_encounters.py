@@ -113,6 +113,7 @@ def test_options_come_from_the_server(api: Api) -> None:
     assert options["outcomes"] == [o.value for o in EngagementOutcome]
     assert options["decisions"] == ["confirm", "reject", "escalate"]
     assert options["sources"] == ["cam1", "cam2"] and options["deployments"] == ["d" * 32]
+    assert options["last_seq"] == 6
     assert {s["id"] for s in options["subjects"]} == {alice, bob}
     assert all(s["label"] for s in options["subjects"])
     assert api.client().get("/api/alerts/options").status_code == 401

@@ -179,6 +179,7 @@ def options(db: SessionDep) -> AlertOptions:
         reject_reasons=list(RejectReason),
         outcomes=list(EngagementOutcome),
         encounter_gap_s=DEFAULT_GAP_S,
+        last_seq=last_seq(db),
         sources=list(sources),
         deployments=[d for d in deployments if d is not None],
         subjects=[

@@ -117,6 +117,7 @@ class AlertOptions(Output):
     reject_reasons: list[RejectReason]
     outcomes: list[EngagementOutcome]
     encounter_gap_s: float
+    last_seq: int = Field(description="the newest alert's seq: open the live stream with ?after= this")
     sources: list[str] = Field(description="cameras that have raised alerts")
     deployments: list[str] = Field(description="deployments that have raised alerts")
     subjects: list[SubjectOption] = Field(description="subjects that have raised alerts (not erased)")

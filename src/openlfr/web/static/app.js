@@ -66,6 +66,7 @@ async function login(event) {
 async function logout() {
   try { await api("POST", "/api/auth/logout"); } catch { /* already gone */ }
   state.maxSeq = 0;
+  queue.lastSeq = 0;
   queue.encounters.clear();
   $("#alert-list").replaceChildren();
   showLogin("Signed out.");
@@ -122,7 +123,10 @@ function updateCount() {
 
 function openStream() {
   if (state.stream) state.stream.close();
-  // The browser resends the last event id when it reconnects by itself; `after` covers a fresh start.
+  // The browser resends the last event id when it reconnects by itself; `after` covers a fresh start, from
+  // what the queue last loaded, so an alert stored between that load and this stream is not missed
+  // (without either, the stream starts from now).
+  state.maxSeq = Math.max(state.maxSeq, queue.lastSeq);
   const source = new EventSource(`/api/alerts/stream${state.maxSeq ? `?after=${state.maxSeq}` : ""}`);
   state.stream = source;
   const label = $("#stream-state");

@@ -39,6 +39,8 @@ export const queue = {
   /** @type {any[]} */ held: [],
   /** @type {number | null} */ timer: null,
   loads: 0,
+  /** the newest alert seq the server had when the queue last loaded: the live stream starts after it */
+  lastSeq: 0,
 };
 
 // ---- loading -------------------------------------------------------------------------------------------
@@ -68,6 +70,7 @@ function fillSelect(select, values) {
 async function loadOptions() {
   const options = await api("GET", "/api/alerts/options");
   queue.options = options;
+  queue.lastSeq = Math.max(queue.lastSeq, options.last_seq);
   const form = $("#queue-filters");
   // The first time, the queue opens on what needs an officer; after that the officer's choice ("any" too) stays.
   const status = form.status.dataset.initial ?? form.status.value;
@@ -172,6 +175,15 @@ function continues(alert) {
   return null;
 }
 
+/**
+ * Whether an alert is already on a card (the stream may resend what a page load already brought).
+ * @param {string} id
+ */
+function shown(id) {
+  for (const encounter of queue.encounters.values()) if (encounter.members.some((m) => m.id === id)) return true;
+  return false;
+}
+
 /** Whether the officer is working in the queue: then nothing may move under them. */
 function engaged() {
   const list = $("#alert-list");
@@ -183,7 +195,7 @@ function engaged() {
  * @param {any} alert
  */
 export function onLiveAlert(alert) {
-  if ($("#view-alerts").hidden || !wanted(alert)) return;
+  if ($("#view-alerts").hidden || !wanted(alert) || shown(alert.id)) return;
   const encounter = continues(alert);
   if (encounter) {
     encounter.members.unshift({ id: alert.id, seq: alert.seq, status: alert.status, version: alert.version,
