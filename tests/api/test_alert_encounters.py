@@ -64,7 +64,7 @@ def test_encounters_group_repeats_with_the_best_face_and_true_totals(api: Api) -
     first = page["items"][-1]
     assert first["best"]["subject_id"] == alice and first["best"]["score"] == pytest.approx(0.9)
     assert [m["seq"] for m in first["members"]] == [3, 2, 1] and first["key"] == first["members"][-1]["id"]
-    assert first["status"] == "pending" and first["last_seq"] == 3
+    assert first["status"] == "pending" and first["last_seq"] == 3 and first["open"] == 3
     assert first["first_at"].startswith("2026-11-18T") and first["last_at"] > first["first_at"]
     one_gap = client.get("/api/alerts/encounters", params={"gap_s": 30}).json()
     assert one_gap["total"] == 6
@@ -103,6 +103,13 @@ def test_encounters_filter_by_camera_subject_deployment_status_and_time(api: Api
     decided = client.post(f"/api/alerts/{newest['id']}/adjudication", json={"decision": "escalate", "version": 1})
     assert decided.status_code == 200
     assert total(status="pending") == (3, 5) and total(status="escalated") == (1, 1)
+    # Decided alerts stay counted but leave the list a decision covers.
+    confirmed = client.get("/api/alerts/encounters", params={"subject": alice}).json()["items"][1]
+    for member in confirmed["members"]:
+        body = {"decision": "confirm", "version": member["version"]}
+        assert client.post(f"/api/alerts/{member['id']}/adjudication", json=body).status_code == 200
+    after = client.get("/api/alerts/encounters", params={"subject": alice}).json()["items"][1]
+    assert (after["count"], after["open"], after["members"], after["status"]) == (3, 0, [], "confirmed")
 
 
 def test_options_come_from_the_server(api: Api) -> None:

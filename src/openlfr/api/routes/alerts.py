@@ -67,6 +67,8 @@ _HEARTBEAT_S = 15.0
 
 Status = Literal["pending", "confirmed", "rejected", "escalated"]
 STATUSES: tuple[str, ...] = get_args(Status)
+OPEN_STATUSES = frozenset({"pending", "escalated"})
+"""statuses that still wait for an officer's decision"""
 
 
 def alert_public(session: Session, record: AlertRecord) -> AlertPublic:
@@ -109,17 +111,23 @@ def list_all(
     return AlertPage(items=[alert_public(db, r) for r in rows], total=total, limit=limit, offset=offset)
 
 
+MEMBERS_SHOWN = 100
+"""open alerts listed per encounter: what one decision on it can cover (a person in view for an hour at the
+default cooldown raises about 60)"""
+
+
 def _encounter_public(db: Session, encounter: Encounter) -> EncounterPublic:
-    members = [EncounterMember.model_validate(m) for m in reversed(encounter.members)]
+    open_members = [m for m in reversed(encounter.members) if m.status in OPEN_STATUSES]
     return EncounterPublic(
         key=encounter.key,
         status=encounter.status,
         count=len(encounter.members),
+        open=len(open_members),
         first_at=encounter.members[0].decided_at,
         last_at=encounter.newest.decided_at,
         last_seq=encounter.newest.seq,
         best=alert_public(db, get_alert(db, encounter.best.id)),
-        members=members,
+        members=[EncounterMember.model_validate(m) for m in open_members[:MEMBERS_SHOWN]],
     )
 
 

@@ -88,11 +88,14 @@ class EncounterPublic(Output):
     key: str = Field(description="the id of the encounter's first alert")
     status: str = Field(description="pending if any alert is, else escalated, confirmed, rejected")
     count: int
+    open: int = Field(description="alerts of the encounter still pending or escalated")
     first_at: datetime
     last_at: datetime
     last_seq: int
     best: AlertPublic = Field(description="the alert with the highest score: its face is the one to compare")
-    members: list[EncounterMember] = Field(description="every alert of the encounter, newest first")
+    members: list[EncounterMember] = Field(
+        description="the open (pending or escalated) alerts, newest first, at most 100: what a decision covers"
+    )
 
 
 class EncounterPage(Output):

@@ -23,11 +23,12 @@ const OPEN = new Set(["pending", "escalated"]);
  * @property {string} key
  * @property {string} status
  * @property {number} count
+ * @property {number} open alerts still pending or escalated
  * @property {string} first_at
  * @property {string} last_at
  * @property {number} last_seq
  * @property {any} best the alert whose face is shown (GET /api/alerts/{id})
- * @property {Member[]} members newest first
+ * @property {Member[]} members the open alerts, newest first (at most 100)
  */
 
 export const queue = {
@@ -201,6 +202,7 @@ export function onLiveAlert(alert) {
     encounter.members.unshift({ id: alert.id, seq: alert.seq, status: alert.status, version: alert.version,
       score: alert.score, decided_at: alert.decided_at });
     encounter.count += 1;
+    if (OPEN.has(alert.status)) encounter.open += 1;
     encounter.last_at = alert.decided_at;
     encounter.last_seq = alert.seq;
     if (alert.score > encounter.best.score) encounter.best = alert;
@@ -215,7 +217,7 @@ export function onLiveAlert(alert) {
     showHeld();
     return;
   }
-  const fresh = { key: alert.id, status: alert.status, count: 1, first_at: alert.decided_at, last_at: alert.decided_at,
+  const fresh = { key: alert.id, status: alert.status, count: 1, open: OPEN.has(alert.status) ? 1 : 0, first_at: alert.decided_at, last_at: alert.decided_at,
     last_seq: alert.seq, best: alert, members: [{ id: alert.id, seq: alert.seq, status: alert.status,
       version: alert.version, score: alert.score, decided_at: alert.decided_at }] };
   queue.encounters.set(fresh.key, fresh);
@@ -251,7 +253,11 @@ function cardOf(key) {
 /** @param {Encounter} encounter */
 function statusOf(encounter) {
   const present = new Set(encounter.members.map((m) => m.status));
-  return ["pending", "escalated", "confirmed", "rejected"].find((s) => present.has(s)) || encounter.best.status;
+  const waiting = ["pending", "escalated"].find((s) => present.has(s));
+  if (waiting) return waiting;
+  // Nothing open is left: the decision just taken on it, else what the server said, else the best alert's.
+  const decided = encounter.members.find((m) => !OPEN.has(m.status));
+  return decided ? decided.status : OPEN.has(encounter.status) ? encounter.best.status : encounter.status;
 }
 
 /** @param {any} subject */
@@ -371,7 +377,11 @@ function showConflict(card, error) {
  */
 function absorb(encounter, alert) {
   const member = encounter.members.find((m) => m.id === alert.id);
-  if (member) { member.status = alert.status; member.version = alert.version; }
+  if (member) {
+    if (OPEN.has(member.status) && !OPEN.has(alert.status)) encounter.open -= 1;
+    member.status = alert.status;
+    member.version = alert.version;
+  }
   if (encounter.best.id === alert.id) encounter.best = alert;
   encounter.status = statusOf(encounter);
 }
@@ -395,7 +405,9 @@ export async function decide(card, decision) {
   if (!targets.length) return;
   const q = QUESTIONS[decision];
   const who = subjectName(encounter.best.subject);
-  const many = targets.length === 1 ? "this alert" : `all ${targets.length} open alerts of this encounter`;
+  const many = targets.length === 1 ? "this alert"
+    : targets.length < encounter.open ? `the newest ${targets.length} of its ${encounter.open} open alerts`
+      : `all ${targets.length} open alerts of this encounter`;
   const final = decision === "escalate" ? "A supervisor then confirms or rejects it." : "This cannot be undone.";
   const answer = await ask({
     title: `${q.title} (${plural(targets.length, "alert")})?`, submit: q.submit, note: true, danger: decision === "reject",
