@@ -2,6 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+JS_TOOLS := tools/js
 SHARED ?= ../shared
 export LFR_SHARED_DATA ?= $(abspath $(SHARED)/data)
 
@@ -9,7 +10,7 @@ export LFR_SHARED_DATA ?= $(abspath $(SHARED)/data)
 
 # Idempotent: system packages are checked each time (cheap), the venv is rebuilt only when the
 # dependency files change.
-setup: $(VENV)/.setup-stamp
+setup: $(VENV)/.setup-stamp $(JS_TOOLS)/node_modules/.setup-stamp
 	@scripts/install-system-deps.sh
 
 LOCKS := requirements/runtime.lock requirements/dev.lock
@@ -21,6 +22,13 @@ $(VENV)/.setup-stamp: pyproject.toml $(LOCKS)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes $(foreach lock,$(LOCKS),-r $(lock))
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+# The console's JavaScript checks (TypeScript, ESLint) and axe-core for the browser tests, exactly as locked in
+# package-lock.json; install scripts are not run. Nothing here ships in the console.
+$(JS_TOOLS)/node_modules/.setup-stamp: $(JS_TOOLS)/package.json $(JS_TOOLS)/package-lock.json
+	@scripts/install-system-deps.sh
+	cd $(JS_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # The engine demo on still images, then the API and console with a ready demo (its own data in .demo/, rebuilt

@@ -26,6 +26,7 @@ from openlfr.auth.users import find_user
 from openlfr.cli import main
 from openlfr.commands.demo_serve import (
     ADMIN,
+    AUDITOR,
     MARKER,
     OPERATOR,
     SUPERVISOR,
@@ -97,9 +98,13 @@ def test_prepare_demo_builds_a_live_authorised_deployment(tmp_path: Path) -> Non
     assert state.data_dir == (tmp_path / "demo").resolve() and (state.data_dir / MARKER).is_file()
     printed = credentials_text(state, "http://127.0.0.1:8000/")
     found = {username: (role, password) for role, username, password in CREDENTIALS.findall(printed)}
-    assert set(found) == {ADMIN, OPERATOR}  # the supervisor's password is never shown
-    assert found[ADMIN][0] == "admin" and found[OPERATOR][0] == "operator"
-    assert len({found[ADMIN][1], found[OPERATOR][1], *(a.password for a in first.accounts)}) == 4
+    assert {username: role for username, (role, _) in found.items()} == {
+        OPERATOR: "operator",
+        SUPERVISOR: "supervisor",
+        AUDITOR: "auditor",
+        ADMIN: "admin",
+    }  # one account per role, so a new user sees what each role sees
+    assert len({*(password for _, password in found.values()), *(a.password for a in first.accounts)}) == 8
 
     hasher = default_hasher()  # what the API verifies logins with (Services.password_hasher)
     now = utcnow()

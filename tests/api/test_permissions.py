@@ -41,6 +41,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/subjects/{subject_id}/images/{image_id}"): STAFF,
     ("POST", "/api/subjects/{subject_id}/erase"): {"supervisor"},
     ("GET", "/api/alerts"): STAFF,
+    ("GET", "/api/alerts/encounters"): STAFF,
+    ("GET", "/api/alerts/options"): STAFF,
     ("GET", "/api/alerts/stream"): STAFF,
     ("GET", "/api/alerts/{alert_id}"): STAFF,
     ("GET", "/api/alerts/{alert_id}/probe"): STAFF,

@@ -59,7 +59,15 @@ def frame_folder(folder: Path, seed: int, frames: int) -> Path:
 
 
 def store_alert(
-    store: Store, subject_id: str, reference_image_id: str, *, source: str = "cam1", bus: AlertBus | None = None
+    store: Store,
+    subject_id: str,
+    reference_image_id: str,
+    *,
+    source: str = "cam1",
+    bus: AlertBus | None = None,
+    score: float = 0.81,
+    decided_at: float = 1_795_000_000.2,
+    deployment_id: str = "d" * 32,
 ) -> dict[str, object]:
     """One alert as the pipeline would store it (images are small synthetic JPEGs), then tell ``bus``."""
     ok, probe = cv2.imencode(".jpg", face_image(1)[100:260, 120:280])
@@ -71,20 +79,20 @@ def store_alert(
         source=source,
         track_id=3,
         subject_id=subject_id,
-        score=0.81,
+        score=score,
         second_score=0.2,
         evidence=3,
         threshold=0.5,
         frame_index=40,
         frame_time_s=1.6,
         frame_wall_time=1_795_000_000.0,
-        decided_at=1_795_000_000.2,
+        decided_at=decided_at,
         latency_ms=200.0,
         model="fake",
         reference_image=reference_image_id,
         probe_jpeg=probe.tobytes(),
         context_jpeg=context.tobytes(),
     )
-    return AlertDispatcher(DbAlertStore(store.db, store.media, deployment_id="d" * 32), [bus] if bus else []).publish(
-        event
-    )
+    return AlertDispatcher(
+        DbAlertStore(store.db, store.media, deployment_id=deployment_id), [bus] if bus else []
+    ).publish(event)

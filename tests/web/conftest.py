@@ -77,3 +77,23 @@ def browser() -> Iterator[Any]:
             yield instance
         finally:
             instance.close()
+
+
+AXE = Path(__file__).resolve().parents[2] / "tools" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+"""axe-core from the npm registry, installed by `make setup` (tools/js): injected from disk, never from a CDN"""
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe_violations(page: Any) -> list[str]:
+    """Run axe-core (WCAG 2.2 A and AA rules) on the page as it is now; one line per violation and element."""
+    if not AXE.is_file():
+        pytest.skip("axe-core is not installed (make setup runs npm ci in tools/js)")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # Evaluated through the DevTools protocol, so the console's CSP (script-src 'self') still holds.
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
+        ".map(v => v.nodes.map(n => `${v.id}: ${n.target.join(' ')} — ${n.failureSummary}`)).flat()",
+        AXE_TAGS,
+    )
+    return list(result)

@@ -17,6 +17,7 @@ import pytest
 from openlfr.alerts.sinks import AlertBus
 from openlfr.api import Services, create_app
 from openlfr.api.enrolment import UploadEnroller
+from openlfr.audit import iter_entries
 from openlfr.auth.tokens import create_token
 from openlfr.auth.users import create_user
 from openlfr.engine import FaceEngine
@@ -98,6 +99,7 @@ def test_live_alert_is_confirmed_and_its_outcome_saved(
     page.click("button[type=submit]")
     page.wait_for_selector("#stream-state.live", timeout=10_000)
     assert page.text_content("#who") == "ann (operator)"
+    page.mouse.move(5, 5)  # away from the queue: a new card is then shown at once (not held behind "N new")
 
     # The deployment scheduler's call: a real pipeline on the Hamilton clip.
     cameras.start_recognition(DEPLOYMENT, snapshot_id, SFACE_INT8BQ.threshold, [camera_id])
@@ -108,7 +110,8 @@ def test_live_alert_is_confirmed_and_its_outcome_saved(
     assert card.locator(".camera").text_content() == "stage-cam"
     for image in ("img.probe", "img.reference"):
         page.wait_for_function(f"() => document.querySelector('li.alert {image}').naturalWidth > 0", timeout=10_000)
-    alert_id = card.get_attribute("data-id")
+    alert_id = card.get_attribute("data-alert")
+    key = card.get_attribute("data-key")
     card.locator(".scene summary").click()
     page.wait_for_function("() => document.querySelector('li.alert img.context').naturalWidth > 0", timeout=10_000)
 
@@ -122,19 +125,29 @@ def test_live_alert_is_confirmed_and_its_outcome_saved(
         )
         assert escalated.status_code == 200, escalated.text
     card.locator("button.confirm").click()
+    dialog = page.locator("#ask-dialog")
+    assert "cannot be undone" in dialog.locator(".ask-text").text_content()
+    dialog.locator("button.ask-submit").click()
     conflict = card.locator(".conflict")
     conflict.wait_for()
     assert "escalated" in conflict.text_content() and "not saved" in conflict.text_content()
     assert card.locator(".status").text_content() == "escalated"
 
-    # Having seen it, the operator confirms (keyboard only) and records the outcome.
+    # Having seen it, the operator confirms (keyboard only, with a note) and records the outcome.
     card.locator("button.confirm").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#ask-dialog[open]")
+    page.keyboard.type("matches the warrant photo")
+    page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('li.alert .status').textContent === 'confirmed'")
     card.locator("select.outcome-choice").select_option("arrested")
     card.locator("button.record-outcome").focus()
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('li.alert .outcome').textContent.includes('arrested')")
+    with cameras.db.session() as session:
+        decisions = [e for e in iter_entries(session) if e.action == "alert.adjudicate" and e.actor == "user:ann"]
+    assert [e.details.get("note") for e in decisions] == ["matches the warrant photo"]
     shot = Path(os.environ.get(SCREENSHOT_DIR_ENV) or tmp_path) / "console.png"
     page.screenshot(path=str(shot), full_page=False)
     assert shot.read_bytes().startswith(b"\x89PNG")
@@ -142,8 +155,8 @@ def test_live_alert_is_confirmed_and_its_outcome_saved(
     # Saved: after a reload (same session) the alert is listed with its outcome.
     page.reload()
     page.wait_for_selector("#stream-state.live", timeout=10_000)
-    page.select_option("#alert-filter", "")
-    saved = page.locator(f"li.alert[data-id='{alert_id}']")
+    page.select_option("#queue-filters select[name=status]", "")
+    saved = page.locator(f"li.alert[data-key='{key}']")
     saved.wait_for()
     assert "arrested" in saved.locator(".outcome").text_content()
     assert saved.locator(".status").text_content() == "confirmed"

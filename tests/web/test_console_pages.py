@@ -107,4 +107,13 @@ def test_camera_page_shows_health_and_a_blanked_preview(
     face = np.asarray(pixels, float).reshape(-1, 4)[:, :3]
     assert face.std(axis=0).max() < 3
     cameras.stop_all()
+    # Removing a camera cannot be undone: the console asks first, and Cancel keeps it.
+    card.locator("button.danger", has_text="Remove").click()
+    dialog = page.locator("#ask-dialog")
+    assert "cannot be undone" in dialog.locator(".ask-text").text_content()
+    dialog.locator("button.ask-cancel").click()
+    assert dialog.is_hidden() and page.locator("article.camera").count() == 1
+    card.locator("button.danger", has_text="Remove").click()
+    dialog.locator("button.ask-submit", has_text="Remove camera").click()
+    page.wait_for_selector("#camera-list p.empty:has-text('No cameras.')")
     page.close()

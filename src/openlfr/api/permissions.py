@@ -83,6 +83,11 @@ def allows(permission: Permission, role: Role | None) -> bool:
     return role is not None and role in POLICY[permission]
 
 
+def held_by(role: Role) -> list[Permission]:
+    """Every permission ``role`` holds, in the table's order (the console shows what these allow)."""
+    return [permission for permission in Permission if allows(permission, role)]
+
+
 class AccessRule:
     """Base of the dependency callables that ``Require`` builds; carries the route's permission."""
 

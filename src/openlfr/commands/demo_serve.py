@@ -3,9 +3,9 @@
 Every run wipes that folder (only one this command made: it carries a marker file) and builds, with the same
 service functions as the ``lfr`` commands, and every step in the audit chain:
 
-- three accounts with fresh random passwords: ``demo-admin`` and ``demo-operator`` (printed once, on stdout,
-  when the server is up) and ``demo-supervisor`` (never shown: it only authorises the demo deployment, as the
-  governance rules want a supervisor to);
+- an account for every role, each with a fresh random password, printed once on stdout when the server is up:
+  ``demo-operator``, ``demo-supervisor`` (it also authorises the demo deployment, as the governance rules want
+  a supervisor to), ``demo-auditor`` and ``demo-admin``, so a new user can see what each role sees;
 - the watchlist ``demo`` from the sample data: ``video/hamilton_refs`` (the performer in the clip) and, when
   present, ``faces/knn``;
 - a snapshot of it, a camera that plays ``video/hamilton_short.mp4`` in a loop, and a deployment of that
@@ -44,6 +44,7 @@ MARKER = ".openlfr-demo"
 ADMIN = "demo-admin"
 OPERATOR = "demo-operator"
 SUPERVISOR = "demo-supervisor"
+AUDITOR = "demo-auditor"
 WATCHLIST = "demo"
 CAMERA = "hamilton-stage"
 REFERENCES = Path("video") / "hamilton_refs"
@@ -68,7 +69,7 @@ class DemoAccount:
 
 @dataclass(frozen=True, slots=True)
 class DemoState:
-    """What ``prepare_demo`` built; ``accounts`` are the ones to print (the supervisor's password is not kept)."""
+    """What ``prepare_demo`` built; ``accounts`` are the ones to print (one per role)."""
 
     data_dir: Path
     accounts: tuple[DemoAccount, ...]
@@ -162,11 +163,13 @@ def prepare_demo(
         engine = FaceEngine.from_settings(settings)
     accounts = (
         DemoAccount(OPERATOR, "operator", _password(), "watches and adjudicates alerts"),
+        DemoAccount(SUPERVISOR, "supervisor", _password(), "watchlists, authorising deployments, escalations"),
+        DemoAccount(AUDITOR, "auditor", _password(), "reads records, alerts, audit and metrics; changes nothing"),
         DemoAccount(ADMIN, "admin", _password(), "accounts, tokens, cameras, metrics (does not adjudicate)"),
     )
     with open_store(settings) as store:
         with store.db.session() as session:
-            _create_accounts(session, actor, (*accounts, DemoAccount(SUPERVISOR, "supervisor", _password(), "")))
+            _create_accounts(session, actor, accounts)
         refs, rejected, snapshot_id = _enrol(store, engine, settings, data, folders, actor, now, log)
         with store.db.session() as session:
             camera_id = _add_camera(session, settings, store, video, actor)
@@ -347,7 +350,7 @@ def credentials_text(state: DemoState, url: str) -> str:
     lines = [
         "",
         f"OpenLFR demo: open {url} and sign in as",
-        *(f"  {a.role:<9} {a.username:<14} password: {a.password}   {a.duty}" for a in state.accounts),
+        *(f"  {a.role:<10} {a.username:<15} password: {a.password}   {a.duty}" for a in state.accounts),
         "These passwords are shown once, here; the server keeps only argon2id hashes (to replace one:",
         f"`lfr user set-password NAME --db sqlite:///{state.data_dir / 'openlfr.db'}`).",
         f"Watchlist {state.watchlist!r}: {len(state.subjects)} people of the sample data. Camera {CAMERA} plays "

@@ -9,16 +9,20 @@ import queue
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from openlfr.alerts.encounters import DEFAULT_GAP_S, Encounter, list_encounters
 from openlfr.alerts.review import (
     AlertFilter,
     Decision,
+    EngagementOutcome,
+    RejectReason,
     StaleVersionError,
     adjudicate,
     alerts_after,
@@ -32,7 +36,18 @@ from openlfr.api.context import AppContext
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.errors import ApiError
 from openlfr.api.permissions import Permission
-from openlfr.api.schemas.alerts import AdjudicationRequest, AlertPage, AlertPublic, AlertSubject, OutcomeRequest
+from openlfr.api.schemas.alerts import (
+    AdjudicationRequest,
+    AlertOptions,
+    AlertPage,
+    AlertPublic,
+    AlertSubject,
+    EncounterMember,
+    EncounterPage,
+    EncounterPublic,
+    OutcomeRequest,
+    SubjectOption,
+)
 from openlfr.api.uploads import sniff_image
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.errors import NotFoundError, StorageError
@@ -51,6 +66,9 @@ _TICK_S = 0.2
 _HEARTBEAT_S = 15.0
 
 Status = Literal["pending", "confirmed", "rejected", "escalated"]
+STATUSES: tuple[str, ...] = get_args(Status)
+OPEN_STATUSES = frozenset({"pending", "escalated"})
+"""statuses that still wait for an officer's decision"""
 
 
 def alert_public(session: Session, record: AlertRecord) -> AlertPublic:
@@ -91,6 +109,92 @@ def list_all(
     )
     rows, total = list_alerts(db, found, limit=limit, offset=offset)
     return AlertPage(items=[alert_public(db, r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+MEMBERS_SHOWN = 100
+"""open alerts listed per encounter: what one decision on it can cover (a person in view for an hour at the
+default cooldown raises about 60)"""
+
+
+def _encounter_public(db: Session, encounter: Encounter) -> EncounterPublic:
+    open_members = [m for m in reversed(encounter.members) if m.status in OPEN_STATUSES]
+    return EncounterPublic(
+        key=encounter.key,
+        status=encounter.status,
+        count=len(encounter.members),
+        open=len(open_members),
+        first_at=encounter.members[0].decided_at,
+        last_at=encounter.newest.decided_at,
+        last_seq=encounter.newest.seq,
+        best=alert_public(db, get_alert(db, encounter.best.id)),
+        members=[EncounterMember.model_validate(m) for m in open_members[:MEMBERS_SHOWN]],
+    )
+
+
+@router.get("/encounters", dependencies=[read])
+def encounters(
+    db: SessionDep,
+    status: Status | None = None,
+    source: Annotated[str | None, Query(max_length=64, description="camera name")] = None,
+    subject: Annotated[str | None, Query(max_length=32, description="subject id")] = None,
+    deployment: Annotated[str | None, Query(max_length=32, description="deployment id")] = None,
+    since: Annotated[datetime | None, Query(description="decided at or after (ISO 8601; UTC if no offset)")] = None,
+    gap_s: Annotated[float, Query(ge=0, le=86_400, description="longest quiet gap inside one encounter")] = (
+        DEFAULT_GAP_S
+    ),
+    before_seq: Annotated[
+        int | None, Query(ge=1, le=2**62, description="only encounters whose newest alert has a lower seq")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> EncounterPage:
+    """Alerts grouped into encounters (one subject on one camera in one deployment, each alert within
+    ``gap_s`` of the previous), newest first, with the true number of encounters and alerts that match.
+    Page on with ``before_seq`` = the previous page's ``next_before_seq``."""
+    found = AlertFilter(
+        status=status,
+        source=source,
+        subject_id=subject,
+        deployment_id=deployment,
+        since=_utc(since) if since is not None else None,
+    )
+    page = list_encounters(db, found, gap_s=gap_s, limit=limit, before_seq=before_seq)
+    return EncounterPage(
+        items=[_encounter_public(db, e) for e in page.items],
+        total=page.total,
+        alerts=page.alerts,
+        limit=limit,
+        gap_s=gap_s,
+        next_before_seq=page.items[-1].newest.seq if page.more else None,
+    )
+
+
+@router.get("/options", dependencies=[read])
+def options(db: SessionDep) -> AlertOptions:
+    """The codes the console offers (statuses, decisions, reject reasons, outcomes) and the cameras,
+    deployments and subjects that have alerts, for its filters."""
+    sources = db.scalars(select(AlertRecord.source).distinct().order_by(AlertRecord.source))
+    deployments = db.scalars(
+        select(AlertRecord.deployment_id)
+        .where(AlertRecord.deployment_id.is_not(None))
+        .distinct()
+        .order_by(AlertRecord.deployment_id)
+    )
+    subject_ids = select(AlertRecord.subject_id).where(AlertRecord.subject_id.is_not(None)).distinct()
+    subjects = db.scalars(select(Subject).where(Subject.id.in_(subject_ids)).order_by(Subject.external_ref))
+    return AlertOptions(
+        statuses=list(STATUSES),
+        decisions=list(Decision),
+        reject_reasons=list(RejectReason),
+        outcomes=list(EngagementOutcome),
+        encounter_gap_s=DEFAULT_GAP_S,
+        last_seq=last_seq(db),
+        sources=list(sources),
+        deployments=[d for d in deployments if d is not None],
+        subjects=[
+            SubjectOption(id=s.id, label=f"{s.display_name} ({s.external_ref})" if s.display_name else s.external_ref)
+            for s in subjects
+        ],
+    )
 
 
 def _sse(public: AlertPublic) -> str:
@@ -257,6 +361,9 @@ def adjudication(
     details: dict[str, object] = {"decision": body.decision.value, "version": record.version}
     if body.decision is Decision.REJECT and body.reason is not None:
         details["reason"] = body.reason.value
+    note = (body.note or "").strip()
+    if note:
+        details["note"] = note
     audit(db, principal, "alert.adjudicate", "alert", alert_id, details)
     public = alert_public(db, record)
     db.commit()

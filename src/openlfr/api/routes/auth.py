@@ -18,7 +18,7 @@ from openlfr.api.deps import (
     require,
 )
 from openlfr.api.errors import InvalidCredentialsError, RateLimitedError
-from openlfr.api.permissions import Permission
+from openlfr.api.permissions import Permission, held_by
 from openlfr.api.schemas.auth import LoginRequest, SessionPublic
 from openlfr.audit import append_audit
 from openlfr.auth.passwords import hash_password, verify_password
@@ -92,6 +92,7 @@ def login(body: LoginRequest, request: Request, response: Response, db: SessionD
         role=Role(user.role),
         expires_at=issued.record.expires_at,
         csrf_token=csrf,
+        permissions=held_by(Role(user.role)),
     )
 
 
@@ -116,4 +117,5 @@ def current_session(principal: CurrentUser, ctx: ContextDep) -> SessionPublic:
         role=principal.role,
         expires_at=principal.expires_at,
         csrf_token=csrf,
+        permissions=held_by(principal.role),
     )

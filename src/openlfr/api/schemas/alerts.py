@@ -63,8 +63,64 @@ class AdjudicationRequest(Input):
     decision: Decision
     version: int = Field(ge=1, le=2**31 - 1, description="the alert version the decision was made on")
     reason: RejectReason | None = Field(None, description="required for reject, refused otherwise")
+    note: str | None = Field(None, max_length=2000, description="the officer's free-text note, kept in the audit log")
 
 
 class OutcomeRequest(Input):
     outcome: EngagementOutcome
     version: int = Field(ge=1, le=2**31 - 1, description="the alert version the outcome was recorded on")
+
+
+class EncounterMember(Output):
+    """One alert of an encounter: what a decision on the whole encounter needs (id and version)."""
+
+    id: str
+    seq: int
+    status: str
+    version: int
+    score: float
+    decided_at: datetime
+
+
+class EncounterPublic(Output):
+    """Alerts of one subject on one camera in one deployment, each within ``gap_s`` of the previous."""
+
+    key: str = Field(description="the id of the encounter's first alert")
+    status: str = Field(description="pending if any alert is, else escalated, confirmed, rejected")
+    count: int
+    open: int = Field(description="alerts of the encounter still pending or escalated")
+    first_at: datetime
+    last_at: datetime
+    last_seq: int
+    best: AlertPublic = Field(description="the alert with the highest score: its face is the one to compare")
+    members: list[EncounterMember] = Field(
+        description="the open (pending or escalated) alerts, newest first, at most 100: what a decision covers"
+    )
+
+
+class EncounterPage(Output):
+    items: list[EncounterPublic]
+    total: int = Field(description="encounters that match the filter")
+    alerts: int = Field(description="alerts that match the filter")
+    limit: int
+    gap_s: float
+    next_before_seq: int | None = Field(description="pass as before_seq for the next page; null on the last page")
+
+
+class SubjectOption(Output):
+    id: str
+    label: str
+
+
+class AlertOptions(Output):
+    """The values the console offers: codes from the server, never written into the script."""
+
+    statuses: list[str]
+    decisions: list[Decision]
+    reject_reasons: list[RejectReason]
+    outcomes: list[EngagementOutcome]
+    encounter_gap_s: float
+    last_seq: int = Field(description="the newest alert's seq: open the live stream with ?after= this")
+    sources: list[str] = Field(description="cameras that have raised alerts")
+    deployments: list[str] = Field(description="deployments that have raised alerts")
+    subjects: list[SubjectOption] = Field(description="subjects that have raised alerts (not erased)")

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
+from openlfr.api.permissions import Permission
 from openlfr.api.schemas.base import Input, Output
 from openlfr.auth.roles import Role
 
@@ -22,4 +23,7 @@ class SessionPublic(Output):
     expires_at: datetime | None
     csrf_token: str | None = Field(
         description="send it as the X-CSRF-Token header on POST/PATCH/PUT/DELETE (cookie sessions only)"
+    )
+    permissions: list[Permission] = Field(
+        description="what this caller may do (the console shows only what these allow; the server checks every call)"
     )

@@ -1,61 +1,23 @@
-// OpenLFR operator console. Plain JavaScript, no build step, no inline script (the CSP forbids it).
-// Every piece of data is put into the page with textContent, never as HTML.
-"use strict";
+// OpenLFR operator console: ES modules, no build step, no inline script (the CSP forbids it). Type-checked
+// (tsc --checkJs over the JSDoc annotations) and linted in CI: see docs/adr/0100-console-front-end.md.
+// Every piece of data is put into the page with textContent, never as HTML. What the page offers follows the
+// permissions the server sends with the session; the server checks every call anyway.
+import { api, session } from "./api.js";
+import { $, el, fmtTime } from "./dom.js";
+import { loadQueue, onLiveAlert, queue, setUpQueue } from "./queue.js";
+import { ask, can, flash, user } from "./ui.js";
 
-const state = { me: null, csrf: null, alerts: new Map(), maxSeq: 0, stream: null, newCount: 0,
-                timers: [], watchlist: null, audio: null };
-const $ = (selector, root = document) => root.querySelector(selector);
-const CAN_DECIDE = new Set(["operator", "supervisor"]);
+const state = {
+  /** @type {EventSource | null} */ stream: null,
+  maxSeq: 0,
+  newCount: 0,
+  /** @type {number[]} */ timers: [],
+  /** @type {string | null} */ watchlist: null,
+  /** @type {AudioContext | null} */ audio: null,
+};
 
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-class ApiError extends Error {
-  constructor(status, body) {
-    super((body && body.error && body.error.message) || `HTTP ${status}`);
-    this.status = status;
-    this.code = body && body.error ? body.error.code : "http_error";
-    this.details = body && body.error ? body.error.details : null;
-  }
-}
-
-async function api(method, path, body, isForm = false) {
-  const headers = {};
-  if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
-  if (body !== undefined && !isForm) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
-  });
-  if (response.status === 204) return null;
-  const data = await response.json().catch(() => null);
-  if (!response.ok) {
-    if (response.status === 401 && path !== "/api/auth/login") showLogin("Your session has ended: sign in again.");
-    throw new ApiError(response.status, data);
-  }
-  return data;
-}
-
-function flash(message) {
-  const box = $("#flash");
-  box.textContent = message;
-  box.classList.toggle("show", Boolean(message));
-  if (message) setTimeout(() => { if (box.textContent === message) flash(""); }, 6000);
-}
-
-function fmtTime(iso) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
-}
+/** Pages: the permission each needs (as the server names it). */
+const PAGES = { alerts: "alerts:read", watchlists: "watchlists:read", cameras: "cameras:read" };
 
 // ---- session -------------------------------------------------------------------------------------------
 
@@ -64,45 +26,48 @@ function stopTimers() {
   state.timers = [];
 }
 
+/** @param {string} [message] */
 function showLogin(message) {
-  state.me = null;
+  user.me = null;
   if (state.stream) { state.stream.close(); state.stream = null; }
   stopTimers();
   $("#top").hidden = true;
-  for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== "view-login";
+  for (const view of document.querySelectorAll(".view")) /** @type {HTMLElement} */ (view).hidden = view.id !== "view-login";
   $("#login-error").textContent = message || "";
   $("#login-username").focus();
 }
 
-async function startSession(session) {
-  state.me = session;
-  state.csrf = session.csrf_token;
+/** @param {any} me */
+async function startSession(me) {
+  user.me = me;
+  session.csrf = me.csrf_token;
   $("#top").hidden = false;
-  $("#who").textContent = `${session.name} (${session.role})`;
+  $("#who").textContent = `${me.name} (${me.role})`;
+  for (const [name, permission] of Object.entries(PAGES)) $(`#nav-${name}`).hidden = !can(permission);
   if (!location.hash || location.hash === "#login") location.hash = "#alerts";
   await route();
   openStream();
 }
 
+/** @param {SubmitEvent} event */
 async function login(event) {
   event.preventDefault();
-  const form = event.target;
+  const form = /** @type {any} */ (event.target);
   try {
-    const session = await api("POST", "/api/auth/login", {
-      username: form.username.value, password: form.password.value,
-    });
+    const me = await api("POST", "/api/auth/login", { username: form.username.value, password: form.password.value });
     form.password.value = "";
     unlockAudio();
-    await startSession(session);
+    await startSession(me);
   } catch (error) {
-    $("#login-error").textContent = error.message;
+    $("#login-error").textContent = /** @type {Error} */ (error).message;
   }
 }
 
 async function logout() {
-  try { await api("POST", "/api/auth/logout"); } catch (error) { /* already gone */ }
-  state.alerts.clear();
+  try { await api("POST", "/api/auth/logout"); } catch { /* already gone */ }
   state.maxSeq = 0;
+  queue.lastSeq = 0;
+  queue.encounters.clear();
   $("#alert-list").replaceChildren();
   showLogin("Signed out.");
 }
@@ -110,13 +75,18 @@ async function logout() {
 // ---- routing -------------------------------------------------------------------------------------------
 
 async function route() {
-  if (!state.me) return;
-  const name = (location.hash || "#alerts").slice(1) || "alerts";
-  const known = ["alerts", "watchlists", "cameras"].includes(name) ? name : "alerts";
+  if (!user.me) return;
+  const asked = (location.hash || "#alerts").slice(1) || "alerts";
+  const allowed = Object.keys(PAGES).filter((name) => can(PAGES[/** @type {keyof PAGES} */ (name)]));
+  const known = allowed.includes(asked) ? asked : allowed[0];
   stopTimers();
-  for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== `view-${known}`;
-  for (const link of document.querySelectorAll(".top nav a")) link.classList.toggle("active", link.id === `nav-${known}`);
-  if (known === "alerts") { state.newCount = 0; updateCount(); await loadAlerts(); }
+  for (const view of document.querySelectorAll(".view")) /** @type {HTMLElement} */ (view).hidden = view.id !== `view-${known}`;
+  for (const link of document.querySelectorAll(".top nav a")) {
+    const active = link.id === `nav-${known}`;
+    link.classList.toggle("active", active);
+    if (active) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
+  }
+  if (known === "alerts") { state.newCount = 0; updateCount(); await loadQueue(); }
   if (known === "watchlists") await loadWatchlists();
   if (known === "cameras") await loadCameras();
 }
@@ -127,7 +97,7 @@ function unlockAudio() {
   try {
     state.audio = state.audio || new AudioContext();
     if (state.audio.state === "suspended") state.audio.resume();
-  } catch (error) { state.audio = null; }
+  } catch { state.audio = null; }
 }
 
 function beep() {
@@ -148,32 +118,16 @@ function beep() {
 }
 
 function updateCount() {
-  $("#new-count").textContent = state.newCount ? String(state.newCount) : "";
-}
-
-function wanted(alert) {
-  const filter = $("#alert-filter").value;
-  return !filter || alert.status === filter;
-}
-
-async function loadAlerts() {
-  const filter = $("#alert-filter").value;
-  const query = filter ? `?status=${encodeURIComponent(filter)}&limit=100` : "?limit=100";
-  const page = await api("GET", `/api/alerts${query}`);
-  const list = $("#alert-list");
-  list.replaceChildren();
-  for (const alert of page.items) {
-    state.alerts.set(alert.id, alert);
-    state.maxSeq = Math.max(state.maxSeq, alert.seq);
-    list.append(renderAlert(alert));
-  }
-  $("#alerts-empty").hidden = page.items.length > 0;
+  $("#new-count").textContent = state.newCount ? `${state.newCount} new` : "";
 }
 
 function openStream() {
   if (state.stream) state.stream.close();
-  // The browser resends the last event id when it reconnects by itself; `after` covers a fresh start.
-  const source = new EventSource(`/api/alerts/stream?after=${state.maxSeq}`);
+  // The browser resends the last event id when it reconnects by itself; `after` covers a fresh start, from
+  // what the queue last loaded, so an alert stored between that load and this stream is not missed
+  // (without either, the stream starts from now).
+  state.maxSeq = Math.max(state.maxSeq, queue.lastSeq);
+  const source = new EventSource(`/api/alerts/stream${state.maxSeq ? `?after=${state.maxSeq}` : ""}`);
   state.stream = source;
   const label = $("#stream-state");
   source.onopen = () => { label.textContent = "live"; label.classList.add("live"); };
@@ -186,119 +140,20 @@ function openStream() {
   };
   source.addEventListener("alert", (event) => {
     const alert = JSON.parse(event.data);
-    const known = state.alerts.has(alert.id);
-    state.alerts.set(alert.id, alert);
-    state.maxSeq = Math.max(state.maxSeq, alert.seq);
-    if (known) return;
+    if (alert.seq <= state.maxSeq) return;
+    state.maxSeq = alert.seq;
     onNewAlert(alert);
   });
 }
 
+/** @param {any} alert */
 function onNewAlert(alert) {
   beep();
-  const onAlerts = !$("#view-alerts").hidden;
-  if (!onAlerts) { state.newCount += 1; updateCount(); }
+  if ($("#view-alerts").hidden) { state.newCount += 1; updateCount(); }
   flash(`New alert: ${alert.subject ? alert.subject.display_name || alert.subject.external_ref : "subject"} on ${alert.source}`);
-  if (onAlerts && wanted(alert)) {
-    const card = renderAlert(alert);
-    card.classList.add("new");
-    $("#alert-list").prepend(card);
-    $("#alerts-empty").hidden = true;
-  }
-  document.title = `(!) OpenLFR console`;
+  onLiveAlert(alert);
+  document.title = "(!) OpenLFR console";
   setTimeout(() => { document.title = "OpenLFR console"; }, 5000);
-}
-
-function renderAlert(alert) {
-  const card = $("#alert-template").content.firstElementChild.cloneNode(true);
-  card.dataset.id = alert.id;
-  fillAlert(card, alert);
-  $(".confirm", card).addEventListener("click", () => decide(card, "confirm"));
-  $(".reject", card).addEventListener("click", () => decide(card, "reject"));
-  $(".escalate", card).addEventListener("click", () => decide(card, "escalate"));
-  $(".record-outcome", card).addEventListener("click", () => recordOutcome(card));
-  $(".scene", card).addEventListener("toggle", (event) => {
-    const img = $(".context", card);
-    if (event.target.open && !img.getAttribute("src")) img.src = `/api/alerts/${alert.id}/context`;
-  });
-  return card;
-}
-
-function fillAlert(card, alert) {
-  const subject = alert.subject;
-  card.className = `alert ${alert.status}${card.classList.contains("new") ? " new" : ""}`;
-  card.setAttribute("aria-label", `Alert ${alert.seq}: ${subject ? subject.display_name || subject.external_ref : "erased subject"}`);
-  const probe = $(".probe", card);
-  if (!probe.getAttribute("src")) probe.src = `/api/alerts/${alert.id}/probe`;
-  const reference = $(".reference", card);
-  if (alert.has_reference && !reference.getAttribute("src")) reference.src = `/api/alerts/${alert.id}/reference`;
-  reference.closest("figure").hidden = !alert.has_reference;
-  $(".scene", card).hidden = !alert.has_context;
-  $(".name", card).textContent = subject ? subject.display_name || subject.external_ref : "Erased subject";
-  $(".ref", card).textContent = subject ? `Reference ${subject.external_ref}` : "";
-  $(".category", card).textContent = subject ? subject.category.replaceAll("_", " ") : "–";
-  $(".reason", card).textContent = subject ? subject.reason : "–";
-  $(".score", card).textContent = `${alert.score.toFixed(3)} (threshold ${alert.threshold.toFixed(3)})`;
-  $(".camera", card).textContent = alert.source;
-  $(".time", card).textContent = fmtTime(alert.decided_at);
-  $(".status", card).textContent = alert.status;
-  let decided = "";
-  if (alert.adjudicated_by) decided = `by ${alert.adjudicated_by} at ${fmtTime(alert.adjudicated_at)}`;
-  if (alert.reject_reason) decided += ` (${alert.reject_reason.replaceAll("_", " ")})`;
-  $(".decided", card).textContent = decided;
-  const canDecide = state.me && CAN_DECIDE.has(state.me.role);
-  $(".decide", card).hidden = !canDecide || !["pending", "escalated"].includes(alert.status);
-  $(".escalate", card).hidden = alert.status !== "pending";
-  $(".engage", card).hidden = !canDecide || alert.status !== "confirmed";
-  $(".outcome", card).textContent = alert.outcome
-    ? `Outcome: ${alert.outcome.replaceAll("_", " ")} (recorded by ${alert.outcome_by} at ${fmtTime(alert.outcome_at)})` : "";
-  if (alert.outcome) $(".outcome-choice", card).value = alert.outcome;
-}
-
-function showConflict(card, error) {
-  const current = error.details && error.details.current;
-  const box = $(".conflict", card);
-  if (current) {
-    state.alerts.set(current.id, current);
-    fillAlert(card, current);
-    const who = current.outcome_by && current.outcome ? current.outcome_by : current.adjudicated_by;
-    box.textContent = `Someone else got there first: ${who || "another officer"} set this alert to ` +
-      `${current.status}${current.outcome ? ` / ${current.outcome.replaceAll("_", " ")}` : ""}. Your change was not saved.`;
-  } else {
-    box.textContent = error.message;
-  }
-  box.hidden = false;
-}
-
-async function decide(card, decision) {
-  const alert = state.alerts.get(card.dataset.id);
-  const body = { decision, version: alert.version };
-  if (decision === "reject") body.reason = $(".reject-reason", card).value;
-  $(".conflict", card).hidden = true;
-  try {
-    const updated = await api("POST", `/api/alerts/${alert.id}/adjudication`, body);
-    state.alerts.set(updated.id, updated);
-    fillAlert(card, updated);
-    flash(`Alert ${updated.seq} ${updated.status}.`);
-    const next = updated.status === "confirmed" ? $(".record-outcome", card) : null;
-    if (next) next.focus();
-  } catch (error) {
-    showConflict(card, error);
-  }
-}
-
-async function recordOutcome(card) {
-  const alert = state.alerts.get(card.dataset.id);
-  $(".conflict", card).hidden = true;
-  try {
-    const updated = await api("POST", `/api/alerts/${alert.id}/outcome`,
-      { outcome: $(".outcome-choice", card).value, version: alert.version });
-    state.alerts.set(updated.id, updated);
-    fillAlert(card, updated);
-    flash(`Outcome saved for alert ${updated.seq}.`);
-  } catch (error) {
-    showConflict(card, error);
-  }
 }
 
 // ---- watchlists ----------------------------------------------------------------------------------------
@@ -308,7 +163,7 @@ const CATEGORIES = ["wanted_by_courts", "suspected_offence", "bail_or_conditions
 const IMAGE_SOURCES = [["custody_image", "custody image"], ["other_police_image", "other police-held image"],
   ["other", "other (say what in the note)"]];
 
-function canManageWatchlists() { return state.me && state.me.role === "supervisor"; }
+function canManageWatchlists() { return can("watchlists:manage"); }
 
 async function loadWatchlists() {
   $("#watchlist-form").hidden = !canManageWatchlists();
@@ -448,10 +303,11 @@ async function showSubject(id) {
     });
     children.push(upload, subjectForm(state.watchlist, subject));
     const actions = el("div", { class: "actions" });
-    if (state.watchlist) {
-      actions.append(el("button", { type: "button", text: `Remove from ${state.watchlist}`, onclick: async () => {
-        try { await api("DELETE", `/api/watchlists/${encodeURIComponent(state.watchlist)}/members/${subject.id}`);
-          flash("Removed from the watchlist."); await showWatchlist(state.watchlist); } catch (error) { flash(error.message); } } }));
+    const listed = state.watchlist;
+    if (listed) {
+      actions.append(el("button", { type: "button", text: `Remove from ${listed}`, onclick: async () => {
+        try { await api("DELETE", `/api/watchlists/${encodeURIComponent(listed)}/members/${subject.id}`);
+          flash("Removed from the watchlist."); await showWatchlist(listed); } catch (error) { flash(error.message); } } }));
     }
     actions.append(el("button", { type: "button", class: "danger", text: "Erase subject…", onclick: async () => {
       const reason = window.prompt("Erase every image and template of this subject. Why?");
@@ -466,7 +322,7 @@ async function showSubject(id) {
 // ---- cameras -------------------------------------------------------------------------------------------
 
 async function loadCameras() {
-  $("#camera-form").hidden = !(state.me && state.me.role === "admin");
+  $("#camera-form").hidden = !can("cameras:manage");
   await refreshCameras();
   state.timers.push(setInterval(refreshCameras, 2000));
 }
@@ -483,9 +339,9 @@ async function refreshCameras() {
       card = el("article", { class: "card camera", "data-id": cam.camera_id },
         el("h2", { text: cam.name }), el("img", { alt: `Live preview of ${cam.name}, faces blanked` }),
         el("dl", {}), el("div", { class: "actions" }));
-      if (state.me.role === "admin") {
-        $(".actions", card).append(el("button", { type: "button", class: "danger", text: "Remove", onclick: async () => {
-          try { await api("DELETE", `/api/cameras/${cam.camera_id}`); await refreshCameras(); } catch (error) { flash(error.message); } } }));
+      if (can("cameras:manage")) {
+        $(".actions", card).append(el("button", { type: "button", class: "danger", text: "Remove",
+          "aria-label": `Remove camera ${cam.name}`, onclick: () => removeCamera(cam) }));
       }
       box.append(card);
     }
@@ -503,9 +359,21 @@ async function refreshCameras() {
   if (!health.length) box.replaceChildren(el("p", { class: "empty", text: "No cameras." }));
 }
 
+/**
+ * Remove a camera, after asking (it stops recognition on it and cannot be undone).
+ * @param {any} cam
+ */
+async function removeCamera(cam) {
+  const answer = await ask({ title: `Remove camera ${cam.name}?`, submit: "Remove camera", danger: true,
+    text: "Recognition on it stops and the camera is deleted. This cannot be undone." });
+  if (!answer) return;
+  try { await api("DELETE", `/api/cameras/${cam.camera_id}`); await refreshCameras(); } catch (error) { flash(error.message); }
+}
+
+/** @param {SubmitEvent} event */
 async function addCamera(event) {
   event.preventDefault();
-  const form = event.target;
+  const form = /** @type {any} */ (event.target);
   try {
     await api("POST", "/api/cameras", { name: form.name.value, source: form.source.value,
       location: form.location.value, loop: form.loop.checked });
@@ -517,17 +385,18 @@ async function addCamera(event) {
 // ---- start ---------------------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", async () => {
+  session.onUnauthorised = showLogin;
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
-  $("#alert-filter").addEventListener("change", loadAlerts);
   $("#watchlist-form").addEventListener("submit", createWatchlist);
   $("#camera-form").addEventListener("submit", addCamera);
+  setUpQueue();
   document.addEventListener("click", unlockAudio, { once: true });
   document.addEventListener("keydown", unlockAudio, { once: true });
   window.addEventListener("hashchange", () => route().catch((error) => flash(error.message)));
   try {
     await startSession(await api("GET", "/api/auth/session"));
-  } catch (error) {
+  } catch {
     showLogin("");
   }
 });
