@@ -82,6 +82,7 @@ def test_a_deployment_raises_alerts_stored_with_its_id_and_pushed_to_the_bus(
         assert cameras.preview_jpeg(camera_id) is None  # the source ended: nothing to show
         metrics = {family.name: family for family in cameras.collect()}
         assert metrics["openlfr_camera_alerts_total"].samples[0].value == 1
+        assert metrics["openlfr_camera_tracks_unexamined_total"].samples[0].value == 0  # a file waits for the models
         assert metrics["openlfr_camera_frames_total"].samples[0].labels == {"camera": "gate-1"}
         assert {s.labels["quantile"] for s in metrics["openlfr_frame_latency_ms"].samples} == {"0.5", "0.95", "0.99"}
         assert metrics["openlfr_deployments_running"].samples[0].value == 1

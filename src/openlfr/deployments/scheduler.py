@@ -8,7 +8,7 @@ deployment whose recognition fails to start is recorded once (``deployment.start
 later ticks. A draft or authorised deployment whose planned end passed is cancelled (its templates destroyed).
 Before stopping, the pipeline's counts are stored: from ``deployment_counts`` when the controller has it
 (``DeploymentCounter``: frames, faces, tracks), else from the camera manager's public health report (frames,
-faces).
+faces, tracks the pipeline had to leave unexamined).
 """
 
 from __future__ import annotations
@@ -62,13 +62,19 @@ class CameraHealthReporter(Protocol):
 
 
 def counts_from_health(controller: CameraHealthReporter, db: Database, deployment_id: str) -> RunCounts | None:
-    """Frames and faces summed over the deployment's cameras (the health report carries no track count)."""
+    """Frames, faces and unexamined tracks summed over the deployment's cameras (the health report carries no
+    track count)."""
     with db.session() as session:
         records = list(controller.list_cameras(session))
     mine = [h for h in controller.health(records) if getattr(h, "deployment_id", None) == deployment_id]
     if not mine:
         return None
-    return RunCounts(frames=sum(int(h.frames) for h in mine), faces=sum(int(h.faces) for h in mine), tracks=None)
+    return RunCounts(
+        frames=sum(int(h.frames) for h in mine),
+        faces=sum(int(h.faces) for h in mine),
+        tracks=None,
+        tracks_unexamined=sum(int(getattr(h, "tracks_unexamined", 0)) for h in mine),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +181,11 @@ class DeploymentScheduler:
                 action="deployment.recognition_stopped",
                 target_type="deployment",
                 target_id=deployment_id,
-                details={"faces_seen": counts.faces if counts else None, "tracks": counts.tracks if counts else None},
+                details={
+                    "faces_seen": counts.faces if counts else None,
+                    "tracks": counts.tracks if counts else None,
+                    "tracks_unexamined": counts.tracks_unexamined if counts else None,
+                },
             )
 
     def _counts(self, deployment_id: str) -> RunCounts | None:

@@ -420,11 +420,12 @@ def record_counts(session: Session, deployment_id: str, counts: RunCounts, now: 
         row = DeploymentCount(deployment_id=deployment_id)
         session.add(row)
     row.frames, row.faces_seen, row.tracks, row.updated_at = counts.frames, counts.faces, counts.tracks, now
+    row.tracks_unexamined = counts.tracks_unexamined
 
 
 def get_counts(session: Session, deployment_id: str) -> RunCounts | None:
     row = session.get(DeploymentCount, deployment_id)
-    return RunCounts(row.frames, row.faces_seen, row.tracks) if row is not None else None
+    return RunCounts(row.frames, row.faces_seen, row.tracks, row.tracks_unexamined) if row is not None else None
 
 
 def deployment_dict(deployment: Deployment, counts: RunCounts | None = None) -> dict[str, Any]:
@@ -482,5 +483,14 @@ def deployment_dict(deployment: Deployment, counts: RunCounts | None = None) -> 
         "ended_at": when(deployment.ended_at),
         "end_reason": deployment.end_reason,
         "templates_destroyed": deployment.templates_destroyed,
-        "counts": ({"frames": counts.frames, "faces_seen": counts.faces, "tracks": counts.tracks} if counts else None),
+        "counts": (
+            {
+                "frames": counts.frames,
+                "faces_seen": counts.faces,
+                "tracks": counts.tracks,
+                "tracks_unexamined": counts.tracks_unexamined,
+            }
+            if counts
+            else None
+        ),
     }

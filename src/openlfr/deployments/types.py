@@ -97,3 +97,5 @@ class RunCounts:
     frames: int
     faces: int
     tracks: int | None
+    tracks_unexamined: int | None = None
+    """passers-by with a usable face whom real time forced the pipeline to skip (None: not reported)"""

@@ -59,6 +59,9 @@ class RunSummary:
     """True when a stop signal ended the run before its sources did"""
     dropped_frames: int = 0
     """frames a camera dropped because the models were behind (live sources, or files played as cameras)"""
+    tracks_unexamined: int = 0
+    """tracks with a usable face that ended without a single embedding: a real-time camera gave them up
+    (``give_up_after_s``) or the run was stopped while they waited. Passers-by the system did not check."""
 
     @property
     def fps(self) -> float:
@@ -69,6 +72,7 @@ class RunSummary:
             "frames": self.frames,
             "faces": self.faces,
             "tracks": self.tracks,
+            "tracks_unexamined": self.tracks_unexamined,
             "embedded": self.embedded,
             "alerts": self.alerts,
             "scene_cuts": self.scene_cuts,
@@ -188,7 +192,7 @@ class WatchPipeline:
             for s in sources
         ]
         for reader in self.readers:
-            self.runner.add_camera(reader.source_id)
+            self.runner.add_camera(reader.source_id, realtime=reader.drop_when_behind)
 
     def run(self, stop: threading.Event | None = None) -> RunSummary:
         """Process until every source ends or ``stop`` is set; always stops everything it started."""
@@ -215,8 +219,7 @@ class WatchPipeline:
                 except Exception:  # one failing step must not keep the others running
                     log.exception("stopping %s failed", name)
             self._close_unstarted(len(started))
-            for camera in self.runner.cameras.values():
-                self.runner.end_camera(camera.source_id)
+            self.runner.abandon()  # after a stop or a failure; a run that ended drained every wait already
         self.alert_writer.raise_if_failed()  # the last alerts are written at close
         return self._summary(time.perf_counter() - wall0, _cpu_seconds() - cpu0, stop.is_set())
 
@@ -245,7 +248,7 @@ class WatchPipeline:
 
     def _loop(self, stop: threading.Event) -> None:
         active = list(self.readers)
-        while active and not stop.is_set():
+        while (active or self.runner.waiting) and not stop.is_set():
             self.alert_writer.raise_if_failed()
             batch: list[PreparedFrame] = []
             for reader in list(active):
@@ -254,7 +257,9 @@ class WatchPipeline:
                 except queue.Empty:
                     continue
                 self._take(reader, item, active, batch)
-            if batch:
+            if batch or self.runner.waiting:
+                # No new frame but faces waiting for an embedding (tracks that ended, sources that ended):
+                # embed them now rather than wait for a frame.
                 self.runner.process(batch)
             elif active:
                 # Nothing ready: wait on one camera (rotating) rather than spin.
@@ -302,4 +307,5 @@ class WatchPipeline:
             threshold=self.threshold,
             stopped=stopped,
             dropped_frames=sum(r.dropped + r.source.health().frames_dropped for r in self.readers),
+            tracks_unexamined=self.runner.tracks_unexamined,
         )

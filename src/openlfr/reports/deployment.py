@@ -41,6 +41,7 @@ COLUMNS: Final = (
     "threshold_override",
     "watchlist_size",
     "faces_seen",
+    "tracks_unexamined",
     "alerts",
     "true_confirmed",
     "true_unconfirmed",
@@ -100,6 +101,8 @@ class DeploymentRecord:
     threshold_override: str | None
     watchlist_size: int
     faces_seen: int | None
+    tracks_unexamined: int | None
+    """passers-by with a usable face that the system had no time to check (None: not recorded)"""
     alerts: int
     true_confirmed: int
     true_unconfirmed: int
@@ -156,6 +159,7 @@ def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
         threshold_override=override,
         watchlist_size=deployment.watchlist_size,
         faces_seen=faces,
+        tracks_unexamined=counts.tracks_unexamined if counts is not None else None,
         alerts=t.alerts,
         true_confirmed=t.true_confirmed,
         true_unconfirmed=t.true_unconfirmed,
@@ -212,6 +216,10 @@ def to_html(record: DeploymentRecord) -> str:
         ),
         ("Watchlist size", f"{record.watchlist_size} templates"),
         ("Faces seen", "not recorded" if record.faces_seen is None else f"{record.faces_seen:,}"),
+        (
+            "Passers-by not examined (system overloaded)",
+            "not recorded" if record.tracks_unexamined is None else f"{record.tracks_unexamined:,}",
+        ),
         ("Alerts", str(record.alerts)),
         ("True alerts, confirmed", str(record.true_confirmed)),
         ("True alerts, unconfirmed", str(record.true_unconfirmed)),

@@ -102,4 +102,6 @@ class DeploymentCount(Base):
     # None when the controller reports no track count.
     tracks: Mapped[int | None] = mapped_column(Integer, default=None)
     frames: Mapped[int] = mapped_column(Integer, default=0)
+    # Passers-by with a usable face that real time forced the pipeline to skip; None when not reported.
+    tracks_unexamined: Mapped[int | None] = mapped_column(Integer, default=None)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
