@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from openlfr.alerts.db_store import DbAlertStore
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from tests.api.conftest import Api, build_api, make_settings
 from tests.deployments.helpers import alert_event, make_snapshot
+
+DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     created = client.post("/api/deployments", json=body, headers=op)
     assert created.status_code == 201, created.text
     deployment = created.json()
-    assert (deployment["status"], deployment["threshold"]) == ("draft", 0.47)
+    assert (deployment["status"], deployment["threshold"]) == ("draft", DEFAULT)
     url = f"/api/deployments/{deployment['id']}"
     assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "deployment_state"
     assert client.post(f"{url}/authorise", json={"text": "approved"}, headers=op).status_code == 403

@@ -18,12 +18,15 @@ from openlfr.config.models import Settings
 from openlfr.deployments.scheduler import DeploymentScheduler
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import pipeline_settings
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.service.cameras import CameraManager, wait_until
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import open_store
 from openlfr.store.models import SnapshotTemplate, Subject
 from tests.deployments.helpers import add_user
 from tests.helpers.data import shared_data
+
+DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -94,7 +97,7 @@ def test_deployment_end_to_end_on_sample_video(
         assert code == 0, err
         deployment = json.loads(out)
         deployment_id = deployment["id"]
-        assert deployment["threshold"] == 0.47  # SFace's calibrated default
+        assert deployment["threshold"] == DEFAULT  # SFace's calibrated default
         code, _, err = lfr("deployment", "authorise", deployment_id, "--by", "sgt", "--text", "approved for 1 h")
         assert code == 0, err
         assert lfr("deployment", "start", deployment_id)[0] == 0

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from openlfr.audit import iter_entries, verify_chain
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
-from openlfr.deployments.scheduler import DeploymentScheduler, TickResult
+from openlfr.deployments.scheduler import DeploymentScheduler, TickResult, counts_from_health
 from openlfr.deployments.service import (
     authorise_deployment,
     create_deployment,
@@ -23,9 +23,12 @@ from openlfr.deployments.service import (
     start_deployment,
 )
 from openlfr.deployments.types import RunCounts
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.store.db import Database, open_database
 from openlfr.store.models import SnapshotTemplate
 from tests.deployments.helpers import T0, CountingController, FakeController, make_snapshot, plan
+
+DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
 
 
 @dataclass
@@ -63,12 +66,12 @@ def _live(db: Database, *, authorise: bool = True, start: bool = True) -> tuple[
 def test_recognition_runs_only_inside_the_window_and_stops_at_the_planned_end(db: Database) -> None:
     deployment_id, snapshot_id = _live(db)
     clock = Clock(T0 - timedelta(minutes=1))
-    controller = CountingController(counts=RunCounts(frames=1000, faces=240, tracks=31))
+    controller = CountingController(counts=RunCounts(frames=1000, faces=240, tracks=31, tracks_unexamined=2))
     scheduler = DeploymentScheduler(db, controller, clock=clock)
     assert scheduler.tick().started == ()  # live, but before its window
     clock.now = T0
     assert scheduler.tick().started == (deployment_id,)
-    assert controller.running[deployment_id] == (snapshot_id, 0.47, ("cam-1",))
+    assert controller.running[deployment_id] == (snapshot_id, DEFAULT, ("cam-1",))
     assert scheduler.tick().started == ()  # already running: nothing new
     clock.now = T0 + timedelta(hours=4)  # the planned end
     result = scheduler.tick()
@@ -82,7 +85,7 @@ def test_recognition_runs_only_inside_the_window_and_stops_at_the_planned_end(db
             3,
         )
         assert session.scalar(select(func.count()).where(SnapshotTemplate.snapshot_id == snapshot_id)) == 0
-        assert get_counts(session, deployment_id) == RunCounts(1000, 240, 31)
+        assert get_counts(session, deployment_id) == RunCounts(1000, 240, 31, 2)
         actions = [(r.actor, r.action) for r in iter_entries(session, target_id=deployment_id)]
         assert actions[-3:] == [
             ("system:scheduler", "deployment.recognition_started"),
@@ -141,3 +144,28 @@ def test_stop_as_a_lifecycle_step_stops_pipelines_but_leaves_the_deployment_live
     assert controller.active_deployments() == frozenset()
     with db.session() as session:
         assert get_deployment(session, deployment_id).status == "live"  # a restart resumes it
+
+
+@dataclass
+class _Health:
+    deployment_id: str | None
+    frames: int
+    faces: int
+    tracks_unexamined: int
+
+
+class _HealthReporter:
+    """What the camera manager offers: per-camera health (here two cameras of one deployment, one idle)."""
+
+    def health(self, records: object) -> list[_Health]:
+        return [_Health("d1", 100, 40, 2), _Health("d1", 50, 10, 1), _Health(None, 0, 0, 0)]
+
+    def list_cameras(self, session: object) -> list[object]:
+        return []
+
+
+def test_counts_from_the_camera_health_include_the_passers_by_left_unexamined(db: Database) -> None:
+    assert counts_from_health(_HealthReporter(), db, "d1") == RunCounts(
+        frames=150, faces=50, tracks=None, tracks_unexamined=3
+    )
+    assert counts_from_health(_HealthReporter(), db, "other") is None

@@ -30,10 +30,13 @@ from openlfr.deployments.types import (
     DeploymentStateError,
     ThresholdOverride,
 )
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.store.db import Database, open_database
 from openlfr.store.errors import ConflictError
 from openlfr.store.models import Snapshot, SnapshotTemplate
 from tests.deployments.helpers import T0, add_user, make_snapshot, plan
+
+DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
 
 CONFIG = GovernanceConfig()
 
@@ -72,7 +75,7 @@ def test_full_lifecycle_is_audited_and_ending_destroys_the_templates(db: Databas
     deployment_id = _create(db)
     with db.session() as session:
         deployment = get_deployment(session, deployment_id)
-        assert (deployment.status, deployment.threshold, deployment.threshold_default) == ("draft", 0.47, 0.47)
+        assert (deployment.status, deployment.threshold, deployment.threshold_default) == ("draft", DEFAULT, DEFAULT)
         assert deployment.watchlist_size == 3
         authorise_deployment(
             session, deployment_id, actor="user:sgt", supervisor="sgt", text="authorised: robbery series", now=T0
@@ -134,7 +137,7 @@ def test_threshold_below_the_minimum_needs_a_supervisor_override(db: Database) -
     deployment_id = _create(db, threshold=0.40, override=ThresholdOverride("sgt", "small crowd, short window"))
     with db.session() as session:
         data = deployment_dict(get_deployment(session, deployment_id))
-        assert data["threshold"] == 0.40 and data["threshold_minimum"] == 0.47
+        assert data["threshold"] == 0.40 and data["threshold_minimum"] == DEFAULT
         assert data["threshold_override"]["by"] == "sgt"
         (override,) = [r for r in iter_entries(session, action="deployment.threshold_override")]
         assert override.details["reason"] == "small crowd, short window" and override.target_id == deployment_id

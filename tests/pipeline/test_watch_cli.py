@@ -18,6 +18,7 @@ from tests.helpers.data import shared_data
 from tests.pipeline.conftest import scene
 
 from openlfr.cli import main
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 
 ALERT_FIELDS = {"source", "subject_id", "score", "track_id", "frame_index", "frame_time_s", "latency_ms", "mode"}
 SUMMARY_FIELDS = {"frames", "faces", "tracks", "alerts", "fps"}
@@ -112,7 +113,7 @@ def test_watch_hamilton_prints_one_alert_line_and_a_summary(tmp_path: Path, caps
     (alert,) = [json.loads(line) for line in captured.out.splitlines()]
     assert alert.keys() >= ALERT_FIELDS
     assert alert["subject_id"] == "lin_manuel_miranda" and alert["source"] == "hamilton_short.mp4"
-    assert alert["threshold"] == 0.47  # the calibrated SFace default
+    assert alert["threshold"] == SFACE_INT8BQ.threshold  # the calibrated SFace default
     assert alert["reference_image"].endswith("lin-manuel-miranda.png")
     summary = json.loads(captured.err.strip().splitlines()[-1])
     assert summary["frames"] == 275 and summary["alerts"] == 1 and summary["mode"] == "evaluation"
