@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from openlfr.commands.common import add_progress_flag, embed_labelled_folder, print_json
+from openlfr.commands.common import add_face_flag, add_progress_flag, embed_labelled_folder, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +40,7 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", type=Path, metavar="DATASET", help="folder laid out DATASET/<identity>/<image>")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the DET curve to this PNG file")
+    add_face_flag(parser)
     add_progress_flag(parser)
 
 
@@ -51,6 +52,7 @@ def run_verify(args: argparse.Namespace) -> int:
     _, data = embed_labelled_folder(args)
     pairs = all_pair_scores(data)
     report = verification_report(data, pairs, str(args.dataset))
+    report["face"] = args.face
     if args.plot:
         plot_det(
             {args.dataset.name: error_curve(pairs.genuine, pairs.impostor)},
@@ -73,6 +75,7 @@ def run_identify(args: argparse.Namespace) -> int:
     split = split_dataset(items, args.enrol, args.seed)
     results = search_probes(data, split)
     report = identification_report(data, split, results, str(args.dataset), args.enrol, args.seed)
+    report["face"] = args.face
     group_curves = _add_groups(args, report, data, split, results) if args.groups else {}
     if args.plot and group_curves:
         for attribute, curves in group_curves.items():
