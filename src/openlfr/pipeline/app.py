@@ -27,7 +27,7 @@ from openlfr.pipeline.alerting import AlertWriter
 from openlfr.pipeline.camera import CameraReader, DetectorFailed, EndOfStream, PreparedFrame, QueueItem
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot
-from openlfr.pipeline.runner import STAGES, ModelRunner
+from openlfr.pipeline.runner import STAGES, Judgement, ModelRunner
 from openlfr.pipeline.thresholds import default_threshold
 from openlfr.sources.base import FrameSource
 
@@ -165,6 +165,7 @@ class WatchPipeline:
         *,
         mode: Mode = "evaluation",
         drop_when_behind: bool | None = None,
+        observer: Callable[[Judgement], None] | None = None,
     ) -> None:
         """``drop_when_behind``: see ``CameraReader``; ``lfr watch --realtime`` sets it so files behave as
         cameras (frames the models cannot keep up with are dropped and counted, not queued)."""
@@ -180,7 +181,9 @@ class WatchPipeline:
         self.threshold = threshold
         self.alert_writer = AlertWriter(dispatcher)
         policy = self.config.policy(threshold)
-        self.runner = ModelRunner(engine, snapshot, self.config, policy, self.alert_writer, mode=mode)
+        self.runner = ModelRunner(
+            engine, snapshot, self.config, policy, self.alert_writer, mode=mode, observer=observer
+        )
         self.readers = [
             CameraReader(
                 s,

@@ -31,6 +31,7 @@ from openlfr.alerts.rules import Decision, DecisionPolicy, Outcome, decide
 from openlfr.alerts.state import FaceSample, TrackEvidence, candidate_from, quality_rank, rank_ceiling
 from openlfr.embed.align import align_faces
 from openlfr.engine import FaceEngine
+from openlfr.match.index import SearchHit
 from openlfr.pipeline.alerting import AlertContext, AlertWriter, crop_face
 from openlfr.pipeline.camera import PreparedFrame
 from openlfr.pipeline.config import PipelineConfig
@@ -75,6 +76,19 @@ class CameraState:
         return self.tracks.get(track_id) or self.ended[track_id]
 
 
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What one judgement of a track saw (for ``lfr eval scenarios``, which replays the rules at other
+    thresholds): the top subject and score of each face embedded since the track's last judgement, and the
+    fused probe's top subjects. Subject ids and scores only: no face, no vector."""
+
+    source_id: str
+    track_id: int
+    media_time_s: float
+    faces: tuple[SearchHit, ...]
+    fused: tuple[SearchHit, ...]
+
+
 @dataclass(slots=True)
 class RunnerStats:
     stages_ms: dict[str, deque[float]] = field(
@@ -101,8 +115,10 @@ class ModelRunner:
         *,
         mode: Mode = "evaluation",
         clock: Callable[[], float] = time.monotonic,
+        observer: Callable[[Judgement], None] | None = None,
     ) -> None:
-        """``clock``: the deadline clock of real-time cameras (``give_up_after_s``); injected by tests."""
+        """``clock``: the deadline clock of real-time cameras (``give_up_after_s``); injected by tests.
+        ``observer``: told every judgement (evaluation only)."""
         snapshot.contract.require_same(engine.contract)
         self.engine = engine
         self.snapshot = snapshot
@@ -114,6 +130,7 @@ class ModelRunner:
         self.stats = RunnerStats()
         self._k = 2 if snapshot.subjects > 1 else 1
         self._clock = clock
+        self._observer = observer
         self._round = 0
 
     def add_camera(self, source_id: str, *, realtime: bool = False) -> CameraState:
@@ -271,7 +288,7 @@ class ModelRunner:
         vectors = self.engine.embedder.embed_aligned(np.stack([p.face.aligned for p in picks]))
         embedded = time.perf_counter()
         hits = self.snapshot.search(vectors, self._k)
-        touched: dict[tuple[str, int], Pick] = {}
+        touched: dict[tuple[str, int], tuple[Pick, list[SearchHit]]] = {}
         for chosen, vector, face_hits in zip(picks, vectors, hits, strict=True):
             camera = self.cameras[chosen.source_id]
             evidence = camera.evidence(chosen.track_id)
@@ -288,19 +305,22 @@ class ModelRunner:
             )
             evidence.add(sample, self.policy.threshold)
             camera.embedded += 1
-            touched[(camera.source_id, chosen.track_id)] = chosen
-        for chosen in touched.values():
-            self._judge(chosen)
+            _, tops = touched.setdefault((camera.source_id, chosen.track_id), (chosen, []))
+            touched[(camera.source_id, chosen.track_id)] = (chosen, [*tops, *face_hits[:1]])
+        for chosen, tops in touched.values():
+            self._judge(chosen, tops)
         self.stats.stages_ms["embed"].append((embedded - started) * 1e3)
         self.stats.stages_ms["match"].append((time.perf_counter() - embedded) * 1e3)
 
-    def _judge(self, chosen: Pick) -> None:
+    def _judge(self, chosen: Pick, tops: list[SearchHit]) -> None:
         camera = self.cameras[chosen.source_id]
         evidence = camera.evidence(chosen.track_id)
         fused = evidence.fused()
         (fused_hits,) = self.snapshot.search(fused[None, :], self._k)
         candidate = candidate_from(fused_hits, evidence.votes)
         now = chosen.face.prepared.frame.media_time_s
+        if self._observer is not None:
+            self._observer(Judgement(camera.source_id, chosen.track_id, now, tuple(tops), tuple(fused_hits)))
         decision = decide(
             candidate,
             self.policy,
