@@ -142,7 +142,14 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
         text=True,
         env={**os.environ, "PYTHONWARNINGS": "error"},
     )
-    time.sleep(4.0)  # model loading, enrolment, then a few seconds of the 9 s clip in real time
+    # Stop once the run is under way: the performer's first alert (frame ~2 of the 9 s clip, played in real time)
+    # is stored before it is printed. Waiting on it, not on a fixed sleep: model loading and warm-up take 2-5 s
+    # on a busy machine.
+    alerts = tmp_path / "store" / "alerts.jsonl"
+    deadline = time.monotonic() + 60
+    while not (alerts.is_file() and alerts.stat().st_size > 0) and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
