@@ -49,17 +49,6 @@ def test_rank_ceiling_bounds_the_rank_of_any_crop_and_is_reached_by_a_sharp_one(
         assert quality_rank(measure_face((480, 640), box, landmarks, score, noisy)) == ceiling
 
 
-def test_embed_only_until_min_samples_then_only_clearly_better_faces() -> None:
-    evidence = TrackEvidence(track_id=1, keep=3)
-    assert evidence.wants(0.5, 1.1, min_samples=2)
-    evidence.add(sample(0.5, [1, 0]), threshold=0.5)
-    assert evidence.wants(0.4, 1.1, min_samples=2)
-    evidence.add(sample(0.4, [1, 0]), threshold=0.5)
-    assert not evidence.wants(0.5, 1.1, min_samples=2)  # not better than the best
-    assert not evidence.wants(0.54, 1.1, min_samples=2)  # better, but not by 10 %
-    assert evidence.wants(0.56, 1.1, min_samples=2)
-
-
 def test_keeps_best_k_and_counts_votes_of_all_embedded_faces() -> None:
     evidence = TrackEvidence(track_id=1, keep=2)
     evidence.add(sample(0.1, [1, 0]), threshold=0.5)

@@ -13,6 +13,8 @@ from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from tests.api.conftest import Api, build_api, make_settings
 from tests.deployments.helpers import alert_event, make_snapshot
 
+DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
+
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:

@@ -28,6 +28,8 @@ from tests.deployments.helpers import add_user
 from tests.helpers.data import shared_data
 from tests.helpers.waiting import wait_until
 
+DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
+
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 

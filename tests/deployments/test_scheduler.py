@@ -29,6 +29,8 @@ from openlfr.store.db import Database, open_database
 from openlfr.store.models import SnapshotTemplate
 from tests.deployments.helpers import T0, CountingController, FakeController, make_snapshot, plan
 
+DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
+
 
 @dataclass
 class Clock:
@@ -66,7 +68,7 @@ def _live(db: Database, *, authorise: bool = True, start: bool = True) -> tuple[
 def test_recognition_runs_only_inside_the_window_and_stops_at_the_planned_end(db: Database) -> None:
     deployment_id, snapshot_id = _live(db)
     clock = Clock(T0 - timedelta(minutes=1))
-    controller = CountingController(counts=RunCounts(frames=1000, detections=240, tracks=31))
+    controller = CountingController(counts=RunCounts(frames=1000, detections=240, tracks=31, tracks_unexamined=2))
     scheduler = DeploymentScheduler(db, controller, clock=clock)
     assert scheduler.tick().started == ()  # live, but before its window
     clock.now = T0
@@ -85,7 +87,7 @@ def test_recognition_runs_only_inside_the_window_and_stops_at_the_planned_end(db
             3,
         )
         assert session.scalar(select(func.count()).where(SnapshotTemplate.snapshot_id == snapshot_id)) == 0
-        assert get_counts(session, deployment_id) == RunCounts(1000, 240, 31)
+        assert get_counts(session, deployment_id) == RunCounts(1000, 240, 31, 2)
         actions = [(r.actor, r.action) for r in iter_entries(session, target_id=deployment_id)]
         assert actions[-3:] == [
             ("system:scheduler", "deployment.recognition_started"),

@@ -38,6 +38,8 @@ from openlfr.store.errors import ConflictError
 from openlfr.store.models import Snapshot, SnapshotTemplate
 from tests.deployments.helpers import T0, add_user, make_snapshot, plan
 
+DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
+
 CONFIG = GovernanceConfig()
 
 

@@ -29,8 +29,10 @@ def test_scene_face_counts(real_engine: FaceEngine) -> None:
 
 def test_matches_opencv_reference_implementation(tmp_path: Path) -> None:
     """Our decoding on the f32 reference runtime must give what OpenCV's own FaceDetectorYN/FaceRecognizerSF give
-    (OpenVINO bf16, the default on bf16 CPUs, is checked against onnxruntime in tests/detect and tests/embed)."""
-    config = EngineConfig(detector=YuNetConfig(runtime="onnxruntime"), embedder=SFaceConfig(runtime="onnxruntime"))
+    (OpenVINO bf16, the default on bf16 CPUs, is checked against onnxruntime in tests/detect and tests/embed).
+    The plain model: flip augmentation, on by default, is ours (tests/embed/test_flip.py)."""
+    embedder = SFaceConfig(runtime="onnxruntime", flip=False)
+    config = EngineConfig(detector=YuNetConfig(runtime="onnxruntime"), embedder=embedder)
     real_engine = FaceEngine.from_settings(Settings(engine=config, cache_dir=tmp_path))
     image = real_engine.load(shared_data() / "scenes" / "obama_and_biden.jpg")
     height, width = image.shape[:2]

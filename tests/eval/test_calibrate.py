@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,3 +98,23 @@ def test_calibrate_cli_on_real_faces(capsys: pytest.CaptureFixture[str]) -> None
     assert low <= report["expected_true_alert_rate"]["rate"] <= high
     assert report["assumptions"] and report["warnings"]  # 1,690 impostor pairs is too few: it must say so
     assert "warning: only 1690 impostor pairs" in captured.err
+
+
+@pytest.mark.model
+def test_calibrate_with_groups_reports_the_equity_range(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    dataset = shared_data() / "faces" / "deepface"
+    # No real demographic labels ship for this set: groups by identity number, for the test only.
+    groups = tmp_path / "groups.csv"
+    rows = [f"{p.name},{'odd' if int(p.name[2:]) % 2 else 'even'},x" for p in sorted(dataset.iterdir())]
+    groups.write_text("identity,fixture_group,other\n" + "\n".join(rows) + "\n")
+    args = ["calibrate", str(dataset), "--watchlist-size", "10", "--passers-by", "1000", "--false-alerts", "1"]
+    assert main([*args, "--bootstrap", "5", "--groups", str(groups), "--face", "centred", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    block = report["equity_range"]
+    assert (block["attribute"], block["dataset"]) == ("fixture_group", str(dataset))
+    assert block["scanned"][0] <= block["low"] <= block["high"] <= block["scanned"][1]
+    assert [block["low"], block["high"]] in block["intervals"]
+    assert set(report["equity_ranges"]) == {"fixture_group", "other"}
+    assert report["face"] == "centred" and "--face centred" in report["equity_evaluation"]["protocol"]
+    assert isinstance(report["equity_evaluation"]["threshold_inside_range"], bool)
+    assert main([*args, "--bootstrap", "5", "--groups", str(groups), "--equity-attribute", "nope"]) != 0

@@ -11,7 +11,7 @@ from tests.helpers.data import shared_data
 
 from openlfr.cli import main
 from openlfr.errors import DatasetError
-from openlfr.eval.equity import ProbeGroups, group_report, read_groups
+from openlfr.eval.equity import ProbeGroups, equity_range, group_report, read_groups
 from openlfr.eval.identify import ProbeResults
 
 
@@ -76,3 +76,52 @@ def test_identify_with_groups_on_real_faces(capsys: pytest.CaptureFixture[str], 
     assert sum(g["fpir"]["n"] for g in by_group.values()) == report["nonmated_probes"]
     assert report["group_threshold"] == report["threshold_at_fpir"]["0.01"]
     assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def _two_groups(
+    n: int, a_genuine: np.ndarray, b_genuine: np.ndarray, a_impostor: np.ndarray, b_impostor: np.ndarray
+) -> tuple[ProbeResults, ProbeGroups]:
+    results = ProbeResults(
+        np.concatenate([a_genuine, b_genuine]),
+        np.ones(2 * n, bool),
+        np.concatenate([a_impostor, b_impostor]),
+        ("x",),
+    )
+    probes = ProbeGroups(mated=("a",) * n + ("b",) * n, nonmated=("a",) * n + ("b",) * n)
+    return results, probes
+
+
+def test_equity_range_is_where_no_differential_is_flagged() -> None:
+    # Half of each group's genuine scores sit below 0.6: group a's in [0.55, 0.6), group b's spread over
+    # [0.3, 0.6). Below 0.55 group b is clearly missed more; from 0.6 on both groups miss alike. Impostor
+    # scores are alike (no FPIR differential anywhere).
+    n = 400
+    grid = np.linspace(0.0, 1.0, n, endpoint=False)
+    a_genuine = np.where(grid < 0.5, 0.55 + 0.1 * grid, 0.6 + 0.8 * (grid - 0.5))
+    b_genuine = np.where(grid < 0.5, 0.3 + 0.6 * grid, 0.6 + 0.8 * (grid - 0.5))
+    impostor = 0.5 * grid
+    results, probes = _two_groups(n, a_genuine, b_genuine, impostor, impostor.copy())
+    found = equity_range("sex", {"a": "F", "b": "M"}, probes, results)
+    assert found.intervals and found.widest is not None
+    low, high = found.widest
+    assert 0.5 <= low <= 0.6 and high >= 0.85
+    assert found.contains(0.7) and not found.contains(0.45)
+    block = found.as_dict("lfw")
+    assert block is not None and (block["attribute"], block["dataset"]) == ("sex", "lfw")
+    assert (block["low"], block["high"]) == found.widest
+    assert found.scanned[0] <= low and found.step == 0.005
+
+
+def test_no_equity_range_when_every_threshold_is_flagged() -> None:
+    n = 400
+    grid = np.linspace(0.0, 1.0, n, endpoint=False)
+    # Group b is always missed (wrong candidate), group a always found: flagged at every threshold.
+    results = ProbeResults(
+        np.concatenate([0.5 + 0.5 * grid, 0.5 + 0.5 * grid]),
+        np.array([True] * n + [False] * n),
+        np.concatenate([0.5 * grid, 0.5 * grid]),
+        ("x",),
+    )
+    probes = ProbeGroups(mated=("a",) * n + ("b",) * n, nonmated=("a",) * n + ("b",) * n)
+    found = equity_range("sex", {"a": "F", "b": "M"}, probes, results)
+    assert found.intervals == () and found.widest is None and found.as_dict("x") is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -19,8 +20,13 @@ from openlfr.alerts.sinks import AlertBus
 from openlfr.alerts.store import FileAlertStore
 from openlfr.config.models import Settings
 from openlfr.engine import FaceEngine
+from openlfr.pipeline.alerting import AlertWriter
 from openlfr.pipeline.app import RunSummary, WatchPipeline, pipeline_settings
+from openlfr.pipeline.camera import prepare
+from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import enrol_folder
+from openlfr.pipeline.runner import ModelRunner
+from openlfr.pipeline.thresholds import default_threshold
 from openlfr.sources.factory import open_source
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -90,3 +96,76 @@ def test_asl_signers_one_alert_per_clip_and_none_for_the_unlisted(engine: FaceEn
     expected = {c: ([signer_of[c]] if signer_of[c] in ENROL_CLIP else []) for c in probes}
     assert by_clip == expected
     assert summary.frames >= 400  # all six clips, ran as six cameras of one process
+
+
+def short_two_person_clip(folder: Path, frames: int = 8) -> Path:
+    """A cut between two signers each in view for ``frames`` frames (about a quarter of a second), as images."""
+    asl = shared_data() / "video" / "asl"
+    folder.mkdir(parents=True)
+    written = 0
+    for clip in ("no.mkv", "sorry.mkv"):  # signer_A, then signer_B
+        capture = cv2.VideoCapture(str(asl / clip))
+        for _ in range(frames):
+            ok, image = capture.read()
+            assert ok
+            cv2.imwrite(str(folder / f"{written:03d}.png"), image)
+            written += 1
+        capture.release()
+    return folder
+
+
+def two_signer_watchlist(folder: Path) -> Path:
+    asl = shared_data() / "video" / "asl"
+    for signer, clip in (("signer_A", "help.mkv"), ("signer_B", "please.mkv")):
+        (folder / signer).mkdir(parents=True)
+        capture = cv2.VideoCapture(str(asl / clip))
+        for index in range(46):
+            ok, image = capture.read()
+            assert ok
+            if index in (5, 25, 45):
+                cv2.imwrite(str(folder / signer / f"{index}.png"), image)
+        capture.release()
+    return folder
+
+
+def test_sixteen_sources_at_once_examine_and_alert_every_passer_by(engine: FaceEngine, tmp_path: Path) -> None:
+    # Issue 14: a short clip alerted both people as the only source and neither as one of 16 (the per-round
+    # budget let the tracks end unexamined). Every track with a usable face must now be examined.
+    clip = short_two_person_clip(tmp_path / "clip")
+    watchlist = two_signer_watchlist(tmp_path / "wl")
+    snapshot, _ = enrol_folder(engine, watchlist)
+    bus = AlertBus()
+    received = bus.subscribe(maxsize=1000)
+    sources = [open_source(str(clip), source_id=f"cam{c:02d}") for c in range(16)]
+    pipeline = WatchPipeline(engine, snapshot, sources, AlertDispatcher(FileAlertStore(tmp_path / "store"), [bus]))
+    summary = pipeline.run()
+    alerts = [received.get_nowait() for _ in range(received.qsize())]
+    assert summary.tracks == 32 and summary.tracks_unexamined == 0
+    assert sorted((str(a["source"]), str(a["subject_id"])) for a in alerts) == sorted(
+        (f"cam{c:02d}", s) for c in range(16) for s in ("signer_A", "signer_B")
+    )
+
+
+def test_sixteen_cameras_in_lockstep_examine_every_track(engine: FaceEngine, tmp_path: Path) -> None:
+    """The same case with every camera's frame in every round (the worst case, and deterministic)."""
+    clip = short_two_person_clip(tmp_path / "clip")
+    snapshot, _ = enrol_folder(engine, two_signer_watchlist(tmp_path / "wl"))
+    config = PipelineConfig()
+    writer = AlertWriter(AlertDispatcher(FileAlertStore(tmp_path / "store"), []))
+    runner = ModelRunner(engine, snapshot, config, config.policy(default_threshold(engine.contract)), writer)
+    names = [f"cam{c:02d}" for c in range(16)]
+    for name in names:
+        runner.add_camera(name)
+    writer.start()
+    try:
+        for frame in open_source(str(clip)).frames():
+            prepared = prepare(frame, engine.detector, config.detection_max_side)
+            runner.process([replace(prepared, frame=replace(frame, source_id=name)) for name in names])
+        for name in names:
+            runner.end_camera(name)
+        while runner.waiting:
+            runner.process([])
+    finally:
+        writer.close()
+    assert runner.tracks_started == 32 and runner.tracks_unexamined == 0
+    assert [camera.alerts for camera in runner.cameras.values()] == [2] * 16

@@ -29,11 +29,13 @@ from openlfr.deployments.service import (
 )
 from openlfr.deployments.types import RunCounts
 from openlfr.pipeline.thresholds import SFACE_INT8BQ
-from openlfr.reports.deployment import build_record, to_csv
+from openlfr.reports.deployment import build_record, to_csv, to_html
 from openlfr.reports.transparency import build_transparency, charts, render_transparency
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
 from tests.deployments.helpers import T0, alert_event, make_snapshot, plan
+
+DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
 
 # (status, outcome) → published category
 REVIEWS = [
@@ -92,7 +94,8 @@ def _deployment(
             )
     with store.db.session() as session:
         if faces is not None:
-            add_counts(session, deployment_id, RunCounts(frames=faces * 40, detections=faces * 4, tracks=faces), start)
+            counts = RunCounts(frames=faces * 40, detections=faces * 4, tracks=faces, tracks_unexamined=faces // 1000)
+            add_counts(session, deployment_id, counts, start)
         end_deployment(session, deployment_id, actor="a", reason="done", now=start + timedelta(hours=3))
     return deployment_id
 
@@ -110,6 +113,8 @@ def test_deployment_record_and_transparency_report(store: Store) -> None:
     with store.db.session() as session:
         record = build_record(session, first)
         assert (record.faces_seen, record.alerts, record.arrests, record.engagements) == (20_000, 7, 1, 3)
+        assert record.tracks_unexamined == 20  # passers-by the system had no time to check: published
+        assert "<th>Passers-by not examined (system overloaded)</th><td>20</td>" in to_html(record)
         assert record.false_alert_rate == pytest.approx(2 / 20_000)
         assert record.false_alert_share == pytest.approx(2 / 6)
         assert (record.watchlist_size, record.threshold, record.final) == (4, SFACE_INT8BQ.threshold, True)
@@ -160,6 +165,18 @@ def test_report_cli_formats_and_dpia_facts(
     assert any(s.startswith("signs recorded as put up") and "both entrances" in s for s in facts["safeguards"])
     assert any("missing settings: governance.notice.public_base_url" in s for s in facts["safeguards"])
     assert any("NOT encrypted" in s for s in facts["data_flows"])
+    assert facts["threshold"]["equity_range"].startswith("not provided")
+    calibration = tmp_path / "calibration.json"
+    block = {"attribute": "sex", "low": 0.6, "high": 0.8, "dataset": "lfw_dev", "intervals": [[0.6, 0.8]]}
+    calibration.write_text(json.dumps({"threshold": 0.63, "equity_range": block}))
+    assert main(["report", "dpia-facts", deployment_id, "--calibration", str(calibration), "--json", *db]) == 0
+    equity = json.loads(capsys.readouterr().out)["threshold"]["equity_range"]
+    assert equity["deployment_threshold_inside"] is False  # the deployment runs at the default, below 0.6
+    assert "OUTSIDE" in equity["statement"] and "justification" in equity["statement"]
+    block["intervals"] = [[0.4, 0.5], [0.6, 0.8]]
+    calibration.write_text(json.dumps({"equity_range": block}))
+    assert main(["report", "dpia-facts", deployment_id, "--calibration", str(calibration), "--json", *db]) == 0
+    assert json.loads(capsys.readouterr().out)["threshold"]["equity_range"]["deployment_threshold_inside"] is True
     assert main(["report", "dpia-facts", deployment_id, *db]) == 0
     assert capsys.readouterr().out.startswith("# DPIA facts: Station (")
 

@@ -89,6 +89,7 @@ def test_a_deployment_raises_alerts_stored_with_its_id_and_pushed_to_the_bus(
         assert samples["openlfr_frame_latency_seconds_bucket", "+Inf"].value == 12
         assert samples["openlfr_alert_latency_seconds_count", None].value == 1
         assert samples["openlfr_deployments_running", None].value == 1
+        assert samples["openlfr_camera_tracks_unexamined_total", None].value == 0  # a file waits for the models
         # the bus is shared: ending a pipeline does not close it
         bus.push({"x": 1})
         assert heard.get_nowait() == {"x": 1}

@@ -74,15 +74,6 @@ class TrackEvidence:
     faces_seen: int = 0
     embedded: int = 0
 
-    def wants(self, rank: float, improvement: float, min_samples: int) -> bool:
-        """Embed a face of quality ``rank``? While the track holds fewer than ``min_samples`` faces, yes (the
-        rules need that many to vote); after that only when it beats the track's *best* face by the factor
-        ``improvement``. A person walking towards a camera gets a little bigger every frame: comparing with
-        the best face (not the worst kept) keeps that from costing one embedding per frame."""
-        if len(self.samples) < min_samples:
-            return True
-        return rank > self.samples[0].rank * improvement
-
     def add(self, sample: FaceSample, threshold: float) -> None:
         self.embedded += 1
         if sample.hits and sample.hits[0].score >= threshold:

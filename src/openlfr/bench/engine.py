@@ -72,7 +72,7 @@ def load_average() -> float | None:
 
 def runtime_label(backend: object) -> str:
     """``onnxruntime-f32`` / ``openvino-bf16`` … for backends that report their runtime, else ``n/a``."""
-    choice = getattr(backend, "runtime", None)
+    choice = getattr(getattr(backend, "inner", backend), "runtime", None)  # through a wrapper (FlipAugmented)
     label = getattr(choice, "label", None)
     return label if isinstance(label, str) else "n/a"
 

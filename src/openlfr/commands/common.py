@@ -72,7 +72,8 @@ def iso_date(text: str) -> date:
 
 
 def embed_labelled_folder(args: argparse.Namespace) -> tuple[list[LabelledImage], DatasetEmbeddings]:
-    """Largest-face embeddings of ``args.dataset`` (DATASET/<identity>/<image>) with the configured engine."""
+    """One embedding per image of ``args.dataset`` (DATASET/<identity>/<image>) with the configured engine: its
+    largest face, or with ``--face centred`` the face nearest the centre."""
     from openlfr.engine import FaceEngine
     from openlfr.eval.dataset import embed_dataset, scan_dataset
 
@@ -83,5 +84,16 @@ def embed_labelled_folder(args: argparse.Namespace) -> tuple[list[LabelledImage]
         engine,
         items,
         progress=lambda it: progress(it, total=len(items), desc="embedding", enabled=args.progress),
+        face=getattr(args, "face", "largest"),
     )
     return items, data
+
+
+def add_face_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--face",
+        choices=("largest", "centred"),
+        default="largest",
+        help="which face of an image is its subject: the largest (default) or the one nearest the centre "
+        "(datasets cropped around their subject, such as LFW)",
+    )

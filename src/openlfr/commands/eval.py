@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from openlfr.commands.common import add_progress_flag, embed_labelled_folder, print_json
+from openlfr.commands.common import add_face_flag, add_progress_flag, embed_labelled_folder, print_json
 
 
 def register(subparsers: Any) -> None:
@@ -35,11 +35,49 @@ def register(subparsers: Any) -> None:
     )
     identify.set_defaults(handler=run_identify)
 
+    scenarios = sub.add_parser(
+        "scenarios",
+        help="the operational test: labelled clips through the live pipeline (TPIR per pass, false alerts per "
+        "1,000 passers-by, over a threshold sweep)",
+        description="Runs every clip of LABELS.json through the live pipeline against a watchlist folder "
+        "(optionally padded with distractor identities to --size subjects) and reports, per threshold, TPIR per "
+        "person-pass, false alerts per 1,000 passers-by (tracks) and alerts per person-pass. Labels format: "
+        "docs/EVALUATION.md.",
+    )
+    scenarios.add_argument("labels", type=Path, metavar="LABELS.json", help="clips and who appears in each")
+    scenarios.add_argument(
+        "--watchlist", type=Path, required=True, metavar="WL", help="folder WL/<subject_id>/<images> (in memory)"
+    )
+    scenarios.add_argument(
+        "--distractors", type=Path, metavar="DATASET", help="DATASET/<identity>/<images>: identities to pad with"
+    )
+    scenarios.add_argument("--size", type=int, metavar="N", help="pad the watchlist to N subjects (--distractors)")
+    scenarios.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the distractor choice (0)")
+    scenarios.add_argument(
+        "--threshold", type=float, help="the operating threshold reported in detail (default: the model's)"
+    )
+    scenarios.add_argument(
+        "--sweep",
+        default="0.30:0.80:0.01",
+        metavar="START:STOP:STEP",
+        help="thresholds of the sweep (default 0.30:0.80:0.01, both ends included)",
+    )
+    scenarios.add_argument(
+        "--groups",
+        type=Path,
+        metavar="FILE.csv",
+        help="CSV with an 'identity' column (the names used in the labels) and group columns: per-group figures",
+    )
+    scenarios.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    scenarios.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the DET curve to this PNG file")
+    scenarios.set_defaults(handler=run_scenarios)
+
 
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", type=Path, metavar="DATASET", help="folder laid out DATASET/<identity>/<image>")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the DET curve to this PNG file")
+    add_face_flag(parser)
     add_progress_flag(parser)
 
 
@@ -51,6 +89,7 @@ def run_verify(args: argparse.Namespace) -> int:
     _, data = embed_labelled_folder(args)
     pairs = all_pair_scores(data)
     report = verification_report(data, pairs, str(args.dataset))
+    report["face"] = args.face
     if args.plot:
         plot_det(
             {args.dataset.name: error_curve(pairs.genuine, pairs.impostor)},
@@ -73,6 +112,7 @@ def run_identify(args: argparse.Namespace) -> int:
     split = split_dataset(items, args.enrol, args.seed)
     results = search_probes(data, split)
     report = identification_report(data, split, results, str(args.dataset), args.enrol, args.seed)
+    report["face"] = args.face
     group_curves = _add_groups(args, report, data, split, results) if args.groups else {}
     if args.plot and group_curves:
         for attribute, curves in group_curves.items():
@@ -158,4 +198,97 @@ def _identify_summary(r: dict[str, Any]) -> str:
         f"FNIR @ FPIR {fpir}: {fnir:.4f} (threshold {r['threshold_at_fpir'][fpir]:.4f})"
         for fpir, fnir in r["fnir_at_fpir"].items()
     ]
+    return "\n".join(lines)
+
+
+def _sweep_thresholds(text: str) -> list[float]:
+    import numpy as np
+
+    from openlfr.errors import DatasetError
+
+    try:
+        start, stop, step = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise DatasetError(f"--sweep {text!r}: expected START:STOP:STEP, e.g. 0.30:0.80:0.01") from None
+    if not (-1 <= start <= stop <= 1 and step > 0):
+        raise DatasetError(f"--sweep {text!r}: need -1 <= START <= STOP <= 1 and STEP > 0")
+    count = int(np.floor((stop - start) / step + 1e-9)) + 1
+    return [round(start + i * step, 6) for i in range(count)]
+
+
+def run_scenarios(args: argparse.Namespace) -> int:
+    from openlfr.commands.common import settings_from
+    from openlfr.engine import FaceEngine
+    from openlfr.eval.equity import read_groups
+    from openlfr.eval.plot import plot_det
+    from openlfr.eval.scenarios import build_watchlist, det_curve, group_scores, per_clip, read_labels, record, score
+    from openlfr.eval.scenarios import sweep as sweep_rows
+    from openlfr.pipeline.app import pipeline_settings
+    from openlfr.pipeline.config import PipelineConfig
+    from openlfr.pipeline.thresholds import default_threshold
+
+    # Everything that can be wrong with the input fails before the long work.
+    settings = pipeline_settings(settings_from(args))
+    clips = read_labels(args.labels)
+    thresholds = _sweep_thresholds(args.sweep)
+    groups = read_groups(args.groups) if args.groups is not None else None
+    engine = FaceEngine.from_settings(settings)
+    watchlist = build_watchlist(engine, args.watchlist, args.distractors, args.size, args.seed)
+    config = PipelineConfig()
+    recorded = record(engine, watchlist, clips, config)
+    operating = args.threshold if args.threshold is not None else default_threshold(engine.contract)
+    policy = config.policy(operating)
+    rows = sweep_rows(recorded.run, policy, thresholds)
+    report: dict[str, Any] = {
+        "labels": str(args.labels),
+        "clips": len(clips),
+        "frames": recorded.frames,
+        "tracks": sum(recorded.run.tracks.values()),
+        "tracks_unexamined": recorded.tracks_unexamined,
+        "watchlist": {
+            "listed": len(watchlist.listed),
+            "distractors": watchlist.distractors,
+            "subjects": watchlist.snapshot.subjects,
+            "templates": len(watchlist.snapshot.templates),
+            "skipped_images": watchlist.skipped,
+            "distractor_source": str(args.distractors) if args.distractors else None,
+            "seed": args.seed,
+        },
+        "operating_point": score(recorded.run, policy),
+        "per_clip": per_clip(recorded.run, policy),
+        "sweep": rows,
+        "method": "one pipeline pass with every judgement recorded; the decision rules replayed per threshold",
+        "model": engine.contract.as_dict(),
+    }
+    if groups is not None:
+        report["groups"] = group_scores(recorded.run, policy, groups)
+    if args.plot:
+        plot_det(
+            {args.labels.stem: det_curve(rows)},
+            args.plot,
+            x_label="false alerts per passer-by (track)",
+            y_label="missed person-passes (1 - TPIR)",
+            title=f"DET, scenarios: {args.labels.name} ({watchlist.snapshot.subjects} subjects)",
+        )
+        report["plot"] = str(args.plot)
+    if args.json:
+        print_json(report)
+    else:
+        print(_scenario_summary(report))
+    return 0
+
+
+def _scenario_summary(r: dict[str, Any]) -> str:
+    point = r["operating_point"]
+    tpir = "n/a" if point["tpir"] is None else f"{point['tpir']:.3f}"
+    per_1000 = point["false_alerts_per_1000_passers_by"]
+    lines = [
+        f"{r['clips']} clips, {r['frames']} frames, {r['tracks']} tracks ({r['tracks_unexamined']} unexamined); "
+        f"watchlist {r['watchlist']['subjects']} subjects ({r['watchlist']['listed']} listed)",
+        f"at threshold {point['threshold']:.3f}: TPIR {tpir} ({point['passes_found']}/{point['person_passes']} "
+        f"person-passes), {point['false_alerts']} false alerts"
+        + ("" if per_1000 is None else f" ({per_1000:.2f} per 1,000 passers-by)"),
+    ]
+    for clip in r["per_clip"]:
+        lines.append(f"  {Path(clip['clip']).name}: appear {clip['people']} alerts {clip['alerts']}")
     return "\n".join(lines)

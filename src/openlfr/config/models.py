@@ -72,6 +72,12 @@ class SFaceConfig(_Strict):
     max_batch: int = Field(32, ge=1, description="largest number of faces per inference call")
     runtime: ModelRuntime = Field("auto", description=RUNTIME_HELP)
     precision: ModelPrecision = Field("auto", description=PRECISION_HELP)
+    flip: bool = Field(
+        True,
+        description="test-time flip augmentation: embed each aligned face and its mirror image and add the two "
+        "(better at low false-match rates, twice the embedding work; docs/EVALUATION.md). Part of the model "
+        "contract: templates made with and without it never compare",
+    )
 
 
 class ArcFaceOnnxConfig(_Strict):
@@ -80,11 +86,15 @@ class ArcFaceOnnxConfig(_Strict):
     model_name: str = Field("arcface_onnx", description="name recorded in the model contract")
     threads: int = Field(2, ge=1)
     max_batch: int = Field(32, ge=1)
+    flip: bool = Field(
+        False, description="test-time flip augmentation (as for sface; not measured for user-supplied models)"
+    )
 
 
 class FakeEmbedderConfig(_Strict):
     type: Literal["fake"] = "fake"
     dimension: int = Field(32, ge=2, description="embedding size")
+    flip: bool = Field(False, description="test-time flip augmentation (as for sface)")
 
 
 EmbedderConfig = Annotated[SFaceConfig | ArcFaceOnnxConfig | FakeEmbedderConfig, Field(discriminator="type")]

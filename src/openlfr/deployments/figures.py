@@ -72,7 +72,7 @@ def tally(rows: Iterable[tuple[str, str | None]]) -> AlertTally:
 def _row(session: Session, deployment_id: str) -> DeploymentCount:
     row = session.get(DeploymentCount, deployment_id)
     if row is None:
-        row = DeploymentCount(deployment_id=deployment_id, frames=0, detections=0, tracks=0)
+        row = DeploymentCount(deployment_id=deployment_id, frames=0, detections=0, tracks=0, tracks_unexamined=0)
         session.add(row)
     return row
 
@@ -83,6 +83,7 @@ def add_counts(session: Session, deployment_id: str, counts: RunCounts, now: dat
     row.frames = (row.frames or 0) + counts.frames
     row.detections = (row.detections or 0) + counts.detections
     row.tracks = (row.tracks or 0) + counts.tracks
+    row.tracks_unexamined = (row.tracks_unexamined or 0) + counts.tracks_unexamined
     row.updated_at = now
 
 
@@ -91,7 +92,9 @@ def get_counts(session: Session, deployment_id: str) -> RunCounts | None:
     row = session.get(DeploymentCount, deployment_id)
     if row is None or (row.frames == 0 and row.tracks == 0 and row.detections == 0):
         return None
-    return RunCounts(row.frames, row.detections, row.tracks if row.tracks is not None else 0)
+    return RunCounts(
+        row.frames, row.detections, row.tracks if row.tracks is not None else 0, row.tracks_unexamined or 0
+    )
 
 
 def faces_seen(session: Session, deployment_id: str) -> int | None:

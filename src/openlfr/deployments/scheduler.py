@@ -10,6 +10,7 @@ authorised deployment whose planned end passed is cancelled (its templates destr
 What the pipeline counts (frames, face detections, tracks = faces seen; ``DeploymentCounter``) is added to
 the deployment's stored figures on every tick while it runs and once more when it stops: counts survive a
 restart of the service (the new run's counts are added to the old) and a crash loses at most one interval.
+The counts include the passers-by the pipeline had to leave unexamined (``tracks_unexamined``).
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ class DeploymentScheduler:
                 details={
                     "run": {"frames": added.frames, "detections": added.detections, "faces_seen": added.tracks},
                     "faces_seen": total.tracks if total is not None else 0,
+                    "tracks_unexamined": total.tracks_unexamined if total is not None else 0,
                 },
             )
 

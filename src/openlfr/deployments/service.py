@@ -526,6 +526,13 @@ def deployment_dict(deployment: Deployment, counts: RunCounts | None = None) -> 
         "end_reason": deployment.end_reason,
         "templates_destroyed": deployment.templates_destroyed,
         "counts": (
-            {"frames": counts.frames, "detections": counts.detections, "faces_seen": counts.tracks} if counts else None
+            {
+                "frames": counts.frames,
+                "detections": counts.detections,
+                "faces_seen": counts.tracks,
+                "tracks_unexamined": counts.tracks_unexamined,
+            }
+            if counts
+            else None
         ),
     }

@@ -102,9 +102,16 @@ class RunCounts:
     frames: int
     detections: int
     tracks: int
+    tracks_unexamined: int = 0
+    """passers-by with a usable face whom real time forced the pipeline to skip (never embedded)"""
 
     def plus(self, other: RunCounts) -> RunCounts:
-        return RunCounts(self.frames + other.frames, self.detections + other.detections, self.tracks + other.tracks)
+        return RunCounts(
+            self.frames + other.frames,
+            self.detections + other.detections,
+            self.tracks + other.tracks,
+            self.tracks_unexamined + other.tracks_unexamined,
+        )
 
     def since(self, baseline: RunCounts) -> RunCounts:
         """What was counted after ``baseline`` (an earlier reading of the same run's counters)."""
@@ -112,7 +119,8 @@ class RunCounts:
             max(0, self.frames - baseline.frames),
             max(0, self.detections - baseline.detections),
             max(0, self.tracks - baseline.tracks),
+            max(0, self.tracks_unexamined - baseline.tracks_unexamined),
         )
 
 
-NO_COUNTS: Final = RunCounts(0, 0, 0)
+NO_COUNTS: Final = RunCounts(0, 0, 0, 0)

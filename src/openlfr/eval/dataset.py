@@ -1,4 +1,5 @@
-"""A labelled face folder: ``DATASET/<identity>/<image>``, and its largest-face embeddings."""
+"""A labelled face folder: ``DATASET/<identity>/<image>``, and one embedding per image (its largest face, or the
+face nearest the centre for datasets cropped around their subject, such as LFW)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from openlfr.embed.align import align_faces
 from openlfr.engine import FaceEngine
 from openlfr.errors import DatasetError, ImageDecodeError
-from openlfr.types import FloatArray, ModelContract
+from openlfr.types import FaceDetections, FloatArray, ModelContract
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +52,25 @@ def scan_dataset(root: Path) -> list[LabelledImage]:
     return items
 
 
+FaceChoice = Literal["largest", "centred"]
+FACE_CHOICES: tuple[FaceChoice, ...] = ("largest", "centred")
+
+
+def chosen_face(detections: FaceDetections, shape: tuple[int, ...], face: FaceChoice) -> int:
+    """Which detection stands for the image: the largest (``detections`` come largest first), or the one whose
+    box centre is nearest the image centre (LFW crops every photo around its subject; the largest face in it is
+    sometimes someone else: Kosuke_Kitajima_0002 shows Brendan Hansen larger)."""
+    if face == "largest" or len(detections) < 2:
+        return 0
+    height, width = shape[:2]
+    centres = (detections.boxes[:, :2] + detections.boxes[:, 2:]) / 2
+    offsets = centres - np.array([width / 2, height / 2], np.float32)
+    return int(np.argmin((offsets**2).sum(axis=1)))
+
+
 @dataclass(frozen=True, slots=True)
 class DatasetEmbeddings:
-    """Largest-face embeddings of the usable images; ``failures`` lists the rest with reasons."""
+    """One embedding per usable image; ``failures`` lists the rest with reasons."""
 
     images: tuple[LabelledImage, ...]
     vectors: FloatArray
@@ -69,8 +87,10 @@ def embed_dataset(
     items: list[LabelledImage],
     batch_size: int = 32,
     progress: Callable[[Iterable[LabelledImage]], Iterator[LabelledImage]] = iter,
+    face: FaceChoice = "largest",
 ) -> DatasetEmbeddings:
-    """Detect and align each image's largest face, embed in batches; a bad file is a Failure, not a crash."""
+    """Detect and align each image's chosen face (``chosen_face``), embed in batches; a bad file is a Failure,
+    not a crash."""
     usable: list[LabelledImage] = []
     crops: list[np.ndarray] = []
     vectors: list[FloatArray] = []
@@ -86,7 +106,8 @@ def embed_dataset(
             failures.append(Failure(item.path, "no_face"))
             continue
         usable.append(item)
-        crops.append(align_faces(image, detections.landmarks[:1])[0])
+        index = chosen_face(detections, image.shape, face)
+        crops.append(align_faces(image, detections.landmarks[index : index + 1])[0])
         if len(crops) == batch_size:
             vectors.append(engine.embedder.embed_aligned(np.stack(crops)))
             crops = []

@@ -73,28 +73,53 @@ def probe_identities(split: Split, usable: set[Path]) -> ProbeGroups:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class GroupRows:
+    """Per group of one attribute: the rows of its mated and non-mated probes."""
+
+    mated: dict[str, list[int]]
+    nonmated: dict[str, list[int]]
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(set(self.mated) | set(self.nonmated))
+
+
+def group_rows(assignment: dict[str, str], probes: ProbeGroups) -> GroupRows:
+    mated_by: dict[str, list[int]] = defaultdict(list)
+    nonmated_by: dict[str, list[int]] = defaultdict(list)
+    for row, identity in enumerate(probes.mated):
+        mated_by[assignment.get(identity, "unassigned")].append(row)
+    for row, identity in enumerate(probes.nonmated):
+        nonmated_by[assignment.get(identity, "unassigned")].append(row)
+    return GroupRows(dict(mated_by), dict(nonmated_by))
+
+
+def group_rates(rows: GroupRows, results: ProbeResults, threshold: float) -> dict[str, dict[str, Any]]:
+    """Per group: FNIR and FPIR at ``threshold`` with Wilson 95 % intervals."""
+    hits = results.mated_top_correct & (results.mated_top_scores >= threshold)
+    false_positives = results.nonmated_top_scores >= threshold
+    per_group: dict[str, dict[str, Any]] = {}
+    for group in rows.names:
+        mated_rows, nonmated_rows = rows.mated.get(group, []), rows.nonmated.get(group, [])
+        fnir = Rate(int(np.count_nonzero(~hits[mated_rows])), len(mated_rows))
+        fpir = Rate(int(np.count_nonzero(false_positives[nonmated_rows])), len(nonmated_rows))
+        per_group[group] = {"fnir": fnir.as_dict(), "fpir": fpir.as_dict()}
+    return per_group
+
+
 def group_report(
     groups: dict[str, dict[str, str]], probes: ProbeGroups, results: ProbeResults, threshold: float
 ) -> tuple[dict[str, Any], dict[str, dict[str, ErrorCurve]]]:
     """Per attribute: per-group FNIR/FPIR at ``threshold`` and flagged differentials; and DET curves."""
-    hits = results.mated_top_correct & (results.mated_top_scores >= threshold)
-    false_positives = results.nonmated_top_scores >= threshold
     report: dict[str, Any] = {}
     curves: dict[str, dict[str, ErrorCurve]] = {}
     for attribute, assignment in groups.items():
-        mated_by: dict[str, list[int]] = defaultdict(list)
-        nonmated_by: dict[str, list[int]] = defaultdict(list)
-        for row, identity in enumerate(probes.mated):
-            mated_by[assignment.get(identity, "unassigned")].append(row)
-        for row, identity in enumerate(probes.nonmated):
-            nonmated_by[assignment.get(identity, "unassigned")].append(row)
-        per_group: dict[str, dict[str, Any]] = {}
+        rows = group_rows(assignment, probes)
+        per_group = group_rates(rows, results, threshold)
         curves[attribute] = {}
-        for group in sorted(set(mated_by) | set(nonmated_by)):
-            mated_rows, nonmated_rows = mated_by.get(group, []), nonmated_by.get(group, [])
-            fnir = Rate(int(np.count_nonzero(~hits[mated_rows])), len(mated_rows))
-            fpir = Rate(int(np.count_nonzero(false_positives[nonmated_rows])), len(nonmated_rows))
-            per_group[group] = {"fnir": fnir.as_dict(), "fpir": fpir.as_dict()}
+        for group in rows.names:
+            mated_rows, nonmated_rows = rows.mated.get(group, []), rows.nonmated.get(group, [])
             if mated_rows and nonmated_rows:
                 curves[attribute][group] = open_set_curve(
                     results.mated_top_scores[mated_rows],
@@ -103,6 +128,71 @@ def group_report(
                 )
         report[attribute] = {"groups": per_group, "flags": _flags(per_group)}
     return report, curves
+
+
+# Where the search for an equity range looks: from the threshold at overall FPIR 10 % (below it, a system alerts
+# on one passer-by in ten and rates saturate towards "everyone fails alike") up to where overall FNIR reaches
+# 90 % (beyond it the system misses nearly everyone, alike). Thresholds in between are the operating region.
+EQUITY_SCAN_FPIR = 0.1
+EQUITY_SCAN_FNIR = 0.9
+EQUITY_SCAN_STEP = 0.005
+
+
+@dataclass(frozen=True, slots=True)
+class EquityRange:
+    """The thresholds at which no differential between the groups of ``attribute`` is significant (no flag)."""
+
+    attribute: str
+    intervals: tuple[tuple[float, float], ...]
+    """every run of scanned thresholds without a flag, ascending"""
+    scanned: tuple[float, float]
+    step: float
+
+    @property
+    def widest(self) -> tuple[float, float] | None:
+        return max(self.intervals, key=lambda i: (i[1] - i[0], -i[0])) if self.intervals else None
+
+    def contains(self, threshold: float) -> bool:
+        return any(low - 1e-9 <= threshold <= high + 1e-9 for low, high in self.intervals)
+
+    def as_dict(self, dataset: str) -> dict[str, Any] | None:
+        """The ``equity_range`` block of ``lfr calibrate --json`` (None when every scanned threshold is flagged)."""
+        widest = self.widest
+        if widest is None:
+            return None
+        return {
+            "attribute": self.attribute,
+            "low": widest[0],
+            "high": widest[1],
+            "dataset": dataset,
+            "intervals": [list(i) for i in self.intervals],
+            "scanned": list(self.scanned),
+            "step": self.step,
+        }
+
+
+def equity_range(attribute: str, assignment: dict[str, str], probes: ProbeGroups, results: ProbeResults) -> EquityRange:
+    """Scan thresholds (``EQUITY_SCAN_STEP`` apart, over the operating region) for flagged differentials."""
+    curve = open_set_curve(results.mated_top_scores, results.mated_top_correct, results.nonmated_top_scores)
+    low = float(curve.thresholds[np.argmax(curve.false_accept <= EQUITY_SCAN_FPIR)])
+    reaching = curve.false_reject >= EQUITY_SCAN_FNIR
+    high = float(curve.thresholds[np.argmax(reaching)]) if reaching.any() else float(curve.thresholds[-1])
+    rows = group_rows(assignment, probes)
+    grid = np.arange(np.ceil(low / EQUITY_SCAN_STEP), np.floor(high / EQUITY_SCAN_STEP) + 1)
+    intervals: list[tuple[float, float]] = []
+    start: float | None = None
+    previous = 0.0
+    for threshold in (round(float(g) * EQUITY_SCAN_STEP, 6) for g in grid):
+        clear = not _flags(group_rates(rows, results, threshold))
+        if clear and start is None:
+            start = threshold
+        if not clear and start is not None:
+            intervals.append((start, previous))
+            start = None
+        previous = threshold
+    if start is not None:
+        intervals.append((start, previous))
+    return EquityRange(attribute, tuple(intervals), (round(low, 6), round(high, 6)), EQUITY_SCAN_STEP)
 
 
 def _flags(per_group: dict[str, dict[str, Any]]) -> list[str]:

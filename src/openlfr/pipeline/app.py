@@ -27,7 +27,7 @@ from openlfr.pipeline.alerting import AlertWriter
 from openlfr.pipeline.camera import CameraReader, DetectorFailed, EndOfStream, PreparedFrame, QueueItem
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot
-from openlfr.pipeline.runner import STAGES, ModelRunner
+from openlfr.pipeline.runner import STAGES, Judgement, ModelRunner
 from openlfr.pipeline.thresholds import default_threshold
 from openlfr.sources.base import FrameSource
 
@@ -59,6 +59,9 @@ class RunSummary:
     """True when a stop signal ended the run before its sources did"""
     dropped_frames: int = 0
     """frames a camera dropped because the models were behind (live sources, or files played as cameras)"""
+    tracks_unexamined: int = 0
+    """tracks with a usable face that ended without a single embedding: a real-time camera gave them up
+    (``give_up_after_s``) or the run was stopped while they waited. Passers-by the system did not check."""
 
     @property
     def fps(self) -> float:
@@ -69,6 +72,7 @@ class RunSummary:
             "frames": self.frames,
             "faces": self.faces,
             "tracks": self.tracks,
+            "tracks_unexamined": self.tracks_unexamined,
             "embedded": self.embedded,
             "alerts": self.alerts,
             "scene_cuts": self.scene_cuts,
@@ -161,6 +165,7 @@ class WatchPipeline:
         *,
         mode: Mode = "evaluation",
         drop_when_behind: bool | None = None,
+        observer: Callable[[Judgement], None] | None = None,
     ) -> None:
         """``drop_when_behind``: see ``CameraReader``; ``lfr watch --realtime`` sets it so files behave as
         cameras (frames the models cannot keep up with are dropped and counted, not queued)."""
@@ -176,7 +181,9 @@ class WatchPipeline:
         self.threshold = threshold
         self.alert_writer = AlertWriter(dispatcher)
         policy = self.config.policy(threshold)
-        self.runner = ModelRunner(engine, snapshot, self.config, policy, self.alert_writer, mode=mode)
+        self.runner = ModelRunner(
+            engine, snapshot, self.config, policy, self.alert_writer, mode=mode, observer=observer
+        )
         self.readers = [
             CameraReader(
                 s,
@@ -188,7 +195,7 @@ class WatchPipeline:
             for s in sources
         ]
         for reader in self.readers:
-            self.runner.add_camera(reader.source_id)
+            self.runner.add_camera(reader.source_id, realtime=reader.drop_when_behind)
 
     def run(self, stop: threading.Event | None = None) -> RunSummary:
         """Process until every source ends or ``stop`` is set; always stops everything it started."""
@@ -215,8 +222,7 @@ class WatchPipeline:
                 except Exception:  # one failing step must not keep the others running
                     log.exception("stopping %s failed", name)
             self._close_unstarted(len(started))
-            for camera in self.runner.cameras.values():
-                self.runner.end_camera(camera.source_id)
+            self.runner.abandon()  # after a stop or a failure; a run that ended drained every wait already
         self.alert_writer.raise_if_failed()  # the last alerts are written at close
         return self._summary(time.perf_counter() - wall0, _cpu_seconds() - cpu0, stop.is_set())
 
@@ -245,7 +251,7 @@ class WatchPipeline:
 
     def _loop(self, stop: threading.Event) -> None:
         active = list(self.readers)
-        while active and not stop.is_set():
+        while (active or self.runner.waiting) and not stop.is_set():
             self.alert_writer.raise_if_failed()
             batch: list[PreparedFrame] = []
             for reader in list(active):
@@ -254,7 +260,9 @@ class WatchPipeline:
                 except queue.Empty:
                     continue
                 self._take(reader, item, active, batch)
-            if batch:
+            if batch or self.runner.waiting:
+                # No new frame but faces waiting for an embedding (tracks that ended, sources that ended):
+                # embed them now rather than wait for a frame.
                 self.runner.process(batch)
             elif active:
                 # Nothing ready: wait on one camera (rotating) rather than spin.
@@ -302,4 +310,5 @@ class WatchPipeline:
             threshold=self.threshold,
             stopped=stopped,
             dropped_frames=sum(r.dropped + r.source.health().frames_dropped for r in self.readers),
+            tracks_unexamined=self.runner.tracks_unexamined,
         )

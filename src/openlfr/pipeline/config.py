@@ -44,10 +44,18 @@ class PipelineConfig(BaseModel):
     embed_budget: int = Field(
         2,
         ge=1,
-        description="faces embedded per round (one frame from each ready camera) at most, the neediest first "
-        "(tracks short of evidence, then the best faces); the others wait for their track's next frame, so a "
-        "crowd walking in at once delays some decisions by a few frames instead of stalling the cameras "
-        "(docs/BENCHMARKS.md: 2 keeps two 1080p cameras free of drops on 2 cores)",
+        description="faces embedded per round (one frame from each ready camera) at most; the others wait with "
+        "their track, in an order that cannot starve a track (tracks nobody has examined first, ended tracks "
+        "before those in view, then the longest wait, cameras in turn), so a crowd walking in at once delays "
+        "some decisions by a few frames instead of stalling the cameras (docs/BENCHMARKS.md: 2 keeps two 1080p "
+        "cameras free of drops on 2 cores) and nobody goes unexamined",
+    )
+    give_up_after_s: float = Field(
+        5.0,
+        gt=0,
+        description="real-time cameras (live sources, files played with --realtime): a track that left the view "
+        "with faces still waiting for an embedding is given up this long after it ended; one that had none "
+        "embedded counts in tracks_unexamined. Files played as fast as possible never give up",
     )
     threshold: float | None = Field(
         None, ge=-1, le=1, description="alert threshold (cosine); None: the calibrated default of the model"

@@ -7,7 +7,7 @@ memory; the deployment runner will build one from a stored, authorised watchlist
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,8 +95,11 @@ def relaxed_gate(strict: QualityThresholds) -> QualityThresholds:
     )
 
 
-def enrol_folder(engine: FaceEngine, folder: Path) -> tuple[WatchlistSnapshot, list[Skipped]]:
-    """An in-memory watchlist from ``folder/<subject_id>/<images>`` (nothing is written anywhere).
+def enrol_folder(
+    engine: FaceEngine, folder: Path, only: Collection[str] | None = None
+) -> tuple[WatchlistSnapshot, list[Skipped]]:
+    """An in-memory watchlist from ``folder/<subject_id>/<images>`` (nothing is written anywhere); only the
+    folders named in ``only`` when given.
 
     Each image is judged by the engine's enrolment gate; if it fails there, its largest face that passes a
     relaxed gate is used instead; otherwise the image is skipped (and listed with its reasons).
@@ -109,7 +112,7 @@ def enrol_folder(engine: FaceEngine, folder: Path) -> tuple[WatchlistSnapshot, l
     subjects: list[str] = []
     references: list[str] = []
     skipped: list[Skipped] = []
-    for subject in sorted(p for p in folder.iterdir() if p.is_dir()):
+    for subject in sorted(p for p in folder.iterdir() if p.is_dir() and (only is None or p.name in only)):
         for path in sorted(p for p in subject.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
             try:
                 analysis = engine.analyse(engine.load(path), limits=strict)

@@ -2,14 +2,16 @@
 every camera of the process, on one thread with shared models (faces were detected on the camera's thread).
 
 Per frame: track the detections. Per confirmed track: skip a face whose best possible rank cannot beat the
-faces the track holds (``rank_ceiling``); otherwise align it on the full-resolution frame, measure its quality
-and keep it as a candidate if it is better (``TrackEvidence.wants``). The candidates of one round (one frame
-from each camera that has one) are embedded in one batch, at most ``embed_budget`` of them, tracks short of
-evidence first. A track with a new face fuses its best faces and is judged by the rules; an alert goes to the
-alert writer (``alerting.py``).
+faces the track holds or waits with (``rank_ceiling``); otherwise align it on the full-resolution frame, measure
+its quality and let it wait for an embedding if the track wants it (``schedule.wants``). Each round (one frame
+from each camera that has one) embeds at most ``embed_budget`` waiting faces of all cameras in one batch, chosen
+so that no track starves (``schedule.pick``); a track that ends keeps its waiting faces until they are embedded
+(real-time cameras give up after ``give_up_after_s`` and count the track in ``tracks_unexamined``). A track with
+a new face fuses its best faces and is judged by the rules; an alert goes to the alert writer (``alerting.py``).
 
-Privacy: a track's faces and embeddings live in its ``TrackEvidence`` only, and are discarded when the track
-ends; what outlives a track is its counts. Only an alert leaves this module with images.
+Privacy: a track's faces and embeddings live in its ``TrackEvidence`` and its wait only, and are discarded when
+the track is done (ended and no face waiting); what outlives a track is its counts. Only an alert leaves this
+module with images.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -28,15 +31,17 @@ from openlfr.alerts.rules import Decision, DecisionPolicy, Outcome, decide
 from openlfr.alerts.state import FaceSample, TrackEvidence, candidate_from, quality_rank, rank_ceiling
 from openlfr.embed.align import align_faces
 from openlfr.engine import FaceEngine
+from openlfr.match.index import SearchHit
 from openlfr.pipeline.alerting import AlertContext, AlertWriter, crop_face
 from openlfr.pipeline.camera import PreparedFrame
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot
 from openlfr.pipeline.latency import LatencyHistogram
+from openlfr.pipeline.schedule import Pick, TrackWait, Waiting, WaitingFace, offer, pick, wants
 from openlfr.quality.gate import gate_face
 from openlfr.quality.metrics import measure_face
 from openlfr.track.tracker import FaceTracker
-from openlfr.types import FaceDetections, FloatArray, ImageBGR
+from openlfr.types import FloatArray, ImageBGR
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +53,14 @@ _TIMING_WINDOW = 20_000  # recent samples per stage: bounded memory on a camera 
 class CameraState:
     source_id: str
     tracker: FaceTracker
+    realtime: bool = False
+    """frames are dropped when the models fall behind (a live camera): waiting for an embedding has a deadline"""
     tracks: dict[int, TrackEvidence] = field(default_factory=dict)
+    """tracks in view"""
+    ended: dict[int, TrackEvidence] = field(default_factory=dict)
+    """tracks that ended with faces still waiting for an embedding"""
+    waits: dict[int, TrackWait] = field(default_factory=dict)
+    """per track (in view or ended): the faces waiting for an embedding"""
     last_alert_at: dict[str, float] = field(default_factory=dict)
     """subject → media time of the last alert on this camera (the cooldown clock)"""
     previous_thumbnail: np.ndarray | None = None
@@ -58,17 +70,24 @@ class CameraState:
     embedded: int = 0
     alerts: int = 0
     scene_cuts: int = 0
+    tracks_unexamined: int = 0
+    """tracks with a usable face that ended without any embedding (given up by a real-time camera, or stopped)"""
+
+    def evidence(self, track_id: int) -> TrackEvidence:
+        return self.tracks.get(track_id) or self.ended[track_id]
 
 
-@dataclass(slots=True)
-class _Request:
-    camera: CameraState
-    prepared: PreparedFrame
-    detections: FaceDetections
-    index: int
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What one judgement of a track saw (for ``lfr eval scenarios``, which replays the rules at other
+    thresholds): the top subject and score of each face embedded since the track's last judgement, and the
+    fused probe's top subjects. Subject ids and scores only: no face, no vector."""
+
+    source_id: str
     track_id: int
-    rank: float
-    aligned: np.ndarray
+    media_time_s: float
+    faces: tuple[SearchHit, ...]
+    fused: tuple[SearchHit, ...]
 
 
 @dataclass(slots=True)
@@ -100,7 +119,11 @@ class ModelRunner:
         alerts: AlertWriter,
         *,
         mode: Mode = "evaluation",
+        clock: Callable[[], float] = time.monotonic,
+        observer: Callable[[Judgement], None] | None = None,
     ) -> None:
+        """``clock``: the deadline clock of real-time cameras (``give_up_after_s``); injected by tests.
+        ``observer``: told every judgement (evaluation only)."""
         snapshot.contract.require_same(engine.contract)
         self.engine = engine
         self.snapshot = snapshot
@@ -111,13 +134,17 @@ class ModelRunner:
         self.cameras: dict[str, CameraState] = {}
         self.stats = RunnerStats()
         self._k = 2 if snapshot.subjects > 1 else 1
+        self._clock = clock
+        self._observer = observer
+        self._round = 0
 
-    def add_camera(self, source_id: str) -> CameraState:
-        camera = CameraState(source_id, FaceTracker(self.config.tracker()))
+    def add_camera(self, source_id: str, *, realtime: bool = False) -> CameraState:
+        camera = CameraState(source_id, FaceTracker(self.config.tracker()), realtime=realtime)
         self.cameras[source_id] = camera
         return camera
 
     def end_camera(self, source_id: str) -> None:
+        """The camera's source ended: its tracks end (their waiting faces are still embedded in later rounds)."""
         camera = self.cameras[source_id]
         self._end_tracks(camera, camera.tracker.end_all())
 
@@ -125,34 +152,81 @@ class ModelRunner:
     def tracks_started(self) -> int:
         return sum(c.tracker.tracks_started for c in self.cameras.values())
 
+    @property
+    def tracks_unexamined(self) -> int:
+        return sum(c.tracks_unexamined for c in self.cameras.values())
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a face waits for an embedding (``process([])`` then makes progress without a new frame)."""
+        return any(w.faces for c in self.cameras.values() for w in c.waits.values())
+
     def process(self, batch: list[PreparedFrame]) -> None:
-        """One round: one frame from each camera that had one ready."""
-        requests: list[_Request] = []
+        """One round: one frame from each camera that had one ready (none: only embed waiting faces)."""
+        self._round += 1
         for prepared in batch:
-            requests.extend(self._frame(prepared))
-        if requests:
-            self._embed_and_decide(self._within_budget(requests))
+            self._frame(prepared)
+        self._give_up_overdue()
+        picks = self._pick()
+        if picks:
+            self._embed_and_decide(picks)
+        self._retire_ended()
         done = time.monotonic()
         for prepared in batch:
             self.stats.frame_latency_ms.append((done - prepared.frame.captured_at) * 1e3)
             self.stats.frame_latency.observe(done - prepared.frame.captured_at)
 
-    def _within_budget(self, requests: list[_Request]) -> list[_Request]:
-        """At most ``embed_budget`` faces: tracks still short of ``min_evidence`` faces first (they cannot
-        alert at all before), then the best faces. A face left out costs nothing: its track is asked again on
-        its next frame. Everyone walking into view at once (a camera starting on a crowd) would otherwise
-        mean one long embedding call while the cameras' queues overflow."""
-        budget = self.config.embed_budget
-        if len(requests) <= budget:
-            return requests
-        needed = self.policy.min_evidence
+    def abandon(self) -> None:
+        """The run stops (stop signal, or a failure): every waiting face is given up, every track forgotten."""
+        for camera in self.cameras.values():
+            self._end_tracks(camera, camera.tracker.end_all())
+            for track_id in list(camera.waits):
+                self._give_up(camera, track_id)
 
-        def neediest_first(r: _Request) -> tuple[int, float]:
-            return min(len(r.camera.tracks[r.track_id].samples), needed), -r.rank
+    def _pick(self) -> list[Pick]:
+        cameras = list(self.cameras.values())
+        tracks = [
+            Waiting(
+                camera.source_id, (position - self._round) % len(cameras), track_id, camera.evidence(track_id), wait
+            )
+            for position, camera in enumerate(cameras)
+            for track_id, wait in camera.waits.items()
+        ]
+        picks = pick(tracks, self.config.embed_budget, self.policy.min_evidence)
+        for chosen in picks:
+            wait = self.cameras[chosen.source_id].waits[chosen.track_id]
+            wait.faces.remove(chosen.face)
+            wait.since = self._round  # served: its remaining faces queue behind tracks waiting longer
+        return picks
 
-        return sorted(requests, key=neediest_first)[:budget]
+    def _give_up_overdue(self) -> None:
+        """Real-time cameras: tracks that ended ``give_up_after_s`` ago and still wait are given up."""
+        now = self._clock()
+        limit = self.config.give_up_after_s
+        for camera in self.cameras.values():
+            if not camera.realtime:
+                continue
+            for track_id, wait in list(camera.waits.items()):
+                if wait.ended_at is not None and now - wait.ended_at >= limit:
+                    self._give_up(camera, track_id)
 
-    def _frame(self, prepared: PreparedFrame) -> list[_Request]:
+    def _give_up(self, camera: CameraState, track_id: int) -> None:
+        wait = camera.waits.pop(track_id)
+        evidence = camera.tracks.pop(track_id, None) or camera.ended.pop(track_id)
+        if evidence.embedded == 0 and wait.faces:
+            camera.tracks_unexamined += 1
+            log.debug("camera %s: a track ended unexamined", camera.source_id)
+        wait.faces.clear()
+        evidence.discard()
+
+    def _retire_ended(self) -> None:
+        """Ended tracks with nothing left waiting are done: forget them."""
+        for camera in self.cameras.values():
+            for track_id in [t for t in camera.ended if not camera.waits.get(t, TrackWait()).faces]:
+                camera.waits.pop(track_id, None)
+                camera.ended.pop(track_id).discard()
+
+    def _frame(self, prepared: PreparedFrame) -> None:
         stages = self.stats.stages_ms
         stages["decode"].append(prepared.decode_ms)
         stages["resize"].append(prepared.resize_ms)
@@ -174,7 +248,6 @@ class ModelRunner:
         update = camera.tracker.update(detections)
         self._end_tracks(camera, update.ended)
         tracked = time.perf_counter()
-        requests: list[_Request] = []
         for i in range(len(detections)):
             track_id = int(update.track_ids[i])
             if track_id < 0 or not update.confirmed[i]:
@@ -185,9 +258,11 @@ class ModelRunner:
             evidence.faces_seen += 1
             if evidence.alerted:
                 continue  # one alert per track: nothing more to learn from this person's pass
+            wait = camera.waits.get(track_id)
+            need, better = self.policy.min_evidence, self.config.improvement
             ceiling = rank_ceiling(float(detections.scores[i]), detections.landmarks[i])
-            if not evidence.wants(ceiling, self.config.improvement, self.policy.min_evidence):
-                continue  # could not beat the track's best face even if perfectly sharp: skip aligning it
+            if not wants(evidence, wait, ceiling, min_evidence=need, improvement=better):
+                continue  # could not beat the track's faces even if perfectly sharp: skip aligning it
             aligned = align_faces(image, detections.landmarks[i : i + 1])[0]
             quality = measure_face(
                 image.shape, detections.boxes[i], detections.landmarks[i], float(detections.scores[i]), aligned
@@ -195,12 +270,15 @@ class ModelRunner:
             if gate_face(quality, self.config.match_quality):
                 continue
             rank = quality_rank(quality)
-            if evidence.wants(rank, self.config.improvement, self.policy.min_evidence):
-                requests.append(_Request(camera, prepared, detections, i, track_id, rank, aligned))
+            if wants(evidence, wait, rank, min_evidence=need, improvement=better):
+                if wait is None:
+                    wait = camera.waits[track_id] = TrackWait()
+                if not wait.faces:
+                    wait.since = self._round  # its wait begins now
+                offer(wait, WaitingFace(rank, aligned, prepared, i), capacity=self.policy.min_evidence)
         selected = time.perf_counter()
         stages["track"].append((tracked - started) * 1e3)
         stages["select"].append((selected - tracked) * 1e3)
-        return requests
 
     def _scene_changed(self, camera: CameraState, small: ImageBGR) -> bool:
         # A cut changes most of the picture at once; people walking change a small part of it. A 32×18 grey
@@ -211,20 +289,21 @@ class ModelRunner:
             return False
         return float(np.abs(thumbnail - previous).mean()) > self.config.scene_cut
 
-    def _embed_and_decide(self, requests: list[_Request]) -> None:
+    def _embed_and_decide(self, picks: list[Pick]) -> None:
         started = time.perf_counter()
-        vectors = self.engine.embedder.embed_aligned(np.stack([r.aligned for r in requests]))
+        vectors = self.engine.embedder.embed_aligned(np.stack([p.face.aligned for p in picks]))
         embedded = time.perf_counter()
         hits = self.snapshot.search(vectors, self._k)
-        touched: dict[tuple[str, int], _Request] = {}
-        for request, vector, face_hits in zip(requests, vectors, hits, strict=True):
-            camera = request.camera
-            evidence = camera.tracks[request.track_id]
-            frame = request.prepared.frame
+        touched: dict[tuple[str, int], tuple[Pick, list[SearchHit]]] = {}
+        for chosen, vector, face_hits in zip(picks, vectors, hits, strict=True):
+            camera = self.cameras[chosen.source_id]
+            evidence = camera.evidence(chosen.track_id)
+            face = chosen.face
+            frame = face.prepared.frame
             sample = FaceSample(
-                rank=request.rank,
+                rank=face.rank,
                 vector=vector,
-                crop=crop_face(frame.image, request.detections.boxes[request.index]),
+                crop=crop_face(frame.image, face.prepared.detections.boxes[face.index]),
                 frame_index=frame.index,
                 captured_at=frame.captured_at,
                 media_time_s=frame.media_time_s,
@@ -232,19 +311,22 @@ class ModelRunner:
             )
             evidence.add(sample, self.policy.threshold)
             camera.embedded += 1
-            touched[(camera.source_id, request.track_id)] = request
-        for request in touched.values():
-            self._judge(request)
+            _, tops = touched.setdefault((camera.source_id, chosen.track_id), (chosen, []))
+            touched[(camera.source_id, chosen.track_id)] = (chosen, [*tops, *face_hits[:1]])
+        for chosen, tops in touched.values():
+            self._judge(chosen, tops)
         self.stats.stages_ms["embed"].append((embedded - started) * 1e3)
         self.stats.stages_ms["match"].append((time.perf_counter() - embedded) * 1e3)
 
-    def _judge(self, request: _Request) -> None:
-        camera = request.camera
-        evidence = camera.tracks[request.track_id]
+    def _judge(self, chosen: Pick, tops: list[SearchHit]) -> None:
+        camera = self.cameras[chosen.source_id]
+        evidence = camera.evidence(chosen.track_id)
         fused = evidence.fused()
         (fused_hits,) = self.snapshot.search(fused[None, :], self._k)
         candidate = candidate_from(fused_hits, evidence.votes)
-        now = request.prepared.frame.media_time_s
+        now = chosen.face.prepared.frame.media_time_s
+        if self._observer is not None:
+            self._observer(Judgement(camera.source_id, chosen.track_id, now, tuple(tops), tuple(fused_hits)))
         decision = decide(
             candidate,
             self.policy,
@@ -254,24 +336,27 @@ class ModelRunner:
         )
         self.stats.outcomes[decision.outcome] = self.stats.outcomes.get(decision.outcome, 0) + 1
         if decision.alert and decision.candidate is not None:
-            self._alert(request, evidence, fused, decision)
+            self._alert(chosen, evidence, fused, decision)
             camera.last_alert_at[decision.candidate.subject_id] = now
         elif decision.outcome is Outcome.COOLDOWN and decision.candidate is not None:
             # The person was already alerted on this camera moments ago: treat the track as settled.
             evidence.alerted.add(decision.candidate.subject_id)
+        if evidence.alerted and chosen.track_id in camera.waits:
+            camera.waits[chosen.track_id].faces.clear()  # settled: nothing more to learn from this pass
 
-    def _alert(self, request: _Request, evidence: TrackEvidence, fused: FloatArray, decision: Decision) -> None:
+    def _alert(self, chosen: Pick, evidence: TrackEvidence, fused: FloatArray, decision: Decision) -> None:
         candidate = decision.candidate
         assert candidate is not None
-        camera = request.camera
-        frame = request.prepared.frame
+        camera = self.cameras[chosen.source_id]
+        prepared = chosen.face.prepared
+        frame = prepared.frame
         decided_mono = time.monotonic()
         decided_wall = time.time()
         event = AlertEvent(
             alert_id=uuid.uuid4().hex,
             mode=self.mode,
             source=camera.source_id,
-            track_id=request.track_id,
+            track_id=chosen.track_id,
             subject_id=candidate.subject_id,
             score=candidate.score,
             second_score=candidate.second_score,
@@ -287,7 +372,9 @@ class ModelRunner:
             probe_jpeg=b"",  # encoded by the alert writer, off this thread
         )
         context = (
-            AlertContext(frame.image, request.detections.boxes, request.index) if self.config.context_frames else None
+            AlertContext(frame.image, prepared.detections.boxes, chosen.face.index)
+            if self.config.context_frames
+            else None
         )
         evidence.alerted.add(candidate.subject_id)
         camera.alerts += 1
@@ -296,7 +383,15 @@ class ModelRunner:
         self.alerts.submit(event, evidence.best_sample().crop, context)
 
     def _end_tracks(self, camera: CameraState, ended: tuple[int, ...]) -> None:
+        """Tracks that left the view: done, unless faces of theirs still wait for an embedding."""
         for track_id in ended:
             evidence = camera.tracks.pop(track_id, None)
-            if evidence is not None:
-                evidence.discard()
+            if evidence is None:
+                continue
+            wait = camera.waits.get(track_id)
+            if wait is not None and wait.faces and not evidence.alerted:
+                wait.ended_at = self._clock()
+                camera.ended[track_id] = evidence
+                continue
+            camera.waits.pop(track_id, None)
+            evidence.discard()

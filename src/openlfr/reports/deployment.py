@@ -37,6 +37,7 @@ COLUMNS: Final = (
     "subjects_under_18",
     "faces_seen",
     "detections",
+    "tracks_unexamined",
     "alerts",
     "true_confirmed",
     "true_unconfirmed",
@@ -75,6 +76,8 @@ class DeploymentRecord:
     """distinct faces that passed the cameras (tracks)"""
     detections: int | None
     """face detections summed over frames (a second figure)"""
+    tracks_unexamined: int | None
+    """passers-by with a usable face that the system had no time to check (None: not recorded)"""
     alerts: int
     true_confirmed: int
     true_unconfirmed: int
@@ -138,6 +141,7 @@ def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
         ),
         faces_seen=faces,
         detections=counts.detections if counts is not None else None,
+        tracks_unexamined=counts.tracks_unexamined if counts is not None else None,
         alerts=t.alerts,
         true_confirmed=t.true_confirmed,
         true_unconfirmed=t.true_unconfirmed,
@@ -214,6 +218,7 @@ def to_html(record: DeploymentRecord) -> str:
         ("Subjects under 18 on the watchlist", _count(record.subjects_under_18)),
         ("Faces seen (distinct faces passing)", _count(record.faces_seen)),
         ("Face detections (all frames)", _count(record.detections)),
+        ("Passers-by not examined (system overloaded)", _count(record.tracks_unexamined)),
         ("Alerts", str(record.alerts)),
         ("True alerts, confirmed", str(record.true_confirmed)),
         ("True alerts, unconfirmed", str(record.true_unconfirmed)),

@@ -105,6 +105,7 @@ def dpia_facts(
             "derivation": policy.derivation,
             "override": record["threshold_override"],
             "calibration": calibration_data,
+            "equity_range": _equity_range(calibration_data, deployment.threshold),
         },
         "equity": equity_data
         if equity_data is not None
@@ -145,6 +146,26 @@ def _notice_fact(settings: Settings) -> str:
         "public notice: A3 signs and A5 leaflets with contact, subject access and a QR code to the published record; "
         "public feed of planned and past deployments at /public/notice"
     )
+
+
+def _equity_range(calibration: Any, threshold: float) -> dict[str, Any] | str:
+    """Where the deployment's threshold sits against the range of thresholds at which the calibration found no
+    significant group differential (``lfr calibrate --groups``)."""
+    if not isinstance(calibration, dict) or "equity_range" not in calibration:
+        return "not provided: run `lfr calibrate DATASET … --groups FILE.csv --json` and pass it with --calibration"
+    block = calibration["equity_range"]
+    if block is None:
+        return "the calibration found a significant group differential at every threshold it scanned"
+    intervals = block.get("intervals") or [[block["low"], block["high"]]]
+    inside = any(low - 1e-9 <= threshold <= high + 1e-9 for low, high in intervals)
+    where = "inside" if inside else "OUTSIDE"
+    statement = (
+        f"the deployment threshold {threshold:.3f} is {where} the thresholds at which no {block['attribute']} "
+        f"differential was significant on {block['dataset']} (widest range {block['low']:.3f}–{block['high']:.3f})"
+    )
+    if not inside:
+        statement += ": the choice needs a recorded justification"
+    return {**block, "deployment_threshold_inside": inside, "statement": statement}
 
 
 def to_markdown(facts: dict[str, Any]) -> str:

@@ -98,6 +98,8 @@ class CameraHealth:
     queue_depth: int
     last_frame_at: float | None
     last_error: str | None
+    tracks_unexamined: int = 0
+    """passers-by with a usable face that real time forced the pipeline to skip (issue 14)"""
 
 
 class TapSource:
@@ -206,6 +208,12 @@ _CAMERA_METRICS: tuple[tuple[str, str, Literal["gauge", "counter"], Callable[[Ca
     ("openlfr_camera_frames_total", "frames processed in the current deployment", "counter", lambda h: h.frames),
     ("openlfr_camera_faces_total", "faces detected in the current deployment", "counter", lambda h: h.faces),
     ("openlfr_camera_alerts_total", "alerts raised in the current deployment", "counter", lambda h: h.alerts),
+    (
+        "openlfr_camera_tracks_unexamined_total",
+        "passers-by with a usable face left without any embedding in the current deployment (models too slow)",
+        "counter",
+        lambda h: h.tracks_unexamined,
+    ),
     ("openlfr_camera_queue_depth", "frames waiting for the models", "gauge", lambda h: h.queue_depth),
     ("openlfr_camera_up", "1 while the camera delivers frames", "gauge", lambda h: 1 if h.state == "running" else 0),
 )
@@ -424,6 +432,7 @@ class CameraManager:
                     queue_depth=reader.queue.qsize(),
                     last_frame_at=source.last_frame_at,
                     last_error=error,
+                    tracks_unexamined=state.tracks_unexamined if state else 0,
                 )
             )
         return out
@@ -477,6 +486,7 @@ def _run_counts(run: _Run) -> RunCounts:
         frames=sum(c.frames for c in cameras),
         detections=sum(c.faces for c in cameras),
         tracks=runner.tracks_started,
+        tracks_unexamined=runner.tracks_unexamined,
     )
 
 

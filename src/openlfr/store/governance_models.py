@@ -109,6 +109,8 @@ class DeploymentCount(Base):
     # Category counts (AlertTally fields) of this deployment's alerts deleted by the purge or an erasure:
     # the record keeps counting them after their images and rows are gone.
     retired_alerts: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
+    # Passers-by with a usable face that real time forced the pipeline to skip; None when not reported.
+    tracks_unexamined: Mapped[int | None] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
