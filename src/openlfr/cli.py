@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from openlfr.models.runtime import block_openvino_telemetry
+
+    block_openvino_telemetry()  # before any command can import OpenVINO (docs/ENGINE.md, "Runtime")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

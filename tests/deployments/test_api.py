@@ -45,12 +45,17 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     assert refused.status_code == 403 and "supervisor" in refused.json()["error"]["message"]
     low = client.post("/api/deployments", json={**body, "threshold": 0.4}, headers=op)
     assert low.status_code == 400 and low.json()["error"]["code"] == "deployment_invalid"
+    unknown = client.post("/api/deployments", json={**body, "camera_ids": ["cam-1", "no-such-camera"]}, headers=op)
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "camera_unknown"
+    assert "no-such-camera" in unknown.json()["error"]["message"]
     created = client.post("/api/deployments", json=body, headers=op)
     assert created.status_code == 201, created.text
     deployment = created.json()
     assert (deployment["status"], deployment["threshold"]) == ("draft", 0.47)
     url = f"/api/deployments/{deployment['id']}"
     assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "deployment_state"
+    renamed = client.patch(url, json={"camera_ids": ["cam-404"]}, headers=op)
+    assert renamed.status_code == 400 and renamed.json()["error"]["code"] == "camera_unknown"
     assert client.post(f"{url}/authorise", json={"text": "approved"}, headers=op).status_code == 403
     authorised = client.post(f"{url}/authorise", json={"text": "approved: robbery series"}, headers=sup).json()
     assert authorised["status"] == "authorised" and authorised["authorisation"]["by"] == "supervisor-desk"

@@ -38,7 +38,8 @@ def scene(faces: Sequence[tuple[int, int, int]]) -> ImageBGR:
 
 class ListSource:
     """A FrameSource over a list of images (media time: index / fps); ``endless`` repeats the last one;
-    ``passes`` plays the list that many times, the media clock restarting at 0 each time (a looping file)."""
+    ``passes`` plays the list that many times, the media clock restarting at 0 each time (a looping file);
+    ``live`` (default: ``endless``) says whether it claims to be a camera."""
 
     def __init__(
         self,
@@ -48,6 +49,7 @@ class ListSource:
         fps: float = 25.0,
         endless: bool = False,
         passes: int = 1,
+        live: bool | None = None,
     ):
         self._id = source_id
         self._images = list(images) * passes
@@ -55,7 +57,7 @@ class ListSource:
         self._fps = fps
         self._endless = endless
         self._closed = threading.Event()
-        self.live = endless
+        self.live = endless if live is None else live
 
     @property
     def source_id(self) -> str:

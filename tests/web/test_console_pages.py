@@ -14,7 +14,7 @@ import pytest
 
 from openlfr.service.cameras import CameraManager, wait_until
 from tests.api.conftest import PASSWORD, Api, build_api, make_settings
-from tests.helpers.console import enrol_subject, frame_folder, png, snapshot
+from tests.helpers.console import enrol_subject, frame_folder, live_deployment, png, snapshot
 from tests.web.conftest import LiveServer, serve
 
 pytestmark = pytest.mark.browser
@@ -92,7 +92,9 @@ def test_camera_page_shows_health_and_a_blanked_preview(
     assert "idle" in card.locator("dl").text_content()
     camera_id = card.get_attribute("data-id")
     enrol_subject(services.store, services.enroller.engine, 1, "alice")
-    cameras.start_recognition("d" * 32, snapshot(services.store, services.enroller.engine), 0.5, [camera_id])
+    cameras.start_recognition(
+        live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera_id])
+    )
     assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None, 10)
     page.wait_for_function("() => document.querySelector('article.camera img')?.naturalWidth > 0", timeout=10_000)
     assert "running" in card.locator("dl").text_content()

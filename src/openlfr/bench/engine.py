@@ -48,9 +48,12 @@ def machine_info() -> dict[str, Any]:
 
     openvino_version = None
     if openvino_installed():
-        import openvino
+        from importlib.metadata import PackageNotFoundError, version
 
-        openvino_version = openvino.__version__.split("-")[0]
+        try:  # from the installed metadata: importing OpenVINO only to read its version is not worth it
+            openvino_version = version("openvino").split("-")[0]
+        except PackageNotFoundError:
+            openvino_version = None
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

@@ -37,6 +37,7 @@ from openlfr.deployments.types import (
 )
 from openlfr.pipeline.thresholds import CALIBRATED
 from openlfr.store.auth_models import User
+from openlfr.store.camera_models import CameraRecord
 from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.governance_models import Deployment, DeploymentCount
 from openlfr.store.models import Snapshot, SnapshotTemplate
@@ -94,6 +95,18 @@ def _resolve_snapshot(session: Session, ref: str, deployment_id: str | None) -> 
     if rows == 0:
         raise DeploymentError(f"snapshot {snapshot.id} holds no templates (destroyed, erased or empty)")
     return snapshot
+
+
+class UnknownCameraError(DeploymentError):
+    code = "camera_unknown"
+
+
+def _check_cameras(session: Session, camera_ids: list[str]) -> None:
+    """A deployment names registered cameras only (by id; `lfr camera list`, GET /api/cameras)."""
+    known = set(session.scalars(select(CameraRecord.id).where(CameraRecord.id.in_(set(camera_ids)))))
+    unknown = [c for c in camera_ids if c not in known]
+    if unknown:
+        raise UnknownCameraError(f"no registered camera with id {', '.join(repr(c) for c in unknown)}")
 
 
 def _check(deployment: Deployment) -> None:
@@ -216,6 +229,7 @@ def create_deployment(
         deployment, threshold_policy(config, snapshot.model, snapshot.weights_sha256), plan.threshold, override, now
     )
     _check(deployment)
+    _check_cameras(session, deployment.camera_ids)
     session.add(deployment)
     session.flush()
     _audit(
@@ -270,6 +284,7 @@ def update_deployment(
         deployment.planned_end = as_utc(given["planned_end"])
     if "camera_ids" in given:
         deployment.camera_ids = list(given["camera_ids"])
+        _check_cameras(session, deployment.camera_ids)
     snapshot = session.get(Snapshot, deployment.snapshot_id)
     if "snapshot" in given:
         snapshot = _resolve_snapshot(session, given["snapshot"], deployment.id)

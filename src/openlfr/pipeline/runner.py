@@ -107,6 +107,13 @@ class ModelRunner:
         self.stats = RunnerStats()
         self._k = 2 if snapshot.subjects > 1 else 1
 
+    def use_snapshot(self, snapshot: WatchlistSnapshot) -> None:
+        """Search ``snapshot`` from the next face on (a subject erased while the pipeline runs). Called from any
+        thread: a round already under way may still finish on the old one; the alert dispatcher drops what
+        it decides about a forgotten subject."""
+        snapshot.contract.require_same(self.engine.contract)
+        self.snapshot, self._k = snapshot, (2 if snapshot.subjects > 1 else 1)
+
     def add_camera(self, source_id: str) -> CameraState:
         camera = CameraState(source_id, FaceTracker(self.config.tracker()))
         self.cameras[source_id] = camera

@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from openlfr.config.models import Settings
+from openlfr.files import DIR_MODE, private_dir, private_file
 from openlfr.store.errors import StorageError
 
 DEFAULT_DB_FILE = "openlfr.db"
@@ -56,7 +57,11 @@ def create_db_engine(url: URL) -> Engine:
     try:
         if url.get_backend_name() == "sqlite":
             if url.database and url.database != ":memory:":
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                # Templates and password hashes: the file is the owner's only (its -wal and -shm files
+                # inherit its mode from SQLite), created so before SQLite first opens it.
+                path = Path(url.database)
+                path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+                private_file(path)
             engine = create_engine(url)
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
@@ -99,7 +104,14 @@ class Database:
 
 
 def open_database(settings: Settings) -> Database:
-    """Connect, migrate to the latest schema, and return the database; clear errors, never tracebacks."""
+    """Connect, migrate to the latest schema, and return the database; clear errors, never tracebacks. The
+    data folder is made private (0700) first (created for the embedded database; tightened if it exists,
+    whichever database is used: it holds the media store)."""
+    try:
+        if settings.database_url is None or settings.data_dir.exists():
+            private_dir(settings.data_dir)
+    except OSError as exc:
+        raise StorageError(f"cannot create the data folder {settings.data_dir}: {exc.strerror or exc}") from exc
     url = database_url(settings)
     engine = create_db_engine(url)
     try:

@@ -5,9 +5,19 @@ saying that it happened (subject id, when, by whom, why, counts) and nothing of 
 Order matters: media files are deleted first, then the rows in one transaction. If the transaction
 fails, the subject is still there and erasing it again finishes the job; the reverse order could leave
 image files that no row points to any more.
+
+Running pipelines: once the rows are gone, every erasure listener of this process is told (the camera
+manager of ``lfr serve`` removes the subject from the in-memory gallery of every running pipeline and makes
+their alert dispatchers drop any alert about it) *before* ``erase_subject`` returns. A pipeline in another
+process is covered at the storage point: its alert store refuses an alert whose subject no longer exists
+(``openlfr.alerts.db_store``).
 """
 
 from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
 
 from sqlalchemy import delete, func, select, update
 
@@ -23,6 +33,36 @@ from openlfr.store.models import (
 )
 from openlfr.watchlists.subjects import get_subject
 from openlfr.watchlists.types import ErasureResult
+
+log = logging.getLogger(__name__)
+
+ErasureListener = Callable[[str], None]
+_listeners: list[ErasureListener] = []
+_listeners_lock = threading.Lock()
+
+
+def on_erasure(listener: ErasureListener) -> Callable[[], None]:
+    """Call ``listener(subject_id)`` after each erasure in this process, before ``erase_subject`` returns;
+    returns the function that removes it again."""
+    with _listeners_lock:
+        _listeners.append(listener)
+
+    def remove() -> None:
+        with _listeners_lock:
+            if listener in _listeners:
+                _listeners.remove(listener)
+
+    return remove
+
+
+def _notify(subject_id: str) -> None:
+    with _listeners_lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        try:
+            listener(subject_id)
+        except Exception:  # one broken listener must not keep the others from hearing of it
+            log.exception("an erasure listener failed for subject %s", subject_id)
 
 
 def erase_subject(store: Store, ref_or_id: str, *, erased_by: str, reason: str) -> ErasureResult:
@@ -61,6 +101,7 @@ def erase_subject(store: Store, ref_or_id: str, *, erased_by: str, reason: str) 
         session.add(record)
         session.flush()
         record_id = record.id
+    _notify(subject_id)  # running pipelines forget the subject before this call returns
     _scrub(store)
     return ErasureResult(record_id, subject_id, len(digests), int(templates), len(snapshot_ids), deleted_files)
 

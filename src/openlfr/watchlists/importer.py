@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 
 from openlfr.errors import OpenLFRError
+from openlfr.files import open_private
 from openlfr.store.errors import MediaKeyError, StorageError
 from openlfr.watchlists.enrol import Enroller, EnrolRequest
 from openlfr.watchlists.manifest import ImportItem, Manifest, SubjectFields
@@ -151,7 +152,7 @@ def write_rejects(path: Path, rejects: Iterable[Reject]) -> None:
     """The rejects report: where each rejected image came from and why — never any of its content."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as handle:
+        with open_private(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(REJECT_COLUMNS)
             for reject in rejects:
