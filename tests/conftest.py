@@ -25,10 +25,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # cache instead (conversion is per machine, as it would be per data folder). Tests of the default itself
     # (tests/test_outbound.py) run their commands without this variable.
     os.environ.setdefault(MODEL_CACHE_ENV, str(Path(tempfile.gettempdir()) / "openlfr-test-model-cache"))
-    # This process may import OpenVINO (runtime tests): its telemetry must not run here either.
-    from openlfr.models.runtime import block_openvino_telemetry
+    # This process imports the runtimes too: their telemetry must not run here either.
+    from openlfr.models.runtime import block_runtime_telemetry
 
-    block_openvino_telemetry()
+    block_runtime_telemetry()
 
 
 def _postgres_admin_url() -> str:

@@ -5,7 +5,8 @@ so does any host name lookup (DNS on port 53, or glibc opening its resolver file
 under HOME.
 
 On main (1726c64) `import openvino` ran Intel's telemetry: a lookup of www.google-analytics.com at every start
-and ~/intel/openvino_ga_cid and ~/intel/stats under HOME; converted models went to ~/.cache/openlfr.
+and ~/intel/openvino_ga_cid and ~/intel/stats under HOME; `import onnxruntime` (1.32) wrote its telemetry
+device id and event cache under ~/.cache/Microsoft/DeveloperTools; converted models went to ~/.cache/openlfr.
 """
 
 from __future__ import annotations
@@ -145,9 +146,14 @@ def test_serve_and_watch_connect_to_nothing_but_loopback_and_write_nothing_under
             _, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
     watch_trace = tmp_path / "watch.strace"
+    # `lfr serve` ran on the runtime "auto" picks here; `lfr watch` runs on onnxruntime, so both are watched.
+    onnxruntime = tmp_path / "onnxruntime.yaml"
+    onnxruntime.write_text(
+        "engine:\n  detector: {type: yunet, runtime: onnxruntime}\n  embedder: {type: sface, runtime: onnxruntime}\n"
+    )
     recording = ("--watchlist", str(video / "hamilton_refs"), "--source", str(video / "hamilton_short.mp4"))
     watch = subprocess.run(
-        _traced(strace, watch_trace, "watch", *recording),
+        _traced(strace, watch_trace, "--config", str(onnxruntime), "watch", *recording),
         check=False,
         env=env,
         capture_output=True,

@@ -49,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from openlfr.models.runtime import block_openvino_telemetry
+    from openlfr.models.runtime import block_runtime_telemetry
 
-    block_openvino_telemetry()  # before any command can import OpenVINO (docs/ENGINE.md, "Runtime")
+    block_runtime_telemetry()  # before any command can import a runtime (docs/ENGINE.md, "Telemetry")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

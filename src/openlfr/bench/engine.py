@@ -42,9 +42,10 @@ def machine_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    import onnxruntime
+    from openlfr.models.runtime import block_runtime_telemetry, cpu_supports_bf16, openvino_installed
 
-    from openlfr.models.runtime import cpu_supports_bf16, openvino_installed
+    block_runtime_telemetry()
+    import onnxruntime
 
     openvino_version = None
     if openvino_installed():

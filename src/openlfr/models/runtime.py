@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import queue
 import sys
 import threading
@@ -35,6 +36,7 @@ MAX_COMPILED_SHAPES = 8
 
 def create_session(model_path: Path, threads: int) -> Any:
     """A CPU InferenceSession; raises ModelLoadError with the file name when onnxruntime refuses it."""
+    block_runtime_telemetry()
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -104,6 +106,20 @@ def choose_runtime(runtime: str, precision: str, *, openvino_installed: bool, cp
 TELEMETRY_MODULE = "openvino_telemetry"
 # CPU flags (/proc/cpuinfo) without which OpenVINO cannot report native bf16: checked before importing it.
 _BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "avx_ne_convert", "avx_vnni_int8"})
+
+
+# onnxruntime (1.32 on Linux) ships Microsoft's 1DS telemetry: an uploader, a ProcessInfo event, a persistent
+# device id and an offline event cache (~/.cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,onnxruntime.db},
+# written by `import onnxruntime` itself). ORT_DISABLE_TELEMETRY=1, set before onnxruntime initialises, is its
+# documented full opt-out ("no uploader, events, persistent device identifier, or offline cache is created").
+ORT_TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
+
+
+def block_runtime_telemetry() -> None:
+    """Opt out of both runtimes' telemetry for this process before either is imported (idempotent): what
+    ``lfr`` does first thing, and what the runners do before importing their runtime."""
+    os.environ[ORT_TELEMETRY_ENV] = "1"  # read by onnxruntime when it initialises (at import)
+    block_openvino_telemetry()
 
 
 def block_openvino_telemetry() -> None:
