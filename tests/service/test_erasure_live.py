@@ -185,3 +185,30 @@ def test_an_alert_about_a_subject_erased_elsewhere_is_refused_at_the_store(store
         DbAlertStore(store.db, store.media, check_subjects=True).append(about_alice)
     about_bob = dataclasses.replace(alert_event("b" * 32, 0.0), subject_id=bob)
     assert alerts.publish(about_bob) is not None and heard.get_nowait()["subject_id"] == bob
+
+
+def test_the_service_gallery_catches_up_with_an_erasure_made_by_another_process(
+    settings: Settings, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = FaceEngine.from_settings(settings)
+    alice, _ = enrol_subject(store, engine, 1, "alice")
+    bob, _ = enrol_subject(store, engine, 2, "bob")
+    snapshot_id = snapshot(store, engine)
+    cameras = CameraManager(settings, store.db, store.media, AlertBus(), engine_factory=lambda: engine)
+    with store.db.session() as session:
+        camera = cameras.add_camera(
+            session, name="gate", source=str(passing_by(tmp_path / "gate", 1)), created_by="test", loop=True
+        )
+        camera_id = camera.id
+    mandate = live_deployment(store, snapshot_id, [camera_id])
+    cameras.start_recognition(mandate)
+    try:
+        pipeline = cameras._runs[mandate.deployment_id].pipeline
+        with monkeypatch.context() as elsewhere:  # this process's pipelines hear nothing of it
+            elsewhere.setattr("openlfr.watchlists.erase._listeners", [])
+            erase_subject(store, alice, erased_by="dpo", reason="erased from another process")
+        assert set(pipeline.runner.snapshot.subject_ids) == {alice, bob}
+        cameras.refresh_galleries()  # what the deployment scheduler does every tick
+        assert set(pipeline.runner.snapshot.subject_ids) == {bob}
+    finally:
+        cameras.stop_all()
