@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "user",
     "serve",
     "audit",
+    "camera",
     "deployment",
     "retention",
     "report",

@@ -106,7 +106,8 @@ def _check_cameras(session: Session, camera_ids: list[str]) -> None:
     known = set(session.scalars(select(CameraRecord.id).where(CameraRecord.id.in_(set(camera_ids)))))
     unknown = [c for c in camera_ids if c not in known]
     if unknown:
-        raise UnknownCameraError(f"no registered camera with id {', '.join(repr(c) for c in unknown)}")
+        ids = ", ".join(repr(c) for c in unknown)
+        raise UnknownCameraError(f"no registered camera with id {ids} (see `lfr camera list` or GET /api/cameras)")
 
 
 def _check(deployment: Deployment) -> None:
