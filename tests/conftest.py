@@ -8,6 +8,7 @@ when no server could be started.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,18 @@ settings.load_profile("openlfr")
 
 POSTGRES_URL_ENV = "LFR_TEST_POSTGRES_URL"
 POSTGRES_SKIP_ENV = "LFR_TEST_POSTGRES_SKIP"
+MODEL_CACHE_ENV = "LFR_CACHE_DIR"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Converted models default to <data_dir>/cache; tests make a fresh data folder each, so they share one
+    # cache instead (conversion is per machine, as it would be per data folder). Tests of the default itself
+    # (tests/test_outbound.py) run their commands without this variable.
+    os.environ.setdefault(MODEL_CACHE_ENV, str(Path(tempfile.gettempdir()) / "openlfr-test-model-cache"))
+    # This process imports the runtimes too: their telemetry must not run here either.
+    from openlfr.models.runtime import block_runtime_telemetry
+
+    block_runtime_telemetry()
 
 
 def _postgres_admin_url() -> str:

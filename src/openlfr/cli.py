@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "user",
     "serve",
     "audit",
+    "camera",
     "deployment",
     "retention",
     "report",
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from openlfr.models.runtime import block_runtime_telemetry
+
+    block_runtime_telemetry()  # before any command can import a runtime (docs/ENGINE.md, "Telemetry")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, TextIO
+from typing import IO, Any, Final
 
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
@@ -26,7 +26,7 @@ def safe_cell(value: object) -> object:
 class SafeWriter:
     """``csv.writer`` whose rows are neutralised cell by cell."""
 
-    def __init__(self, handle: TextIO, **options: Any) -> None:
+    def __init__(self, handle: IO[str], **options: Any) -> None:
         self._writer = csv.writer(handle, **options)
 
     def writerow(self, row: Iterable[object]) -> None:
@@ -40,7 +40,7 @@ class SafeWriter:
 class SafeDictWriter:
     """``csv.DictWriter`` whose values are neutralised (the header is ours, never typed by an operator)."""
 
-    def __init__(self, handle: TextIO, fieldnames: Sequence[str], **options: Any) -> None:
+    def __init__(self, handle: IO[str], fieldnames: Sequence[str], **options: Any) -> None:
         self._writer = csv.DictWriter(handle, fieldnames=fieldnames, **options)
 
     def writeheader(self) -> None:

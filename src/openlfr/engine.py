@@ -55,8 +55,8 @@ class FaceEngine:
         config = settings.engine
         return cls(
             config,
-            create_detector(config.detector, settings.cache_dir),
-            create_embedder(config.embedder, settings.cache_dir),
+            create_detector(config.detector, settings.models_cache_dir),
+            create_embedder(config.embedder, settings.models_cache_dir),
         )
 
     @property

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from openlfr.service.cameras import CameraManager
 from tests.api.conftest import Api
-from tests.helpers.console import enrol_subject, frame_folder, png, snapshot
+from tests.helpers.console import end_live, enrol_subject, frame_folder, live_deployment, png, snapshot
 from tests.helpers.waiting import wait_until
 
 
@@ -42,16 +42,19 @@ def test_cameras_add_health_preview_remove(api: Api, tmp_path: Path) -> None:
     services = api.app.state.ctx.services
     cameras: CameraManager = services.cameras
     enrol_subject(services.store, services.enroller.engine, 1, "alice")
-    cameras.start_recognition("d" * 32, snapshot(services.store, services.enroller.engine), 0.5, [camera_id])
+    mandate = live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera_id])
+    cameras.start_recognition(mandate)
     assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None)
     preview = operator.get(f"/api/cameras/{camera_id}/preview")
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
     frame = cv2.imdecode(np.frombuffer(preview.content, np.uint8), cv2.IMREAD_COLOR)
     assert frame[110:250, 130:270].astype(float).std(axis=(0, 1)).max() < 3  # the face is blanked
     live = {h["name"]: h for h in operator.get("/api/cameras/health").json()}["gate-1"]
-    assert live["deployment_id"] == "d" * 32 and live["state"] in {"running", "starting"}
+    assert live["deployment_id"] == mandate.deployment_id and live["state"] in {"running", "starting"}
     assert admin.delete(f"/api/cameras/{camera_id}").status_code == 409
-    cameras.stop_recognition("d" * 32)
+    cameras.stop_recognition(mandate.deployment_id)
+    assert admin.delete(f"/api/cameras/{camera_id}").status_code == 409  # the deployment is not over
+    end_live(services.store, mandate.deployment_id)
     assert admin.delete(f"/api/cameras/{camera_id}").status_code == 204
     assert admin.delete(f"/api/cameras/{camera_id}").status_code == 404
 

@@ -17,9 +17,21 @@ from openlfr.auth.users import create_user
 from openlfr.deployments.types import DeploymentPlan, RunCounts
 from openlfr.errors import OpenLFRError
 from openlfr.pipeline.thresholds import SFACE_INT8BQ
+from openlfr.sources.mandate import RecognitionMandate
+from openlfr.store.camera_models import CameraRecord
 from openlfr.store.models import Snapshot, SnapshotTemplate, Subject, Watchlist, new_id
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def register_cameras(session: Session, *camera_ids: str) -> None:
+    """Registered cameras with these ids (deployments name registered cameras only); idempotent."""
+    for camera_id in camera_ids:
+        if session.get(CameraRecord, camera_id) is None:
+            session.add(
+                CameraRecord(id=camera_id, name=camera_id, source=f"rtsp://127.0.0.1:9/{camera_id}", created_by="test")
+            )
+    session.flush()
 
 
 def make_snapshot(
@@ -32,6 +44,7 @@ def make_snapshot(
 ) -> Snapshot:
     """A snapshot of ``templates`` subjects (one template each, wanted by the courts, custody images);
     ``minors``: minor justifications for that many of them, who are flagged under 18 ("" = none recorded)."""
+    register_cameras(session, "cam-1")
     watchlist = Watchlist(name=f"wl-{new_id()[:8]}")
     session.add(watchlist)
     session.flush()
@@ -108,13 +121,13 @@ class FakeController:
     calls: list[str] = field(default_factory=list)
     counts: RunCounts | None = None
 
-    def start_recognition(
-        self, deployment_id: str, snapshot_id: str, threshold: float, camera_ids: Sequence[str]
-    ) -> None:
+    def start_recognition(self, mandate: RecognitionMandate) -> None:
+        deployment_id = mandate.deployment_id
         self.calls.append(f"start {deployment_id}")
         if self.fail:
             raise OpenLFRError("camera cam-1 is unreachable")
-        self.running[deployment_id] = (snapshot_id, threshold, tuple(camera_ids))
+        cameras = tuple(c.camera_id for c in mandate.cameras)
+        self.running[deployment_id] = (mandate.snapshot_id, mandate.threshold, cameras)
 
     def stop_recognition(self, deployment_id: str) -> None:
         self.calls.append(f"stop {deployment_id}")
@@ -130,11 +143,9 @@ class CountingController(FakeController):
 
     stopped: dict[str, RunCounts] = field(default_factory=dict)
 
-    def start_recognition(
-        self, deployment_id: str, snapshot_id: str, threshold: float, camera_ids: Sequence[str]
-    ) -> None:
-        super().start_recognition(deployment_id, snapshot_id, threshold, camera_ids)
-        self.stopped.pop(deployment_id, None)
+    def start_recognition(self, mandate: RecognitionMandate) -> None:
+        super().start_recognition(mandate)
+        self.stopped.pop(mandate.deployment_id, None)
 
     def stop_recognition(self, deployment_id: str) -> None:
         if deployment_id in self.running and self.counts is not None:

@@ -48,12 +48,17 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     assert refused.status_code == 403 and "supervisor" in refused.json()["error"]["message"]
     low = client.post("/api/deployments", json={**body, "threshold": 0.4}, headers=op)
     assert low.status_code == 400 and low.json()["error"]["code"] == "deployment_invalid"
+    unknown = client.post("/api/deployments", json={**body, "camera_ids": ["cam-1", "no-such-camera"]}, headers=op)
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "camera_unknown"
+    assert "no-such-camera" in unknown.json()["error"]["message"]
     created = client.post("/api/deployments", json=body, headers=op)
     assert created.status_code == 201, created.text
     deployment = created.json()
     assert (deployment["status"], deployment["threshold"]) == ("draft", SFACE_INT8BQ.threshold)
     url = f"/api/deployments/{deployment['id']}"
     assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "deployment_state"
+    renamed = client.patch(url, json={"camera_ids": ["cam-404"]}, headers=op)
+    assert renamed.status_code == 400 and renamed.json()["error"]["code"] == "camera_unknown"
     shown = client.get(f"{url}/composition", headers=sup).json()
     assert (shown["subjects"], shown["under_18"], shown["by_category"]) == (3, 0, {"wanted_by_courts": 3})
     digest = shown["digest"]

@@ -11,7 +11,7 @@ import pytest
 from openlfr.cli import main
 from openlfr.config.models import Settings
 from openlfr.store.db import open_database
-from tests.deployments.helpers import add_user, make_snapshot
+from tests.deployments.helpers import add_user, make_snapshot, register_cameras
 
 
 def test_deployment_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,6 +21,7 @@ def test_deployment_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monk
     try:
         with db.session() as session:
             snapshot = make_snapshot(session).id
+            register_cameras(session, "c1", "c2")
             add_user(session, "sgt", "supervisor")
             add_user(session, "op", "operator")
     finally:
@@ -39,6 +40,9 @@ def test_deployment_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monk
         "--start", start.isoformat(), "--end", (start + timedelta(hours=2)).isoformat(), "--camera", "c1",
         "--snapshot", snapshot,
     ]  # fmt: skip
+    # A deployment names registered cameras only.
+    code, _, err = lfr("deployment", "create", *[arg if arg != "c1" else "nope" for arg in plan])
+    assert code == 1 and "[camera_unknown]" in err and "'nope'" in err
     code, _, err = lfr(
         "deployment", "create", *plan, "--threshold", "0.4", "--override-by", "op", "--override-reason", "r"
     )
@@ -59,6 +63,8 @@ def test_deployment_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monk
     assert lfr("deployment", "authorise", deployment_id, "--by", "op", "--text", "ok")[0] == 1
     code, out, _ = lfr("deployment", "authorise", deployment_id, "--by", "sgt", "--text", "approved")
     assert code == 0 and "authorised" in out and "by sgt" in out
+    code, _, err = lfr("deployment", "update", deployment_id, "--camera", "ghost")
+    assert code == 1 and "[camera_unknown]" in err
     code, out, _ = lfr("deployment", "update", deployment_id, "--camera", "c2", "--json")
     updated = json.loads(out)
     assert (updated["status"], updated["camera_ids"], updated["authorisation"]["current"]) == ("draft", ["c2"], False)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 
 import cv2
@@ -12,7 +13,18 @@ from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.event import AlertEvent
 from openlfr.alerts.sinks import AlertBus
+from openlfr.config.governance import GovernanceConfig
+from openlfr.deployments.mandate import issue_mandate
+from openlfr.deployments.notice import record_placement
+from openlfr.deployments.service import (
+    authorise_deployment,
+    create_deployment,
+    end_deployment,
+    start_deployment,
+)
+from openlfr.deployments.types import DeploymentPlan, ThresholdOverride
 from openlfr.engine import FaceEngine
+from openlfr.sources.mandate import RecognitionMandate, utcnow
 from openlfr.store.context import Store
 from openlfr.store.models import ReferenceImage
 from openlfr.watchlists.enrol import Enroller, EnrolRequest
@@ -96,3 +108,41 @@ def store_alert(
     return AlertDispatcher(
         DbAlertStore(store.db, store.media, deployment_id=deployment_id), [bus] if bus else []
     ).publish(event)
+
+
+def live_deployment(
+    store: Store, snapshot_id: str, camera_ids: Sequence[str], *, threshold: float = 0.5, hours: float = 4.0
+) -> RecognitionMandate:
+    """A deployment of ``snapshot_id`` on ``camera_ids``, created, authorised and started through the deployments
+    domain (window: from a minute ago for ``hours``, on the wall clock), and the mandate the scheduler would
+    start its recognition with."""
+    now = utcnow()
+    plan = DeploymentPlan(
+        name="test deployment",
+        use_case="test",
+        purpose="test",
+        legal_basis="test",
+        justification="test",
+        location="test bench",
+        planned_start=now - timedelta(minutes=1),
+        planned_end=now + timedelta(hours=hours),
+        camera_ids=tuple(camera_ids),
+        snapshot=snapshot_id,
+        threshold=threshold,
+        signage_confirmed=True,
+    )
+    override = ThresholdOverride("sgt", "test models have no calibrated threshold")
+    with store.db.session() as session:
+        deployment = create_deployment(
+            session, plan, actor="test", created_by="test", config=GovernanceConfig(), now=now, override=override
+        )
+        authorise_deployment(session, deployment.id, actor="test", supervisor="sgt", text="test", now=now)
+        record_placement(session, deployment.id, location="test bench entrances", actor="test", now=now)
+        start_deployment(session, deployment.id, actor="test", now=now)
+        return issue_mandate(session, deployment.id, now=now)
+
+
+def end_live(store: Store, deployment_id: str) -> None:
+    """End a deployment made by ``live_deployment`` (its cameras can be removed afterwards)."""
+    with store.db.session() as session:
+        end_deployment(session, deployment_id, actor="test", reason="test over", now=utcnow())

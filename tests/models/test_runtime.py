@@ -208,3 +208,48 @@ def test_create_runner_logs_what_runs(tmp_path: Path, caplog: pytest.LogCaptureF
     assert "tiny model runs on openvino-f32 (configured; 1 thread(s))" in caplog.text
     assert isinstance(onnx_runner, OnnxRuntimeRunner) and isinstance(openvino_runner, OpenVinoRunner)
     np.testing.assert_allclose(openvino_runner.run_images(images)[0], onnx_runner.run_images(images)[0], rtol=1e-5)
+
+
+def _fresh_python(code: str, home: Path) -> str:
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LFR_CACHE_DIR": str(home.parent / "models")}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_onnxruntime_configured_means_openvino_is_never_imported_and_nothing_under_home(tmp_path: Path) -> None:
+    """With onnxruntime configured, OpenVINO is not even imported, and onnxruntime's own telemetry (device id and
+    event cache under ~/.cache/Microsoft/DeveloperTools on main) is opted out of."""
+    home = tmp_path / "home"
+    home.mkdir()
+    code = (
+        "import sys\n"
+        "from openlfr.config.models import Settings, EngineConfig, YuNetConfig, SFaceConfig\n"
+        "from openlfr.engine import FaceEngine\n"
+        "ort = 'onnxruntime'\n"
+        "engine = EngineConfig(detector=YuNetConfig(runtime=ort), embedder=SFaceConfig(runtime=ort))\n"
+        "FaceEngine.from_settings(Settings(engine=engine))\n"
+        "loaded = [m for m, module in sys.modules.items() if module is not None]\n"
+        "print(sorted(m for m in loaded if m.split('.')[0] in ('openvino', 'openvino_telemetry')))\n"
+    )
+    assert _fresh_python(code, home) == "[]"
+    assert list(home.rglob("*")) == []
+
+
+@pytest.mark.skipif(not openvino_installed(), reason="openvino is not installed")
+def test_openvino_runs_without_its_telemetry(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    code = (
+        "import sys\n"
+        "from openlfr.models.runtime import import_openvino\n"
+        "openvino = import_openvino()\n"
+        "openvino.Core()\n"
+        "from openvino.tools.ovc import telemetry_utils\n"
+        "print(telemetry_utils.tm.__name__, sys.modules['openvino_telemetry'])\n"
+    )
+    assert _fresh_python(code, home) == "openvino.tools.ovc.telemetry_stub None"
+    assert list(home.rglob("*")) == []  # no ~/intel/openvino_ga_cid, no ~/intel/stats

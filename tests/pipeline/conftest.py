@@ -39,7 +39,8 @@ def scene(faces: Sequence[tuple[int, int, int]]) -> ImageBGR:
 
 class ListSource:
     """A FrameSource over a list of images (media time: index / fps); ``endless`` repeats the last one;
-    ``passes`` plays the list that many times, the media clock restarting at 0 each time (a looping file)."""
+    ``passes`` plays the list that many times, the media clock restarting at 0 each time (a looping file);
+    ``live`` (default: ``endless``) says whether it claims to be a camera."""
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class ListSource:
         fps: float = 25.0,
         endless: bool = False,
         passes: int = 1,
+        live: bool | None = None,
     ):
         self._id = source_id
         self._images = list(images) * passes
@@ -56,7 +58,7 @@ class ListSource:
         self._fps = fps
         self._endless = endless
         self._closed = threading.Event()
-        self.live = endless
+        self.live = endless if live is None else live
         self.delivered = 0
         """frames handed out so far (tests wait on this, not on the clock)"""
         self._progress = threading.Condition()

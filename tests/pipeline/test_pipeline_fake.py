@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from openlfr.pipeline.app import WatchPipeline, pipeline_settings
 from openlfr.pipeline.camera import CameraReader, PreparedFrame, prepare
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.thresholds import default_threshold
+from openlfr.sources.mandate import RecognitionMandate, RecognitionNotAuthorisedError
 from openlfr.types import FaceDetections
 
 # The fake embedder's scores are ≥ 0.99 for the same texture and ≤ 0.97 across textures.
@@ -276,8 +278,19 @@ def test_non_matching_tracks_leave_nothing_behind(
     assert list((tmp_path / "store").rglob("*")) == []  # no alert, no file
 
 
+def test_a_live_source_needs_the_mandate_of_a_deployment(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    camera = ListSource("gate", [scene([(0, 100, 80)])], endless=True, live=True)
+    dispatcher = AlertDispatcher(FileAlertStore(tmp_path), [])
+    with pytest.raises(RecognitionNotAuthorisedError, match="live, authorised deployment"):
+        WatchPipeline(fake_engine, fake_watchlist(fake_engine, (0,)), [camera], dispatcher, CONFIG)
+    with pytest.raises(RecognitionNotAuthorisedError, match="never built by hand"):
+        RecognitionMandate("d", 1, "fake", "f", 0.99, (), datetime.now(UTC), datetime.now(UTC), datetime.now(UTC), None)
+    camera.close()
+    assert list(tmp_path.rglob("*.jsonl")) == []
+
+
 def test_stop_event_ends_an_endless_camera(fake_engine: FaceEngine, tmp_path: Path) -> None:
-    source = ListSource("live", [scene([(2, 100, 80)])], endless=True)
+    source = ListSource("looping", [scene([(2, 100, 80)])], endless=True, live=False)
     stop = threading.Event()
     # Stop once the camera is demonstrably running (frames flowing), whatever the machine's speed.
     stopper = threading.Thread(target=lambda: source.wait_delivered(10) and stop.set())

@@ -1,6 +1,7 @@
 """Privacy by construction: a run over passers-by who match nobody leaves no face and no embedding anywhere.
 
-Scans the output folder, the alert store, a fresh TMPDIR, the captured logs (DEBUG) and stdout/stderr.
+Scans the output folder, the data folder (database and media store, where `lfr watch` keeps its alerts), the
+audit chain (the run is recorded there), a fresh TMPDIR, the captured logs (DEBUG) and stdout/stderr.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from tests.helpers.data import shared_data
 
+from openlfr.audit import iter_entries
 from openlfr.cli import main
 from openlfr.config.models import Settings
 from openlfr.engine import FaceEngine
+from openlfr.store.alert_models import AlertRecord
+from openlfr.store.context import open_store
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -50,6 +55,9 @@ def test_non_matches_leave_no_trace(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     data = shared_data()
+    data_dir = tmp_path / "var"
+    monkeypatch.setenv("LFR_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("LFR_CACHE_DIR", str(tmp_path / "models"))  # rebuildable model files, not the run's
     FaceEngine.from_settings(Settings())  # models converted into the cache before the scan starts
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -67,8 +75,6 @@ def test_non_matches_leave_no_trace(
             str(data / "faces" / "knn"),
             "--source",
             str(data / "video" / "crowd_walk_1080p.mp4"),
-            "--store",
-            str(out / "store"),
             "--jsonl",
             str(out / "alerts.jsonl"),
         ]
@@ -85,6 +91,18 @@ def test_non_matches_leave_no_trace(
     assert [p for p in temp.rglob("*")] == []
     for path in written:
         assert_clean_file(path)
+    # The data folder: the database (and its journal), no media file; no alert row; an audit chain of facts.
+    stored = sorted(p.name for p in data_dir.rglob("*") if p.is_file())
+    assert set(stored) <= {"openlfr.db", "openlfr.db-wal", "openlfr.db-shm"} and "openlfr.db" in stored
+    for name in stored:
+        raw = (data_dir / name).read_bytes()
+        assert not any(magic in raw for magic in (b"\xff\xd8\xff", b"\x89PNG", b"\x93NUMPY")), name
+    with open_store(Settings()) as store, store.db.session() as session:
+        assert session.scalars(select(AlertRecord)).all() == []
+        entries = list(iter_entries(session))
+    assert [e.action for e in entries] == ["recognition.run_start", "recognition.run_end"]
+    for entry in entries:
+        assert_clean_text(json.dumps(entry.details), f"audit entry {entry.action}")
     assert_clean_text(captured.out, "stdout")
     assert_clean_text(captured.err, "stderr")
     assert caplog.records, "expected DEBUG logging to be captured"

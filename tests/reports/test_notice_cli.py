@@ -14,7 +14,7 @@ from openlfr.audit import iter_entries
 from openlfr.cli import main
 from openlfr.config.models import Settings
 from openlfr.store.db import open_database
-from tests.deployments.helpers import add_user, make_snapshot
+from tests.deployments.helpers import add_user, make_snapshot, register_cameras
 from tests.reports.notice_helpers import A3, A5, BASE_URL, approx, decode_qr, read_pdf, words
 
 
@@ -26,6 +26,7 @@ def test_notice_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], mon
     db = open_database(Settings(data_dir=tmp_path, database_url=url))
     with db.session() as session:
         snapshot = make_snapshot(session).id
+        register_cameras(session, "c1")
         add_user(session, "sgt", "supervisor")
 
     def lfr(*args: str) -> tuple[int, str, str]:

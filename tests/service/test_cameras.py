@@ -19,13 +19,11 @@ from openlfr.service.controller import RecognitionController
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store
 from openlfr.store.db import open_database
-from openlfr.store.errors import ConflictError, NotFoundError
+from openlfr.store.errors import ConflictError
 from openlfr.store.media import MediaStore
 from tests.api.conftest import FAKE_ENGINE
-from tests.helpers.console import enrol_subject, frame_folder, snapshot
+from tests.helpers.console import end_live, enrol_subject, frame_folder, live_deployment, snapshot
 from tests.helpers.waiting import wait_until
-
-DEPLOYMENT = "d" * 32
 
 
 @pytest.fixture
@@ -66,26 +64,28 @@ def test_a_deployment_raises_alerts_stored_with_its_id_and_pushed_to_the_bus(
     cameras = manager(settings, store, bus, engine)
     assert isinstance(cameras, RecognitionController)
     camera_id = add(cameras, store, "gate-1", frame_folder(tmp_path / "gate", 1, 12))
-    cameras.start_recognition(DEPLOYMENT, snapshot_id, 0.5, [camera_id])
+    mandate = live_deployment(store, snapshot_id, [camera_id])
+    deployment = mandate.deployment_id
+    cameras.start_recognition(mandate)
     try:
-        assert cameras.active_deployments() == frozenset({DEPLOYMENT})
-        assert wait_until(lambda: cameras.run_finished(DEPLOYMENT))
+        assert cameras.active_deployments() == frozenset({deployment})
+        assert wait_until(lambda: cameras.run_finished(deployment), 30)
         record = heard.get(timeout=5)
-        assert record["deployment_id"] == DEPLOYMENT and record["seq"] == 1
+        assert record["deployment_id"] == deployment and record["seq"] == 1
         with store.db.session() as session:
             (alert,) = session.scalars(select(AlertRecord)).all()
-            assert (alert.deployment_id, alert.mode, alert.source) == (DEPLOYMENT, "production", "gate-1")
+            assert (alert.deployment_id, alert.mode, alert.source) == (deployment, "production", "gate-1")
             assert alert.subject_id == subject_id and alert.reference_image == image_id
             assert alert.status == "pending" and alert.threshold == 0.5
             health = cameras.health(cameras.list_cameras(session))
-        assert health[0].deployment_id == DEPLOYMENT and health[0].state == "ended"
+        assert health[0].deployment_id == deployment and health[0].state == "ended"
         assert health[0].frames == 12 and health[0].alerts == 1 and health[0].faces >= 12
         assert cameras.preview_jpeg(camera_id) is None  # the source ended: nothing to show
         samples = {(s.name, s.labels.get("le")): s for family in cameras.collect() for s in family.samples}
         assert samples["openlfr_camera_alerts_total", None].value == 1
         assert samples["openlfr_camera_frames_total", None].labels == {"camera": "gate-1"}
         frames = samples["openlfr_frame_latency_seconds_count", None]  # a histogram: every frame, since the start
-        assert frames.labels == {"deployment": DEPLOYMENT} and frames.value == 12
+        assert frames.labels == {"deployment": deployment} and frames.value == 12
         assert samples["openlfr_frame_latency_seconds_bucket", "+Inf"].value == 12
         assert samples["openlfr_alert_latency_seconds_count", None].value == 1
         assert samples["openlfr_deployments_running", None].value == 1
@@ -94,9 +94,9 @@ def test_a_deployment_raises_alerts_stored_with_its_id_and_pushed_to_the_bus(
         bus.push({"x": 1})
         assert heard.get_nowait() == {"x": 1}
     finally:
-        cameras.stop_recognition(DEPLOYMENT)
+        cameras.stop_recognition(deployment)
     assert cameras.active_deployments() == frozenset()
-    cameras.stop_recognition(DEPLOYMENT)  # a second stop is a no-op
+    cameras.stop_recognition(deployment)  # a second stop is a no-op
 
 
 def test_passers_by_leave_nothing_behind(settings: Settings, store: Store, engine: FaceEngine, tmp_path: Path) -> None:
@@ -105,9 +105,10 @@ def test_passers_by_leave_nothing_behind(settings: Settings, store: Store, engin
     media_before = sorted(p for p in (settings.data_dir / "media").rglob("*") if p.is_file())
     cameras = manager(settings, store, AlertBus(), engine)
     camera_id = add(cameras, store, "street", frame_folder(tmp_path / "street", 7, 12))
-    cameras.start_recognition(DEPLOYMENT, snapshot_id, 0.5, [camera_id])
-    assert wait_until(lambda: cameras.run_finished(DEPLOYMENT))
-    cameras.stop_recognition(DEPLOYMENT)
+    mandate = live_deployment(store, snapshot_id, [camera_id])
+    cameras.start_recognition(mandate)
+    assert wait_until(lambda: cameras.run_finished(mandate.deployment_id), 30)
+    cameras.stop_recognition(mandate.deployment_id)
     with store.db.session() as session:
         assert session.scalars(select(AlertRecord)).all() == []
         assert cameras.health(cameras.list_cameras(session))[0].state == "idle"
@@ -122,7 +123,8 @@ def test_preview_blanks_every_face_and_cameras_are_guarded_while_in_use(
     cameras = manager(settings, store, AlertBus(), engine)
     camera_id = add(cameras, store, "loop", frame_folder(tmp_path / "loop", 3, 4), loop=True)
     other = add(cameras, store, "spare", frame_folder(tmp_path / "spare", 3, 2))
-    cameras.start_recognition(DEPLOYMENT, snapshot_id, 0.5, [camera_id])
+    mandate = live_deployment(store, snapshot_id, [camera_id])
+    cameras.start_recognition(mandate)
     try:
         assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None)
         data = cameras.preview_jpeg(camera_id)
@@ -132,17 +134,20 @@ def test_preview_blanks_every_face_and_cameras_are_guarded_while_in_use(
         face = preview[110:250, 130:270].astype(float)
         assert face.std(axis=(0, 1)).max() < 3  # the textured face is one flat patch now
         assert cameras.preview_jpeg(other) is None
+        second = live_deployment(store, snapshot(store, engine), [camera_id])
         with pytest.raises(ConflictError, match="in use"):
-            cameras.start_recognition("e" * 32, snapshot_id, 0.5, [camera_id])
+            cameras.start_recognition(second)
         with pytest.raises(ConflictError, match="running already"):
-            cameras.start_recognition(DEPLOYMENT, snapshot_id, 0.5, [other])
+            cameras.start_recognition(mandate)
         with store.db.session() as session, pytest.raises(ConflictError, match="in use"):
             cameras.remove_camera(session, camera_id)
-        with pytest.raises(NotFoundError):
-            cameras.start_recognition("f" * 32, snapshot_id, 0.5, ["nope"])
-        assert cameras.active_deployments() == frozenset({DEPLOYMENT})
+        assert cameras.active_deployments() == frozenset({mandate.deployment_id})
     finally:
         cameras.stop_all()
+    with store.db.session() as session, pytest.raises(ConflictError, match="named by deployment"):
+        cameras.remove_camera(session, camera_id)  # deployments that are not over keep their cameras
+    end_live(store, mandate.deployment_id)
+    end_live(store, second.deployment_id)
     with store.db.session() as session:
         cameras.remove_camera(session, camera_id)
         assert [c.name for c in cameras.list_cameras(session)] == ["spare"]

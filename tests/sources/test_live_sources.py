@@ -12,9 +12,10 @@ import pytest
 from tests.helpers.data import shared_data
 from tests.helpers.streams import MjpegServer, RtspServer, free_port, jpeg_frames, require_gstreamer
 from tests.helpers.waiting import wait_until
+from tests.sources.conftest import OpenLive
 
 from openlfr.config.models import SourceConfig
-from openlfr.sources import FrameSource, SourceHealth, SourceState, open_source
+from openlfr.sources import FrameSource, SourceHealth, SourceState
 from openlfr.types import Frame
 
 pytestmark = pytest.mark.slow  # real RTSP and MJPEG servers, real reconnect timeouts
@@ -65,11 +66,13 @@ def jpegs() -> list[bytes]:
     return jpeg_frames(shared_data() / "video" / "hamilton_short.mp4", 25)
 
 
-def test_rtsp_stream_survives_a_server_restart(hamilton: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_rtsp_stream_survives_a_server_restart(
+    open_live: OpenLive, hamilton: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     require_gstreamer()
     caplog.set_level(logging.DEBUG, logger="openlfr")
     with RtspServer(hamilton) as server:
-        source = open_source(server.url_with_credentials("admin", PASSWORD), source_id="door", config=FAST_RETRY)
+        source = open_live(server.url_with_credentials("admin", PASSWORD), source_id="door", config=FAST_RETRY)
         try:
             assert source.live and source.source_id == "door"
             frames = source.frames()
@@ -95,11 +98,11 @@ def test_rtsp_stream_survives_a_server_restart(hamilton: Path, caplog: pytest.Lo
     assert "reconnect" in caplog.text
 
 
-def test_rtsp_stream_that_hangs_counts_as_lost_after_the_read_timeout(hamilton: Path) -> None:
+def test_rtsp_stream_that_hangs_counts_as_lost_after_the_read_timeout(open_live: OpenLive, hamilton: Path) -> None:
     require_gstreamer()
     config = SourceConfig(read_timeout_s=1.0, open_timeout_s=1.5, reconnect_min_s=0.1, reconnect_max_s=0.3)
     with RtspServer(hamilton) as server:
-        source = open_source(server.url, config=config)
+        source = open_live(server.url, config=config)
         try:
             _take(source.frames(), 5, 15, source)
             server.pause()  # the TCP connection stays up; no more data
@@ -112,9 +115,9 @@ def test_rtsp_stream_that_hangs_counts_as_lost_after_the_read_timeout(hamilton: 
     assert reader_stopped  # ended within close()'s bounded join, not abandoned still blocked
 
 
-def test_mjpeg_stream_over_http(jpegs: list[bytes]) -> None:
+def test_mjpeg_stream_over_http(open_live: OpenLive, jpegs: list[bytes]) -> None:
     with MjpegServer(jpegs, fps=25) as server:
-        source = open_source(server.url, config=FAST_RETRY)
+        source = open_live(server.url, config=FAST_RETRY)
         try:
             frames = _take(source.frames(), 25, 10, source)
         finally:
@@ -126,9 +129,9 @@ def test_mjpeg_stream_over_http(jpegs: list[bytes]) -> None:
     assert 10 < health.fps < 40  # the camera sends 25 fps
 
 
-def test_mjpeg_reconnects_when_the_camera_ends_a_connection(jpegs: list[bytes]) -> None:
+def test_mjpeg_reconnects_when_the_camera_ends_a_connection(open_live: OpenLive, jpegs: list[bytes]) -> None:
     with MjpegServer(jpegs, fps=50, frames_per_connection=15) as server:
-        source = open_source(server.url_with_credentials("viewer", PASSWORD), config=FAST_RETRY)
+        source = open_live(server.url_with_credentials("viewer", PASSWORD), config=FAST_RETRY)
         try:
             frames = _take(source.frames(), 40, 15, source)
             health = source.health()
@@ -139,9 +142,9 @@ def test_mjpeg_reconnects_when_the_camera_ends_a_connection(jpegs: list[bytes]) 
     _assert_redacted(health)
 
 
-def test_slow_consumer_gets_the_newest_frame_not_a_backlog(jpegs: list[bytes]) -> None:
+def test_slow_consumer_gets_the_newest_frame_not_a_backlog(open_live: OpenLive, jpegs: list[bytes]) -> None:
     with MjpegServer(jpegs, fps=25) as server:
-        source = open_source(server.url, config=FAST_RETRY)
+        source = open_live(server.url, config=FAST_RETRY)
         try:
             frames = source.frames()
             _take(frames, 1, 10, source)
@@ -164,11 +167,11 @@ def test_slow_consumer_gets_the_newest_frame_not_a_backlog(jpegs: list[bytes]) -
 
 @pytest.mark.parametrize("scheme", ["rtsp", "http"])
 def test_dead_url_reports_reconnecting_redacted_and_closes_promptly(
-    scheme: str, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    open_live: OpenLive, scheme: str, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="openlfr")
     url = f"{scheme}://admin:{PASSWORD}@127.0.0.1:{free_port()}/stream"  # nothing listens there
-    source = open_source(url, config=FAST_RETRY)
+    source = open_live(url, config=FAST_RETRY)
     try:
         health = _wait_for(source, lambda h: h.state == SourceState.RECONNECTING and h.last_error, 10)
     finally:
@@ -183,9 +186,9 @@ def test_dead_url_reports_reconnecting_redacted_and_closes_promptly(
     assert PASSWORD not in out + err + caplog.text
 
 
-def test_gives_up_after_the_configured_attempts() -> None:
+def test_gives_up_after_the_configured_attempts(open_live: OpenLive) -> None:
     config = SourceConfig(reconnect_min_s=0.05, reconnect_max_s=0.1, max_reconnect_attempts=2)
-    source = open_source(f"rtsp://127.0.0.1:{free_port()}/x", config=config)
+    source = open_live(f"rtsp://127.0.0.1:{free_port()}/x", config=config)
     try:
         assert list(source.frames()) == []  # ends by itself once the source has failed (a hang: the test timeout)
         health = source.health()
@@ -195,10 +198,10 @@ def test_gives_up_after_the_configured_attempts() -> None:
         source.close()
 
 
-def test_a_dead_source_does_not_disturb_a_live_one(jpegs: list[bytes]) -> None:
+def test_a_dead_source_does_not_disturb_a_live_one(open_live: OpenLive, jpegs: list[bytes]) -> None:
     with MjpegServer(jpegs, fps=25) as server:
-        dead = open_source(f"http://127.0.0.1:{free_port()}/x", config=FAST_RETRY)
-        alive = open_source(server.url, config=FAST_RETRY)
+        dead = open_live(f"http://127.0.0.1:{free_port()}/x", config=FAST_RETRY)
+        alive = open_live(server.url, config=FAST_RETRY)
         try:
             frames = _take(alive.frames(), 20, 10, alive)
             assert len(frames) == 20
@@ -208,8 +211,8 @@ def test_a_dead_source_does_not_disturb_a_live_one(jpegs: list[bytes]) -> None:
             alive.close()
 
 
-def test_missing_webcam_reports_instead_of_raising() -> None:
-    source = open_source("webcam:63", config=FAST_RETRY)
+def test_missing_webcam_reports_instead_of_raising(open_live: OpenLive) -> None:
+    source = open_live("webcam:63", config=FAST_RETRY)
     try:
         health = _wait_for(source, lambda h: h.state == SourceState.RECONNECTING, 10)
         assert health.target == "webcam:63" and "webcam:63" in (health.last_error or "")

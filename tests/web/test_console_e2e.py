@@ -22,8 +22,8 @@ from openlfr.auth.tokens import create_token
 from openlfr.auth.users import create_user
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import pipeline_settings
-from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.service.cameras import CameraManager
+from openlfr.sources.mandate import RecognitionMandate
 from openlfr.store.context import Store
 from openlfr.store.db import open_database
 from openlfr.store.media import MediaStore
@@ -32,17 +32,17 @@ from openlfr.watchlists.snapshots import create_snapshot
 from openlfr.watchlists.subjects import add_member, create_watchlist, get_subject
 from openlfr.watchlists.types import Category, Outcome, SubjectInfo
 from tests.api.conftest import PASSWORD, Clock, fast_hasher, make_settings
+from tests.helpers.console import live_deployment
 from tests.helpers.data import shared_data
 from tests.web.conftest import LiveServer, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.slow]
 
-DEPLOYMENT = "e2e0" * 8
 SCREENSHOT_DIR_ENV = "LFR_CONSOLE_SCREENSHOT_DIR"
 
 
 @pytest.fixture
-def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, str, str, FaceEngine]]:
+def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, RecognitionMandate, str, FaceEngine]]:
     video = shared_data() / "video"
     settings = make_settings(tmp_path, alert_stream_max_s=60)
     engine = FaceEngine.from_settings(pipeline_settings(settings))
@@ -67,6 +67,7 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, str, st
             session, name="stage-cam", source=str(video / "hamilton_short.mp4"), created_by="root"
         ).id
         create_user(session, hasher, "ann", PASSWORD, "operator")
+    mandate = live_deployment(store, snapshot_id, [camera_id], threshold=0.47)
     services = Services(
         sessions=db.sessions,
         password_hasher=hasher,
@@ -77,7 +78,7 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, str, st
     )
     server = serve(create_app(settings, services))
     try:
-        yield server, cameras, snapshot_id, camera_id, engine
+        yield server, cameras, mandate, camera_id, engine
     finally:
         cameras.stop_all()
         server.stop()
@@ -85,9 +86,9 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, str, st
 
 
 def test_live_alert_is_confirmed_and_its_outcome_saved(
-    browser: Any, console: tuple[LiveServer, CameraManager, str, str, FaceEngine], tmp_path: Path
+    browser: Any, console: tuple[LiveServer, CameraManager, RecognitionMandate, str, FaceEngine], tmp_path: Path
 ) -> None:
-    server, cameras, snapshot_id, camera_id, _ = console
+    server, cameras, mandate, _, _ = console
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -102,7 +103,7 @@ def test_live_alert_is_confirmed_and_its_outcome_saved(
     page.mouse.move(5, 5)  # away from the queue: a new card is then shown at once (not held behind "N new")
 
     # The deployment scheduler's call: a real pipeline on the Hamilton clip.
-    cameras.start_recognition(DEPLOYMENT, snapshot_id, SFACE_INT8BQ.threshold, [camera_id])
+    cameras.start_recognition(mandate)
     card = page.locator("li.alert", has_text="Lin-Manuel Miranda")
     card.wait_for(timeout=90_000)
     assert "new" in (card.get_attribute("class") or "")

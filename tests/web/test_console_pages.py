@@ -14,7 +14,7 @@ import pytest
 
 from openlfr.service.cameras import CameraManager
 from tests.api.conftest import PASSWORD, Api, build_api, make_settings
-from tests.helpers.console import enrol_subject, frame_folder, png, snapshot
+from tests.helpers.console import end_live, enrol_subject, frame_folder, live_deployment, png, snapshot
 from tests.helpers.waiting import wait_until
 from tests.web.conftest import LiveServer, serve
 
@@ -94,8 +94,9 @@ def test_camera_page_shows_health_and_a_blanked_preview(
     assert "idle" in card.locator("dl").text_content()
     camera_id = card.get_attribute("data-id")
     enrol_subject(services.store, services.enroller.engine, 1, "alice")
-    cameras.start_recognition("d" * 32, snapshot(services.store, services.enroller.engine), 0.5, [camera_id])
-    assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None)
+    mandate = live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera_id])
+    cameras.start_recognition(mandate)
+    assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None, 10)
     page.wait_for_function("() => document.querySelector('article.camera img')?.naturalWidth > 0", timeout=10_000)
     assert "running" in card.locator("dl").text_content()
     # What the browser received is the server's blanked frame.
@@ -107,6 +108,7 @@ def test_camera_page_shows_health_and_a_blanked_preview(
     face = np.asarray(pixels, float).reshape(-1, 4)[:, :3]
     assert face.std(axis=0).max() < 3
     cameras.stop_all()
+    end_live(services.store, mandate.deployment_id)  # a camera a deployment names cannot be removed
     # Removing a camera cannot be undone: the console asks first, and Cancel keeps it.
     card.locator("button.danger", has_text="Remove").click()
     dialog = page.locator("#ask-dialog")

@@ -5,6 +5,13 @@ media key is configured), then inserts the row and commits before it returns: a 
 feed) only ever hears of an alert that the database can produce afterwards. ``seq`` is allocated as
 ``max(seq) + 1`` inside the insert transaction; two writers that pick the same number collide on its
 unique constraint and the loser retries with the next one.
+
+Erasure: with ``check_subjects`` (the watchlist is stored in this database), the insert transaction checks
+that the alert's subject still exists *after* inserting the row, so the check and the insert are one atomic
+step: on SQLite the insert holds the database's write lock, which an erasure also needs; on PostgreSQL the
+subject row is locked (``FOR KEY SHARE``) until the alert commits, so a concurrent erasure waits. An alert
+about a subject erased before it commits is rolled back, its images are deleted, and ``SubjectGoneError``
+is raised — also when the erasure ran in another process (``lfr subject erase`` while ``lfr serve`` runs).
 """
 
 from __future__ import annotations
@@ -17,12 +24,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from openlfr.alerts.event import AlertEvent
+from openlfr.alerts.store import SubjectGoneError
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.db import Database
 from openlfr.store.errors import StorageError
 from openlfr.store.media import MediaStore
+from openlfr.store.models import Subject
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +49,39 @@ def _utc(epoch_s: float) -> datetime:
 class DbAlertStore:
     """Implements ``openlfr.alerts.store.AlertStore``. ``close`` leaves the database open: its owner closes it."""
 
-    def __init__(self, db: Database, media: MediaStore, *, deployment_id: str | None = None) -> None:
+    def __init__(
+        self, db: Database, media: MediaStore, *, deployment_id: str | None = None, check_subjects: bool = False
+    ) -> None:
+        """``check_subjects``: alerts name subjects of this database (a stored watchlist), so an alert about a
+        subject that no longer exists is refused (SubjectGoneError)."""
         self.db = db
         self.media = media
         self.deployment_id = deployment_id
+        self.check_subjects = check_subjects
 
     def append(self, event: AlertEvent) -> dict[str, object]:
+        if self.check_subjects and not self._subject_exists(event.subject_id):
+            raise SubjectGoneError(f"subject {event.subject_id} has been erased: alert {event.alert_id} not stored")
         # Media first: a row never refers to an image that is not on disk.
         probe = self.media.put(event.probe_jpeg)
         context = self.media.put(event.context_jpeg) if event.context_jpeg is not None else None
+        try:
+            seq = self._insert(event, probe.digest, context.digest if context else None, probe.encrypted)
+        except SubjectGoneError:
+            self._delete_media(probe.digest, context.digest if context else None)
+            raise
+        record = event.as_record()
+        record.update(
+            seq=seq,
+            deployment_id=self.deployment_id,
+            status="pending",
+            version=1,
+            probe_media=probe.digest,
+            context_media=context.digest if context else None,
+        )
+        return record
+
+    def _insert(self, event: AlertEvent, probe: str, context: str | None, encrypted: bool) -> int:
         with _WRITE_LOCK:
             for attempt in range(_SEQ_ATTEMPTS):
                 try:
@@ -72,33 +106,47 @@ class DbAlertStore:
                             latency_ms=event.latency_ms,
                             model=event.model,
                             reference_image=event.reference_image,
-                            probe_media=probe.digest,
-                            context_media=context.digest if context else None,
-                            media_encrypted=probe.encrypted,
+                            probe_media=probe,
+                            context_media=context,
+                            media_encrypted=encrypted,
                             status="pending",
                             version=1,
                             hold=False,
                         )
                         session.add(row)
                         session.flush()
-                    break
+                        # After the insert: the transaction holds the write lock (SQLite) or, with this
+                        # query, a lock on the subject row (PostgreSQL); an erasure cannot commit between
+                        # this check and the commit of the alert.
+                        if self.check_subjects and not self._locked_subject(session, event.subject_id):
+                            raise SubjectGoneError(
+                                f"subject {event.subject_id} has been erased: alert {event.alert_id} not stored"
+                            )
+                    return seq
                 except IntegrityError as exc:
                     if self._exists(event.alert_id):
                         raise StorageError(f"alert {event.alert_id} is already stored") from exc
                     log.debug("alert seq %s taken by another writer (attempt %d)", seq, attempt + 1)
                     time.sleep(random.uniform(0.001, 0.02) * (attempt + 1))
-            else:
-                raise StorageError(f"could not allocate a sequence number for alert {event.alert_id}")
-        record = event.as_record()
-        record.update(
-            seq=seq,
-            deployment_id=self.deployment_id,
-            status="pending",
-            version=1,
-            probe_media=probe.digest,
-            context_media=context.digest if context else None,
-        )
-        return record
+            raise StorageError(f"could not allocate a sequence number for alert {event.alert_id}")
+
+    @staticmethod
+    def _locked_subject(session: Session, subject_id: str) -> bool:
+        query = select(Subject.id).where(Subject.id == subject_id).with_for_update(read=True, key_share=True)
+        return session.scalar(query) is not None
+
+    def _subject_exists(self, subject_id: str) -> bool:
+        with self.db.session() as session:
+            return session.get(Subject, subject_id) is not None
+
+    def _delete_media(self, *digests: str | None) -> None:
+        """Remove images written for a refused alert, unless a stored alert uses the same bytes."""
+        for digest in {d for d in digests if d}:
+            with self.db.session() as session:
+                uses = (AlertRecord.probe_media == digest) | (AlertRecord.context_media == digest)
+                used = session.scalar(select(func.count()).where(uses))
+            if not used:
+                self.media.delete(digest)
 
     def _exists(self, alert_id: str) -> bool:
         with self.db.session() as session:

@@ -13,12 +13,20 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from openlfr.alerts.event import AlertEvent
+from openlfr.errors import OpenLFRError
+
+
+class SubjectGoneError(OpenLFRError):
+    """The store refused an alert because its subject no longer exists (erased): nothing of it was kept."""
+
+    code = "subject_erased"
 
 
 @runtime_checkable
 class AlertStore(Protocol):
     def append(self, event: AlertEvent) -> dict[str, object]:
-        """Persist ``event`` durably; return its record (with references to stored media). Raises on failure."""
+        """Persist ``event`` durably; return its record (with references to stored media). Raises on failure;
+        SubjectGoneError when the store knows the subject and it has been erased (nothing stored then)."""
         ...
 
     def close(self) -> None: ...

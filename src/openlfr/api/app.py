@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -100,6 +101,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     )
     app.state.ctx = AppContext(settings, services, _session_secret(settings), limiter, policy)
     app.state.metrics = build_registry(app.state.ctx, services.metric_sources)  # this app's own registry
+    app.state.decode_slots = threading.BoundedSemaphore(config.max_parallel_decodes)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from openlfr.auth.errors import AccountInvalidError, SessionSecretError
@@ -156,6 +157,25 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return envelope(status, exc.code, str(exc))
 
 
+RETRY_AFTER_S = 30
+
+
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    """The database could not do its work (disk full, I/O error, connection lost, locked): the service is
+    unavailable, not broken — 503 with a stable code, never a 500."""
+    from openlfr.store.db import storage_failure
+
+    problem = storage_failure(exc)
+    code = "storage_full" if problem == "full" else "storage_unavailable"
+    log.error("database unavailable: [%s] %s", code, str(getattr(exc, "orig", exc))[:300])
+    message = (
+        "the server's storage is full: nothing was saved; try again once space is freed"
+        if problem == "full"
+        else "the database is unavailable: nothing was saved; try again later"
+    )
+    return envelope(503, code, message, None, {"Retry-After": str(RETRY_AFTER_S)})
+
+
 def internal_error() -> JSONResponse:
     return envelope(500, "internal_error", "internal error; see the server log")
 
@@ -164,3 +184,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OpenLFRError, _domain_error)
+    app.add_exception_handler(OperationalError, _database_error)

@@ -2,7 +2,8 @@
 
 * size: at most ``api.max_upload_bytes`` (the body cap in front of it stops larger bodies while streaming);
 * type: decided by the file's first bytes (JPEG, PNG, WebP), never by its name or declared content type;
-* decompression bombs: the pixel count is checked from the header before decoding (``openlfr.imaging``);
+* decompression bombs: the pixel count and decoded size are checked from the header before decoding
+  (``openlfr.imaging``), the decode runs off the event loop, ``api.max_parallel_decodes`` at a time;
 * names: the client's file name is reduced to a display label; nothing is ever written under it.
 
 Use: ``def route(image: GuardedUpload) -> ...`` with a multipart form field named ``file``.
@@ -16,10 +17,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from fastapi import Depends, File, UploadFile
+from fastapi import Depends, File, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from openlfr.api.deps import ContextDep
-from openlfr.api.errors import PayloadTooLargeError, UnsupportedMediaError
+from openlfr.api.errors import ApiError, PayloadTooLargeError, UnsupportedMediaError
 from openlfr.errors import ImageDecodeError
 from openlfr.imaging.decode import decode_image
 from openlfr.types import ImageBGR
@@ -60,7 +62,10 @@ class GuardedImage:
     image: ImageBGR = field(repr=False)
 
 
-async def guard_image_upload(ctx: ContextDep, file: Annotated[UploadFile, File()]) -> GuardedImage:
+BUSY_RETRY_AFTER_S = 5
+
+
+async def guard_image_upload(request: Request, ctx: ContextDep, file: Annotated[UploadFile, File()]) -> GuardedImage:
     limit = ctx.settings.api.max_upload_bytes
     try:
         data = await file.read(limit + 1)
@@ -74,10 +79,22 @@ async def guard_image_upload(ctx: ContextDep, file: Annotated[UploadFile, File()
             "the file is not a JPEG, PNG or WebP image (the type is read from its content, not its name)"
         )
     name = display_name(file.filename)
+    # Decoding a large image takes seconds and hundreds of MB: never on the event loop (every other request
+    # would wait), and only max_parallel_decodes at once; one more is refused now rather than queued.
+    slots = request.app.state.decode_slots
+    if not slots.acquire(blocking=False):
+        raise ApiError(
+            "the server is decoding other images; try again shortly",
+            code="server_busy",
+            status=503,
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        )
     try:
-        image = decode_image(data, max_pixels=ctx.settings.engine.max_image_pixels, name=name)
+        image = await run_in_threadpool(decode_image, data, max_pixels=ctx.settings.engine.max_image_pixels, name=name)
     except ImageDecodeError as exc:
         raise ImageDecodeError(str(exc)) from None  # message names the label, never a server path
+    finally:
+        slots.release()
     return GuardedImage(data, kind, hashlib.sha256(data).hexdigest(), name, image)
 
 

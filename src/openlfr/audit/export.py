@@ -22,6 +22,7 @@ from openlfr.audit.chain import (
     iso_utc,
     iter_entries,
 )
+from openlfr.files import open_private, write_private
 from openlfr.store.governance_models import GENESIS_HASH
 from openlfr.store.models import utcnow
 
@@ -56,7 +57,7 @@ def export_audit(
     digest = hashlib.sha256()
     count, first_seq, last_seq, last_hash = 0, 0, 0, GENESIS_HASH
     tmp = path.with_name(path.name + ".part")
-    with tmp.open("wb") as out:
+    with open_private(tmp, "wb") as out:
         for record in iter_entries(session, since=since):
             line = (canonical_json(record.to_json()) + "\n").encode("utf-8")
             out.write(line)
@@ -77,7 +78,7 @@ def export_audit(
     }
     if key is not None:
         manifest["hmac_sha256"] = _signature(manifest, key)
-    manifest_path(path).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_private(manifest_path(path), json.dumps(manifest, indent=2) + "\n")
     return ExportResult(path, manifest_path(path), count, last_seq, manifest["sha256"], key is not None)
 
 

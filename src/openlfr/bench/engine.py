@@ -42,15 +42,19 @@ def machine_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    import onnxruntime
+    from openlfr.models.runtime import block_runtime_telemetry, cpu_supports_bf16, openvino_installed
 
-    from openlfr.models.runtime import cpu_supports_bf16, openvino_installed
+    block_runtime_telemetry()
+    import onnxruntime
 
     openvino_version = None
     if openvino_installed():
-        import openvino
+        from importlib.metadata import PackageNotFoundError, version
 
-        openvino_version = openvino.__version__.split("-")[0]
+        try:  # from the installed metadata: importing OpenVINO only to read its version is not worth it
+            openvino_version = version("openvino").split("-")[0]
+        except PackageNotFoundError:
+            openvino_version = None
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

@@ -47,8 +47,10 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
+    from openlfr.files import write_private
+
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    write_private(output, text)
     print(f"wrote {output}", file=sys.stderr)
 
 

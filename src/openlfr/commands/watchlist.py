@@ -270,7 +270,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
 
     settings = settings_with_database(args)
     # Only the embedder's contract is needed: templates of other models are left out of the snapshot.
-    contract = create_embedder(settings.engine.embedder, settings.cache_dir).contract
+    contract = create_embedder(settings.engine.embedder, settings.models_cache_dir).contract
     as_of = args.as_of or datetime.now(UTC).date()
     with open_store(settings) as store, store.db.session() as session:
         result = create_snapshot(session, args.name, contract, as_of)
@@ -293,7 +293,9 @@ def run_export_report(args: argparse.Namespace) -> int:
 
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
         rows = review_report(session, args.name, datetime.now(UTC).date())
-    handle = args.output.open("w", newline="", encoding="utf-8") if args.output else sys.stdout
+    from openlfr.files import open_private
+
+    handle = open_private(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
     try:
         if args.json:
             json.dump({"watchlist": args.name, "subjects": [row.as_dict() for row in rows]}, handle, indent=2)

@@ -39,6 +39,13 @@ class ApiConfig(BaseModel):
     max_upload_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="largest accepted uploaded file; request bodies are capped just above"
     )
+    max_parallel_decodes: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="uploaded images decoded at once (off the event loop; a large image takes seconds and hundreds "
+        "of MB); an upload beyond that is answered 503 server_busy at once",
+    )
     alert_stream_max_s: float = Field(
         300.0,
         gt=0,

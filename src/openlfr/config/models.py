@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openlfr.config.api import ApiConfig
@@ -166,40 +166,8 @@ class WatchlistConfig(_Strict):
     )
 
 
-def default_cache_dir() -> Path:
-    import os
-
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "openlfr"
-
-
-class Settings(BaseSettings):
-    """Root settings. Env vars: ``LFR_<FIELD>``, nested with ``__`` (e.g. ``LFR_ENGINE__DETECTION_MAX_SIDE``)."""
-
-    model_config = SettingsConfigDict(env_prefix="LFR_", env_nested_delimiter="__", extra="forbid", frozen=True)
-
-    engine: EngineConfig = Field(default_factory=EngineConfig)
-    cache_dir: Path = Field(
-        default_factory=default_cache_dir, description="converted models and other rebuildable files"
-    )
-    data_dir: Path = Field(Path("var"), description="embedded database, media files")
-    database_url: str | None = Field(
-        None,
-        description="SQLAlchemy URL of the database (e.g. postgresql://user@host/db); "
-        "default: the embedded SQLite file <data_dir>/openlfr.db",
-    )
-    media_key: SecretStr | None = Field(
-        None,
-        description="Fernet key (url-safe base64, 32 bytes) that encrypts reference images at rest; "
-        "generate one with `lfr watchlist keygen`; without it images are stored in the clear",
-    )
-    watchlist: WatchlistConfig = Field(default_factory=WatchlistConfig)
-    api: ApiConfig = Field(default_factory=ApiConfig)
-    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
-
-
 class SourceConfig(_Strict):
-    """How video sources open, read and reconnect (see docs/SOURCES.md)."""
+    """How video sources open, read and reconnect, and where cameras may be (see docs/SOURCES.md)."""
 
     open_timeout_s: float = Field(5.0, gt=0, le=120, description="give up opening a stream after this long")
     read_timeout_s: float = Field(
@@ -216,3 +184,53 @@ class SourceConfig(_Strict):
         description="reconnect attempts that may fail in a row before a live source is marked failed "
         "(0: never retry); null: retry forever",
     )
+    allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="if set, stream cameras (rtsp://, http(s)://) may only be on these hosts: host names "
+        "(matched exactly, case-insensitive) or IP networks in CIDR form (e.g. 10.20.0.0/16, matched against "
+        "literal IP addresses only: nothing is resolved to check); checked when a camera is added and when a "
+        "source is opened. Empty: any host",
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from openlfr.sources.hosts import parse_allowed_hosts
+
+        parse_allowed_hosts(value)  # raises ValueError naming the bad entry
+        return tuple(entry.strip() for entry in value)
+
+
+class Settings(BaseSettings):
+    """Root settings. Env vars: ``LFR_<FIELD>``, nested with ``__`` (e.g. ``LFR_ENGINE__DETECTION_MAX_SIDE``)."""
+
+    model_config = SettingsConfigDict(env_prefix="LFR_", env_nested_delimiter="__", extra="forbid", frozen=True)
+
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    cache_dir: Path | None = Field(
+        None,
+        description="converted models and other rebuildable files; default: <data_dir>/cache (nothing is "
+        "written outside the data folder unless configured here)",
+    )
+    data_dir: Path = Field(Path("var"), description="embedded database, media files (created 0700)")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database (e.g. postgresql://user@host/db); "
+        "default: the embedded SQLite file <data_dir>/openlfr.db",
+    )
+    media_key: SecretStr | None = Field(
+        None,
+        description="Fernet key (url-safe base64, 32 bytes) that encrypts reference images at rest; "
+        "generate one with `lfr watchlist keygen`; without it images are stored in the clear",
+    )
+    watchlist: WatchlistConfig = Field(default_factory=WatchlistConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
+    sources: SourceConfig = Field(
+        default_factory=SourceConfig, description="how cameras are opened, and which hosts they may be on"
+    )
+
+    @property
+    def models_cache_dir(self) -> Path:
+        """Where converted models are kept: ``cache_dir``, else ``<data_dir>/cache``."""
+        return self.cache_dir if self.cache_dir is not None else self.data_dir / "cache"

@@ -2,7 +2,8 @@
 inside its planned window, and stops by itself at the planned end.
 
 Every ``tick`` compares what should run (live, authorised, now in [planned_start, planned_end)) with what the
-``RecognitionController`` reports running, and starts or stops the difference. A live deployment whose end
+``RecognitionController`` reports running, and starts (with the mandate ``issue_mandate`` gives the
+deployment) or stops the difference. A live deployment whose end
 has passed is ended (``system:scheduler`` in the audit chain), which destroys its copy of the templates. A
 deployment whose recognition fails to start is recorded once (``deployment.start_failed``) and retried on
 later ticks; so is one with no signage placement on record (``openlfr.deployments.notice``). A draft or
@@ -27,11 +28,13 @@ from sqlalchemy import select
 from openlfr.audit import append_audit
 from openlfr.audit.chain import as_utc
 from openlfr.deployments.figures import add_counts, get_counts
+from openlfr.deployments.mandate import issue_mandate
 from openlfr.deployments.notice import SignageNotPlacedError, signed_deployments
 from openlfr.deployments.service import cancel_deployment, end_deployment, in_window, is_authorised
 from openlfr.deployments.types import NO_COUNTS, DeploymentStateError, RunCounts
 from openlfr.errors import OpenLFRError
-from openlfr.service.controller import RecognitionController
+from openlfr.service.controller import GalleryRefresher, RecognitionController
+from openlfr.sources.redact import redact
 from openlfr.store.db import Database
 from openlfr.store.governance_models import Deployment
 from openlfr.store.models import utcnow
@@ -87,20 +90,23 @@ class DeploymentScheduler:
                     )
                 )
             )
-            plans = {d.id: (d.snapshot_id, d.threshold, tuple(d.camera_ids)) for d in wanted.values()}
+            plans = set(wanted)
             signed = signed_deployments(session, plans)
         running = self.controller.active_deployments()
-        for deployment_id in sorted(running & set(plans)):
+        for deployment_id in sorted(running & plans):
             self._store_counts(deployment_id, now)
-        for deployment_id in sorted(running - set(plans)):
+        for deployment_id in sorted(running - plans):
             self._stop_one(deployment_id, now)
             stopped.append(deployment_id)
-        for deployment_id in sorted(set(plans) - running):
-            snapshot_id, threshold, cameras = plans[deployment_id]
+        if isinstance(self.controller, GalleryRefresher):
+            self.controller.refresh_galleries()  # erasures made by another process
+        for deployment_id in sorted(plans - running):
             try:
                 if deployment_id not in signed:  # e.g. live from before placements were recorded
                     raise SignageNotPlacedError(f"no signs are recorded as put up for deployment {deployment_id}")
-                self.controller.start_recognition(deployment_id, snapshot_id, threshold, cameras)
+                with self.db.session() as session:
+                    mandate = issue_mandate(session, deployment_id, now=now)
+                self.controller.start_recognition(mandate)
             except OpenLFRError as exc:
                 failed.append(deployment_id)
                 if deployment_id not in self._failed:
@@ -126,7 +132,13 @@ class DeploymentScheduler:
                     action="deployment.recognition_started",
                     target_type="deployment",
                     target_id=deployment_id,
-                    details={"threshold": threshold, "camera_ids": list(cameras)},
+                    details={
+                        "threshold": mandate.threshold,
+                        "camera_ids": [c.camera_id for c in mandate.cameras],
+                        "sources": [redact(c.source) for c in mandate.cameras],
+                        "snapshot_fingerprint": mandate.snapshot_fingerprint,
+                        "revision": mandate.revision,
+                    },
                 )
         for deployment_id in overdue:
             try:

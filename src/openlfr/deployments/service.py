@@ -39,6 +39,7 @@ from openlfr.deployments.types import (
 )
 from openlfr.pipeline.thresholds import CALIBRATED
 from openlfr.store.auth_models import User
+from openlfr.store.camera_models import CameraRecord
 from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.governance_models import Deployment
 from openlfr.store.models import Snapshot, SnapshotTemplate
@@ -105,6 +106,19 @@ def _check_size(snapshot: Snapshot, config: GovernanceConfig) -> None:
             f"snapshot {snapshot.id} holds {snapshot.subject_count} subjects: more than the configured cap of "
             f"{config.max_watchlist_subjects} (governance.max_watchlist_subjects)"
         )
+
+
+class UnknownCameraError(DeploymentError):
+    code = "camera_unknown"
+
+
+def _check_cameras(session: Session, camera_ids: list[str]) -> None:
+    """A deployment names registered cameras only (by id; `lfr camera list`, GET /api/cameras)."""
+    known = set(session.scalars(select(CameraRecord.id).where(CameraRecord.id.in_(set(camera_ids)))))
+    unknown = [c for c in camera_ids if c not in known]
+    if unknown:
+        ids = ", ".join(repr(c) for c in unknown)
+        raise UnknownCameraError(f"no registered camera with id {ids} (see `lfr camera list` or GET /api/cameras)")
 
 
 def _check(deployment: Deployment) -> None:
@@ -228,6 +242,7 @@ def create_deployment(
         deployment, threshold_policy(config, snapshot.model, snapshot.weights_sha256), plan.threshold, override, now
     )
     _check(deployment)
+    _check_cameras(session, deployment.camera_ids)
     session.add(deployment)
     session.flush()
     _audit(
@@ -282,6 +297,7 @@ def update_deployment(
         deployment.planned_end = as_utc(given["planned_end"])
     if "camera_ids" in given:
         deployment.camera_ids = list(given["camera_ids"])
+        _check_cameras(session, deployment.camera_ids)
     snapshot = session.get(Snapshot, deployment.snapshot_id)
     if "snapshot" in given:
         snapshot = _resolve_snapshot(session, given["snapshot"], deployment.id)

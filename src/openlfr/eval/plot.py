@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from openlfr.eval.metrics import ErrorCurve
+from openlfr.files import open_private
 from openlfr.optional import require
 
 
@@ -30,5 +31,6 @@ def plot_det(curves: dict[str, ErrorCurve], path: Path, *, x_label: str, y_label
     axes.legend(loc="upper right")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    with open_private(path, "wb") as handle:  # an evaluation output: the owner's only
+        figure.savefig(handle, format=path.suffix.lstrip(".").lower() or "png")
     plt.close(figure)

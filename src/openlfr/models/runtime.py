@@ -7,13 +7,17 @@ runs on this machine; it is a pure function of what is installed and what the CP
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
 import queue
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -32,6 +36,7 @@ MAX_COMPILED_SHAPES = 8
 
 def create_session(model_path: Path, threads: int) -> Any:
     """A CPU InferenceSession; raises ModelLoadError with the file name when onnxruntime refuses it."""
+    block_runtime_telemetry()
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -92,27 +97,84 @@ def choose_runtime(runtime: str, precision: str, *, openvino_installed: bool, cp
     return RuntimeChoice("onnxruntime", "f32", f"auto: {why}")
 
 
+# OpenVINO's package imports its model converter, whose import runs Intel's telemetry (``openvino_telemetry``):
+# a Google Analytics client that resolves www.google-analytics.com, may send an "import" event and writes a
+# client id and counters under ~/intel. Its documented opt-out (``opt_in_out --opt_out``) is itself a file
+# under ~/intel. Instead the package is made unimportable in this process before OpenVINO is first imported:
+# OpenVINO then falls back to its own no-op stub (``openvino.tools.ovc.telemetry_stub``), as it does where
+# the package is not installed. Nothing of it ever runs (tests/test_outbound.py watches every connection).
+TELEMETRY_MODULE = "openvino_telemetry"
+# CPU flags (/proc/cpuinfo) without which OpenVINO cannot report native bf16: checked before importing it.
+_BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "avx_ne_convert", "avx_vnni_int8"})
+
+
+# onnxruntime (1.32 on Linux) ships Microsoft's 1DS telemetry: an uploader, a ProcessInfo event, a persistent
+# device id and an offline event cache (~/.cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,onnxruntime.db},
+# written by `import onnxruntime` itself). ORT_DISABLE_TELEMETRY=1, set before onnxruntime initialises, is its
+# documented full opt-out ("no uploader, events, persistent device identifier, or offline cache is created").
+ORT_TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
+
+
+def block_runtime_telemetry() -> None:
+    """Opt out of both runtimes' telemetry for this process before either is imported (idempotent): what
+    ``lfr`` does first thing, and what the runners do before importing their runtime."""
+    os.environ[ORT_TELEMETRY_ENV] = "1"  # read by onnxruntime when it initialises (at import)
+    block_openvino_telemetry()
+
+
+def block_openvino_telemetry() -> None:
+    """Make ``openvino_telemetry`` unimportable in this process (idempotent; call before importing OpenVINO)."""
+    loaded = sys.modules.get(TELEMETRY_MODULE)
+    if loaded is not None:
+        log.warning("openvino_telemetry was imported before it could be blocked (by another library)")
+        return
+    sys.modules[TELEMETRY_MODULE] = None  # type: ignore[assignment]  # makes `import` raise ImportError
+
+
+def import_openvino() -> ModuleType:
+    """``import openvino`` with its telemetry blocked. Only the code that runs a model on OpenVINO calls it."""
+    import importlib
+
+    block_openvino_telemetry()
+    return importlib.import_module("openvino")
+
+
 def openvino_installed() -> bool:
+    """Whether the openvino package is installed, without importing it (importing it is not free: see above)."""
     try:
-        import openvino  # noqa: F401
-    except ImportError:
+        return importlib.util.find_spec("openvino") is not None
+    except (ImportError, ValueError):
         return False
-    return True
+
+
+def _cpu_flags() -> frozenset[str] | None:
+    """The CPU's feature flags from /proc/cpuinfo; None where that file does not exist (not Linux)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return None
 
 
 @lru_cache(maxsize=1)
 def cpu_supports_bf16() -> bool:
-    """Whether OpenVINO reports native bfloat16 on this CPU (AVX512-BF16 / AMX); False without OpenVINO."""
+    """Whether OpenVINO reports native bfloat16 on this CPU (AVX512-BF16 / AMX); False without OpenVINO.
+
+    Where the CPU flags show no bf16 instruction at all the answer is known without importing OpenVINO."""
     if not openvino_installed():
+        return False
+    flags = _cpu_flags()
+    if flags is not None and not flags & _BF16_CPU_FLAGS:
         return False
     return "BF16" in _openvino_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
 @lru_cache(maxsize=1)
 def _openvino_core() -> Any:
-    import openvino as ov
-
-    return ov.Core()
+    return import_openvino().Core()
 
 
 def resolve_runtime(runtime: str, precision: str) -> RuntimeChoice:
@@ -253,6 +315,7 @@ class OpenVinoRunner:
         the graph. The input is float32, not uint8: with a uint8 input OpenVINO transposes the bytes, converts
         them and reorders them again (0.7 ms on a 640x480 YuNet frame); with float32 the transpose and its
         reorder fuse into one (0.2 ms) and numpy's uint8 -> float32 copy costs 0.1-0.2 ms."""
+        import_openvino()  # the telemetry is blocked before any OpenVINO import
         from openvino import Layout, Type
         from openvino.preprocess import ColorFormat, PrePostProcessor
 

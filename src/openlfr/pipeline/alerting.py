@@ -137,8 +137,8 @@ class AlertWriter:
     def _run(self) -> None:
         while (job := self._queue.get()) is not None:
             try:
-                self.dispatcher.publish(render(job.event, job.probe, job.context))
-                self.written += 1
+                if self.dispatcher.publish(render(job.event, job.probe, job.context)) is not None:
+                    self.written += 1  # not an alert dropped because its subject was erased meanwhile
             except Exception as exc:  # reported to the model thread; later alerts are still attempted
                 log.error("alert %s could not be stored: %s", job.event.alert_id, exc)
                 if self._error is None:

@@ -4,6 +4,10 @@ in reverse on one stop signal.
 ``WatchPipeline.run`` runs the model loop on the calling thread (``lfr watch`` calls it from the main thread,
 so Ctrl-C only has to set the stop event); each camera decodes and detects on its own reader thread, and
 alerts are written on the alert writer's thread.
+
+The door for live sources: a pipeline over a live source (camera stream, webcam) needs the
+``RecognitionMandate`` of a live, authorised deployment (``openlfr.deployments.mandate.issue_mandate``),
+runs exactly that deployment's snapshot, threshold and cameras, and stops by itself at the mandate's end.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -30,6 +35,7 @@ from openlfr.pipeline.gallery import WatchlistSnapshot
 from openlfr.pipeline.runner import STAGES, Judgement, ModelRunner
 from openlfr.pipeline.thresholds import default_threshold
 from openlfr.sources.base import FrameSource
+from openlfr.sources.mandate import RecognitionMandate, RecognitionNotAuthorisedError, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,11 @@ class RunSummary:
     tracks_unexamined: int = 0
     """tracks with a usable face that ended without a single embedding: a real-time camera gave them up
     (``give_up_after_s``) or the run was stopped while they waited. Passers-by the system did not check."""
+    halted: str | None = None
+    """why the pipeline stopped itself: ``mandate_expired`` (its deployment's window ended) or
+    ``watchlist_empty`` (every subject was erased); None otherwise"""
+    dropped_erased: int = 0
+    """alerts dropped because their subject was erased while the pipeline ran"""
 
     @property
     def fps(self) -> float:
@@ -90,6 +101,8 @@ class RunSummary:
             "outcomes": self.outcomes,
             "threshold": self.threshold,
             "stopped": self.stopped,
+            "halted": self.halted,
+            "dropped_erased": self.dropped_erased,
         }
 
 
@@ -166,19 +179,30 @@ class WatchPipeline:
         mode: Mode = "evaluation",
         drop_when_behind: bool | None = None,
         observer: Callable[[Judgement], None] | None = None,
+        mandate: RecognitionMandate | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         """``drop_when_behind``: see ``CameraReader``; ``lfr watch --realtime`` sets it so files behave as
-        cameras (frames the models cannot keep up with are dropped and counted, not queued)."""
+        cameras (frames the models cannot keep up with are dropped and counted, not queued).
+        ``mandate``: required when any source is live (RecognitionNotAuthorisedError otherwise); the pipeline then
+        runs in production mode on the mandate's snapshot, threshold and cameras only, and stops when
+        ``clock()`` passes the mandate's end."""
         if not sources:
             raise ValueError("a pipeline needs at least one source")
         ids = [s.source_id for s in sources]
         if len(set(ids)) != len(ids):
             raise ValueError(f"source ids must be unique, got {ids}")
         self.config = config or PipelineConfig()
+        self.mandate = mandate
+        self.clock = clock
+        _check_mandate(mandate, snapshot, sources, self.config, mode, clock())
         threshold = self.config.threshold
         if threshold is None:
             threshold = default_threshold(snapshot.contract)
         self.threshold = threshold
+        self.halted: str | None = None
+        self._halt = threading.Event()
+        self._snapshot_lock = threading.Lock()
         self.alert_writer = AlertWriter(dispatcher)
         policy = self.config.policy(threshold)
         self.runner = ModelRunner(
@@ -196,6 +220,23 @@ class WatchPipeline:
         ]
         for reader in self.readers:
             self.runner.add_camera(reader.source_id, realtime=reader.drop_when_behind)
+
+    def forget_subject(self, subject_id: str) -> None:
+        """An erasure: from when this returns, no alert about ``subject_id`` is stored or pushed, and it is no
+        longer searched. If nobody is left on the watchlist, the pipeline stops (``halted``)."""
+        self.alert_writer.dispatcher.forget([subject_id])
+        with self._snapshot_lock:
+            remaining = self.runner.snapshot.without([subject_id])
+            if remaining is None:
+                self._halt_with("watchlist_empty")
+            elif remaining is not self.runner.snapshot:
+                self.runner.use_snapshot(remaining)
+
+    def _halt_with(self, reason: str) -> None:
+        if self.halted is None:
+            self.halted = reason
+            log.warning("pipeline stops itself: %s", reason)
+        self._halt.set()
 
     def run(self, stop: threading.Event | None = None) -> RunSummary:
         """Process until every source ends or ``stop`` is set; always stops everything it started."""
@@ -251,7 +292,10 @@ class WatchPipeline:
 
     def _loop(self, stop: threading.Event) -> None:
         active = list(self.readers)
-        while (active or self.runner.waiting) and not stop.is_set():
+        while (active or self.runner.waiting) and not stop.is_set() and not self._halt.is_set():
+            if self.mandate is not None and not self.mandate.valid_at(self.clock()):
+                self._halt_with("mandate_expired")
+                break
             self.alert_writer.raise_if_failed()
             batch: list[PreparedFrame] = []
             for reader in list(active):
@@ -311,4 +355,41 @@ class WatchPipeline:
             stopped=stopped,
             dropped_frames=sum(r.dropped + r.source.health().frames_dropped for r in self.readers),
             tracks_unexamined=self.runner.tracks_unexamined,
+            halted=self.halted,
+            dropped_erased=self.alert_writer.dispatcher.dropped_erased,
         )
+
+
+def _check_mandate(
+    mandate: RecognitionMandate | None,
+    snapshot: WatchlistSnapshot,
+    sources: Sequence[FrameSource],
+    config: PipelineConfig,
+    mode: Mode,
+    now: datetime,
+) -> None:
+    """RecognitionNotAuthorisedError unless every live source is covered by a valid mandate that this pipeline
+    follows to the letter (its snapshot, its threshold, its cameras, production mode)."""
+    live = [s.source_id for s in sources if s.live]
+    if mandate is None:
+        if live:
+            raise RecognitionNotAuthorisedError(
+                f"live source(s) {', '.join(live)}: recognition on cameras runs only inside a live, authorised "
+                "deployment (a mandate from openlfr.deployments.mandate.issue_mandate)"
+            )
+        return
+    problems = []
+    if not mandate.valid_at(now):
+        problems.append("the mandate is not valid now")
+    if mode != "production":
+        problems.append("a deployment's pipeline runs in production mode")
+    if snapshot.name != mandate.snapshot_id:
+        problems.append(f"snapshot {snapshot.name} is not the deployment's ({mandate.snapshot_id})")
+    if config.threshold is None or abs(config.threshold - mandate.threshold) > 1e-12:
+        problems.append(f"threshold {config.threshold} is not the deployment's ({mandate.threshold})")
+    granted = {camera.name for camera in mandate.cameras}
+    strangers = [s.source_id for s in sources if s.source_id not in granted]
+    if strangers:
+        problems.append(f"source(s) {', '.join(strangers)} are not cameras of the deployment")
+    if problems:
+        raise RecognitionNotAuthorisedError(f"deployment {mandate.deployment_id}: " + "; ".join(problems))

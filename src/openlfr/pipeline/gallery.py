@@ -48,10 +48,30 @@ class WatchlistSnapshot:
         return self.index.search(probes, k)
 
     def reference_for(self, subject_id: str, probe: FloatArray) -> str:
-        """The subject's reference image whose template is closest to ``probe``."""
+        """The subject's reference image whose template is closest to ``probe``; "" when the subject is not in
+        this snapshot (erased between the search and this call: the alert is dropped before it is stored)."""
         rows = [i for i, s in enumerate(self.subject_ids) if s == subject_id]
+        if not rows:
+            return ""
         best = max(rows, key=lambda i: float(self.templates[i] @ probe))
         return self.references[best]
+
+    def without(self, subject_ids: Collection[str]) -> WatchlistSnapshot | None:
+        """This snapshot less every template of ``subject_ids`` (an erasure); itself when none is in it; None
+        when nothing would be left to search."""
+        gone = set(subject_ids)
+        keep = [i for i, s in enumerate(self.subject_ids) if s not in gone]
+        if len(keep) == len(self.subject_ids):
+            return self
+        if not keep:
+            return None
+        return build_snapshot(
+            self.name,
+            self.templates[keep],
+            [self.subject_ids[i] for i in keep],
+            [self.references[i] for i in keep],
+            self.contract,
+        )
 
 
 def build_snapshot(

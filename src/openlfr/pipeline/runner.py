@@ -138,6 +138,13 @@ class ModelRunner:
         self._observer = observer
         self._round = 0
 
+    def use_snapshot(self, snapshot: WatchlistSnapshot) -> None:
+        """Search ``snapshot`` from the next face on (a subject erased while the pipeline runs). Called from any
+        thread: a round already under way may still finish on the old one; the alert dispatcher drops what
+        it decides about a forgotten subject."""
+        snapshot.contract.require_same(self.engine.contract)
+        self.snapshot, self._k = snapshot, (2 if snapshot.subjects > 1 else 1)
+
     def add_camera(self, source_id: str, *, realtime: bool = False) -> CameraState:
         camera = CameraState(source_id, FaceTracker(self.config.tracker()), realtime=realtime)
         self.cameras[source_id] = camera

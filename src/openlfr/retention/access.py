@@ -21,6 +21,7 @@ from openlfr.audit import append_audit
 from openlfr.deployments.figures import retire_alerts
 from openlfr.engine import FaceEngine
 from openlfr.errors import ImageDecodeError, OpenLFRError
+from openlfr.files import private_dir, write_private
 from openlfr.imaging.decode import decode_image
 from openlfr.store import media_refs
 from openlfr.store.alert_models import AlertRecord
@@ -152,7 +153,7 @@ def search_by_face(store: Store, engine: FaceEngine, photo: bytes, *, threshold:
 
 def export_access(store: Store, result: AccessResult, folder: Path, *, actor: str) -> Path:
     """Write the records found (JSON) and the alerts' probe images into ``folder`` for the requester."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)  # personal data of the requester: the owner's only
     with store.db.session() as session:
         subjects = []
         for hit in result.subjects:
@@ -175,10 +176,10 @@ def export_access(store: Store, result: AccessResult, folder: Path, *, actor: st
             data = store.media.get(alert.probe_media, encrypted=alert.media_encrypted)
         except (MediaKeyError, StorageError, OSError):
             continue
-        (folder / f"alert-{alert.alert_id}.jpg").write_bytes(data)
+        write_private(folder / f"alert-{alert.alert_id}.jpg", data)
     path = folder / "records.json"
     payload = {**result.as_dict(), "subjects": subjects}
-    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    write_private(path, json.dumps(payload, indent=2) + "\n")
     with store.db.session() as session:
         append_audit(
             session,

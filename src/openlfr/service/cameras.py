@@ -1,9 +1,14 @@
 """``CameraManager``: the registered cameras, and the recognition pipelines that run on them inside ``lfr serve``.
 
 One ``WatchPipeline`` per live deployment, on its own thread, over the deployment's cameras; it can be started
-and stopped at any time (the deployment scheduler calls ``start_recognition`` / ``stop_recognition``). Its
-alerts go to the database (``DbAlertStore``, ``mode="production"``, with the deployment id) and then to the
-in-process bus that feeds the console's live stream.
+and stopped at any time (the deployment scheduler calls ``start_recognition`` with the deployment's
+``RecognitionMandate``, and ``stop_recognition``). Its alerts go to the database (``DbAlertStore``,
+``mode="production"``, with the deployment id) and then to the in-process bus that feeds the console's live
+stream.
+
+Erasure: every running pipeline listens for erasures in this process (``openlfr.watchlists.erase``) and
+forgets the subject before the erasure returns; ``refresh_galleries`` (each scheduler tick) catches up with
+erasures made by another process, whose alerts the alert store refuses meanwhile.
 
 The live preview never leaves this module unblurred: ``preview_jpeg`` runs a detector of its own on the newest
 frame and blanks every face it finds before encoding. Frames are held in memory only (the newest one per
@@ -17,6 +22,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -40,13 +46,17 @@ from openlfr.pipeline.gallery import WatchlistSnapshot, build_snapshot
 from openlfr.pipeline.latency import HistogramSnapshot
 from openlfr.sources.base import FrameSource, SourceHealth
 from openlfr.sources.factory import open_source
+from openlfr.sources.hosts import SourceNotAllowedError, check_stream_host
+from openlfr.sources.mandate import RecognitionMandate, utcnow
 from openlfr.sources.redact import redact
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.db import Database
 from openlfr.store.errors import ConflictError, NotFoundError
+from openlfr.store.governance_models import Deployment
 from openlfr.store.media import MediaStore
-from openlfr.store.models import SnapshotTemplate, Template
+from openlfr.store.models import Snapshot, SnapshotTemplate, Template
 from openlfr.types import Frame, ImageBGR
+from openlfr.watchlists.erase import on_erasure
 from openlfr.watchlists.snapshots import snapshot_templates
 
 log = logging.getLogger(__name__)
@@ -63,13 +73,24 @@ class CameraError(OpenLFRError):
     code = "camera_invalid"
 
 
-def check_camera(name: str, source: str) -> None:
-    """Refuse a camera that can never work; a stream is only checked for its shape (it may be down now)."""
+class CameraHostError(CameraError):
+    """A stream camera on a host the configuration does not allow (``sources.allowed_hosts``)."""
+
+    code = "camera_host_not_allowed"
+
+
+def check_camera(name: str, source: str, allowed_hosts: Sequence[str] = ()) -> None:
+    """Refuse a camera that can never work, or may not be used (a stream on a host outside
+    ``allowed_hosts``); a stream is only checked for its shape (it may be down now)."""
     if not CAMERA_NAME.match(name):
         raise CameraError("a camera name is 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
     spec = source.strip()
     if not spec or len(spec) > 2000:
         raise CameraError("the camera source is empty or too long")
+    try:
+        check_stream_host(spec, allowed_hosts)
+    except SourceNotAllowedError as exc:
+        raise CameraHostError(str(exc)) from None
     if spec.lower().startswith(_STREAM_SCHEMES) or re.fullmatch(r"(?:webcam:)?\d+", spec):
         return
     if "://" in spec:
@@ -166,10 +187,13 @@ class _Run:
     pipeline: WatchPipeline
     taps: dict[str, TapSource]
     """camera id → its source"""
+    erasures: int = 0
+    """the snapshot's erasure count when its gallery was (re)loaded"""
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     summary: RunSummary | None = None
     error: str | None = None
+    stop_listening: Callable[[], None] | None = None
 
 
 def load_snapshot(session: Session, snapshot_id: str) -> WatchlistSnapshot:
@@ -193,6 +217,11 @@ def load_snapshot(session: Session, snapshot_id: str) -> WatchlistSnapshot:
     }
     references = [image_of.get(d, "") for d in digests]
     return build_snapshot(snapshot_id, matrix, subject_ids, references, contract)
+
+
+def _erasures(session: Session, snapshot_id: str) -> int:
+    snapshot = session.get(Snapshot, snapshot_id)
+    return int(snapshot.erasures or 0) if snapshot is not None else 0
 
 
 def _default_engine_factory(settings: Settings) -> Callable[[], FaceEngine]:
@@ -239,7 +268,9 @@ class CameraManager:
         engine_factory: Callable[[], FaceEngine] | None = None,
         pipeline_config: PipelineConfig | None = None,
         realtime_files: bool = True,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``clock``: the time the deployments' mandates are checked against (the scheduler's clock)."""
         self.settings = settings
         self.db = db
         self.media = media
@@ -247,6 +278,7 @@ class CameraManager:
         self.engine_factory = engine_factory or _default_engine_factory(settings)
         self.pipeline_config = pipeline_config or PipelineConfig()
         self.realtime_files = realtime_files
+        self.clock = clock
         self._runs: dict[str, _Run] = {}
         self._stopped_counts: dict[str, RunCounts] = {}
         """per deployment: what its last run counted in all, until it starts again"""
@@ -259,7 +291,7 @@ class CameraManager:
     def add_camera(
         self, session: Session, *, name: str, source: str, created_by: str, location: str = "", loop: bool = False
     ) -> CameraRecord:
-        check_camera(name, source)
+        check_camera(name, source, self.settings.sources.allowed_hosts)
         if session.scalar(select(CameraRecord).where(CameraRecord.name == name)) is not None:
             raise ConflictError(f"a camera named {name!r} exists already")
         record = CameraRecord(name=name, source=source.strip(), location=location, loop=loop, created_by=created_by)
@@ -272,6 +304,14 @@ class CameraManager:
         running = self._deployment_of(camera_id)
         if running is not None:
             raise ConflictError(f"camera {record.name} is in use by live deployment {running}: stop that first")
+        # A deployment names registered cameras only: one that is not over yet keeps its cameras.
+        for deployment_id, camera_ids in session.execute(
+            select(Deployment.id, Deployment.camera_ids).where(Deployment.status.in_(("draft", "authorised", "live")))
+        ):
+            if camera_id in camera_ids:
+                raise ConflictError(
+                    f"camera {record.name} is named by deployment {deployment_id}: change or end that first"
+                )
         session.delete(record)
         session.flush()
         return record
@@ -289,43 +329,60 @@ class CameraManager:
 
     # -- RecognitionController ----------------------------------------------------------------------------
 
-    def start_recognition(
-        self, deployment_id: str, snapshot_id: str, threshold: float, camera_ids: Sequence[str]
-    ) -> None:
-        if not camera_ids:
+    def start_recognition(self, mandate: RecognitionMandate) -> None:
+        """Run the deployment of ``mandate`` on its cameras, snapshot and threshold (it stops by itself at the
+        mandate's end). Raises when it cannot start; nothing keeps running then."""
+        deployment_id = mandate.deployment_id
+        if not mandate.cameras:
             raise ConflictError("a deployment needs at least one camera")
-        if len(set(camera_ids)) != len(camera_ids):
+        if len({c.camera_id for c in mandate.cameras}) != len(mandate.cameras):
             raise ConflictError("a camera is listed twice")
-        if not -1.0 <= threshold <= 1.0:
-            raise ConflictError(f"threshold {threshold} is outside [-1, 1]")
         with self._lock:
             if deployment_id in self._runs:
                 raise ConflictError(f"recognition for deployment {deployment_id} is running already")
-            for camera_id in camera_ids:
-                other = self._deployment_of(camera_id)
+            for grant in mandate.cameras:
+                other = self._deployment_of(grant.camera_id)
                 if other is not None:
-                    raise ConflictError(f"camera {camera_id} is in use by deployment {other}")
+                    raise ConflictError(f"camera {grant.camera_id} is in use by deployment {other}")
             with self.db.session() as session:
-                records = [self.get_camera(session, camera_id) for camera_id in camera_ids]
-                snapshot = load_snapshot(session, snapshot_id)
-                cameras = {r.id: (r.name, r.source, r.loop) for r in records}
+                snapshot = load_snapshot(session, mandate.snapshot_id)
+                erasures = _erasures(session, mandate.snapshot_id)
             engine = self.engine_factory()
             taps: dict[str, TapSource] = {}
+            now = self.clock()
             try:
-                for camera_id, (name, source, loop) in cameras.items():
-                    taps[camera_id] = TapSource(
-                        open_source(source, source_id=name, realtime=self.realtime_files, loop=loop)
+                for grant in mandate.cameras:
+                    taps[grant.camera_id] = TapSource(
+                        open_source(
+                            grant.source,
+                            source_id=grant.name,
+                            realtime=self.realtime_files,
+                            loop=grant.loop,
+                            config=self.settings.sources,
+                            mandate=mandate,
+                            now=now,
+                        )
                     )
-                config = self.pipeline_config.model_copy(update={"threshold": threshold})
-                dispatcher = AlertDispatcher(
-                    DbAlertStore(self.db, self.media, deployment_id=deployment_id), [_BusForwarder(self.bus)]
+                config = self.pipeline_config.model_copy(update={"threshold": mandate.threshold})
+                store = DbAlertStore(self.db, self.media, deployment_id=deployment_id, check_subjects=True)
+                dispatcher = AlertDispatcher(store, [_BusForwarder(self.bus)])
+                pipeline = WatchPipeline(
+                    engine,
+                    snapshot,
+                    list(taps.values()),
+                    dispatcher,
+                    config,
+                    mode="production",
+                    mandate=mandate,
+                    clock=self.clock,
                 )
-                pipeline = WatchPipeline(engine, snapshot, list(taps.values()), dispatcher, config, mode="production")
             except BaseException:
                 for tap in taps.values():
                     tap.close()
                 raise
-            run = _Run(deployment_id, snapshot_id, threshold, {c: v[0] for c, v in cameras.items()}, pipeline, taps)
+            cameras = {grant.camera_id: grant.name for grant in mandate.cameras}
+            run = _Run(deployment_id, mandate.snapshot_id, mandate.threshold, cameras, pipeline, taps, erasures)
+            run.stop_listening = on_erasure(pipeline.forget_subject)
             run.thread = threading.Thread(
                 target=self._run, args=(run,), name=f"deployment-{deployment_id}", daemon=True
             )
@@ -333,12 +390,37 @@ class CameraManager:
             self._stopped_counts.pop(deployment_id, None)
             run.thread.start()
         log.info(
-            "recognition started: deployment %s, %d camera(s), threshold %.3f", deployment_id, len(cameras), threshold
+            "recognition started: deployment %s, %d camera(s), threshold %.3f",
+            deployment_id,
+            len(cameras),
+            mandate.threshold,
         )
+
+    def refresh_galleries(self) -> None:
+        """Catch up with erasures made by another process: a running deployment whose snapshot lost subjects
+        since its gallery was loaded forgets them (its alert store has been refusing their alerts)."""
+        with self._lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            with self.db.session() as session:
+                erasures = _erasures(session, run.snapshot_id)
+                if erasures == run.erasures:
+                    continue
+                present = set(
+                    session.scalars(
+                        select(SnapshotTemplate.subject_id).where(SnapshotTemplate.snapshot_id == run.snapshot_id)
+                    )
+                )
+            gone = set(run.pipeline.runner.snapshot.subject_ids) - present
+            for subject_id in sorted(gone):
+                run.pipeline.forget_subject(subject_id)
+            run.erasures = erasures
 
     def _run(self, run: _Run) -> None:
         try:
             run.summary = run.pipeline.run(run.stop)
+            if run.summary.halted == "watchlist_empty":
+                run.error = "every subject of the watchlist was erased: nothing is left to search"
         except Exception as exc:  # the pipeline thread must not die silently
             log.exception("recognition for deployment %s failed", run.deployment_id)
             run.error = str(exc) or type(exc).__name__
@@ -348,6 +430,8 @@ class CameraManager:
             run = self._runs.pop(deployment_id, None)
         if run is None:
             return
+        if run.stop_listening is not None:
+            run.stop_listening()
         run.stop.set()
         if run.thread is not None:
             run.thread.join(_JOIN_TIMEOUT_S)
@@ -447,7 +531,7 @@ class CameraManager:
         small, _ = downscale(frame.image, PREVIEW_MAX_SIDE)
         with self._preview_lock:
             if self._preview_detector is None:
-                self._preview_detector = create_detector(self.settings.engine.detector, self.settings.cache_dir)
+                self._preview_detector = create_detector(self.settings.engine.detector, self.settings.models_cache_dir)
             detections = detect_scaled(self._preview_detector, small, PREVIEW_MAX_SIDE)
         blurred = blur_faces_except(small, detections.boxes, keep=-1) if len(detections) else small.copy()
         return _jpeg(blurred)

@@ -1,20 +1,20 @@
 """The seam between governance and recognition: the deployment scheduler decides *whether* recognition runs
-(an authorised, live deployment), the camera manager makes it run."""
+(an authorised, live deployment, for which the deployments domain issues a ``RecognitionMandate``), the camera
+manager makes it run."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
+
+from openlfr.sources.mandate import RecognitionMandate
 
 
 @runtime_checkable
 class RecognitionController(Protocol):
-    def start_recognition(
-        self, deployment_id: str, snapshot_id: str, threshold: float, camera_ids: Sequence[str]
-    ) -> None:
-        """Run recognition on ``camera_ids`` against the watchlist snapshot ``snapshot_id`` at ``threshold``;
-        alerts are stored with ``deployment_id``. Raises (NotFoundError, ConflictError, SourceError…) when it
-        cannot start; nothing keeps running then."""
+    def start_recognition(self, mandate: RecognitionMandate) -> None:
+        """Run recognition on the mandate's cameras against its watchlist snapshot at its threshold; alerts are
+        stored with its deployment id. Raises (NotFoundError, ConflictError, SourceError…) when it cannot start;
+        nothing keeps running then."""
         ...
 
     def stop_recognition(self, deployment_id: str) -> None:
@@ -24,3 +24,10 @@ class RecognitionController(Protocol):
     def active_deployments(self) -> frozenset[str]:
         """Deployments started and not stopped (a file camera that reached its end still counts)."""
         ...
+
+
+@runtime_checkable
+class GalleryRefresher(Protocol):
+    """Optional: a controller that catches up with erasures made by another process (each scheduler tick)."""
+
+    def refresh_galleries(self) -> None: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from openlfr.config.models import Settings
+from openlfr.files import DIR_MODE, private_dir, private_file
 from openlfr.store.errors import StorageError
 
 DEFAULT_DB_FILE = "openlfr.db"
@@ -52,11 +55,87 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# What a database says when it cannot write (disk or quota full, I/O error, read-only file): SQLite's messages,
+# PostgreSQL's SQLSTATE classes 53 (insufficient resources: disk_full …) and 58 (system error: io_error …).
+_SQLITE_STORAGE_FAILURES = ("disk is full", "disk i/o error", "readonly database", "no space left")
+_STORAGE_SQLSTATES = ("53", "58", "25006")
+
+
+def storage_failure(error: BaseException) -> str | None:
+    """ "full" or "failing" when ``error`` (a DBAPI error, wrapped or not) says the database cannot write."""
+    original = getattr(error, "orig", None) or error
+    sqlstate = str(getattr(original, "sqlstate", "") or getattr(original, "pgcode", "") or "")
+    message = str(original).lower()
+    if sqlstate.startswith("53100") or "disk is full" in message or "no space left" in message:
+        return "full"
+    if sqlstate.startswith(_STORAGE_SQLSTATES) or any(m in message for m in _SQLITE_STORAGE_FAILURES):
+        return "failing"
+    return None
+
+
+class StorageHealth:
+    """Whether the database's last write failed for lack of storage, until a write succeeds again: what
+    ``/api/health`` reports besides reachability (a full disk still answers SELECT 1)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._problem: str | None = None
+
+    def failed(self, problem: str) -> None:
+        with self._lock:
+            self._problem = problem
+
+    def wrote(self) -> None:
+        with self._lock:
+            self._problem = None
+
+    @property
+    def problem(self) -> str | None:
+        with self._lock:
+            return self._problem
+
+
+_HEALTH: weakref.WeakKeyDictionary[Engine, StorageHealth] = weakref.WeakKeyDictionary()
+
+
+def storage_health(engine: Engine) -> StorageHealth:
+    """The write health of ``engine`` (tracked from its first use)."""
+    health = _HEALTH.get(engine)
+    if health is None:
+        health = _HEALTH[engine] = StorageHealth()
+        event.listen(engine, "handle_error", lambda context: _on_error(health, context.original_exception))
+    return health
+
+
+def _on_error(health: StorageHealth, error: BaseException) -> None:
+    problem = storage_failure(error)
+    if problem is not None:
+        health.failed(problem)
+
+
+def _track_writes(sessions: sessionmaker[Session], health: StorageHealth) -> None:
+    """A committed transaction that wrote something proves the database writes again."""
+
+    def flushed(session: Session, _context: Any) -> None:
+        session.info["lfr_wrote"] = True
+
+    def committed(session: Session) -> None:
+        if session.info.pop("lfr_wrote", False):
+            health.wrote()
+
+    event.listen(sessions, "after_flush", flushed)
+    event.listen(sessions, "after_commit", committed)
+
+
 def create_db_engine(url: URL) -> Engine:
     try:
         if url.get_backend_name() == "sqlite":
             if url.database and url.database != ":memory:":
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                # Templates and password hashes: the file is the owner's only (its -wal and -shm files
+                # inherit its mode from SQLite), created so before SQLite first opens it.
+                path = Path(url.database)
+                path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+                private_file(path)
             engine = create_engine(url)
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
@@ -91,6 +170,10 @@ class Database:
             yield session
 
     @property
+    def health(self) -> StorageHealth:
+        return storage_health(self.engine)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
@@ -99,7 +182,14 @@ class Database:
 
 
 def open_database(settings: Settings) -> Database:
-    """Connect, migrate to the latest schema, and return the database; clear errors, never tracebacks."""
+    """Connect, migrate to the latest schema, and return the database; clear errors, never tracebacks. The
+    data folder is made private (0700) first (created for the embedded database; tightened if it exists,
+    whichever database is used: it holds the media store)."""
+    try:
+        if settings.database_url is None or settings.data_dir.exists():
+            private_dir(settings.data_dir)
+    except OSError as exc:
+        raise StorageError(f"cannot create the data folder {settings.data_dir}: {exc.strerror or exc}") from exc
     url = database_url(settings)
     engine = create_db_engine(url)
     try:
@@ -108,4 +198,6 @@ def open_database(settings: Settings) -> Database:
         engine.dispose()
         detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise StorageError(f"cannot open database {safe_url(url)}: {detail}") from exc
-    return Database(engine, sessionmaker(engine, expire_on_commit=False))
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    _track_writes(sessions, storage_health(engine))
+    return Database(engine, sessions)

@@ -112,8 +112,10 @@ class MediaStore:
         return True
 
     def _write_atomic(self, path: Path, payload: bytes) -> None:
+        # Folders 0700; mkstemp creates the file 0600, and the rename keeps that mode.
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as handle:

@@ -7,9 +7,18 @@ deletion list; the files are deleted right after it through the one media rule (
 which keeps a file an alert still points at (the same bytes can be an alert's image too, and an alert on
 hold must keep it). If the transaction fails, nothing changed and erasing again finishes the job; if a file
 cannot be deleted, it stays listed and the next retention run retries it.
+Running pipelines: once the rows are gone, every erasure listener of this process is told (the camera
+manager of ``lfr serve`` removes the subject from the in-memory gallery of every running pipeline and makes
+their alert dispatchers drop any alert about it) *before* ``erase_subject`` returns. A pipeline in another
+process is covered at the storage point: its alert store refuses an alert whose subject no longer exists
+(``openlfr.alerts.db_store``).
 """
 
 from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
 
 from sqlalchemy import delete, func, select, update
 
@@ -27,6 +36,36 @@ from openlfr.store.models import (
 )
 from openlfr.watchlists.subjects import get_subject
 from openlfr.watchlists.types import ErasureResult
+
+log = logging.getLogger(__name__)
+
+ErasureListener = Callable[[str], None]
+_listeners: list[ErasureListener] = []
+_listeners_lock = threading.Lock()
+
+
+def on_erasure(listener: ErasureListener) -> Callable[[], None]:
+    """Call ``listener(subject_id)`` after each erasure in this process, before ``erase_subject`` returns;
+    returns the function that removes it again."""
+    with _listeners_lock:
+        _listeners.append(listener)
+
+    def remove() -> None:
+        with _listeners_lock:
+            if listener in _listeners:
+                _listeners.remove(listener)
+
+    return remove
+
+
+def _notify(subject_id: str) -> None:
+    with _listeners_lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        try:
+            listener(subject_id)
+        except Exception:  # one broken listener must not keep the others from hearing of it
+            log.exception("an erasure listener failed for subject %s", subject_id)
 
 
 def erase_subject(store: Store, ref_or_id: str, *, erased_by: str, reason: str) -> ErasureResult:
@@ -67,6 +106,7 @@ def erase_subject(store: Store, ref_or_id: str, *, erased_by: str, reason: str) 
         record_id = record.id
     media_refs.collect(store, sweep=False)
     deleted, kept, pending = _file_outcomes(store, digests)
+    _notify(subject_id)  # running pipelines forget the subject before this call returns
     _scrub(store)
     return ErasureResult(record_id, subject_id, len(digests), int(templates), len(snapshot_ids), deleted, kept, pending)
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from openlfr.audit import append_audit
 from openlfr.csvsafe import SafeWriter
 from openlfr.errors import OpenLFRError
+from openlfr.files import open_private
 from openlfr.store.errors import MediaKeyError, StorageError
 from openlfr.store.models import new_id
 from openlfr.watchlists.enrol import Enroller, EnrolRequest, StoredImage
@@ -191,7 +192,7 @@ def write_rejects(path: Path, rejects: Iterable[Reject]) -> None:
     """The rejects report: where each rejected image came from and why — never any of its content."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as handle:
+        with open_private(path, "w", newline="", encoding="utf-8") as handle:
             writer = SafeWriter(handle)
             writer.writerow(REJECT_COLUMNS)
             for reject in rejects:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TextIO
+from typing import IO, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -97,7 +97,7 @@ class ReportRow:
         return values
 
 
-def write_report_csv(handle: TextIO, rows: Iterable[ReportRow]) -> None:
+def write_report_csv(handle: IO[str], rows: Iterable[ReportRow]) -> None:
     """The review report as CSV; the reasons and sources operators typed are neutralised for spreadsheets."""
     writer = SafeDictWriter(handle, REPORT_COLUMNS)
     writer.writeheader()

@@ -9,6 +9,7 @@ out and reported.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -29,8 +30,10 @@ def fingerprint(template_digests: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(template_digests)).encode("ascii")).hexdigest()
 
 
-def create_snapshot(session: Session, watchlist_name: str, contract: ModelContract, today: date) -> SnapshotResult:
-    watchlist = get_watchlist(session, watchlist_name)
+def select_templates(
+    session: Session, watchlist: Watchlist, contract: ModelContract, today: date
+) -> tuple[list[Template], list[Exclusion]]:
+    """The templates a snapshot of ``watchlist`` taken ``today`` holds (sorted by digest), and who is left out."""
     excluded: list[Exclusion] = []
     chosen: list[Template] = []
     for subject in members(session, watchlist):
@@ -47,6 +50,50 @@ def create_snapshot(session: Session, watchlist_name: str, contract: ModelContra
             continue
         chosen.extend(templates)
     chosen.sort(key=lambda t: t.digest)
+    return chosen, excluded
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationGallery:
+    """What an evaluation run (``lfr watch --watchlist NAME``) searches: the templates a snapshot taken now
+    would hold, in memory only (no snapshot is stored: a stored copy is destroyed only by a deployment)."""
+
+    watchlist: str
+    fingerprint: str
+    """the fingerprint a snapshot of the same templates has"""
+    matrix: FloatArray
+    subject_ids: list[str]
+    image_ids: list[str]
+    contract: ModelContract
+    excluded: int
+
+
+def evaluation_gallery(
+    session: Session, watchlist_name: str, contract: ModelContract, today: date
+) -> EvaluationGallery:
+    import numpy as np
+
+    watchlist = get_watchlist(session, watchlist_name)
+    chosen, excluded = select_templates(session, watchlist, contract, today)
+    matrix = (
+        np.stack([vector_from(t.vector) for t in chosen]).astype(np.float32)
+        if chosen
+        else np.zeros((0, contract.dimension), np.float32)
+    )
+    return EvaluationGallery(
+        watchlist.name,
+        fingerprint([t.digest for t in chosen]),
+        matrix,
+        [t.subject_id for t in chosen],
+        [t.image_id for t in chosen],
+        contract,
+        len(excluded),
+    )
+
+
+def create_snapshot(session: Session, watchlist_name: str, contract: ModelContract, today: date) -> SnapshotResult:
+    watchlist = get_watchlist(session, watchlist_name)
+    chosen, excluded = select_templates(session, watchlist, contract, today)
     snapshot = Snapshot(
         watchlist_id=watchlist.id,
         as_of=today,

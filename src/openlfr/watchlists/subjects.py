@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist, WatchlistMember
+from openlfr.watchlists.names import check_watchlist_name
 from openlfr.watchlists.types import Category, ImageSource, ImageView, SubjectChanges, SubjectInfo, SubjectView
 
 MAX_TEXT = 200
@@ -69,9 +70,12 @@ def check_safeguards(info: SubjectInfo, today: date) -> None:
 
 
 def create_watchlist(session: Session, name: str, description: str = "") -> Watchlist:
-    name = _required(name, "watchlist name")
-    if find_watchlist(session, name) is not None:
-        raise ConflictError(f"watchlist {name!r} already exists")
+    """A new watchlist; WatchlistNameError (400) for a name outside the rule (``watchlists.names``),
+    ConflictError when one with the same name in any case exists."""
+    name = check_watchlist_name(name)
+    same = session.scalars(select(Watchlist.name).where(func.lower(Watchlist.name) == name.lower())).first()
+    if same is not None:
+        raise ConflictError(f"watchlist {same!r} already exists (names are unique regardless of case)")
     watchlist = Watchlist(name=name, description=description)
     session.add(watchlist)
     session.flush()

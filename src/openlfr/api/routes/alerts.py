@@ -203,7 +203,7 @@ def _sse(public: AlertPublic) -> str:
 
 def _resume_point(last_event_id: str | None, after: int | None) -> int | None:
     if last_event_id is not None and last_event_id.strip().isdigit():
-        return int(last_event_id.strip())
+        return min(int(last_event_id.strip()), 2**62)  # beyond any seq; bigger would overflow the database
     return after
 
 

@@ -37,6 +37,9 @@ from openlfr.store.alert_models import AlertRecord
 
 log = logging.getLogger(__name__)
 
+# The largest seq the databases store (a signed 64-bit integer): larger values are refused (422), not a 500.
+MAX_SEQ = 2**63 - 1
+
 router = APIRouter(prefix="/api/deployments", tags=["deployments"])
 retention_router = APIRouter(prefix="/api/retention", tags=["retention"])
 audit_router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -245,7 +248,7 @@ audit_read = require(Permission.AUDIT_READ)
 @audit_router.get("/entries", dependencies=[audit_read])
 def entries(
     db: SessionDep,
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=MAX_SEQ, description="entries after this seq"),
     limit: int = Query(100, ge=1, le=1000),
     action: str | None = None,
     target_id: str | None = None,

@@ -9,3 +9,4 @@ class HealthPublic(Output):
     status: Literal["ok"]
     version: str
     database: Literal["ok"]
+    disk: Literal["ok"]

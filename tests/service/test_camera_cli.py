@@ -1,0 +1,48 @@
+"""``lfr camera add|list|remove``: the registry deployments name, with the API's rules and the audit chain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from openlfr.audit import iter_entries
+from openlfr.config.loader import load_settings
+from openlfr.engine import FaceEngine
+from openlfr.store.context import open_store
+from tests.helpers.console import end_live, enrol_subject, live_deployment, snapshot
+from tests.watchlists.helpers import fake_config, run_cli
+
+
+def test_camera_registry_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = fake_config(tmp_path)
+    base = ("--config", config, "camera")
+    added = run_cli(capsys, *base, "add", "gate-1", "rtsp://admin:hunter2@10.1.2.3/stream", "--json")
+    assert added.code == 0, added.err
+    camera = added.json()
+    assert camera["target"] == "rtsp://***@10.1.2.3/stream" and "hunter2" not in added.out
+    listed = run_cli(capsys, *base, "list", "--json").json()["cameras"]
+    assert [c["name"] for c in listed] == ["gate-1"] and "hunter2" not in json.dumps(listed)
+    monkeypatch.setenv("LFR_SOURCES__ALLOWED_HOSTS", '["10.1.0.0/16"]')
+    refused = run_cli(capsys, *base, "add", "gate-2", "rtsp://192.168.9.9/stream")
+    assert refused.code == 1 and "[camera_host_not_allowed]" in refused.err
+    assert run_cli(capsys, *base, "add", "gate-3", "rtsp://10.1.9.9/stream").code == 0
+    bad = run_cli(capsys, *base, "add", "../x", "rtsp://10.1.9.9/stream")
+    assert bad.code == 1 and "[camera_invalid]" in bad.err
+    # A camera a deployment that is not over names stays registered.
+    settings = load_settings(config)
+    engine = FaceEngine.from_settings(settings)
+    with open_store(settings) as store:
+        enrol_subject(store, engine, 1, "alice")
+        mandate = live_deployment(store, snapshot(store, engine), [camera["id"]])
+    kept = run_cli(capsys, *base, "remove", camera["id"])
+    assert kept.code == 1 and "named by deployment" in kept.err
+    with open_store(settings) as store:
+        end_live(store, mandate.deployment_id)
+    assert run_cli(capsys, *base, "remove", camera["id"]).code == 0
+    with open_store(settings) as store, store.db.session() as session:
+        actions = [e.action for e in iter_entries(session) if e.action.startswith("camera.")]
+    assert actions == ["camera.add", "camera.add", "camera.remove"]
