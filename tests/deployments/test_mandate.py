@@ -55,8 +55,6 @@ def _deployment(db: Database, *, start: bool = True) -> str:
         )
         if start:
             record_placement(session, deployment.id, location="exits", actor="a", now=T0 - timedelta(minutes=1))
-                session, deployment.id, location="both entrances", actor="a", now=T0 - timedelta(minutes=1)
-            )
             start_deployment(session, deployment.id, actor="a", now=T0 - timedelta(minutes=1))
         return deployment.id
 
