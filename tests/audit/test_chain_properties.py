@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openlfr.audit.chain import AuditError, _check_details, canonical_json, entry_hash
+from openlfr.audit.chain import FORBIDDEN_KEYS, AuditError, _check_details, canonical_json, entry_hash
 
 # What append_audit accepts as details: JSON values of short texts, ints, finite floats, bools and null.
-keys = st.text(min_size=1, max_size=12).filter(lambda k: k.lower() not in {"embedding", "vector", "image", "face"})
+keys = st.text(min_size=1, max_size=12).filter(lambda k: k.lower() not in FORBIDDEN_KEYS)
 leaves = (
     st.none()
     | st.booleans()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -117,3 +119,13 @@ def test_holds_and_purge_over_http(api: Api) -> None:
     assert client.post("/api/retention/holds/a1/lift", json={"reason": "closed"}, headers=sup).json()["hold"] is False
     purge = client.post("/api/retention/run", headers=sup).json()
     assert (purge["retention_days"], purge["alerts"], purge["media_files"]) == (31, 1, 2)
+    # A file that cannot be deleted (a directory in its place: unlink fails even as root) is a clear 503.
+    DbAlertStore(store.db, store.media).append(alert_event("a2", 70))
+    stuck = store.media.path_for(hashlib.sha256(alert_event("a2", 70).probe_jpeg).hexdigest())
+    stuck.unlink()
+    (stuck / "obstacle").mkdir(parents=True)
+    failed = client.post("/api/retention/run", headers=sup)
+    assert failed.status_code == 503 and failed.json()["error"]["code"] == "media_delete_failed"
+    assert "purged 1 alerts, but 1 image file(s) could not be deleted" in failed.json()["error"]["message"]
+    shutil.rmtree(stuck)
+    assert client.post("/api/retention/run", headers=sup).json()["alerts"] == 0

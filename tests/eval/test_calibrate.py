@@ -40,6 +40,7 @@ def test_tail_extrapolation_recovers_a_known_threshold() -> None:
     assert result.true_alert_rate == 1.0
 
 
+@pytest.mark.slow  # two tail fits on 200,000 scores
 def test_bigger_watchlists_need_higher_thresholds() -> None:
     impostor = _exponential_impostors()
     genuine = np.random.default_rng(1).normal(0.7, 0.1, 2000)

@@ -41,7 +41,7 @@ def _first_frames(path: Path, count: int) -> list[Frame]:
 @pytest.mark.parametrize(
     ("name", "expected", "shape"),
     [
-        ("crowd_walk_1080p.mp4", 105, (1080, 1920, 3)),
+        pytest.param("crowd_walk_1080p.mp4", 105, (1080, 1920, 3), marks=pytest.mark.slow),  # 1080p decode
         ("hamilton_short.mp4", 275, (360, 640, 3)),
     ],
 )
@@ -286,6 +286,7 @@ def test_first_half_of_an_mp4_is_a_clear_error(video_dir: Path, tmp_path: Path) 
     assert caught.value.code == "source_unavailable"
 
 
+@pytest.mark.slow  # ffmpeg remux and a full decode
 def test_truncated_faststart_mp4_fails_when_it_stops_early(hamilton: Path, tmp_path: Path) -> None:
     # With the index at the front, a cut file opens and decodes until the data runs out.
     ffmpeg = shutil.which("ffmpeg")

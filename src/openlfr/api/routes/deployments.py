@@ -32,7 +32,7 @@ from openlfr.audit.anchor import make_anchor
 from openlfr.deployments import service
 from openlfr.deployments.figures import get_counts
 from openlfr.deployments.types import DeploymentChanges, DeploymentPlan, ThresholdOverride
-from openlfr.retention.purge import held_alerts, lift_hold, place_hold, purge_alerts
+from openlfr.retention.purge import MediaDeletionError, held_alerts, lift_hold, place_hold, purge_alerts
 from openlfr.store.alert_models import AlertRecord
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,10 @@ def run_purge(ctx: ContextDep, principal: CurrentUser) -> PurgePublic:
     if store is None:
         raise ApiError("the media store is not available on this server", code="store_unavailable", status=503)
     days = ctx.settings.governance.alert_retention_days
-    result = purge_alerts(store, now=ctx.services.clock(), retention_days=days, actor=actor_of(principal))
+    try:
+        result = purge_alerts(store, now=ctx.services.clock(), retention_days=days, actor=actor_of(principal))
+    except MediaDeletionError as exc:  # audited, listed for the next run; the message names no person
+        raise ApiError(str(exc), code=exc.code, status=503) from exc
     return PurgePublic(
         cutoff=result.cutoff.isoformat(),
         alerts=result.alerts,
