@@ -21,10 +21,12 @@ COMMAND_MODULES = (
     "subject",
     "calibrate",
     "watch",
+    "session",
     "user",
     "serve",
     "audit",
     "deployment",
+    "calibration",
     "retention",
     "report",
 )

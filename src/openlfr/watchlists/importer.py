@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
+from openlfr.auth.principal import Principal
 from openlfr.errors import OpenLFRError
 from openlfr.store.errors import MediaKeyError, StorageError
 from openlfr.watchlists.enrol import Enroller, EnrolRequest
@@ -29,9 +30,10 @@ Progress = Callable[[Iterable[ImportItem]], Iterable[ImportItem]]
 
 @dataclass(frozen=True, slots=True)
 class SubjectDefaults:
-    """Metadata for subjects the import file says nothing about (command-line options)."""
+    """Metadata for subjects the import file says nothing about (command-line options), and who imports them
+    (the ``added_by`` of every new subject)."""
 
-    added_by: str
+    by: Principal
     review_by: date
     category: Category | None = None
     reason: str | None = None
@@ -42,7 +44,6 @@ class SubjectDefaults:
             category=self.category,
             reason=self.reason,
             image_source=self.image_source,
-            added_by=self.added_by,
             review_by=self.review_by,
         )
 
@@ -67,7 +68,7 @@ def subject_info(ref: str, given: SubjectFields | None, defaults: SubjectDefault
         category=merged.category,
         reason=merged.reason,
         image_source=merged.image_source,
-        added_by=merged.added_by or defaults.added_by,
+        added_by=defaults.by.label,
         review_by=merged.review_by or defaults.review_by,
         display_name=merged.display_name or "",
     )
@@ -133,6 +134,7 @@ class Importer:
             info_error=info if isinstance(info, str) else None,
             watchlist_id=watchlist_id,
             force=self.force,
+            by=self.defaults.by,
         )
         try:
             return self.enroller.enrol(request)

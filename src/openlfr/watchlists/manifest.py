@@ -27,7 +27,6 @@ class SubjectFields:
     category: Category | None = None
     reason: str | None = None
     image_source: str | None = None
-    added_by: str | None = None
     review_by: date | None = None
 
     def filled_from(self, other: SubjectFields) -> SubjectFields:
@@ -57,6 +56,10 @@ def parse_fields(row: Mapping[str, str | None]) -> SubjectFields:
         value = (row.get(name) or "").strip()
         return value or None
 
+    if text("added_by"):
+        raise ValueError(
+            "the added_by column is not accepted: subjects are added by whoever runs the import (lfr login)"
+        )
     category = text("category")
     review_by = text("review_by")
     try:
@@ -72,7 +75,6 @@ def parse_fields(row: Mapping[str, str | None]) -> SubjectFields:
         category=parsed_category,
         reason=text("reason"),
         image_source=text("image_source"),
-        added_by=text("added_by"),
         review_by=parsed_review,
     )
 

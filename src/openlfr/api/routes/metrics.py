@@ -47,7 +47,10 @@ def _builtin(db: Session, ctx: AppContext) -> Iterator[MetricFamily]:
         tuple(Sample(active.count(role.value), {"role": role.value}) for role in Role),
     )
     yield MetricFamily(
-        "openlfr_login_failures_total", "failed logins since start", "counter", (Sample(ctx.limiter.failures_total),)
+        "openlfr_login_failures_total",
+        "failed logins since start",
+        "counter",
+        (Sample(ctx.login_counters.failures_total),),
     )
     if ctx.services.alerts is not None:
         yield MetricFamily("openlfr_alerts_total", "alerts stored", "counter", (Sample(ctx.services.alerts.count()),))
