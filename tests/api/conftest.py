@@ -66,7 +66,7 @@ class Api:
     def token(
         self, role: Role | str, name: str = "machine", expires_in: timedelta | None = None, owner: str | None = None
     ) -> str:
-        """A token minted by ``owner`` (default ``owner-<role>``, a user of the same role)."""
+        """A token minted by ``owner`` (default: ``owner-admin`` or ``owner-supervisor``, whoever grants ``role``)."""
         with self.db.session() as session:
             return mint_token(session, role, self.clock(), name, expires_in, owner)
 

@@ -19,6 +19,7 @@ from openlfr.watchlists.enrol import Enroller, EnrolRequest
 from openlfr.watchlists.snapshots import create_snapshot
 from openlfr.watchlists.subjects import add_member, create_watchlist, find_watchlist, get_subject
 from openlfr.watchlists.types import Category, Outcome, SubjectInfo
+from tests.helpers.accounts import person
 from tests.watchlists.helpers import face_image
 
 TODAY = date(2026, 11, 26)
@@ -35,7 +36,9 @@ def enrol_subject(store: Store, engine: FaceEngine, seed: int, ref: str, watchli
     info = SubjectInfo(
         ref, Category.WANTED_BY_COURTS, "warrant 123", "custody image", "tester", date(2030, 1, 1), ref.title()
     )
-    result = Enroller(store, engine, 0.99).enrol(EnrolRequest(ref, png(seed), f"{ref}.png", info=info))
+    with store.db.session() as session:
+        by = person(session, "tester", "supervisor")
+    result = Enroller(store, engine, 0.99).enrol(EnrolRequest(ref, png(seed), f"{ref}.png", info=info, by=by))
     assert result.outcome is Outcome.ENROLLED, result
     with store.db.session() as session:
         found = find_watchlist(session, watchlist) or create_watchlist(session, watchlist)

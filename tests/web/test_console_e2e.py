@@ -30,6 +30,7 @@ from openlfr.watchlists.snapshots import create_snapshot
 from openlfr.watchlists.subjects import add_member, create_watchlist, get_subject
 from openlfr.watchlists.types import Category, Outcome, SubjectInfo
 from tests.api.conftest import PASSWORD, Clock, fast_hasher, make_settings
+from tests.helpers.accounts import person
 from tests.helpers.data import shared_data
 from tests.web.conftest import LiveServer, serve
 
@@ -54,8 +55,10 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, str, st
         "LMM-1", Category.SUSPECTED_OFFENCE, "test entry: public figure", "public photograph", "sue",
         date(2030, 1, 1), "Lin-Manuel Miranda",
     )  # fmt: skip
+    with db.session() as session:
+        sue = person(session, "sue", "supervisor")
     result = Enroller(store, engine, 0.9).enrol(
-        EnrolRequest("LMM-1", reference.read_bytes(), reference.name, info=info)
+        EnrolRequest("LMM-1", reference.read_bytes(), reference.name, info=info, by=sue)
     )
     assert result.outcome is Outcome.ENROLLED
     with db.session() as session:
