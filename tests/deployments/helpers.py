@@ -17,7 +17,8 @@ from openlfr.deployments.types import DeploymentPlan, RunCounts
 from openlfr.errors import OpenLFRError
 from openlfr.pipeline.thresholds import SFACE_INT8BQ, SFACE_INT8BQ_TAIL
 from openlfr.store.models import Snapshot, SnapshotTemplate, Watchlist, new_id
-from tests.helpers.accounts import insert_user
+from openlfr.auth.principal import Principal
+from tests.helpers.accounts import insert_user, person
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -171,3 +172,13 @@ def alert_event(alert_id: str, age_days: float, now: datetime = ALERT_NOW) -> Al
         probe_jpeg=b"\xff\xd8probe-" + alert_id.encode(),
         context_jpeg=b"\xff\xd8context-" + alert_id.encode(),
     )
+
+
+def planner(session: Session) -> Principal:
+    """An operator who plans and runs deployments."""
+    return person(session, "planner", "operator")
+
+
+def sgt(session: Session) -> Principal:
+    """A supervisor who authorises them (not their creator)."""
+    return person(session, "sgt", "supervisor")

@@ -25,7 +25,7 @@ from openlfr.deployments.service import (
 from openlfr.deployments.types import RunCounts
 from openlfr.store.db import Database, open_database
 from openlfr.store.models import SnapshotTemplate
-from tests.deployments.helpers import T0, CountingController, FakeController, make_snapshot, plan
+from tests.deployments.helpers import T0, CountingController, FakeController, make_snapshot, plan, planner, sgt
 
 
 @dataclass
@@ -49,14 +49,14 @@ def _live(db: Database, *, authorise: bool = True, start: bool = True) -> tuple[
     with db.session() as session:
         snapshot = make_snapshot(session)
         deployment = create_deployment(
-            session, plan(snapshot.id), actor="a", created_by="a", config=GovernanceConfig(), now=T0 - timedelta(days=1)
+            session, plan(snapshot.id), by=planner(session), config=GovernanceConfig(), now=T0 - timedelta(days=1)
         )
         if authorise:
             authorise_deployment(
-                session, deployment.id, actor="a", supervisor="sgt", text="ok", now=T0 - timedelta(hours=1)
+                session, deployment.id, by=sgt(session), text="ok", config=GovernanceConfig(), now=T0 - timedelta(hours=1)
             )
         if start:
-            start_deployment(session, deployment.id, actor="a", now=T0 - timedelta(minutes=30))
+            start_deployment(session, deployment.id, by=planner(session), now=T0 - timedelta(minutes=30))
         return deployment.id, snapshot.id
 
 

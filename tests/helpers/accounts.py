@@ -88,3 +88,14 @@ def cli_sign_in(url: str, data_dir: Path, username: str = "sgt", role: Role | st
             write_cli_session(settings, issued.value, database_identity(session))
     finally:
         db.close()
+
+
+def stand_in_supervisor(monkeypatch: object) -> Principal:
+    """For command-line tests about something else than signing in: every governed command runs as the
+    supervisor ``tester`` (signing in itself is tested in tests/api/test_user_cli.py)."""
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    tester = Principal("user", "0" * 32, "tester", Role.SUPERVISOR, "tester", "0" * 32)
+    monkeypatch.setattr("openlfr.commands.common.cli_principal", lambda settings, session: tester)
+    return tester

@@ -31,7 +31,7 @@ from openlfr.reports.deployment import build_record, tally
 from openlfr.reports.transparency import build_transparency, charts
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
-from tests.deployments.helpers import T0, alert_event, make_snapshot, plan
+from tests.deployments.helpers import T0, alert_event, make_snapshot, plan, planner, sgt
 
 # (status, outcome) → published category
 REVIEWS = [
@@ -58,13 +58,12 @@ def _deployment(store: Store, name: str, day: int, reviews: list[tuple[str, str 
         d = create_deployment(
             session,
             plan(snapshot.id, name=name, planned_start=start, planned_end=start + timedelta(hours=3)),
-            actor="a",
-            created_by="a",
+            by=planner(session),
             config=GovernanceConfig(),
             now=start - timedelta(days=1),
         )
-        authorise_deployment(session, d.id, actor="a", supervisor="sgt", text="ok", now=start)
-        start_deployment(session, d.id, actor="a", now=start)
+        authorise_deployment(session, d.id, by=sgt(session), text="ok", config=GovernanceConfig(), now=start)
+        start_deployment(session, d.id, by=planner(session), now=start)
         deployment_id = d.id
     alerts = DbAlertStore(store.db, store.media, deployment_id=deployment_id)
     for i, (status, outcome) in enumerate(reviews):
@@ -77,7 +76,7 @@ def _deployment(store: Store, name: str, day: int, reviews: list[tuple[str, str 
     with store.db.session() as session:
         if faces is not None:
             record_counts(session, deployment_id, RunCounts(frames=faces * 10, faces=faces, tracks=faces // 4), start)
-        end_deployment(session, deployment_id, actor="a", reason="done", now=start + timedelta(hours=3))
+        end_deployment(session, deployment_id, by=planner(session), reason="done", now=start + timedelta(hours=3))
     return deployment_id
 
 

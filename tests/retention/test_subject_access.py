@@ -20,6 +20,9 @@ from tests.deployments.helpers import alert_event
 from tests.watchlists.helpers import face_image, fake_config, run_cli, write_face
 
 
+pytestmark = pytest.mark.usefixtures("signed_in")
+
+
 def _jpeg(seed: int, noise: int = 0) -> bytes:
     ok, data = cv2.imencode(".jpg", face_image(seed, noise=noise), [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert ok

@@ -24,7 +24,7 @@ def test_watchlist_and_subject_lifecycle(database_url: str, tmp_path: Path, caps
     image = write_face(tmp_path / "p.png", 3)
     code, out, err = lfr(
         "subject", "add", "CUST/2026/0042", "--image", image, "--name", "J. Doe", "--category", "wanted_by_courts",
-        "--reason", "failed to appear (Bail Act s.6)", "--image-source", "custody suite", "--added-by", "PC 123",
+        "--reason", "failed to appear (Bail Act s.6)", "--image-source", "custody suite",
         "--review-by", "2099-01-31", "--watchlist", "events", "--json",
     )  # fmt: skip
     assert code == 0, err
@@ -33,7 +33,8 @@ def test_watchlist_and_subject_lifecycle(database_url: str, tmp_path: Path, caps
 
     code, out, _ = lfr("watchlist", "export-report", "events")
     (row,) = csv.DictReader(io.StringIO(out))
-    assert (row["external_ref"], row["added_by"], row["templates"]) == ("CUST/2026/0042", "PC 123", "1")
+    # added_by is whoever is signed in, never a typed name (there is no option for one any more)
+    assert (row["external_ref"], row["added_by"], row["templates"]) == ("CUST/2026/0042", "tester", "1")
     assert "digest" not in out  # the report carries no biometric reference
 
     code, out, _ = lfr("subject", "update", "CUST/2026/0042", "--reason", "warrant issued", "--json")

@@ -12,6 +12,7 @@ from openlfr.config.models import Settings
 from openlfr.store.context import open_store
 from openlfr.store.models import ReferenceImage, Subject, Template
 from openlfr.watchlists.enrol import Enroller
+from tests.helpers.accounts import stand_in_supervisor
 from tests.watchlists.helpers import fake_config, run_cli, write_face
 
 META = ("--category", "suspected_offence", "--reason", "PACE s.64A custody image", "--image-source", "custody")
@@ -140,6 +141,7 @@ def test_reimport_is_idempotent_and_an_interrupted_import_resumes(
     assert run_cli(capsys, *command).code == 130
     assert _counts(database_url, tmp_path) == (2, 3, 3)  # what finished before the interruption is kept
     monkeypatch.undo()
+    stand_in_supervisor(monkeypatch)  # undo() also ended the stand-in
 
     resumed = run_cli(capsys, *command)
     assert resumed.code == 0
