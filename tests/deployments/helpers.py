@@ -13,11 +13,11 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from openlfr.alerts.event import AlertEvent
+from openlfr.auth.principal import Principal
 from openlfr.deployments.types import DeploymentPlan, RunCounts
 from openlfr.errors import OpenLFRError
 from openlfr.pipeline.thresholds import SFACE_INT8BQ, SFACE_INT8BQ_TAIL
 from openlfr.store.models import Snapshot, SnapshotTemplate, Watchlist, new_id
-from openlfr.auth.principal import Principal
 from tests.helpers.accounts import insert_user, person
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

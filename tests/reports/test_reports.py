@@ -27,11 +27,15 @@ from openlfr.deployments.service import (
     start_deployment,
 )
 from openlfr.deployments.types import RunCounts
+from openlfr.pipeline.thresholds import SFACE_INT8BQ_TAIL
 from openlfr.reports.deployment import build_record, tally
 from openlfr.reports.transparency import build_transparency, charts
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
 from tests.deployments.helpers import T0, alert_event, make_snapshot, plan, planner, sgt
+from tests.helpers.accounts import cli_sign_in
+
+FLOOR4 = round(SFACE_INT8BQ_TAIL.threshold_for_size(4), 4)
 
 # (status, outcome) → published category
 REVIEWS = [
@@ -94,7 +98,8 @@ def test_deployment_record_and_transparency_report(store: Store) -> None:
         assert (record.faces_seen, record.alerts, record.arrests, record.engagements) == (20_000, 7, 1, 3)
         assert record.false_alert_rate == pytest.approx(2 / 20_000)
         assert record.false_alert_share == pytest.approx(2 / 6)
-        assert (record.watchlist_size, record.threshold, record.final) == (4, 0.47, True)
+        # the threshold calibrated for 4 templates (shipped SFace tail, 1 false alert per 6,000 passers-by)
+        assert (record.watchlist_size, record.threshold, record.final) == (4, FLOOR4, True)
         report = build_transparency(session, T0 - timedelta(days=1), T0 + timedelta(days=30))
         empty = build_transparency(session, T0 + timedelta(days=60), T0 + timedelta(days=90))
     assert [r.name for r in report.records] == ["Station", "Market"]
@@ -114,6 +119,9 @@ def test_report_cli_formats_and_dpia_facts(
     url = store.db.engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("LFR_DATA_DIR", str(tmp_path))
     db = ["--db", url]
+    assert main(["report", "deployment", deployment_id, *db]) == 1  # an audited read: who reads it?
+    assert "not_signed_in" in capsys.readouterr().err
+    cli_sign_in(url, tmp_path, "aud", "auditor")
     assert main(["report", "deployment", deployment_id, *db]) == 0
     data = json.loads(capsys.readouterr().out)
     assert (data["true_confirmed"], data["false_unconfirmed"], data["faces_seen"]) == (2, 1, 5000)
@@ -131,7 +139,7 @@ def test_report_cli_formats_and_dpia_facts(
     assert main(["report", "dpia-facts", deployment_id, "--equity", str(equity), "--json", *db]) == 0
     facts = json.loads(capsys.readouterr().out)
     assert facts["retention"]["alerts_days"] == 31
-    assert facts["threshold"]["calibrated_default"] == 0.47 and "lfw_dev" in facts["threshold"]["derivation"]
+    assert facts["threshold"]["calibrated_default"] == FLOOR4 and "lfw_dev" in facts["threshold"]["derivation"]
     assert facts["equity"]["groups"]["sex"]["F"]["fnir"] == 0.1
     assert facts["watchlist"]["templates_destroyed"] == 4
     assert any("verified intact" in s for s in facts["safeguards"])

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.event import AlertEvent
 from openlfr.audit import iter_entries, verify_chain
+from openlfr.auth.principal import Principal
 from openlfr.cli import main
 from openlfr.config.models import Settings
 from openlfr.retention.purge import HoldError, RetentionScheduler, lift_hold, place_hold, purge_alerts
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
-from openlfr.auth.principal import Principal
 from tests.deployments.helpers import alert_event, sgt
 from tests.helpers.accounts import cli_sign_in
 

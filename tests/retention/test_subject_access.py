@@ -19,7 +19,6 @@ from openlfr.store.models import Subject
 from tests.deployments.helpers import alert_event
 from tests.watchlists.helpers import face_image, fake_config, run_cli, write_face
 
-
 pytestmark = pytest.mark.usefixtures("signed_in")
 
 
