@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from openlfr.alerts.db_store import DbAlertStore
+from openlfr.pipeline.thresholds import SFACE_INT8BQ_TAIL
 from tests.api.conftest import Api, build_api, make_settings
 from tests.deployments.helpers import alert_event, make_snapshot
 
@@ -42,18 +43,30 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
         "signage_confirmed": True,
     }
     refused = client.post("/api/deployments", json={**body, "threshold": 0.4, "override_reason": "x"}, headers=op)
-    assert refused.status_code == 403 and "supervisor" in refused.json()["error"]["message"]
+    assert refused.status_code == 403 and "deployments:authorise" in refused.json()["error"]["message"]
     low = client.post("/api/deployments", json={**body, "threshold": 0.4}, headers=op)
     assert low.status_code == 400 and low.json()["error"]["code"] == "deployment_invalid"
     created = client.post("/api/deployments", json=body, headers=op)
     assert created.status_code == 201, created.text
     deployment = created.json()
-    assert (deployment["status"], deployment["threshold"]) == ("draft", 0.47)
+    floor = round(SFACE_INT8BQ_TAIL.threshold_for_size(3), 4)
+    assert (deployment["status"], deployment["threshold"], deployment["created_by"]) == (
+        "draft",
+        floor,
+        "token:operator-desk",
+    )
+    assert deployment["created_by_account"] == "owner-supervisor"  # the person who minted the token
     url = f"/api/deployments/{deployment['id']}"
     assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "deployment_state"
     assert client.post(f"{url}/authorise", json={"text": "approved"}, headers=op).status_code == 403
-    authorised = client.post(f"{url}/authorise", json={"text": "approved: robbery series"}, headers=sup).json()
-    assert authorised["status"] == "authorised" and authorised["authorisation"]["by"] == "supervisor-desk"
+    # A supervisor token cannot authorise (a person must), and the token's creator planned it anyway.
+    assert client.post(f"{url}/authorise", json={"text": "approved"}, headers=sup).status_code == 403
+    creator, creator_csrf = api.session_client("owner-supervisor", "supervisor")
+    same = creator.post(f"{url}/authorise", json={"text": "approved"}, headers=creator_csrf)
+    assert same.status_code == 403 and same.json()["error"]["code"] == "separation_of_duties"
+    person, person_csrf = api.session_client("insp", "supervisor")
+    authorised = person.post(f"{url}/authorise", json={"text": "approved: robbery series"}, headers=person_csrf).json()
+    assert authorised["status"] == "authorised" and authorised["authorisation"]["by"] == "insp"
     assert client.post(f"{url}/start", headers=op).json()["status"] == "live"
     assert client.patch(url, json={"name": "x"}, headers=op).status_code == 409
     ended = client.post(f"{url}/end", json={"reason": "done"}, headers=op).json()
@@ -65,7 +78,7 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     entries = client.get("/api/audit/entries", params={"target_id": deployment["id"]}, headers=aud).json()
     assert [(e["actor"], e["action"]) for e in entries] == [
         ("token:operator-desk", "deployment.create"),
-        ("token:supervisor-desk", "deployment.authorise"),
+        ("user:insp", "deployment.authorise"),
         ("token:operator-desk", "deployment.start"),
         ("token:operator-desk", "deployment.end"),
         ("token:auditor-desk", "report.deployment"),
@@ -82,7 +95,7 @@ def test_holds_and_purge_over_http(api: Api) -> None:
     store = api.app.state.ctx.services.store
     DbAlertStore(store.db, store.media).append(alert_event("a1", 70))  # decided 2026-10-22
     held = client.post("/api/retention/holds/a1", json={"reason": "case 9"}, headers=sup)
-    assert held.status_code == 200 and held.json()["hold_by"] == "supervisor-desk"
+    assert held.status_code == 200 and held.json()["hold_by"] == "token:supervisor-desk"  # never a person's name
     assert client.post("/api/retention/holds/a1", json={"reason": "again"}, headers=sup).status_code == 400
     assert [h["alert"] for h in client.get("/api/retention/holds", headers=sup).json()] == ["a1"]
     assert client.post("/api/retention/holds/a1/lift", json={"reason": "closed"}, headers=sup).json()["hold"] is False
