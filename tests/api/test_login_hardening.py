@@ -117,10 +117,10 @@ def test_failures_from_elsewhere_cannot_lock_the_admin_out(api: Api) -> None:
 def test_weak_passwords_are_refused(api: Api, password: str) -> None:
     client, csrf = api.session_client("sgt", "supervisor")
     response = client.post(
-        "/api/users", json={"username": "op", "password": password, "role": "operator"}, headers=csrf
+        "/api/users", json={"username": "opx", "password": password, "role": "operator"}, headers=csrf
     )
     assert response.status_code == 422 and response.json()["error"]["code"] == "account_invalid", password
-    strong = client.post("/api/users", json={"username": "op", "password": PASSWORD, "role": "operator"}, headers=csrf)
+    strong = client.post("/api/users", json={"username": "opx", "password": PASSWORD, "role": "operator"}, headers=csrf)
     assert strong.status_code == 201
 
 
