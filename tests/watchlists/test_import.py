@@ -242,3 +242,11 @@ def test_unreadable_import_files_are_clear_errors(tmp_path: Path, capsys: pytest
     result = run_cli(capsys, "--config", config, "watchlist", "import", "wl", "--csv", wrong)
     assert result.code == 1
     assert "needs subject_ref and image_path columns" in result.err
+
+
+def test_an_import_file_cannot_name_who_added_its_subjects() -> None:
+    from openlfr.watchlists.manifest import parse_fields
+
+    with pytest.raises(ValueError, match="added_by column is not accepted"):
+        parse_fields({"subject_ref": "A", "added_by": "chief_constable"})
+    assert parse_fields({"subject_ref": "A", "added_by": ""}).category is None
