@@ -171,3 +171,31 @@ def test_router_level_rules_count_and_plain_routes_are_refused() -> None:
     app.add_route("/plain", lambda request: None)
     with pytest.raises(ValueError, match="/plain declares 0 permissions"):
         app_routes(app)
+
+
+def test_the_grant_and_token_ceilings_keep_administration_and_operations_apart() -> None:
+    from openlfr.auth.permissions import GRANTS, HUMAN_ONLY, within
+
+    operational = {Role.SUPERVISOR, Role.OPERATOR}
+    # An admin can neither give an account nor mint a token with supervisor or operator powers...
+    assert not GRANTS[Role.ADMIN] & operational
+    assert not any(within(role, Role.ADMIN) for role in operational)
+    # ... and a supervisor no administration powers.
+    assert GRANTS[Role.SUPERVISOR] == operational
+    assert not within(Role.ADMIN, Role.SUPERVISOR) and not within(Role.AUDITOR, Role.SUPERVISOR)
+    # Nobody grants a role with powers beyond their own; operators and auditors grant nothing.
+    assert all(within(granted, granter) for granter, roles in GRANTS.items() for granted in roles)
+    assert GRANTS[Role.OPERATOR] == GRANTS[Role.AUDITOR] == frozenset()
+    # The decisions an officer answers for, and making identities, are never a token's.
+    assert {
+        Permission.USERS_MANAGE,
+        Permission.TOKENS_MANAGE,
+        Permission.DEPLOYMENTS_AUTHORISE,
+        Permission.ALERTS_ADJUDICATE,
+    } == HUMAN_ONLY
+
+
+def test_separation_of_duties_is_on_by_default() -> None:
+    from openlfr.config.governance import GovernanceConfig
+
+    assert GovernanceConfig().separation_of_duties is True
