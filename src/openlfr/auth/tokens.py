@@ -74,7 +74,7 @@ def create_token(
     assert by.role is not None and by.account_id is not None  # a signed-in person (TOKENS_MANAGE)
     if not within(token_role, by.role):
         raise PermissionDeniedError(
-            f"a {by.role.value} cannot mint a {token_role.value} token: a token never holds a permission its "
+            f"{by.role.value}s cannot mint {token_role.value} tokens: a token never holds a permission its "
             "creator's role lacks"
         )
     value = normalise_token_name(name)

@@ -93,7 +93,7 @@ def _check_grants(by: Principal, *roles: Role, what: str) -> None:
         if role not in granted:
             manager = MANAGING_ROLE[role].value
             raise PermissionDeniedError(
-                f"a {by.role.value} cannot {what} a {role.value} account: {manager}s manage {role.value} accounts"
+                f"{by.role.value}s cannot {what} {role.value} accounts: {manager}s manage {role.value} accounts"
             )
 
 
