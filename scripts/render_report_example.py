@@ -23,6 +23,7 @@ from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.event import AlertEvent
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
+from openlfr.deployments.notice import record_placement
 from openlfr.deployments.service import (
     authorise_deployment,
     create_deployment,
@@ -96,6 +97,7 @@ def build(store: Store) -> list[str]:
             authorise_deployment(
                 session, deployment.id, actor="example", supervisor="insp.example", text="example", now=start
             )
+            record_placement(session, deployment.id, location=f"{location}: entrances", actor="example", now=start)
             start_deployment(session, deployment.id, actor="example", now=start)
             deployment_id = deployment.id
         alerts = DbAlertStore(store.db, store.media, deployment_id=deployment_id)

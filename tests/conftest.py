@@ -13,6 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests must not depend on the machine's speed: no per-example deadline, no "generation is slow" failure
+# (the shared 2-core machine runs several suites at once).
+settings.register_profile("openlfr", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("openlfr")
 
 POSTGRES_URL_ENV = "LFR_TEST_POSTGRES_URL"
 POSTGRES_SKIP_ENV = "LFR_TEST_POSTGRES_SKIP"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +15,7 @@ from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.event import AlertEvent
 from openlfr.alerts.sinks import AlertBus, JsonlSink, Record, WebhookSink
 from openlfr.alerts.store import FileAlertStore
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 
 
 def event(alert_id: str = "a1", context: bytes | None = b"\xff\xd8context") -> AlertEvent:
@@ -28,7 +28,7 @@ def event(alert_id: str = "a1", context: bytes | None = b"\xff\xd8context") -> A
         score=0.61234,
         second_score=0.2,
         evidence=3,
-        threshold=0.47,
+        threshold=SFACE_INT8BQ.threshold,
         frame_index=12,
         frame_time_s=0.48,
         frame_wall_time=1000.0,
@@ -162,11 +162,9 @@ def test_webhook_gives_up_after_retries(webhook_server: tuple[str, type[_Handler
 
 def test_webhook_unreachable_does_not_raise() -> None:
     sink = WebhookSink("http://127.0.0.1:9/nothing", retries=1, backoff_s=0.01, timeout_s=0.5)
-    started = time.monotonic()
     sink.push({"alert_id": "w3"})
-    sink.close()
+    sink.close()  # returns once its one retry failed too (a hang would fail on the test timeout)
     assert sink.failed == 1
-    assert time.monotonic() - started < 5
 
 
 def test_bus_fans_out_and_drops_oldest_for_slow_subscribers() -> None:

@@ -18,6 +18,7 @@ from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.event import AlertEvent
 from openlfr.alerts.store import AlertStore
 from openlfr.config.models import Settings
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.db import MIGRATIONS_DIR, open_database
@@ -36,7 +37,7 @@ def event(alert_id: str, *, context: bytes | None = b"\xff\xd8context") -> Alert
         score=0.61234,
         second_score=None,
         evidence=3,
-        threshold=0.47,
+        threshold=SFACE_INT8BQ.threshold,
         frame_index=12,
         frame_time_s=0.48,
         frame_wall_time=1_790_000_000.0,

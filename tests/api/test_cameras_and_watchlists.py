@@ -9,9 +9,10 @@ import cv2
 import numpy as np
 from fastapi.testclient import TestClient
 
-from openlfr.service.cameras import CameraManager, wait_until
+from openlfr.service.cameras import CameraManager
 from tests.api.conftest import Api
 from tests.helpers.console import enrol_subject, frame_folder, png, snapshot
+from tests.helpers.waiting import wait_until
 
 
 def logged_in(api: Api, username: str, role: str) -> TestClient:
@@ -42,7 +43,7 @@ def test_cameras_add_health_preview_remove(api: Api, tmp_path: Path) -> None:
     cameras: CameraManager = services.cameras
     enrol_subject(services.store, services.enroller.engine, 1, "alice")
     cameras.start_recognition("d" * 32, snapshot(services.store, services.enroller.engine), 0.5, [camera_id])
-    assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None, 10)
+    assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None)
     preview = operator.get(f"/api/cameras/{camera_id}/preview")
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
     frame = cv2.imdecode(np.frombuffer(preview.content, np.uint8), cv2.IMREAD_COLOR)
@@ -65,7 +66,8 @@ def test_watchlist_management_with_upload_verdicts(api: Api) -> None:
             "display_name": "Alice",
             "category": "missing_at_risk",
             "reason": "missing, at risk",
-            "image_source": "family photo",
+            "image_source": "other",
+            "image_source_note": "family photo",
             "review_by": "2030-01-01",
             "watchlist": "event-a",
         },

@@ -27,6 +27,7 @@ def fuzz_api(tmp_path: Path) -> Iterator[Api]:
     yield from build_api(make_settings(tmp_path, alert_stream_max_s=0.05))
 
 
+@pytest.mark.slow
 def test_no_server_errors(fuzz_api: Api) -> None:
     tokens = {role: fuzz_api.token(role, name=f"fuzz-{role.value}") for role in Role}
     roles: dict[tuple[str, str], Role] = {}

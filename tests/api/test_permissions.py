@@ -64,6 +64,16 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/deployments/{deployment_id}/end"): {"supervisor", "operator"},
     ("POST", "/api/deployments/{deployment_id}/cancel"): {"supervisor", "operator"},
     ("GET", "/api/deployments/{deployment_id}/record"): STAFF,
+    ("GET", "/api/deployments/{deployment_id}/review"): STAFF,
+    ("GET", "/api/deployments/{deployment_id}/composition"): STAFF,
+    ("POST", "/api/deployments/{deployment_id}/sign-off"): {"supervisor"},
+    ("GET", "/api/deployments/{deployment_id}/signage"): STAFF,
+    ("POST", "/api/deployments/{deployment_id}/signage"): {"supervisor", "operator"},
+    # The public notice: published deployments only, no personal data (tests/reports/test_public_feed.py).
+    ("GET", "/public/notice"): ALL,
+    ("GET", "/public/deployments/{deployment_id}"): ALL,
+    ("GET", "/public/deployments/{deployment_id}/signage"): ALL,
+    ("GET", "/public/deployments/{deployment_id}/leaflet"): ALL,
     ("GET", "/api/retention/holds"): {"supervisor"},
     ("POST", "/api/retention/holds/{alert_id}"): {"supervisor"},
     ("POST", "/api/retention/holds/{alert_id}/lift"): {"supervisor"},
@@ -71,6 +81,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/calibrations"): STAFF,
     ("POST", "/api/calibrations"): {"supervisor"},
     ("GET", "/api/audit/entries"): {"admin", "supervisor", "auditor"},
+    ("GET", "/api/audit/anchor"): {"admin", "supervisor", "auditor"},
     ("GET", "/api/audit/verify"): {"admin", "supervisor", "auditor"},
     ("GET", "/metrics"): {"admin", "auditor"},
     # The console's static files: no data in them (everything comes from the API behind a login).
@@ -100,6 +111,7 @@ PERSON_ONLY: set[tuple[str, str]] = {
     ("POST", "/api/tokens"),
     ("DELETE", "/api/tokens/{token_id}"),
     ("POST", "/api/deployments/{deployment_id}/authorise"),
+    ("POST", "/api/deployments/{deployment_id}/sign-off"),
     ("POST", "/api/calibrations"),
     ("POST", "/api/alerts/{alert_id}/adjudication"),
     ("POST", "/api/alerts/{alert_id}/outcome"),
@@ -144,10 +156,13 @@ def test_every_route_against_every_role(api: Api, as_: str) -> None:
     assert checked == len(EXPECTED) * len(ALL)
 
 
-def test_only_health_and_login_are_public(api: Api) -> None:
+def test_only_health_login_and_the_public_notice_are_public(api: Api) -> None:
     public = {(row.method, row.path) for row in permission_matrix(api.app) if row.permission is Permission.PUBLIC}
     console = {("GET", "/"), ("GET", "/console/"), ("GET", "/console/{name}")}  # static files, no data
-    assert public == {("GET", "/api/health"), ("POST", "/api/auth/login"), *console}
+    notice = {("GET", p) for p in ("/public/notice", "/public/deployments/{deployment_id}")} | {
+        ("GET", f"/public/deployments/{{deployment_id}}/{kind}") for kind in ("signage", "leaflet")
+    }
+    assert public == {("GET", "/api/health"), ("POST", "/api/auth/login"), *console, *notice}
 
 
 def test_a_route_without_a_permission_is_refused_at_start_up(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,8 +7,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.core import GaugeMetricFamily, Metric
 
-from openlfr.api.metrics import MetricFamily, Sample, render
+from openlfr.alerts.sinks import AlertBus
 from openlfr.watchlists.subjects import add_member, create_subject, create_watchlist
 from openlfr.watchlists.types import Category, SubjectInfo
 from tests.api.conftest import Api, build_api, make_settings
@@ -21,8 +23,10 @@ class Alerts:
 
 
 class CameraStats:
-    def collect(self) -> Iterable[MetricFamily]:
-        yield MetricFamily("openlfr_camera_fps", "frames per second", "gauge", (Sample(12.5, {"camera": 'a"b'}),))
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily("openlfr_camera_fps", "frames per second", labels=["camera"])
+        family.add_metric(['a"b\\c\nd'], 12.5)
+        yield family
 
 
 @pytest.fixture
@@ -41,20 +45,37 @@ def test_metrics_text_format(api_with_alerts: Api) -> None:
     lines = response.text.splitlines()
     for expected in (
         "# TYPE openlfr_up gauge",
-        "openlfr_up 1",
-        'openlfr_users{role="admin"} 1',
-        'openlfr_users{role="operator"} 1',
-        'openlfr_users{role="auditor"} 0',
-        'openlfr_api_tokens{role="auditor"} 1',
-        "openlfr_alerts_total 7",
-        'openlfr_camera_fps{camera="a\\"b"} 12.5',
+        "openlfr_up 1.0",
+        'openlfr_users{role="admin"} 1.0',
+        'openlfr_users{role="operator"} 1.0',
+        'openlfr_users{role="auditor"} 0.0',
+        'openlfr_api_tokens{role="auditor"} 1.0',
+        "# TYPE openlfr_alerts_total counter",
+        "openlfr_alerts_total 7.0",
+        'openlfr_camera_fps{camera="a\\"b\\\\c\\nd"} 12.5',  # label values escaped
     ):
         assert expected in lines, expected
+    # The app's own registry: none of the library's global process or GC series.
+    assert not any(line.startswith(("process_", "python_")) for line in lines)
 
 
-def test_render_escapes_and_formats() -> None:
-    text = render([MetricFamily("m", "help\nline", "counter", (Sample(float("inf"), {"k": "a\\b\n"}),))])
-    assert text == '# HELP m help line\n# TYPE m counter\nm{k="a\\\\b\\n"} +Inf\n'
+def test_alerts_total_counts_what_the_bus_carried_without_a_counter(api: Api) -> None:
+    """`lfr serve` gives the API no alert counter: every stored alert passes its bus, which counts them."""
+    bus = api.app.state.ctx.services.bus
+    assert isinstance(bus, AlertBus)
+    token = api.token("admin")
+
+    def scrape() -> list[str]:
+        return api.client().get("/metrics", headers={"Authorization": f"Bearer {token}"}).text.splitlines()
+
+    assert "openlfr_alerts_total 0.0" in scrape()
+    bus.push({"alert_id": "a"})
+    bus.push({"alert_id": "b"})
+    assert "openlfr_alerts_total 2.0" in scrape()
+
+
+def test_the_app_has_its_own_registry(api: Api) -> None:
+    assert api.app.state.metrics is not REGISTRY  # the global one also collects process and GC series
 
 
 def test_watchlist_and_subject_routes(api: Api) -> None:
@@ -66,7 +87,7 @@ def test_watchlist_and_subject_routes(api: Api) -> None:
                 external_ref="W-1",
                 category=Category.WANTED_BY_COURTS,
                 reason="warrant 123",
-                image_source="custody",
+                image_source="custody_image",
                 added_by="sgt",
                 review_by=date(2026, 1, 1),
                 display_name="Lin",

@@ -102,3 +102,60 @@ def test_verify_against_an_export_with_the_wrong_key_fails(
     monkeypatch.setenv("LFR_GOVERNANCE__AUDIT_EXPORT_KEY", "z" * 40)
     assert main(["audit", "verify", "--against", str(out), *db_args]) == 1
     assert "signature" in capsys.readouterr().err
+
+
+def _cut_tail_and_rewrite_head(url: str, tmp_path: Path, keep: int) -> None:
+    """What someone with write access to the database does to make the last entries vanish unnoticed."""
+    _sql(url, tmp_path, f"DELETE FROM audit_entry WHERE seq > {keep}")
+    _sql(
+        url,
+        tmp_path,
+        f"UPDATE audit_head SET seq = {keep}, hash = (SELECT hash FROM audit_entry WHERE seq = {keep}) WHERE id = 1",
+    )
+
+
+def test_an_anchor_kept_elsewhere_catches_a_cut_tail_with_a_rewritten_head(
+    db_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    anchor = tmp_path / "offsite" / "anchor.json"
+    assert main(["audit", "anchor", "-o", str(anchor), *db_args]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert json.loads(anchor.read_text()) == printed
+    assert (printed["seq"], len(printed["hmac_sha256"])) == (6, 64)
+    assert anchor.stat().st_mode & 0o777 == 0o600
+    assert main(["audit", "verify", "--anchor", str(anchor), "--json", *db_args]) == 0
+    assert json.loads(capsys.readouterr().out)["checked_anchors"] == 1
+
+    _cut_tail_and_rewrite_head(db_args[1], tmp_path, keep=1)
+    assert main(["audit", "verify", *db_args]) == 0  # the chain alone cannot tell
+    capsys.readouterr()
+    assert main(["audit", "verify", "--anchor", str(anchor), *db_args]) == 3
+    err = capsys.readouterr().err
+    assert "entry 6: the anchor of" in err and "the log ends at 1 (entries cut from the end)" in err
+
+
+def test_an_anchor_catches_a_rewritten_entry_and_a_forged_anchor_is_refused(
+    db_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anchor = tmp_path / "anchor.json"
+    assert main(["audit", "anchor", "-o", str(anchor), *db_args]) == 0
+    capsys.readouterr()
+    _sql(db_args[1], tmp_path, "UPDATE audit_entry SET hash = 'f' WHERE seq = 6")
+    _sql(db_args[1], tmp_path, "UPDATE audit_head SET hash = 'f' WHERE id = 1")
+    assert main(["audit", "verify", "--anchor", str(anchor), *db_args]) == 3
+    assert "entry 6 does not have the hash anchored" in capsys.readouterr().err
+    # Someone who edits the anchor to match needs the key.
+    forged = json.loads(anchor.read_text())
+    forged["hash"] = "f"
+    anchor.write_text(json.dumps(forged))
+    assert main(["audit", "verify", "--anchor", str(anchor), *db_args]) == 1
+    assert "does not verify with the configured key" in capsys.readouterr().err
+    del forged["hmac_sha256"]
+    anchor.write_text(json.dumps(forged))
+    assert main(["audit", "verify", "--anchor", str(anchor), *db_args]) == 1
+    assert "is not signed, but a key is configured" in capsys.readouterr().err
+    # Without a key, anchors are unsigned (and say so): their worth is where they are kept.
+    monkeypatch.delenv("LFR_GOVERNANCE__AUDIT_EXPORT_KEY")
+    assert main(["audit", "anchor", *db_args]) == 0
+    captured = capsys.readouterr()
+    assert "hmac_sha256" not in json.loads(captured.out) and "unsigned" in captured.err

@@ -17,7 +17,7 @@ from openlfr.auth.principal import Principal
 from openlfr.deployments.types import DeploymentPlan, RunCounts
 from openlfr.errors import OpenLFRError
 from openlfr.pipeline.thresholds import SFACE_INT8BQ, SFACE_INT8BQ_TAIL
-from openlfr.store.models import Snapshot, SnapshotTemplate, Watchlist, new_id
+from openlfr.store.models import Snapshot, SnapshotTemplate, Subject, Watchlist, new_id
 from tests.helpers.accounts import insert_user, person
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -29,7 +29,10 @@ def make_snapshot(
     templates: int = 3,
     model: str = SFACE_INT8BQ.model,
     weights: str = SFACE_INT8BQ.weights_sha256,
+    minors: Sequence[str] = (),
 ) -> Snapshot:
+    """A snapshot of ``templates`` subjects (one template each, wanted by the courts, custody images);
+    ``minors``: minor justifications for that many of them, who are flagged under 18 ("" = none recorded)."""
     watchlist = Watchlist(name=f"wl-{new_id()[:8]}")
     session.add(watchlist)
     session.flush()
@@ -49,11 +52,23 @@ def make_snapshot(
     )
     session.add(snapshot)
     session.flush()
-    for digest in digests:
+    for i, digest in enumerate(digests):
         vector = rng.standard_normal(128).astype(np.float32)
+        subject = Subject(
+            external_ref=f"{watchlist.name}-{i}",
+            category="wanted_by_courts",
+            reason="warrant",
+            image_source="custody_image",
+            added_by="test",
+            review_by=date(2099, 1, 1),
+            under_18=i < len(minors),
+            minor_justification=minors[i] if i < len(minors) else "",
+        )
+        session.add(subject)
+        session.flush()
         session.add(
             SnapshotTemplate(
-                snapshot_id=snapshot.id, subject_id=new_id(), template_digest=digest, vector=vector.tobytes()
+                snapshot_id=snapshot.id, subject_id=subject.id, template_digest=digest, vector=vector.tobytes()
             )
         )
     session.flush()
@@ -142,8 +157,25 @@ class FakeController:
 
 @dataclass
 class CountingController(FakeController):
+    """Counts ``counts`` per run (counters from zero at each start); keeps the last run's after it stops."""
+
+    stopped: dict[str, RunCounts] = field(default_factory=dict)
+
+    def start_recognition(
+        self, deployment_id: str, snapshot_id: str, threshold: float, camera_ids: Sequence[str]
+    ) -> None:
+        super().start_recognition(deployment_id, snapshot_id, threshold, camera_ids)
+        self.stopped.pop(deployment_id, None)
+
+    def stop_recognition(self, deployment_id: str) -> None:
+        if deployment_id in self.running and self.counts is not None:
+            self.stopped[deployment_id] = self.counts
+        super().stop_recognition(deployment_id)
+
     def deployment_counts(self, deployment_id: str) -> RunCounts | None:
-        return self.counts if deployment_id in self.running else None
+        if deployment_id in self.running:
+            return self.counts
+        return self.stopped.get(deployment_id)
 
 
 ALERT_NOW = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
@@ -161,7 +193,7 @@ def alert_event(alert_id: str, age_days: float, now: datetime = ALERT_NOW) -> Al
         score=0.6,
         second_score=None,
         evidence=3,
-        threshold=0.47,
+        threshold=SFACE_INT8BQ.threshold,
         frame_index=1,
         frame_time_s=0.04,
         frame_wall_time=decided,

@@ -58,15 +58,27 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     assert deployment["created_by_account"] == "owner-supervisor"  # the person who minted the token
     url = f"/api/deployments/{deployment['id']}"
     assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "deployment_state"
-    assert client.post(f"{url}/authorise", json={"text": "approved"}, headers=op).status_code == 403
+    shown = client.get(f"{url}/composition", headers=sup).json()
+    assert (shown["subjects"], shown["under_18"], shown["by_category"]) == (3, 0, {"wanted_by_courts": 3})
+    digest = shown["digest"]
+    body = {"text": "approved: robbery series", "composition_digest": digest}
+    assert client.post(f"{url}/authorise", json=body, headers=op).status_code == 403
     # A supervisor token cannot authorise (a person must), and the token's creator planned it anyway.
-    assert client.post(f"{url}/authorise", json={"text": "approved"}, headers=sup).status_code == 403
+    assert client.post(f"{url}/authorise", json=body, headers=sup).status_code == 403
     creator, creator_csrf = api.session_client("owner-supervisor", "supervisor")
-    same = creator.post(f"{url}/authorise", json={"text": "approved"}, headers=creator_csrf)
+    same = creator.post(f"{url}/authorise", json=body, headers=creator_csrf)
     assert same.status_code == 403 and same.json()["error"]["code"] == "separation_of_duties"
     person, person_csrf = api.session_client("insp", "supervisor")
-    authorised = person.post(f"{url}/authorise", json={"text": "approved: robbery series"}, headers=person_csrf).json()
+    unseen = person.post(f"{url}/authorise", json={"text": "approved: robbery series"}, headers=person_csrf)
+    assert unseen.status_code == 422  # the composition must have been shown
+    stale_body = {"text": "approved", "composition_digest": "0" * 64}
+    assert person.post(f"{url}/authorise", json=stale_body, headers=person_csrf).status_code == 409
+    authorised = person.post(f"{url}/authorise", json=body, headers=person_csrf).json()
     assert authorised["status"] == "authorised" and authorised["authorisation"]["by"] == "insp"
+    assert authorised["composition"]["subjects"] == 3
+    assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "signage_not_placed"
+    placed = client.post(f"{url}/signage", json={"location": "forecourt, both entrances"}, headers=op)
+    assert placed.status_code == 201, placed.text
     assert client.post(f"{url}/start", headers=op).json()["status"] == "live"
     assert client.patch(url, json={"name": "x"}, headers=op).status_code == 409
     ended = client.post(f"{url}/end", json={"reason": "done"}, headers=op).json()
@@ -79,6 +91,7 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     assert [(e["actor"], e["action"]) for e in entries] == [
         ("token:operator-desk", "deployment.create"),
         ("user:insp", "deployment.authorise"),
+        ("token:operator-desk", "deployment.signage_placed"),
         ("token:operator-desk", "deployment.start"),
         ("token:operator-desk", "deployment.end"),
         ("token:auditor-desk", "report.deployment"),
@@ -86,6 +99,13 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     ]
     verified = client.get("/api/audit/verify", headers=aud).json()
     assert verified["ok"] and verified["entries"] >= 6
+    anchor = client.get("/api/audit/anchor", headers=aud).json()
+    assert (anchor["format"], anchor["seq"], anchor["hash"]) == (
+        "openlfr-audit-anchor/1",
+        verified["last_seq"],
+        verified["last_hash"],
+    )
+    assert client.get("/api/audit/anchor", headers=op).status_code == 403
     assert client.get("/api/audit/entries", headers=op).status_code == 403
 
 

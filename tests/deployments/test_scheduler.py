@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from openlfr.audit import iter_entries, verify_chain
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
+from openlfr.deployments.notice import record_placement
 from openlfr.deployments.scheduler import DeploymentScheduler, TickResult
 from openlfr.deployments.service import (
     authorise_deployment,
@@ -62,6 +63,9 @@ def _live(db: Database, *, authorise: bool = True, start: bool = True) -> tuple[
                 now=T0 - timedelta(hours=1),
             )
         if start:
+            record_placement(
+                session, deployment.id, location="forecourt", by=planner(session), now=T0 - timedelta(hours=1)
+            )
             start_deployment(session, deployment.id, by=planner(session), now=T0 - timedelta(minutes=30))
         return deployment.id, snapshot.id
 
@@ -69,7 +73,7 @@ def _live(db: Database, *, authorise: bool = True, start: bool = True) -> tuple[
 def test_recognition_runs_only_inside_the_window_and_stops_at_the_planned_end(db: Database) -> None:
     deployment_id, snapshot_id = _live(db)
     clock = Clock(T0 - timedelta(minutes=1))
-    controller = CountingController(counts=RunCounts(frames=1000, faces=240, tracks=31))
+    controller = CountingController(counts=RunCounts(frames=1000, detections=240, tracks=31))
     scheduler = DeploymentScheduler(db, controller, clock=clock)
     assert scheduler.tick().started == ()  # live, but before its window
     clock.now = T0
@@ -148,3 +152,36 @@ def test_stop_as_a_lifecycle_step_stops_pipelines_but_leaves_the_deployment_live
     assert controller.active_deployments() == frozenset()
     with db.session() as session:
         assert get_deployment(session, deployment_id).status == "live"  # a restart resumes it
+
+
+def test_counts_are_stored_while_running_and_added_across_restarts(db: Database) -> None:
+    """Faces seen must survive a restart of the service: each run counts from zero, the record adds them up;
+    and they are written during the run (a crash loses at most one tick), not only at the stop."""
+    deployment_id, _ = _live(db)
+    clock = Clock(T0)
+    controller = CountingController(counts=RunCounts(frames=100, detections=40, tracks=3))
+    scheduler = DeploymentScheduler(db, controller, clock=clock)
+    assert scheduler.tick().started == (deployment_id,)
+    controller.counts = RunCounts(frames=250, detections=90, tracks=7)
+    scheduler.tick()  # still running: the figures so far are stored now
+    with db.session() as session:
+        assert get_counts(session, deployment_id) == RunCounts(250, 90, 7)
+    controller.counts = RunCounts(frames=300, detections=100, tracks=8)
+    scheduler.stop()  # the service stops inside the window: the deployment stays live
+    with db.session() as session:
+        assert get_counts(session, deployment_id) == RunCounts(300, 100, 8)
+        assert get_deployment(session, deployment_id).status == "live"
+
+    # The service starts again: a new scheduler and a new run, counting from zero.
+    controller.counts = RunCounts(frames=50, detections=20, tracks=2)
+    restarted = DeploymentScheduler(db, controller, clock=clock)
+    assert restarted.tick().started == (deployment_id,)
+    restarted.tick()
+    with db.session() as session:
+        assert get_counts(session, deployment_id) == RunCounts(350, 120, 10)
+    clock.now = T0 + timedelta(hours=4)  # the planned end
+    assert restarted.tick().ended == (deployment_id,)
+    with db.session() as session:
+        assert get_counts(session, deployment_id) == RunCounts(350, 120, 10)
+        (end,) = [e for e in iter_entries(session, target_id=deployment_id) if e.action == "deployment.end"]
+        assert (end.details["faces_seen"], end.details["detections"], end.details["frames"]) == (10, 120, 350)

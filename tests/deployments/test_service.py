@@ -16,6 +16,7 @@ from openlfr.auth.principal import Principal
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
 from openlfr.deployments.calibrations import save_calibration
+from openlfr.deployments.notice import SignageNotPlacedError, record_placement
 from openlfr.deployments.service import (
     authorise_deployment,
     cancel_deployment,
@@ -103,6 +104,9 @@ def test_full_lifecycle_is_audited_and_ending_destroys_the_templates(db: Databas
         with pytest.raises(DeploymentStateError):
             start_deployment(session, deployment_id, by=op, now=T0)
         authorise_deployment(session, deployment_id, by=sgt, text="re-authorised", config=CONFIG, now=T0)
+        with pytest.raises(SignageNotPlacedError):
+            start_deployment(session, deployment_id, by=op, now=T0)
+        record_placement(session, deployment_id, location="station exits", by=op, now=T0)
         start_deployment(session, deployment_id, by=op, now=T0)
     with db.session() as session, pytest.raises(DeploymentStateError, match="only draft or authorised"):
         update_deployment(session, deployment_id, DeploymentChanges(name="x"), by=planner, config=CONFIG, now=T0)
@@ -121,10 +125,11 @@ def test_full_lifecycle_is_audited_and_ending_destroys_the_templates(db: Databas
         "deployment.authorise",
         "deployment.update",
         "deployment.authorise",
+        "deployment.signage_placed",
         "deployment.start",
         "deployment.end",
     ]
-    assert actors == ["user:planner", "user:sgt", "user:planner", "user:sgt", "user:op", "user:op"]
+    assert actors == ["user:planner", "user:sgt", "user:planner", "user:sgt", "user:op", "user:op", "user:op"]
 
 
 def test_authorisation_needs_signage_and_text(db: Database) -> None:

@@ -26,6 +26,7 @@ def test_per_comparison_target_scales_with_watchlist_size() -> None:
         per_comparison_target(10, 5, 10)
 
 
+@pytest.mark.slow
 def test_tail_extrapolation_recovers_a_known_threshold() -> None:
     impostor = _exponential_impostors()
     genuine = np.full(1000, 0.9)

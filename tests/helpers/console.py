@@ -34,7 +34,7 @@ def png(seed: int, *, noise: int = 0) -> bytes:
 def enrol_subject(store: Store, engine: FaceEngine, seed: int, ref: str, watchlist: str = "wl") -> tuple[str, str]:
     """Enrol ``face_image(seed)`` as subject ``ref`` on ``watchlist``; returns (subject id, reference image id)."""
     info = SubjectInfo(
-        ref, Category.WANTED_BY_COURTS, "warrant 123", "custody image", "tester", date(2030, 1, 1), ref.title()
+        ref, Category.WANTED_BY_COURTS, "warrant 123", "custody_image", "tester", date(2030, 1, 1), ref.title()
     )
     with store.db.session() as session:
         by = person(session, "tester", "supervisor")

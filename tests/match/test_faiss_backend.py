@@ -49,6 +49,7 @@ def test_hnsw_fuses_templates_into_distinct_subjects() -> None:
         assert [h.score for h in row] == sorted((h.score for h in row), reverse=True)
 
 
+@pytest.mark.slow
 def test_hnsw_recall_at_1_on_mated_probes() -> None:
     """30k templates (D=64, to stay fast); probes at cosine 0.6 to a gallery template, like a watchlist hit."""
     rng = np.random.default_rng(2)

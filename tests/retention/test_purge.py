@@ -56,10 +56,12 @@ def test_purge_removes_old_alerts_and_their_images_but_keeps_held_and_recent(sto
         assert entry.details == {
             "cutoff": "2026-11-30T12:00:00.000000+00:00",
             "alerts": 2,
-            "media_files": 4,
+            "media_listed": 4,
             "held": 1,
             "retention_days": 31,
         }
+        (files,) = list(iter_entries(session, action="media.delete"))
+        assert (files.details["deleted"], files.details["failed"], files.details["pending"]) == (4, 0, 0)
     assert _media_files(store) == 4
     # Lifting the hold lets the next run purge it.
     with store.db.session() as session:

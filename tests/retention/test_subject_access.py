@@ -40,7 +40,7 @@ def test_search_finds_subjects_and_alerts_then_exports_and_erases(
 
     code, _, err = lfr(
         "subject", "add", "REQ/1", "--image", write_face(tmp_path / "ref.png", 11), "--category", "witness",
-        "--reason", "r", "--image-source", "s", "--review-by", "2099-01-01",
+        "--reason", "r", "--image-source", "other", "--image-source-note", "s", "--review-by", "2099-01-01",
     )  # fmt: skip
     assert code == 0, err
     settings = load_settings(config).model_copy(update={"database_url": url})

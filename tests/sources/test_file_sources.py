@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -17,6 +18,7 @@ from tests.helpers.data import shared_data
 
 from openlfr.errors import OpenLFRError, SourceError
 from openlfr.sources import FrameSource, SourceState, open_source
+from openlfr.sources.pacing import Pacer
 from openlfr.types import Frame
 
 
@@ -131,27 +133,96 @@ def test_real_photo_folder() -> None:
     assert all(f.image.ndim == 3 and f.image.shape[2] == 3 for f in frames)
 
 
-def test_realtime_paces_at_native_speed(hamilton: Path) -> None:
+class FakeClock:
+    """Monotonic seconds that move only when a pacer waits (``wait``) or a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ClockedStop(threading.Event):
+    """A stop event whose timed wait passes on the fake clock at once (an untimed wait really blocks)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is None or self.is_set():
+            return super().wait(timeout)
+        self.clock.waits.append(timeout)
+        self.clock.now += timeout
+        return False
+
+
+class RecordingPacer(Pacer):
+    """The real pacer on a fake clock; remembers the media times it was asked to pace."""
+
+    made: ClassVar[list[RecordingPacer]] = []
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.clock = FakeClock()
+        self.source_stop = stop
+        self.paced: list[float] = []
+        super().__init__(ClockedStop(self.clock), clock=self.clock)
+        RecordingPacer.made.append(self)
+
+    def wait_until(self, media_time_s: float) -> None:
+        self.paced.append(media_time_s)
+        super().wait_until(media_time_s)
+
+
+@pytest.fixture
+def pacers(monkeypatch: pytest.MonkeyPatch) -> list[RecordingPacer]:
+    RecordingPacer.made = []
+    monkeypatch.setattr("openlfr.sources.file.Pacer", RecordingPacer)
+    return RecordingPacer.made
+
+
+def test_realtime_paces_at_native_speed(hamilton: Path, pacers: list[RecordingPacer]) -> None:
     source = open_source(str(hamilton), realtime=True)
-    started = time.monotonic()
     frames = []
     for frame in source.frames():
         frames.append(frame)
         if len(frames) == 31:
             break
-    elapsed = time.monotonic() - started
     source.close()
-    # 30 intervals of a 29.97 fps file last 1.0 s; allow for a slow machine upwards only.
-    assert 0.8 <= elapsed < 5.0
-    wall = frames[30].captured_at - frames[0].captured_at
-    assert wall == pytest.approx(frames[30].media_time_s - frames[0].media_time_s, abs=0.2)
+    (pacer,) = pacers
+    assert pacer.paced == [f.media_time_s for f in frames]  # every frame waits for its media time
+    # 30 intervals of a 29.97 fps file last 1.0 s: that is how long the (instant) consumer was made to wait.
+    span = frames[30].media_time_s - frames[0].media_time_s
+    assert sum(pacer.clock.waits) == pytest.approx(span) == pytest.approx(30 / 29.97, abs=0.01)
 
 
-def test_fast_mode_is_not_paced(hamilton: Path) -> None:
+def test_fast_mode_is_not_paced(hamilton: Path, pacers: list[RecordingPacer]) -> None:
     source = open_source(str(hamilton))
-    started = time.monotonic()
     assert _count(source) == 275
-    assert time.monotonic() - started < 9.0  # the clip lasts 9.2 s; decoding 360p is far faster
+    assert pacers == []  # no pacer: frames come as fast as they decode
+
+
+def test_pacer_waits_out_media_time_and_never_bursts_to_catch_up() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ClockedStop(clock), clock=clock)
+    for index in range(31):
+        pacer.wait_until(index / 30)
+    assert clock.waits == pytest.approx([1 / 30] * 30)
+    clock.waits.clear()
+    clock.now += 0.5  # the consumer fell half a second behind: frames due meanwhile go at once...
+    for index in range(31, 46):
+        pacer.wait_until(index / 30)
+    assert clock.waits == []
+    clock.now += 5.0  # ...but after a long stall the clock restarts instead of bursting through 5 s of frames
+    pacer.wait_until(46 / 30)
+    pacer.wait_until(47 / 30)
+    assert clock.waits == pytest.approx([1 / 30])
+    clock.waits.clear()
+    pacer.wait_until(0.0)  # a looping file restarts its media time: no wait, a new origin
+    pacer.wait_until(1 / 30)
+    assert clock.waits == pytest.approx([1 / 30])
 
 
 def test_loop_restarts_and_keeps_counting(video_dir: Path) -> None:
@@ -169,17 +240,30 @@ def test_loop_restarts_and_keeps_counting(video_dir: Path) -> None:
     assert source.health().state == SourceState.CLOSED
 
 
-def test_close_from_another_thread_ends_a_paced_iteration(hamilton: Path) -> None:
+class BlockingPacer(Pacer):
+    """Paces the first frame, then waits on the stop event with no end: only close() can wake it."""
+
+    waiting = threading.Event()
+
+    def wait_until(self, media_time_s: float) -> None:
+        if self._origin is None:
+            super().wait_until(media_time_s)
+            return
+        BlockingPacer.waiting.set()
+        self._stop.wait()
+
+
+def test_close_from_another_thread_ends_a_paced_iteration(hamilton: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    BlockingPacer.waiting = threading.Event()
+    monkeypatch.setattr("openlfr.sources.file.Pacer", BlockingPacer)
     source = open_source(str(hamilton), realtime=True)
     iterator = source.frames()
     next(iterator)
-    timer = threading.Timer(0.3, source.close)
-    timer.start()
-    started = time.monotonic()
-    remaining = sum(1 for _ in iterator)
-    timer.join()
-    assert time.monotonic() - started < 2.0
-    assert remaining < 30  # ~0.3 s worth of a 30 fps file, not the remaining 274 frames
+    closer = threading.Thread(target=lambda: BlockingPacer.waiting.wait() and source.close())
+    closer.start()
+    remaining = sum(1 for _ in iterator)  # returns only because close() woke the waiting pacer
+    closer.join()
+    assert remaining < 30  # not the remaining 274 frames
     assert source.health().state == SourceState.CLOSED
 
 
@@ -229,10 +313,8 @@ def test_truncated_faststart_mp4_fails_when_it_stops_early(hamilton: Path, tmp_p
 def test_garbage_files_are_clear_errors(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "camera.mp4"
     path.write_bytes(content)
-    started = time.monotonic()
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(SourceError) as caught:  # at once: a hang would fail on the test timeout
         open_source(str(path))
-    assert time.monotonic() - started < 5
     assert "camera.mp4" in str(caught.value)
 
 

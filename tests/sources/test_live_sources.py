@@ -5,17 +5,19 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.helpers.data import shared_data
 from tests.helpers.streams import MjpegServer, RtspServer, free_port, jpeg_frames, require_gstreamer
+from tests.helpers.waiting import wait_until
 
 from openlfr.config.models import SourceConfig
 from openlfr.sources import FrameSource, SourceHealth, SourceState, open_source
 from openlfr.types import Frame
+
+pytestmark = pytest.mark.slow  # real RTSP and MJPEG servers, real reconnect timeouts
 
 PASSWORD = "s3cr3t-Pa55"
 FAST_RETRY = SourceConfig(reconnect_min_s=0.1, reconnect_max_s=0.5, open_timeout_s=3, read_timeout_s=2)
@@ -38,12 +40,17 @@ def _take(frames: Iterator[Frame], count: int, timeout: float, source: FrameSour
 
 def _wait_for(source: FrameSource, predicate: object, timeout: float) -> SourceHealth:
     assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    matched: list[SourceHealth] = []
+
+    def matches() -> bool:
         health = source.health()
         if predicate(health):
-            return health
-        time.sleep(0.05)
+            matched.append(health)
+            return True
+        return False
+
+    if wait_until(matches, timeout):
+        return matched[0]
     pytest.fail(f"health never matched within {timeout} s: {source.health()}")
 
 
@@ -99,11 +106,10 @@ def test_rtsp_stream_that_hangs_counts_as_lost_after_the_read_timeout(hamilton: 
             health = _wait_for(source, lambda h: h.state == SourceState.RECONNECTING, 15)
             assert health.last_error is not None and "stream lost" in health.last_error
         finally:
-            started = time.monotonic()
             source.close()  # the reader may be inside a blocking open against the hung server
-            closing_took = time.monotonic() - started
+            reader_stopped = not source._thread.is_alive()  # close() waits only as long as FFmpeg's own timeouts
             server.resume()
-    assert closing_took < config.open_timeout_s + 1.5
+    assert reader_stopped  # ended within close()'s bounded join, not abandoned still blocked
 
 
 def test_mjpeg_stream_over_http(jpegs: list[bytes]) -> None:
@@ -139,16 +145,19 @@ def test_slow_consumer_gets_the_newest_frame_not_a_backlog(jpegs: list[bytes]) -
         try:
             frames = source.frames()
             _take(frames, 1, 10, source)
-            ages, indices = [], []
+            newest, indices = [], []
             for _ in range(3):
-                time.sleep(0.4)  # ten camera frames arrive meanwhile
-                frame = _take(frames, 1, 5, source)[0]
-                ages.append(time.monotonic() - frame.captured_at)
+                # The consumer is busy while ten camera frames arrive (the reader counts them).
+                read = source.health().frames_read
+                _wait_for(source, lambda h, read=read: h.frames_read >= read + 10, 60)
+                # The newest frame read so far may still be on its way into the slot: the one before it is there.
+                newest.append(source.health().frames_read - 2)
+                frame = _take(frames, 1, 60, source)[0]
                 indices.append(frame.index)
             health = source.health()
         finally:
             source.close()
-    assert max(ages) < 0.2  # fresh, not 0.4 s old
+    assert all(index >= latest for index, latest in zip(indices, newest, strict=True))  # the newest, no backlog
     assert all(b - a >= 5 for a, b in itertools.pairwise(indices))
     assert health.frames_dropped >= 15
 
@@ -163,10 +172,8 @@ def test_dead_url_reports_reconnecting_redacted_and_closes_promptly(
     try:
         health = _wait_for(source, lambda h: h.state == SourceState.RECONNECTING and h.last_error, 10)
     finally:
-        started = time.monotonic()
         source.close()
-        closing_took = time.monotonic() - started
-    assert closing_took < 1.0
+    assert not source._thread.is_alive()  # the reconnect wait was cut short: close() leaves no reader behind
     assert health.frames_read == 0 and health.reconnects == 0 and health.last_frame_at is None
     assert "cannot open" in (health.last_error or "")
     _assert_redacted(health)
@@ -180,9 +187,7 @@ def test_gives_up_after_the_configured_attempts() -> None:
     config = SourceConfig(reconnect_min_s=0.05, reconnect_max_s=0.1, max_reconnect_attempts=2)
     source = open_source(f"rtsp://127.0.0.1:{free_port()}/x", config=config)
     try:
-        started = time.monotonic()
-        assert list(source.frames()) == []  # ends by itself once the source has failed
-        assert time.monotonic() - started < 10
+        assert list(source.frames()) == []  # ends by itself once the source has failed (a hang: the test timeout)
         health = source.health()
         assert health.state == SourceState.FAILED
         assert health.last_error is not None and "gave up after 2" in health.last_error

@@ -10,6 +10,7 @@ import threading
 import numpy as np
 import pytest
 from pydantic import ValidationError
+from tests.helpers.waiting import GENEROUS_S
 
 from openlfr.config.models import SourceConfig
 from openlfr.sources import SourceState, redact
@@ -87,7 +88,7 @@ def test_slot_take_waits_and_close_wakes_it() -> None:
     waiter.join(0.1)
     assert waiter.is_alive()  # nothing to take yet
     slot.close()
-    waiter.join(2)
+    waiter.join(GENEROUS_S)  # close() wakes it: a hang fails here, however slow the machine
     assert not waiter.is_alive() and results == [None]
     slot.put(_frame(1))
     assert slot.take() is None  # closed for good

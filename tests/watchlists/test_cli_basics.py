@@ -24,7 +24,7 @@ def test_watchlist_and_subject_lifecycle(database_url: str, tmp_path: Path, caps
     image = write_face(tmp_path / "p.png", 3)
     code, out, err = lfr(
         "subject", "add", "CUST/2026/0042", "--image", image, "--name", "J. Doe", "--category", "wanted_by_courts",
-        "--reason", "failed to appear (Bail Act s.6)", "--image-source", "custody suite",
+        "--reason", "failed to appear (Bail Act s.6)", "--image-source", "custody_image",
         "--review-by", "2099-01-31", "--watchlist", "events", "--json",
     )  # fmt: skip
     assert code == 0, err
@@ -53,7 +53,19 @@ def test_watchlist_and_subject_lifecycle(database_url: str, tmp_path: Path, caps
 
 def test_subject_add_validates_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = fake_config(tmp_path)
-    base = ("--config", config, "subject", "add", "X", "--category", "witness", "--image-source", "s")
+    base = (
+        "--config",
+        config,
+        "subject",
+        "add",
+        "X",
+        "--category",
+        "witness",
+        "--image-source",
+        "other",
+        "--image-source-note",
+        "s",
+    )
     blank = run_cli(capsys, *base, "--reason", "  ")
     assert blank.code == 1
     assert "reason (legal basis) is required" in blank.err
@@ -81,3 +93,22 @@ def run_json(text: str) -> dict[str, object] | dict[str, list[dict[str, object]]
     payload = json.loads(text)
     assert isinstance(payload, dict)
     return payload
+
+
+def test_review_report_csv_neutralises_typed_formulas(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = fake_config(tmp_path)
+    link = '=HYPERLINK("http://evil.example/","open")'
+    assert run_cli(capsys, "--config", config, "watchlist", "create", "events", "--db", database_url).code == 0
+    result = run_cli(
+        capsys, "--config", config, "subject", "add", "@SUM(1+1)", "--image", write_face(tmp_path / "p.png", 3),
+        "--category", "wanted_by_courts", "--reason", link, "--image-source", "other",
+        "--image-source-note", "+custody",
+        "--review-by", "2099-01-31", "--watchlist", "events", "--db", database_url,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    result = run_cli(capsys, "--config", config, "watchlist", "export-report", "events", "--db", database_url)
+    (row,) = csv.DictReader(io.StringIO(result.out))
+    assert (row["external_ref"], row["reason"], row["image_source_note"]) == ("'@SUM(1+1)", "'" + link, "'+custody")
+    assert row["templates"] == "1"

@@ -23,7 +23,16 @@ EXPECTED_REJECTS = {
     "id05/img62.jpg": "multiple_faces",
     "id08/img41.jpg": "multiple_faces",
 }
-META = ("--category", "suspected_offence", "--reason", "test data: public figures", "--image-source", "deepface")
+META = (
+    "--category",
+    "suspected_offence",
+    "--reason",
+    "test data: public figures",
+    "--image-source",
+    "other",
+    "--image-source-note",
+    "deepface",
+)
 
 
 @pytest.fixture

@@ -11,7 +11,16 @@ from pydantic import SecretStr
 from openlfr.store.media import MediaStore, generate_key
 from tests.watchlists.helpers import collect_traces, face_image, fake_config, find_traces, run_cli, write_face
 
-META = ("--category", "victim", "--reason", "safeguarding order", "--image-source", "family photo")
+META = (
+    "--category",
+    "victim",
+    "--reason",
+    "safeguarding order",
+    "--image-source",
+    "other",
+    "--image-source-note",
+    "family photo",
+)
 
 
 def test_erase_leaves_no_trace_and_keeps_other_subjects(

@@ -15,7 +15,7 @@ from openlfr.watchlists.enrol import Enroller
 from tests.helpers.accounts import stand_in_supervisor
 from tests.watchlists.helpers import fake_config, run_cli, write_face
 
-META = ("--category", "suspected_offence", "--reason", "PACE s.64A custody image", "--image-source", "custody")
+META = ("--category", "suspected_offence", "--reason", "PACE s.64A custody image", "--image-source", "custody_image")
 
 
 def _counts(url: str, tmp_path: Path) -> tuple[int, int, int]:
@@ -44,7 +44,7 @@ def test_csv_import_reports_corrupt_files_and_bad_rows(
     rows = [
         ["subject_ref", "image_path", "display_name", "category", "reason", "image_source", "review_by"],
         ["A-1", "images/a1.png", "Alice", "", "", "", ""],
-        ["B-2", "images/b1.png", "Bob", "wanted_by_courts", "warrant 123", "PNC", "2099-01-01"],
+        ["B-2", "images/b1.png", "Bob", "wanted_by_courts", "warrant 123", "other_police_image", "2099-01-01"],
         ["C-3", "", "", "", "", "", ""],  # no image path
         ["D-4", "images/a1.png", "", "not_a_category", "", "", ""],  # bad category
         ["E-5", "images/a1.png", "", "", "", "", "31/12/2099"],  # bad date
@@ -101,7 +101,7 @@ def test_subject_without_legal_basis_is_not_created(
     config = fake_config(tmp_path)
     result = run_cli(
         capsys, "--config", config, "watchlist", "import", "wl", tmp_path / "in", "--category", "witness",
-        "--image-source", "custody", "--db", database_url, "--json",
+        "--image-source", "custody_image", "--db", database_url, "--json",
     )  # fmt: skip
     assert result.code == 0
     assert result.json()["rejected"] == {"invalid_metadata": 1}
@@ -116,7 +116,9 @@ def _folder(root: Path, subjects: int = 3, per_subject: int = 2) -> Path:
     with (root / "subjects.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["subject_ref", "display_name", "category", "reason", "image_source"])
-        writer.writerows([f"S-{s}", f"Person {s}", "missing_at_risk", "s.17 PACE", "family"] for s in range(subjects))
+        writer.writerows(
+            [f"S-{s}", f"Person {s}", "missing_at_risk", "s.17 PACE", "other_police_image"] for s in range(subjects)
+        )
         writer.writerow(["S-9", "", "nonsense", "", ""])  # a bad metadata row is reported, not fatal
     return root
 
@@ -182,7 +184,7 @@ def test_same_image_twice_and_possible_duplicate_identity(
     first = write_face(tmp_path / "a.png", 1)
     near_copy = write_face(tmp_path / "a-again.png", 1, noise=3)  # other bytes, same "person"
     assert first.read_bytes() != near_copy.read_bytes()
-    meta = ("--category", "wanted_by_courts", "--reason", "warrant", "--image-source", "PNC")
+    meta = ("--category", "wanted_by_courts", "--reason", "warrant", "--image-source", "other_police_image")
 
     assert run_cli(capsys, "--config", config, "subject", "add", "A", "--image", first, *meta, *db).code == 0
     # The same file again for the same subject: nothing new; for another subject: refused.
@@ -250,3 +252,24 @@ def test_an_import_file_cannot_name_who_added_its_subjects() -> None:
     with pytest.raises(ValueError, match="added_by column is not accepted"):
         parse_fields({"subject_ref": "A", "added_by": "chief_constable"})
     assert parse_fields({"subject_ref": "A", "added_by": ""}).category is None
+
+
+def test_rejects_report_neutralises_typed_formulas(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "import.csv"
+    with manifest.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            [["subject_ref", "image_path"], ['=HYPERLINK("http://evil.example/","x")', "@SUM(1+1).png"]]
+        )
+    rejects = tmp_path / "rejects.csv"
+    result = run_cli(
+        capsys, "--config", fake_config(tmp_path), "watchlist", "import", "wl", "--csv", manifest, *META,
+        "--db", database_url, "--rejects", rejects,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    with rejects.open(newline="", encoding="utf-8") as handle:
+        (row,) = csv.DictReader(handle)
+    assert row["subject_ref"] == '\'=HYPERLINK("http://evil.example/","x")'
+    assert row["code"] == "missing_file"
+    assert not row["source"].startswith(("=", "+", "-", "@")) and not row["detail"].startswith(("=", "+", "-", "@"))

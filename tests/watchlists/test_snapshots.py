@@ -16,7 +16,16 @@ from openlfr.store.models import SnapshotTemplate, Template
 from openlfr.watchlists.enrol import vector_bytes, vector_from
 from tests.watchlists.helpers import fake_config, run_cli, write_face
 
-META = ("--category", "witness", "--reason", "witness to s.18 assault", "--image-source", "statement photo")
+META = (
+    "--category",
+    "witness",
+    "--reason",
+    "witness to s.18 assault",
+    "--image-source",
+    "other",
+    "--image-source-note",
+    "statement photo",
+)
 
 
 def _folder(root: Path) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+
+from tests.helpers.waiting import wait_until
 
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,10 +59,8 @@ def serve(app: FastAPI) -> LiveServer:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the live server did not start"
-        time.sleep(0.05)
+    wait_until(lambda: server.started or not thread.is_alive())  # uvicorn's own "listening" flag
+    assert server.started, "the live server did not start"
     return LiveServer(f"http://127.0.0.1:{port}", server, thread)
 
 

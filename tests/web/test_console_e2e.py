@@ -19,6 +19,7 @@ from openlfr.api import Services, create_app
 from openlfr.api.enrolment import UploadEnroller
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import pipeline_settings
+from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.service.cameras import CameraManager
 from openlfr.store.context import Store
 from openlfr.store.db import open_database
@@ -50,8 +51,8 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, str, st
     hasher = fast_hasher()
     reference = video / "hamilton_refs" / "lin_manuel_miranda" / "lin-manuel-miranda.png"
     info = SubjectInfo(
-        "LMM-1", Category.SUSPECTED_OFFENCE, "test entry: public figure", "public photograph", "sue",
-        date(2030, 1, 1), "Lin-Manuel Miranda",
+        "LMM-1", Category.SUSPECTED_OFFENCE, "test entry: public figure", "other", "sue",
+        date(2030, 1, 1), "Lin-Manuel Miranda", image_source_note="public photograph",
     )  # fmt: skip
     with db.session() as session:
         sue = person(session, "sue", "supervisor")
@@ -100,7 +101,7 @@ def test_live_alert_is_confirmed_and_its_outcome_saved(
     assert page.text_content("#who") == "ann (operator)"
 
     # The deployment scheduler's call: a real pipeline on the Hamilton clip.
-    cameras.start_recognition(DEPLOYMENT, snapshot_id, 0.47, [camera_id])
+    cameras.start_recognition(DEPLOYMENT, snapshot_id, SFACE_INT8BQ.threshold, [camera_id])
     card = page.locator("li.alert", has_text="Lin-Manuel Miranda")
     card.wait_for(timeout=90_000)
     assert "new" in (card.get_attribute("class") or "")

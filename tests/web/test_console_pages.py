@@ -12,9 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
-from openlfr.service.cameras import CameraManager, wait_until
+from openlfr.service.cameras import CameraManager
 from tests.api.conftest import PASSWORD, Api, build_api, make_settings
 from tests.helpers.console import enrol_subject, frame_folder, png, snapshot
+from tests.helpers.waiting import wait_until
 from tests.web.conftest import LiveServer, serve
 
 pytestmark = pytest.mark.browser
@@ -58,7 +59,8 @@ def test_supervisor_builds_a_watchlist_with_upload_verdicts(
     form.locator("input[name=display_name]").fill("Carol Nine")
     form.locator("select[name=category]").select_option("witness")
     form.locator("input[name=reason]").fill("witness to an assault")
-    form.locator("input[name=image_source]").fill("statement photo")
+    form.locator("select[name=image_source]").select_option("other")
+    form.locator("input[name=image_source_note]").fill("statement photo")
     form.locator("input[name=review_by]").fill("2030-06-30")
     form.locator("button[type=submit]").click()
     page.wait_for_selector("#subject-detail h2:has-text('Carol Nine')")
@@ -93,7 +95,7 @@ def test_camera_page_shows_health_and_a_blanked_preview(
     camera_id = card.get_attribute("data-id")
     enrol_subject(services.store, services.enroller.engine, 1, "alice")
     cameras.start_recognition("d" * 32, snapshot(services.store, services.enroller.engine), 0.5, [camera_id])
-    assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None, 10)
+    assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None)
     page.wait_for_function("() => document.querySelector('article.camera img')?.naturalWidth > 0", timeout=10_000)
     assert "running" in card.locator("dl").text_content()
     # What the browser received is the server's blanked frame.

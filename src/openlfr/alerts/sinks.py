@@ -136,6 +136,7 @@ class AlertBus:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: list[queue.Queue[Record]] = []
+        self._published = 0
 
     def subscribe(self, maxsize: int = 100) -> queue.Queue[Record]:
         subscriber: queue.Queue[Record] = queue.Queue(maxsize=maxsize)
@@ -148,8 +149,14 @@ class AlertBus:
             if subscriber in self._subscribers:
                 self._subscribers.remove(subscriber)
 
+    def count(self) -> int:
+        """Records pushed since the bus was created (inside `lfr serve`: every alert stored)."""
+        with self._lock:
+            return self._published
+
     def push(self, record: Record) -> None:
         with self._lock:
+            self._published += 1
             subscribers = list(self._subscribers)
         for subscriber in subscribers:
             while True:

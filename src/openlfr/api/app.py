@@ -12,9 +12,23 @@ from fastapi.routing import APIRouter
 from openlfr import __version__
 from openlfr.api.context import AppContext
 from openlfr.api.errors import install_error_handlers
+from openlfr.api.metrics import build_registry
 from openlfr.api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from openlfr.api.permissions import app_routes
-from openlfr.api.routes import alerts, auth, cameras, docs, health, metrics, tokens, users, watchlists
+from openlfr.api.routes import (
+    alerts,
+    auth,
+    cameras,
+    console,
+    deployment_review,
+    docs,
+    health,
+    metrics,
+    notice,
+    tokens,
+    users,
+    watchlists,
+)
 from openlfr.api.routes import deployments as governance
 from openlfr.api.services import Services
 from openlfr.auth.errors import SessionSecretError
@@ -22,7 +36,6 @@ from openlfr.auth.login import LoginCounters, LoginLimits
 from openlfr.auth.secret import check_secret
 from openlfr.auth.sessions import SessionPolicy
 from openlfr.config.models import Settings
-from openlfr.web import routes as console
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +49,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     alerts.router,
     cameras.router,
     governance.router,
+    deployment_review.router,
     governance.retention_router,
     governance.audit_router,
     governance.calibrations_router,
+    notice.signage_router,
+    notice.public_router,
     metrics.router,
     docs.router,
     console.router,
@@ -87,6 +103,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.ctx = AppContext(settings, services, _session_secret(settings), limits, LoginCounters(), policy)
+    app.state.metrics = build_registry(app.state.ctx, services.metric_sources)  # this app's own registry
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

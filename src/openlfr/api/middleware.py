@@ -49,6 +49,9 @@ class SecurityHeadersMiddleware:
                 started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
+                    # A route may set a stricter policy of its own (the public notice pages: no script at all).
+                    if name == "Content-Security-Policy" and name in headers:
+                        continue
                     headers[name] = value
                 if https:
                     headers["Strict-Transport-Security"] = HSTS

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from argon2 import PasswordHasher
+from prometheus_client.core import Metric
 from sqlalchemy.orm import Session, sessionmaker
 
 from openlfr.alerts.sinks import AlertBus
-from openlfr.api.metrics import MetricFamily
 from openlfr.auth.clock import utcnow
 from openlfr.auth.passwords import default_hasher
 from openlfr.auth.revocation import CredentialEvents
@@ -26,16 +26,16 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class AlertCounter(Protocol):
-    """The part of an alert store the API reads now (the /metrics count)."""
+    """Counts alerts for /metrics (``openlfr_alerts_total``); without one, the alert bus counts them."""
 
     def count(self) -> int: ...
 
 
 @runtime_checkable
 class MetricSource(Protocol):
-    """Anything that adds metric families to /metrics (the camera pipelines will, later)."""
+    """Anything that adds metric families to /metrics: a prometheus_client collector (the camera manager is one)."""
 
-    def collect(self) -> Iterable[MetricFamily]: ...
+    def collect(self) -> Iterable[Metric]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,12 @@ Each entry's hash is the sha256 of a canonical serialisation (sorted keys, no wh
 ``seq``, ``at`` (UTC, microseconds), ``actor``, ``action``, ``target_type``, ``target_id``, ``details`` and
 ``prev_hash``, the hash of the entry before it (64 zeros for the first). So an edited entry no longer matches
 its hash, a deleted one leaves a gap in ``seq`` and a broken link, and two swapped entries break both their
-hashes (``seq`` is hashed). ``audit_head`` holds the last seq and hash, so entries cut off the end show too.
+hashes (``seq`` is hashed). ``audit_head`` holds the last seq and hash, so entries cut off the end show too
+(unless the head is rewritten with them).
 
-What the chain cannot catch by itself is someone with write access recomputing every hash after an edit:
-that is what ``lfr audit export`` is for (an HMAC-signed or hashed copy kept elsewhere, checked with
-``lfr audit verify --against``).
+What the chain cannot catch by itself is someone with write access rewriting the head, or recomputing every
+hash after an edit: that is what anchors (``lfr audit anchor``, checked with ``lfr audit verify --anchor``)
+and exports (``lfr audit export``, checked with ``--against``) kept elsewhere are for.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``lfr audit verify|export|log``: the hash-chained audit log (docs/GOVERNANCE.md)."""
+"""``lfr audit verify|export|anchor|log``: the hash-chained audit log (docs/GOVERNANCE.md)."""
 
 from __future__ import annotations
 
@@ -28,9 +28,27 @@ def register(subparsers: Any) -> None:
         help="also check that every entry of an earlier `lfr audit export` is still in the database unchanged "
         "(catches a chain rewritten with recomputed hashes); its manifest is checked with the configured key",
     )
+    verify.add_argument(
+        "--anchor",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also check an anchor from `lfr audit anchor` (repeatable): its entry must still be in the chain "
+        "with the same hash, which catches entries cut from the end even when audit_head was rewritten",
+    )
     verify.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_database_flag(verify)
     verify.set_defaults(handler=run_verify)
+
+    anchor = sub.add_parser(
+        "anchor",
+        help="print the chain head (seq, hash, time; HMAC-signed with governance.audit_export_key when set) "
+        "to keep off the server and check later with `verify --anchor`",
+    )
+    anchor.add_argument("-o", "--output", type=Path, default=None, metavar="FILE", help="also write it (mode 0600)")
+    add_database_flag(anchor)
+    anchor.set_defaults(handler=run_anchor)
 
     export = sub.add_parser("export", help="write the log as JSON Lines with a sha256/HMAC-signed manifest")
     export.add_argument("output", type=Path, metavar="FILE", help="the .jsonl file (FILE.manifest.json beside it)")
@@ -53,16 +71,20 @@ def _key(settings: Any) -> bytes | None:
 
 def run_verify(args: argparse.Namespace) -> int:
     from openlfr.audit import verify_chain
+    from openlfr.audit.anchor import check_anchor, read_anchor
     from openlfr.audit.export import check_export, compare_with_export
     from openlfr.store.context import open_store
 
     settings = settings_with_database(args)
     exported = check_export(args.against, key=_key(settings)) if args.against is not None else None
+    anchors = [read_anchor(path, key=_key(settings)) for path in args.anchor]
     with open_store(settings) as store, store.db.session() as session:
         result = verify_chain(session)
         problems = list(result.problems)
         if exported is not None:
             problems.extend(compare_with_export(session, exported))
+        for anchor in anchors:
+            problems.extend(check_anchor(session, anchor))
     if args.json:
         print_json(
             {
@@ -71,6 +93,7 @@ def run_verify(args: argparse.Namespace) -> int:
                 "last_seq": result.last_seq,
                 "last_hash": result.last_hash,
                 "checked_against_export": len(exported) if exported is not None else None,
+                "checked_anchors": len(anchors),
                 "problems": [{"seq": p.seq, "problem": p.problem} for p in problems],
             }
         )
@@ -80,6 +103,7 @@ def run_verify(args: argparse.Namespace) -> int:
         return EXIT_TAMPERED
     if not args.json:
         against = f", {len(exported)} exported entries match" if exported is not None else ""
+        against += f", {len(anchors)} anchor(s) hold" if anchors else ""
         print(f"audit chain intact: {result.entries} entries, last {result.last_seq} {result.last_hash}{against}")
     return 0
 
@@ -114,6 +138,27 @@ def run_export(args: argparse.Namespace) -> int:
             )
     signed = "HMAC-signed" if result.signed else "sha256 only (set governance.audit_export_key to sign)"
     print(f"exported {result.entries} entries to {result.path}; manifest {result.manifest} ({signed})")
+    return 0
+
+
+def run_anchor(args: argparse.Namespace) -> int:
+    import json
+
+    from openlfr.audit.anchor import make_anchor, write_anchor
+    from openlfr.store.context import open_store
+    from openlfr.store.models import utcnow
+
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        anchor = make_anchor(session, key=_key(settings), now=utcnow())
+    if args.output is not None:
+        write_anchor(anchor, args.output)
+    print(json.dumps(anchor.to_json(), indent=2))
+    if not anchor.signed:
+        print(
+            "lfr: note: unsigned (set governance.audit_export_key to sign anchors); keep it off this server",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -33,7 +33,10 @@ def register(subparsers: Any) -> None:
 def run_calibrate(args: argparse.Namespace) -> int:
     from openlfr.eval.calibrate import calibrate, calibration_report
     from openlfr.eval.verify import all_pair_scores
+    from openlfr.optional import require
 
+    # Before embedding a whole dataset: the tail fit needs scipy (the eval extra).
+    require("scipy.stats", extra="eval", purpose="threshold calibration (the impostor tail fit)")
     _, data = embed_labelled_folder(args)
     pairs = all_pair_scores(data)
     result = calibrate(

@@ -249,7 +249,8 @@ def _enrol(
         review_by=now.date() + timedelta(days=settings.watchlist.review_after_days),
         category=Category.WITNESS,
         reason="OpenLFR demo: a public figure in the shared sample data, not a real watchlist entry",
-        image_source=f"shared sample data ({', '.join(str(f.relative_to(data)) for f in folders)})",
+        image_source="other",
+        image_source_note=f"shared sample data ({', '.join(str(f.relative_to(data)) for f in folders)})",
     )
     log(f"enrolling {len(items)} reference images of {len(refs)} people into watchlist {WATCHLIST!r}")
     summary = Importer(Enroller(store, engine, settings.watchlist.duplicate_threshold), defaults).run(
@@ -299,8 +300,9 @@ def _add_camera(session: Session, settings: Settings, store: Store, video: Path,
 def _deploy(
     store: Store, settings: Settings, camera_id: str, snapshot_id: str, people: DemoPeople, now: datetime
 ) -> tuple[str, float, datetime]:
-    """The operator plans the deployment, the supervisor authorises it, the operator puts it live: (id,
-    threshold, planned end)."""
+    """The operator plans the deployment, the supervisor authorises it, the operator records the demo's
+    "signs" and puts it live: (id, threshold, planned end)."""
+    from openlfr.deployments.notice import record_placement
     from openlfr.deployments.service import authorise_deployment, create_deployment, start_deployment
     from openlfr.deployments.types import DeploymentPlan
 
@@ -333,6 +335,14 @@ def _deploy(
             now=now,
         )
     with store.db.session() as session:
+        # Recognition starts only once signs are recorded as up; here the "sign" is the demo's own notice.
+        record_placement(
+            session,
+            deployment_id,
+            location="no public place is filmed: the demo's camera plays a sample video on this computer",
+            by=people.operator,
+            now=now,
+        )
         start_deployment(session, deployment_id, by=people.operator, now=now)
     return deployment_id, threshold, plan.planned_end
 

@@ -73,6 +73,14 @@ def register(subparsers: Any) -> None:
     _common(cancel)
     cancel.set_defaults(handler=run_cancel)
 
+    from openlfr.commands.deployment_review import register_review
+
+    register_review(sub, _common)
+
+    from openlfr.commands.notice import register_deployment
+
+    register_deployment(sub)  # signage-placed, signage
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -128,7 +136,8 @@ def _reasons(args: argparse.Namespace) -> Any:
 
 
 def _print(deployment: Any, args: argparse.Namespace, session: Any) -> None:
-    from openlfr.deployments.service import deployment_dict, get_counts
+    from openlfr.deployments.figures import get_counts
+    from openlfr.deployments.service import deployment_dict
 
     data = deployment_dict(deployment, get_counts(session, deployment.id))
     if args.json:
@@ -250,15 +259,27 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_authorise(args: argparse.Namespace) -> int:
     from openlfr.auth.permissions import Permission
-    from openlfr.deployments.service import authorise_deployment
+    from openlfr.deployments.service import authorise_deployment, deployment_composition, get_deployment
     from openlfr.store.context import open_store
     from openlfr.store.models import utcnow
+    from openlfr.watchlists.composition import describe
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
         principal = require_principal(args, settings, session, Permission.DEPLOYMENTS_AUTHORISE)
+        now = utcnow()
+        # The supervisor sees the watchlist's composition before the authorisation is recorded.
+        shown = deployment_composition(session, get_deployment(session, args.id), now)
+        for line in describe(shown):
+            print(line, file=sys.stderr)
         deployment = authorise_deployment(
-            session, args.id, by=principal, text=args.text, config=settings.governance, now=utcnow()
+            session,
+            args.id,
+            by=principal,
+            text=args.text,
+            config=settings.governance,
+            now=now,
+            composition_digest=shown.digest,
         )
         _print(deployment, args, session)
     return 0

@@ -12,7 +12,7 @@ from openlfr.commands.common import add_database_flag, iso_date, print_json, req
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("report", help="deployment records, transparency report, DPIA facts")
+    parser = subparsers.add_parser("report", help="deployment records, transparency report, DPIA facts, public notice")
     sub = parser.add_subparsers(dest="report_command", metavar="REPORT", required=True)
 
     deployment = sub.add_parser("deployment", help="one deployment's record (the fields the Met publishes)")
@@ -37,6 +37,10 @@ def register(subparsers: Any) -> None:
     dpia.add_argument("--json", action="store_true", help="print one JSON object (default: Markdown)")
     add_database_flag(dpia)
     dpia.set_defaults(handler=run_dpia)
+
+    from openlfr.commands.notice import register_reports
+
+    register_reports(sub)  # signage, leaflet, notice-feed
 
 
 def _write(text: str, output: Path | None) -> None:

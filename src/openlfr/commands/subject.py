@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
     add.add_argument("--name", default="", help="display name")
     add.add_argument("--category", required=True, choices=categories, help="APP watchlist category")
     add.add_argument("--reason", required=True, help="reason / legal basis for the entry")
-    add.add_argument("--image-source", required=True, help="where the images come from")
+    _safeguard_options(add, required=True)
     add.add_argument("--review-by", type=iso_date, help="review-by date (default: today + review_after_days)")
     add.add_argument("--watchlist", action="append", default=[], metavar="NAME", help="put on this watchlist")
     _enrol_options(add)
@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
     update.add_argument("--name", default=None, help="display name")
     update.add_argument("--category", choices=categories, default=None)
     update.add_argument("--reason", default=None, help="reason / legal basis")
-    update.add_argument("--image-source", default=None)
+    _safeguard_options(update, required=False)
     update.add_argument("--review-by", type=iso_date, default=None)
     update.add_argument("--watchlist", action="append", default=[], metavar="NAME", help="also put on this watchlist")
     _enrol_options(update)
@@ -172,6 +172,31 @@ def _finish(args: argparse.Namespace, store: Any, results: list[dict[str, Any]],
     return 0
 
 
+def _safeguard_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    from openlfr.watchlists.types import ImageSource
+
+    parser.add_argument(
+        "--image-source",
+        required=required,
+        choices=[s.value for s in ImageSource],
+        default=None,
+        help="where the images come from: custody_image, other_police_image, or other (with --image-source-note)",
+    )
+    parser.add_argument(
+        "--image-source-note", default=None, metavar="TEXT", help="what the source is and why it may be used"
+    )
+    parser.add_argument("--date-of-birth", type=iso_date, default=None, metavar="YYYY-MM-DD")
+    parser.add_argument(
+        "--under-18",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="flag the subject as a child when the date of birth is unknown",
+    )
+    parser.add_argument(
+        "--minor-justification", default=None, metavar="TEXT", help="why a child is on the watchlist (required for one)"
+    )
+
+
 def run_add(args: argparse.Namespace) -> int:
     from openlfr.audit import append_audit
     from openlfr.store.context import open_store
@@ -192,6 +217,10 @@ def run_add(args: argparse.Namespace) -> int:
                     added_by=principal.label,
                     review_by=args.review_by or date.today() + timedelta(days=settings.watchlist.review_after_days),
                     display_name=args.name,
+                    image_source_note=args.image_source_note or "",
+                    date_of_birth=args.date_of_birth,
+                    under_18=bool(args.under_18),
+                    minor_justification=args.minor_justification or "",
                 )
             )
         except ValueError as exc:
@@ -231,13 +260,38 @@ def run_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(data)
         return 0
-    for key in ("external_ref", "display_name", "category", "reason", "image_source", "added_by", "review_by"):
-        print(f"{key:>13}: {data[key]}")
-    print(f"{'watchlists':>13}: {', '.join(data['watchlists']) or '-'}")
+    for key in (
+        "external_ref",
+        "display_name",
+        "category",
+        "reason",
+        "image_source",
+        "image_source_note",
+        "date_of_birth",
+        "under_18",
+        "minor_justification",
+        "added_by",
+        "review_by",
+    ):
+        print(f"{key:>19}: {data[key]}")
+    print(f"{'watchlists':>19}: {', '.join(data['watchlists']) or '-'}")
     for image in data["images"]:
         template = "yes" if image["has_template"] else "no"
         print(f"  image {image['digest'][:16]}… {image['source_name']} template={template}")
     return 0
+
+
+_UPDATABLE = (
+    "name",
+    "category",
+    "reason",
+    "image_source",
+    "image_source_note",
+    "review_by",
+    "date_of_birth",
+    "under_18",
+    "minor_justification",
+)
 
 
 def run_update(args: argparse.Namespace) -> int:
@@ -251,7 +305,11 @@ def run_update(args: argparse.Namespace) -> int:
         category=Category(args.category) if args.category else None,
         reason=args.reason,
         image_source=args.image_source,
+        image_source_note=args.image_source_note,
         review_by=args.review_by,
+        date_of_birth=args.date_of_birth,
+        under_18=args.under_18,
+        minor_justification=args.minor_justification,
     )
     settings = settings_with_database(args)
     with open_store(settings) as store:
@@ -265,7 +323,7 @@ def run_update(args: argparse.Namespace) -> int:
                 raise OpenLFRError(str(exc)) from exc
             for name in args.watchlist:
                 add_member(session, get_watchlist(session, name), subject)
-            fields = [f for f in ("name", "category", "reason", "image_source", "review_by") if getattr(args, f)]
+            fields = [f for f in _UPDATABLE if getattr(args, f) is not None and getattr(args, f) != []]
             append_audit(
                 session,
                 actor=principal.actor,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import re
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -89,7 +88,12 @@ def _register_import(sub: Any) -> None:
     parser.add_argument("--csv", type=Path, metavar="FILE", help="CSV with subject_ref, image_path (+ metadata)")
     parser.add_argument("--category", choices=[c.value for c in Category], help="for subjects the files omit")
     parser.add_argument("--reason", help="reason / legal basis, for subjects the files omit")
-    parser.add_argument("--image-source", help="where the images come from, for subjects the files omit")
+    parser.add_argument(
+        "--image-source",
+        choices=("custody_image", "other_police_image", "other"),
+        help="where the images come from, for subjects the files omit (other needs --image-source-note)",
+    )
+    parser.add_argument("--image-source-note", default=None, help="for --image-source other: what and why")
     parser.add_argument("--review-by", type=iso_date, help="review-by date (default: today + review_after_days)")
     parser.add_argument("--force", action="store_true", help="enrol faces flagged as possible duplicate identities")
     parser.add_argument("--rejects", type=Path, metavar="FILE", help="rejects CSV (default: under data_dir/reports)")
@@ -191,6 +195,7 @@ def run_import(args: argparse.Namespace) -> int:
             category=Category(args.category) if args.category else None,
             reason=args.reason,
             image_source=args.image_source,
+            image_source_note=args.image_source_note,
         )
         enroller = Enroller(store, FaceEngine.from_settings(settings), settings.watchlist.duplicate_threshold)
         summary = Importer(enroller, defaults, force=args.force).run(
@@ -217,7 +222,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def audit_import(session: Session, actor: str, summary: ImportSummary) -> None:
-    """The audit record of an import (counts only; also written by `lfr demo --serve`)."""
+    """The audit record of a finished import (counts only; also written by `lfr demo --serve`); its start and
+    each enrolment were recorded as they happened, under the same ``import`` id."""
     from openlfr.audit import append_audit
 
     append_audit(
@@ -227,6 +233,7 @@ def audit_import(session: Session, actor: str, summary: ImportSummary) -> None:
         target_type="watchlist",
         target_id=None,
         details={
+            "import": summary.import_id,
             "name": summary.watchlist,
             "items": summary.items,
             "enrolled": summary.enrolled,
@@ -284,7 +291,7 @@ def run_export_report(args: argparse.Namespace) -> int:
     import json
 
     from openlfr.store.context import open_store
-    from openlfr.watchlists.report import REPORT_COLUMNS, review_report
+    from openlfr.watchlists.report import review_report, write_report_csv
 
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
         rows = review_report(session, args.name, datetime.now(UTC).date())
@@ -294,9 +301,7 @@ def run_export_report(args: argparse.Namespace) -> int:
             json.dump({"watchlist": args.name, "subjects": [row.as_dict() for row in rows]}, handle, indent=2)
             handle.write("\n")
         else:
-            writer = csv.DictWriter(handle, fieldnames=REPORT_COLUMNS)
-            writer.writeheader()
-            writer.writerows(row.as_dict() for row in rows)
+            write_report_csv(handle, rows)
     finally:
         if args.output:
             handle.close()

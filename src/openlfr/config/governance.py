@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from openlfr.config.notice import NoticeConfig
+
 
 class GovernanceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -38,10 +40,22 @@ class GovernanceConfig(BaseModel):
         "escalated alert is decided by another officer than the one who escalated it (a token counts as its "
         "creator); turn off only where one officer must do everything, and say so in the DPIA",
     )
+    max_watchlist_subjects: int = Field(
+        20_000,
+        ge=1,
+        description="largest watchlist (subjects in its snapshot) a deployment may use; the Met's have held "
+        "~10,000-18,800 images, South Wales' ~1,000: a list beyond the cap is refused at planning and at "
+        "authorisation",
+    )
     audit_export_key: SecretStr | None = Field(
         None,
         description="key (at least 32 characters) that signs `lfr audit export` manifests with HMAC-SHA256; "
         "without it exports carry a sha256 only",
+    )
+    notice: NoticeConfig = Field(
+        default_factory=NoticeConfig,
+        description="public notice: contact and subject-access details and the public address that signs, "
+        "leaflets and the public feed show (docs/GOVERNANCE.md, Public notice)",
     )
 
     @field_validator("audit_export_key")

@@ -5,35 +5,31 @@ Every ``tick`` compares what should run (live, authorised, now in [planned_start
 ``RecognitionController`` reports running, and starts or stops the difference. A live deployment whose end
 has passed is ended (``system:scheduler`` in the audit chain), which destroys its copy of the templates. A
 deployment whose recognition fails to start is recorded once (``deployment.start_failed``) and retried on
-later ticks. A draft or authorised deployment whose planned end passed is cancelled (its templates destroyed).
-Before stopping, the pipeline's counts are stored: from ``deployment_counts`` when the controller has it
-(``DeploymentCounter``: frames, faces, tracks), else from the camera manager's public health report (frames,
-faces).
+later ticks; so is one with no signage placement on record (``openlfr.deployments.notice``). A draft or
+authorised deployment whose planned end passed is cancelled (its templates destroyed).
+What the pipeline counts (frames, face detections, tracks = faces seen; ``DeploymentCounter``) is added to
+the deployment's stored figures on every tick while it runs and once more when it stops: counts survive a
+restart of the service (the new run's counts are added to the old) and a crash loses at most one interval.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
 from openlfr.audit.chain import as_utc
 from openlfr.auth.principal import Principal
-from openlfr.deployments.service import (
-    cancel_deployment,
-    end_deployment,
-    in_window,
-    is_authorised,
-    record_counts,
-)
-from openlfr.deployments.types import DeploymentStateError, RunCounts
+from openlfr.deployments.figures import add_counts, get_counts
+from openlfr.deployments.notice import SignageNotPlacedError, signed_deployments
+from openlfr.deployments.service import cancel_deployment, end_deployment, in_window, is_authorised
+from openlfr.deployments.types import NO_COUNTS, DeploymentStateError, RunCounts
 from openlfr.errors import OpenLFRError
 from openlfr.service.controller import RecognitionController
 from openlfr.store.db import Database
@@ -48,29 +44,10 @@ ACTOR = SCHEDULER.actor
 
 @runtime_checkable
 class DeploymentCounter(Protocol):
-    """Optional: a controller that can say what a running deployment's pipeline has counted so far."""
+    """A controller that can say what a deployment's pipeline has counted so far in its current run (counters
+    start at zero with each start), and, once stopped, what its last run counted in all."""
 
     def deployment_counts(self, deployment_id: str) -> RunCounts | None: ...
-
-
-@runtime_checkable
-class CameraHealthReporter(Protocol):
-    """What ``openlfr.service.cameras.CameraManager`` offers publicly: per-camera health with frame and face
-    counts of the deployment using it (kept until recognition stops, also after a file camera ended)."""
-
-    def health(self, records: Iterable[Any]) -> Sequence[Any]: ...
-
-    def list_cameras(self, session: Session) -> Sequence[Any]: ...
-
-
-def counts_from_health(controller: CameraHealthReporter, db: Database, deployment_id: str) -> RunCounts | None:
-    """Frames and faces summed over the deployment's cameras (the health report carries no track count)."""
-    with db.session() as session:
-        records = list(controller.list_cameras(session))
-    mine = [h for h in controller.health(records) if getattr(h, "deployment_id", None) == deployment_id]
-    if not mine:
-        return None
-    return RunCounts(frames=sum(int(h.frames) for h in mine), faces=sum(int(h.faces) for h in mine), tracks=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +66,8 @@ class DeploymentScheduler:
     interval_s: float = 5.0
     clock: Callable[[], datetime] = utcnow
     _failed: set[str] = field(default_factory=set)
+    _counted: dict[str, RunCounts] = field(default_factory=dict)
+    """per running deployment: its run's counters as last added to the stored figures"""
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -110,13 +89,18 @@ class DeploymentScheduler:
                 )
             )
             plans = {d.id: (d.snapshot_id, d.threshold, tuple(d.camera_ids)) for d in wanted.values()}
+            signed = signed_deployments(session, plans)
         running = self.controller.active_deployments()
+        for deployment_id in sorted(running & set(plans)):
+            self._store_counts(deployment_id, now)
         for deployment_id in sorted(running - set(plans)):
             self._stop_one(deployment_id, now)
             stopped.append(deployment_id)
         for deployment_id in sorted(set(plans) - running):
             snapshot_id, threshold, cameras = plans[deployment_id]
             try:
+                if deployment_id not in signed:  # e.g. live from before placements were recorded
+                    raise SignageNotPlacedError(f"no signs are recorded as put up for deployment {deployment_id}")
                 self.controller.start_recognition(deployment_id, snapshot_id, threshold, cameras)
             except OpenLFRError as exc:
                 failed.append(deployment_id)
@@ -134,6 +118,7 @@ class DeploymentScheduler:
                         )
                 continue
             self._failed.discard(deployment_id)
+            self._counted[deployment_id] = NO_COUNTS  # a new run counts from zero
             started.append(deployment_id)
             with self.db.session() as session:
                 append_audit(
@@ -165,27 +150,37 @@ class DeploymentScheduler:
         return TickResult(tuple(started), tuple(stopped), tuple(ended), tuple(failed))
 
     def _stop_one(self, deployment_id: str, now: datetime) -> None:
-        counts = self._counts(deployment_id)
         self.controller.stop_recognition(deployment_id)
-        counts = self._counts(deployment_id) or counts
+        added = self._store_counts(deployment_id, now, final=True)
         with self.db.session() as session:
-            if counts is not None:
-                record_counts(session, deployment_id, counts, now)
+            total = get_counts(session, deployment_id)
             append_audit(
                 session,
                 actor=ACTOR,
                 action="deployment.recognition_stopped",
                 target_type="deployment",
                 target_id=deployment_id,
-                details={"faces_seen": counts.faces if counts else None, "tracks": counts.tracks if counts else None},
+                details={
+                    "run": {"frames": added.frames, "detections": added.detections, "faces_seen": added.tracks},
+                    "faces_seen": total.tracks if total is not None else 0,
+                },
             )
 
-    def _counts(self, deployment_id: str) -> RunCounts | None:
-        if isinstance(self.controller, DeploymentCounter):
-            return self.controller.deployment_counts(deployment_id)
-        if isinstance(self.controller, CameraHealthReporter):
-            return counts_from_health(self.controller, self.db, deployment_id)
-        return None
+    def _store_counts(self, deployment_id: str, now: datetime, *, final: bool = False) -> RunCounts:
+        """Add what the run counted since the last call to the stored figures; returns the run's total."""
+        reading = (
+            self.controller.deployment_counts(deployment_id) if isinstance(self.controller, DeploymentCounter) else None
+        )
+        baseline = self._counted.pop(deployment_id, NO_COUNTS) if final else self._counted.get(deployment_id, NO_COUNTS)
+        if reading is None:
+            return baseline
+        delta = reading.since(baseline)
+        if delta != NO_COUNTS:
+            with self.db.session() as session:
+                add_counts(session, deployment_id, delta, now)
+        if not final:
+            self._counted[deployment_id] = reading
+        return reading
 
     # -- as a Lifecycle step of `lfr serve` ------------------------------------------------------------------
 

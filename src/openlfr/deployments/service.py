@@ -33,6 +33,8 @@ from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal, same_person
 from openlfr.config.governance import GovernanceConfig
 from openlfr.deployments.calibrations import equity_of, latest_calibration, tail_of
+from openlfr.deployments.figures import get_counts
+from openlfr.deployments.notice import require_signage
 from openlfr.deployments.types import (
     EDITABLE,
     DeploymentChanges,
@@ -45,8 +47,9 @@ from openlfr.deployments.types import (
 )
 from openlfr.pipeline.thresholds import calibrated_for
 from openlfr.store.errors import ConflictError, NotFoundError
-from openlfr.store.governance_models import Deployment, DeploymentCount
+from openlfr.store.governance_models import Deployment
 from openlfr.store.models import Snapshot, SnapshotTemplate
+from openlfr.watchlists.composition import Composition, snapshot_composition
 
 TEXT_FIELDS = ("name", "use_case", "purpose", "legal_basis", "justification", "location")
 # Fields whose change is recorded by value in the audit chain (the free texts are recorded by name only).
@@ -128,6 +131,14 @@ def _resolve_snapshot(session: Session, ref: str, deployment_id: str | None) -> 
     if rows == 0:
         raise DeploymentError(f"snapshot {snapshot.id} holds no templates (destroyed, erased or empty)")
     return snapshot
+
+
+def _check_size(snapshot: Snapshot, config: GovernanceConfig) -> None:
+    if snapshot.subject_count > config.max_watchlist_subjects:
+        raise DeploymentError(
+            f"snapshot {snapshot.id} holds {snapshot.subject_count} subjects: more than the configured cap of "
+            f"{config.max_watchlist_subjects} (governance.max_watchlist_subjects)"
+        )
 
 
 def _check(deployment: Deployment) -> None:
@@ -258,6 +269,7 @@ def create_deployment(
     """A draft created by ``by`` (its creator and the person who answers for it)."""
     by.require(Permission.DEPLOYMENTS_MANAGE)
     snapshot = _resolve_snapshot(session, plan.snapshot, None)
+    _check_size(snapshot, config)
     deployment = Deployment(
         name=plan.name.strip(),
         use_case=plan.use_case.strip(),
@@ -343,6 +355,7 @@ def update_deployment(
         deployment.camera_ids = list(given["camera_ids"])
     if "snapshot" in given:
         snapshot = _resolve_snapshot(session, given["snapshot"], deployment.id)
+        _check_size(snapshot, config)
         deployment.snapshot_id = snapshot.id
         deployment.snapshot_fingerprint = snapshot.fingerprint
         deployment.watchlist_size = snapshot.template_count
@@ -372,11 +385,20 @@ def update_deployment(
 
 
 def authorise_deployment(
-    session: Session, deployment_id: str, *, by: Principal, text: str, config: GovernanceConfig, now: datetime
+    session: Session,
+    deployment_id: str,
+    *,
+    by: Principal,
+    text: str,
+    config: GovernanceConfig,
+    now: datetime,
+    composition_digest: str | None = None,
 ) -> Deployment:
     """A supervisor, in person and (with separation of duties) not the deployment's creator, authorises the
     current revision. The threshold is checked against the floor in force now (a calibration saved since the
-    deployment was planned may have raised it)."""
+    deployment was planned may have raised it). ``composition_digest`` is the digest of the watchlist
+    composition the supervisor was shown (the API and CLI always show it first): refused when the watchlist no
+    longer looks like that. The composition authorised against is kept on the record and in the audit chain."""
     by.require(Permission.DEPLOYMENTS_AUTHORISE)
     deployment = get_deployment(session, deployment_id)
     if deployment.status != "draft":
@@ -399,6 +421,15 @@ def authorise_deployment(
             f"threshold {deployment.threshold:.4f} lies outside the equity range of calibration "
             f"{policy.calibration_id}: record why (update with --equity-justification)"
         )
+    composition = deployment_composition(session, deployment, now)
+    if composition_digest is not None and composition_digest != composition.digest:
+        raise DeploymentStateError("the watchlist changed since its composition was shown: look at it again")
+    if composition.under_18_unjustified:
+        raise DeploymentError(
+            f"{composition.under_18_unjustified} subject(s) under 18 have no recorded justification: "
+            "record one for each (lfr subject update REF --minor-justification …) or take them off the list"
+        )
+    deployment.authorisation_composition = composition.as_dict()
     deployment.status = "authorised"
     deployment.authorised_by = by.label
     deployment.authorised_at = now
@@ -410,9 +441,30 @@ def authorise_deployment(
         by,
         "deployment.authorise",
         deployment,
-        {"supervisor": by.label, "text": deployment.authorisation_text, "threshold": deployment.threshold},
+        {
+            "supervisor": by.label,
+            "text": deployment.authorisation_text,
+            "threshold": deployment.threshold,
+            "composition_shown": composition_digest is not None,
+            "composition": {
+                "digest": composition.digest,
+                "subjects": composition.subjects,
+                "under_18": composition.under_18,
+                "review_overdue": composition.review_overdue,
+            },
+        },
     )
     return deployment
+
+
+def deployment_composition(session: Session, deployment: Deployment, now: datetime) -> Composition:
+    """The composition of the deployment's watchlist snapshot on the first day of its window (or today, if
+    later): children are counted as of the day the cameras run."""
+    snapshot = session.get(Snapshot, deployment.snapshot_id)
+    if snapshot is None:
+        raise DeploymentError(f"the snapshot {deployment.snapshot_id} of this deployment no longer exists")
+    on = max(as_utc(deployment.planned_start), as_utc(now)).date()
+    return snapshot_composition(session, snapshot, on)
 
 
 def is_authorised(deployment: Deployment) -> bool:
@@ -434,6 +486,7 @@ def start_deployment(session: Session, deployment_id: str, *, by: Principal, now
         )
     if as_utc(now) >= as_utc(deployment.planned_end):
         raise DeploymentStateError("the planned end has passed")
+    require_signage(session, deployment.id)  # signs recorded as up, not just promised (deployments/notice.py)
     deployment.status = "live"
     deployment.started_at = now
     deployment.updated_at = now
@@ -459,7 +512,7 @@ def end_deployment(session: Session, deployment_id: str, *, by: Principal, reaso
     deployment.end_reason = reason.strip() or "ended"
     deployment.updated_at = now
     removed = destroy_templates(session, deployment)
-    counts = session.get(DeploymentCount, deployment.id)
+    counts = get_counts(session, deployment.id)
     _audit(
         session,
         by,
@@ -468,7 +521,9 @@ def end_deployment(session: Session, deployment_id: str, *, by: Principal, reaso
         {
             "reason": deployment.end_reason,
             "templates_destroyed": removed,
-            "faces_seen": counts.faces_seen if counts is not None else None,
+            "faces_seen": counts.tracks if counts is not None else 0,
+            "detections": counts.detections if counts is not None else 0,
+            "frames": counts.frames if counts is not None else 0,
         },
     )
     return deployment
@@ -496,20 +551,6 @@ def cancel_deployment(session: Session, deployment_id: str, *, by: Principal, re
         {"reason": deployment.end_reason, "templates_destroyed": removed},
     )
     return deployment
-
-
-def record_counts(session: Session, deployment_id: str, counts: RunCounts, now: datetime) -> None:
-    """Store what the pipeline counted (replacing earlier counts of the same run)."""
-    row = session.get(DeploymentCount, deployment_id)
-    if row is None:
-        row = DeploymentCount(deployment_id=deployment_id)
-        session.add(row)
-    row.frames, row.faces_seen, row.tracks, row.updated_at = counts.frames, counts.faces, counts.tracks, now
-
-
-def get_counts(session: Session, deployment_id: str) -> RunCounts | None:
-    row = session.get(DeploymentCount, deployment_id)
-    return RunCounts(row.frames, row.faces_seen, row.tracks) if row is not None else None
 
 
 def deployment_dict(deployment: Deployment, counts: RunCounts | None = None) -> dict[str, Any]:
@@ -570,9 +611,12 @@ def deployment_dict(deployment: Deployment, counts: RunCounts | None = None) -> 
             if deployment.authorised_at is not None
             else None
         ),
+        "composition": deployment.authorisation_composition,
         "started_at": when(deployment.started_at),
         "ended_at": when(deployment.ended_at),
         "end_reason": deployment.end_reason,
         "templates_destroyed": deployment.templates_destroyed,
-        "counts": ({"frames": counts.frames, "faces_seen": counts.faces, "tracks": counts.tracks} if counts else None),
+        "counts": (
+            {"frames": counts.frames, "detections": counts.detections, "faces_seen": counts.tracks} if counts else None
+        ),
     }

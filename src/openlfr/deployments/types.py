@@ -109,8 +109,27 @@ class ThresholdPolicy:
 
 @dataclass(frozen=True, slots=True)
 class RunCounts:
-    """What the pipeline counted while a deployment ran: numbers only."""
+    """What the pipeline counted while a deployment ran: numbers only.
+
+    ``tracks`` is the published "faces seen": distinct faces passing the cameras (a person walking through
+    the view is one track however many frames show them). ``detections`` counts a face once per frame it was
+    found in, kept as a second figure; dividing false alerts by it would flatter the system ~40x.
+    """
 
     frames: int
-    faces: int
-    tracks: int | None
+    detections: int
+    tracks: int
+
+    def plus(self, other: RunCounts) -> RunCounts:
+        return RunCounts(self.frames + other.frames, self.detections + other.detections, self.tracks + other.tracks)
+
+    def since(self, baseline: RunCounts) -> RunCounts:
+        """What was counted after ``baseline`` (an earlier reading of the same run's counters)."""
+        return RunCounts(
+            max(0, self.frames - baseline.frames),
+            max(0, self.detections - baseline.detections),
+            max(0, self.tracks - baseline.tracks),
+        )
+
+
+NO_COUNTS: Final = RunCounts(0, 0, 0)

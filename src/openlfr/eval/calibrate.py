@@ -26,9 +26,15 @@ import numpy as np
 import numpy.typing as npt
 
 from openlfr.errors import DatasetError
+from openlfr.optional import require
 
 MIN_TAIL = 50
 Z95 = 1.959963984540054
+
+
+def _genpareto() -> Any:
+    """scipy's generalised Pareto distribution (the ``eval`` extra)."""
+    return require("scipy.stats", extra="eval", purpose="threshold calibration (the impostor tail fit)").genpareto
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +49,13 @@ class TailFit:
 
     def survival(self, threshold: float) -> float:
         """Modelled P(impostor score ≥ threshold) for thresholds above ``location``."""
-        from scipy.stats import genpareto
+        genpareto = _genpareto()
 
         return float(self.rate * genpareto.sf(threshold - self.location, self.shape, scale=self.scale))
 
     def threshold_for(self, probability: float) -> float:
         """The threshold whose modelled exceedance probability is ``probability`` (< ``rate``)."""
-        from scipy.stats import genpareto
+        genpareto = _genpareto()
 
         return float(self.location + genpareto.isf(probability / self.rate, self.shape, scale=self.scale))
 
@@ -60,7 +66,7 @@ def tail_size(count: int) -> int:
 
 
 def fit_tail(impostor: npt.NDArray[np.float64], size: int | None = None) -> TailFit:
-    from scipy.stats import genpareto
+    genpareto = _genpareto()
 
     ordered = np.sort(impostor)
     size = size or tail_size(ordered.size)
@@ -156,7 +162,7 @@ def _bootstrap_threshold(
         low_index = min(math.floor(allowed + spread), ordered.size - 1)
         high_index = max(math.floor(allowed - spread), 0)
         return float(ordered[low_index]), float(ordered[high_index])
-    from scipy.stats import genpareto
+    genpareto = _genpareto()
 
     rng = np.random.default_rng(seed)
     excess = ordered[: fit.count] - fit.location

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from openlfr.eval.metrics import ErrorCurve
+from openlfr.optional import require
 
 
 def plot_det(curves: dict[str, ErrorCurve], path: Path, *, x_label: str, y_label: str, title: str) -> None:
-    import matplotlib
-
+    matplotlib = require("matplotlib", extra="eval", purpose="drawing a DET plot (--plot)")
     matplotlib.use("Agg")  # no display here or on servers
     import matplotlib.pyplot as plt
 

@@ -32,6 +32,7 @@ from openlfr.pipeline.alerting import AlertContext, AlertWriter, crop_face
 from openlfr.pipeline.camera import PreparedFrame
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot
+from openlfr.pipeline.latency import LatencyHistogram
 from openlfr.quality.gate import gate_face
 from openlfr.quality.metrics import measure_face
 from openlfr.track.tracker import FaceTracker
@@ -78,6 +79,10 @@ class RunnerStats:
     frame_latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_TIMING_WINDOW))
     alert_latency_ms: list[float] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
+    frame_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """capture → decision of every frame since the start (for /metrics)"""
+    alert_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """capture of the decisive frame → decision, every alert since the start (for /metrics)"""
 
 
 def _thumbnail(small: ImageBGR) -> np.ndarray:
@@ -130,6 +135,7 @@ class ModelRunner:
         done = time.monotonic()
         for prepared in batch:
             self.stats.frame_latency_ms.append((done - prepared.frame.captured_at) * 1e3)
+            self.stats.frame_latency.observe(done - prepared.frame.captured_at)
 
     def _within_budget(self, requests: list[_Request]) -> list[_Request]:
         """At most ``embed_budget`` faces: tracks still short of ``min_evidence`` faces first (they cannot
@@ -286,6 +292,7 @@ class ModelRunner:
         evidence.alerted.add(candidate.subject_id)
         camera.alerts += 1
         self.stats.alert_latency_ms.append(event.latency_ms)
+        self.stats.alert_latency.observe(event.latency_ms / 1e3)
         self.alerts.submit(event, evidence.best_sample().crop, context)
 
     def _end_tracks(self, camera: CameraState, ended: tuple[int, ...]) -> None:

@@ -1,32 +1,26 @@
 """The deployment record: the fields the Met publishes for each LFR deployment, from the database.
 
-Alert categories (docs/GOVERNANCE.md says how they map onto the review in the console):
-
-- an alert is *true* when the reviewing officer confirmed it, *false* when they rejected it; pending and
-  escalated alerts are counted as ``unreviewed``;
-- it is *confirmed* when an officer engaged the person (outcome ``spoken_to``, ``arrested`` or ``no_action``),
-  *unconfirmed* otherwise (no outcome, or ``not_located``).
-
-``false_alert_rate`` is the Met's figure: false alerts divided by faces seen (None when the pipeline's face
-count was not recorded); ``false_alert_share`` is false alerts divided by reviewed alerts.
+The alert categories and how they survive the purge are defined in ``openlfr.deployments.figures``.
+``faces_seen`` is the number of distinct faces that passed the cameras (tracks), as forces publish it;
+``detections`` (a face counted in every frame it was found in) is kept as a second figure.
+``false_alert_rate`` is the Met's figure: false alerts divided by faces seen (None when the pipeline's count
+was not recorded); ``false_alert_share`` is false alerts divided by reviewed alerts.
 """
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.audit.chain import as_utc
-from openlfr.deployments.service import get_counts, get_deployment
-from openlfr.store.alert_models import AlertRecord
-
-ENGAGED: Final = frozenset({"spoken_to", "arrested", "no_action"})
+from openlfr.csvsafe import SafeDictWriter
+from openlfr.deployments.figures import alert_figures, faces_seen, get_counts
+from openlfr.deployments.service import get_deployment
+from openlfr.deployments.signoff import get_sign_off
 
 COLUMNS: Final = (
     "deployment_id",
@@ -40,7 +34,9 @@ COLUMNS: Final = (
     "threshold",
     "threshold_override",
     "watchlist_size",
+    "subjects_under_18",
     "faces_seen",
+    "detections",
     "alerts",
     "true_confirmed",
     "true_unconfirmed",
@@ -54,36 +50,10 @@ COLUMNS: Final = (
     "authorised_by",
     "authorised_at",
     "snapshot_fingerprint",
+    "signed_off_by",
+    "signed_off_at",
+    "unreviewed_at_sign_off",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AlertTally:
-    alerts: int = 0
-    true_confirmed: int = 0
-    true_unconfirmed: int = 0
-    false_confirmed: int = 0
-    false_unconfirmed: int = 0
-    unreviewed: int = 0
-    engagements: int = 0
-    arrests: int = 0
-
-
-def tally(rows: list[tuple[str, str | None]]) -> AlertTally:
-    """(status, outcome) of each alert → the published categories."""
-    counts = dict.fromkeys(AlertTally.__dataclass_fields__, 0)
-    for status, outcome in rows:
-        counts["alerts"] += 1
-        engaged = outcome in ENGAGED
-        counts["engagements"] += engaged
-        counts["arrests"] += outcome == "arrested"
-        if status == "confirmed":
-            counts["true_confirmed" if engaged else "true_unconfirmed"] += 1
-        elif status == "rejected":
-            counts["false_confirmed" if engaged else "false_unconfirmed"] += 1
-        else:
-            counts["unreviewed"] += 1
-    return AlertTally(**counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +69,12 @@ class DeploymentRecord:
     threshold: float
     threshold_override: str | None
     watchlist_size: int
+    subjects_under_18: int | None
+    """children on the watchlist (from the composition the authorising supervisor was shown)"""
     faces_seen: int | None
+    """distinct faces that passed the cameras (tracks)"""
+    detections: int | None
+    """face detections summed over frames (a second figure)"""
     alerts: int
     true_confirmed: int
     true_unconfirmed: int
@@ -113,8 +88,16 @@ class DeploymentRecord:
     authorised_by: str | None
     authorised_at: str | None
     snapshot_fingerprint: str
+    signed_off_by: str | None
+    """the supervisor who signed off the record after the deployment (post-deployment review)"""
+    signed_off_at: str | None
+    sign_off_notes: str | None
+    corrections: tuple[str, ...]
+    unreviewed_at_sign_off: int | None
+    """alerts nobody had decided when the record was signed off"""
     final: bool
-    """True once the deployment has ended (the figures no longer change except by review)"""
+    """True once the deployment has ended: its counts no longer change; alert categories change only when an
+    officer's review of one of its alerts is recorded, and never by the purge"""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,15 +109,10 @@ def _iso(value: Any) -> str | None:
 
 def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
     deployment = get_deployment(session, deployment_id)
-    rows = [
-        (str(status), outcome)
-        for status, outcome in session.execute(
-            select(AlertRecord.status, AlertRecord.outcome).where(AlertRecord.deployment_id == deployment.id)
-        )
-    ]
-    t = tally(rows)
+    t = alert_figures(session, deployment.id)
+    review = get_sign_off(session, deployment.id)
     counts = get_counts(session, deployment.id)
-    faces = counts.faces if counts is not None else None
+    faces = faces_seen(session, deployment.id)
     false_alerts = t.false_confirmed + t.false_unconfirmed
     reviewed = t.alerts - t.unreviewed
     start = deployment.started_at or deployment.planned_start
@@ -155,7 +133,11 @@ def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
         threshold=deployment.threshold,
         threshold_override=override,
         watchlist_size=deployment.watchlist_size,
+        subjects_under_18=(
+            int(deployment.authorisation_composition["under_18"]) if deployment.authorisation_composition else None
+        ),
         faces_seen=faces,
+        detections=counts.detections if counts is not None else None,
         alerts=t.alerts,
         true_confirmed=t.true_confirmed,
         true_unconfirmed=t.true_unconfirmed,
@@ -169,17 +151,35 @@ def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
         authorised_by=deployment.authorised_by,
         authorised_at=_iso(deployment.authorised_at),
         snapshot_fingerprint=deployment.snapshot_fingerprint,
+        signed_off_by=review.by if review else None,
+        signed_off_at=_iso(review.at) if review else None,
+        sign_off_notes=review.notes if review else None,
+        corrections=review.corrections if review else (),
+        unreviewed_at_sign_off=len(review.unreviewed_alerts) if review else None,
         final=deployment.status == "ended",
     )
 
 
 def to_csv(records: list[DeploymentRecord]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = SafeDictWriter(out, COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for record in records:
         writer.writerow(record.as_dict())
     return out.getvalue()
+
+
+def _signed_off(record: DeploymentRecord) -> str:
+    if record.signed_off_by is None:
+        return "not yet"
+    return (
+        f"by {record.signed_off_by} at {record.signed_off_at} ({record.unreviewed_at_sign_off} alerts unreviewed): "
+        f"{record.sign_off_notes}"
+    )
+
+
+def _count(value: int | None) -> str:
+    return "not recorded" if value is None else f"{value:,}"
 
 
 def _pct(value: float | None, digits: int = 4) -> str:
@@ -211,7 +211,9 @@ def to_html(record: DeploymentRecord) -> str:
             + (f" (override: {record.threshold_override})" if record.threshold_override else ""),
         ),
         ("Watchlist size", f"{record.watchlist_size} templates"),
-        ("Faces seen", "not recorded" if record.faces_seen is None else f"{record.faces_seen:,}"),
+        ("Subjects under 18 on the watchlist", _count(record.subjects_under_18)),
+        ("Faces seen (distinct faces passing)", _count(record.faces_seen)),
+        ("Face detections (all frames)", _count(record.detections)),
         ("Alerts", str(record.alerts)),
         ("True alerts, confirmed", str(record.true_confirmed)),
         ("True alerts, unconfirmed", str(record.true_unconfirmed)),
@@ -224,7 +226,9 @@ def to_html(record: DeploymentRecord) -> str:
         ("False alerts (of reviewed alerts)", _pct(record.false_alert_share, 1)),
         ("Authorised by", f"{record.authorised_by or '-'} at {record.authorised_at or '-'}"),
         ("Watchlist snapshot", record.snapshot_fingerprint),
+        ("Signed off after the deployment", _signed_off(record)),
     ]
+    rows += [(f"Correction {i}", text) for i, text in enumerate(record.corrections, 1)]
     table = "\n".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
     status = "" if record.final else f'<p class="draft">Provisional: the deployment is {e(record.status)}.</p>'
     return f"""<!doctype html>
@@ -238,8 +242,8 @@ def to_html(record: DeploymentRecord) -> str:
 {table}
 </table>
 <p class="note">True/false: the reviewing officer's decision. Confirmed: the person was engaged by an officer.
-The false-alert rate is false alerts divided by the number of faces the system saw. No image or biometric data
-of anyone who was not on the watchlist was kept.</p>
+The false-alert rate is false alerts divided by the number of faces seen (each person passing counts once).
+No image or biometric data of anyone who was not on the watchlist was kept.</p>
 </body></html>
 """
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from openlfr.audit import verify_chain
 from openlfr.config.models import Settings
-from openlfr.deployments.service import deployment_dict, get_counts, get_deployment, threshold_policy
+from openlfr.deployments.figures import get_counts
+from openlfr.deployments.service import deployment_dict, get_deployment, threshold_policy
 from openlfr.errors import OpenLFRError
 from openlfr.store.db import database_url, safe_url
 from openlfr.store.models import Snapshot
@@ -76,7 +77,7 @@ def dpia_facts(
             "faces are detected and tracked in memory; a face is embedded (a template) only inside the pipeline and "
             "compared with the deployment's watchlist snapshot",
             "a face that does not match is discarded at once: no image, crop or template of it is written anywhere; "
-            "only counts (faces, tracks, frames) are kept per deployment",
+            "only counts (frames, face detections, tracks = faces seen) are kept per deployment",
             "a match raises an alert: the probe crop and a context image are stored in the media store "
             f"({encryption}) "
             "and the alert row in the database for review by a trained officer",
@@ -125,11 +126,33 @@ def dpia_facts(
             "every alert is reviewed by an officer before any engagement; decisions and outcomes are recorded",
             "signage confirmed before authorisation"
             + (" (confirmed)" if deployment.signage_confirmed else " (NOT confirmed)"),
+            _signage_fact(session, deployment.id),
+            _notice_fact(settings),
             "roles: supervisors authorise and hold; operators adjudicate; auditors read the audit chain",
             f"append-only hash-chained audit log: {chain.entries} entries, "
             + ("verified intact" if chain.ok else f"BROKEN at entry {chain.problems[0].seq}"),
         ],
     }
+
+
+def _signage_fact(session: Session, deployment_id: str) -> str:
+    from openlfr.deployments.notice import list_placements
+
+    placements = list_placements(session, deployment_id)
+    if not placements:
+        return "signs recorded as put up before recognition starts: none recorded yet (recognition cannot start)"
+    where = "; ".join(f"{p.location} ({p.placed_at:%Y-%m-%d %H:%M} UTC)" for p in placements)
+    return f"signs recorded as put up before recognition starts: {len(placements)} placement(s): {where}"
+
+
+def _notice_fact(settings: Settings) -> str:
+    missing = settings.governance.notice.missing()
+    if missing:
+        return "public notice: signs and leaflets cannot be printed yet; missing settings: " + ", ".join(missing)
+    return (
+        "public notice: A3 signs and A5 leaflets with contact, subject access and a QR code to the published record; "
+        "public feed of planned and past deployments at /public/notice"
+    )
 
 
 def to_markdown(facts: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openlfr.optional import MissingExtraError, require
 from openlfr.reports.deployment import PAGE_CSS, DeploymentRecord, build_record, to_csv
 from openlfr.store.governance_models import Deployment
 
@@ -43,6 +44,7 @@ class TransparencyReport:
         false_alerts = totals["false_confirmed"] + totals["false_unconfirmed"]
         totals["false_alert_rate"] = false_alerts / totals["faces_seen"] if totals["faces_seen"] else None
         totals["deployments"] = len(self.records)
+        totals["signed_off"] = sum(r.signed_off_by is not None for r in self.records)
         return totals
 
     def as_dict(self) -> dict[str, Any]:
@@ -81,9 +83,9 @@ def _png(figure: Any) -> str:
 
 
 def charts(report: TransparencyReport) -> dict[str, str]:
-    """Base64 PNGs: ``alerts`` (stacked bars per deployment) and ``false_alert_rate`` (over time)."""
-    import matplotlib
-
+    """Base64 PNGs: ``alerts`` (stacked bars per deployment) and ``false_alert_rate`` (over time).
+    MissingExtraError without matplotlib (the ``eval`` extra)."""
+    matplotlib = require("matplotlib", extra="eval", purpose="the transparency report's charts")
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
@@ -123,13 +125,37 @@ def charts(report: TransparencyReport) -> dict[str, str]:
     return out
 
 
+def _chart_html(report: TransparencyReport) -> str:
+    """The two charts, or (without the ``eval`` extra) a note: the table above carries every figure either way."""
+    try:
+        images = charts(report)
+    except MissingExtraError as exc:
+        return f'<p class="note">Charts not drawn: {html.escape(str(exc))}.</p>'
+    return (
+        f'<img alt="Alerts per deployment" src="data:image/png;base64,{images["alerts"]}" style="max-width:100%">\n'
+        f'<img alt="False-alert rate over time" src="data:image/png;base64,{images["false_alert_rate"]}" '
+        'style="max-width:100%">'
+    )
+
+
 def to_html(report: TransparencyReport) -> str:
     e = html.escape
     totals = report.totals()
-    images = charts(report)
+    figures = _chart_html(report)
     header = "".join(
         f"<th>{e(h)}</th>"
-        for h in ("Date", "Location", "Use case", "Threshold", "Faces seen", "Alerts", "True", "False", "Arrests")
+        for h in (
+            "Date",
+            "Location",
+            "Use case",
+            "Threshold",
+            "Faces seen",
+            "Alerts",
+            "True",
+            "False",
+            "Arrests",
+            "Signed off",
+        )
     )
     rows = "\n".join(
         "<tr>"
@@ -145,6 +171,7 @@ def to_html(report: TransparencyReport) -> str:
                 r.true_confirmed + r.true_unconfirmed,
                 r.false_confirmed + r.false_unconfirmed,
                 r.arrests,
+                "yes" if r.signed_off_by is not None else "not yet",
             )
         )
         + "</tr>"
@@ -164,12 +191,12 @@ faces seen; {totals["alerts"]} alerts ({totals["true_confirmed"] + totals["true_
 {totals["false_confirmed"] + totals["false_unconfirmed"]} false, {totals["unreviewed"]} not reviewed);
 {totals["engagements"]} engagements; {totals["arrests"]} arrests; false-alert rate
 {"not recorded" if rate is None else f"{rate * 100:.4f} %"} of faces seen.
-Planned but not run: {e(not_run)}.</p>
+Planned but not run: {e(not_run)}. Records signed off after review: {totals["signed_off"]} of
+{totals["deployments"]}.</p>
 <table><tr>{header}</tr>
 {rows}
 </table>
-<img alt="Alerts per deployment" src="data:image/png;base64,{images["alerts"]}" style="max-width:100%">
-<img alt="False-alert rate over time" src="data:image/png;base64,{images["false_alert_rate"]}" style="max-width:100%">
+{figures}
 <p class="note">Per-deployment records with every published field: <code>lfr report deployment ID</code>.</p>
 </body></html>
 """

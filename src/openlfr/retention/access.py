@@ -20,9 +20,11 @@ from sqlalchemy import select
 from openlfr.audit import append_audit
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal
+from openlfr.deployments.figures import retire_alerts
 from openlfr.engine import FaceEngine
 from openlfr.errors import ImageDecodeError, OpenLFRError
 from openlfr.imaging.decode import decode_image
+from openlfr.store import media_refs
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store
 from openlfr.store.errors import MediaKeyError, StorageError
@@ -203,8 +205,11 @@ def erase_alerts(store: Store, alert_ids: list[str], *, by: Principal, reason: s
     with store.db.session() as session:
         records = [r for r in session.scalars(select(AlertRecord).where(AlertRecord.id.in_(alert_ids))) if not r.hold]
         media = {d for r in records for d in (r.probe_media, r.context_media) if d}
+        retire_alerts(session, [r.id for r in records])  # the deployment records keep counting them
         for record in records:
             session.delete(record)
+        session.flush()
+        media_refs.release(session, media, reason="alert.erase")
         append_audit(
             session,
             actor=by.actor,
@@ -213,9 +218,5 @@ def erase_alerts(store: Store, alert_ids: list[str], *, by: Principal, reason: s
             target_id=None,
             details={"alerts": len(records), "reason": reason.strip(), "kept_on_hold": len(alert_ids) - len(records)},
         )
-    with store.db.session() as session:
-        used = set(session.scalars(select(AlertRecord.probe_media).where(AlertRecord.probe_media.in_(media)))) | set(
-            session.scalars(select(AlertRecord.context_media).where(AlertRecord.context_media.in_(media)))
-        )
-    removed = sum(store.media.delete(d) for d in sorted(media - used))
-    return len(records), removed
+    media_refs.collect(store, sweep=False)
+    return len(records), sum(not store.media.path_for(d).exists() for d in media)

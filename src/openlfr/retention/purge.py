@@ -1,9 +1,13 @@
 """Retention of alerts: purge after ``governance.alert_retention_days`` unless on hold; holds by supervisors.
 
 An alert is due when its decision time is older than the retention period and it is not on hold. Purging
-deletes the alert rows and their media files (probe and context crops; a file another remaining alert still
-uses is kept), then records the counts — never the content — in the audit chain. The reference image an
-alert points at belongs to the watchlist and is not touched.
+is two steps. First, one transaction deletes the due alert rows, puts their image files on the durable
+deletion list and writes the ``retention.purge`` audit entry (counts, never content): the rows and their
+record go together or not at all. Then the files are deleted through the one media rule
+(``openlfr.store.media_refs``: a file another alert or a reference image still points at is kept), and a
+``media.delete`` entry records what was deleted, kept, swept and what failed. A file that cannot be deleted
+stays on the list and the purge ends with ``MediaDeletionError`` (after auditing); the next run retries it
+and sweeps files no row accounts for.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from openlfr.audit import append_audit
 from openlfr.audit.chain import iso_utc
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal
+from openlfr.deployments.figures import retire_alerts
 from openlfr.errors import OpenLFRError
+from openlfr.store import media_refs
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store
-from openlfr.store.errors import NotFoundError
+from openlfr.store.errors import NotFoundError, StorageError
 from openlfr.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -37,13 +43,24 @@ class HoldError(OpenLFRError):
     code = "hold_invalid"
 
 
+class MediaDeletionError(StorageError):
+    """Some image files could not be deleted: they stay on the deletion list and the next run retries them."""
+
+    code = "media_delete_failed"
+
+
 @dataclass(frozen=True, slots=True)
 class PurgeResult:
     cutoff: datetime
     alerts: int
     media_files: int
+    """image files deleted in this run (this purge's, earlier failures retried, orphans swept)"""
     held: int
     """alerts past the cutoff kept because they are on hold"""
+    media_failed: int = 0
+    """image files that could not be deleted (listed for the next run)"""
+    media_pending: int = 0
+    """image files still on the deletion list after this run"""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -51,6 +68,8 @@ class PurgeResult:
             "alerts": self.alerts,
             "media_files": self.media_files,
             "held": self.held,
+            "media_failed": self.media_failed,
+            "media_pending": self.media_pending,
         }
 
 
@@ -66,37 +85,53 @@ def due_count(session: Session, cutoff: datetime) -> tuple[int, int]:
     return int(due), int(held)
 
 
+def _delete_due(session: Session, cutoff: datetime) -> tuple[int, int]:
+    """Delete the due alert rows and list their files for deletion; (alerts, files listed)."""
+    alerts, listed = 0, 0
+    while True:
+        rows = session.execute(
+            select(AlertRecord.id, AlertRecord.probe_media, AlertRecord.context_media)
+            .where(AlertRecord.decided_at < cutoff, AlertRecord.hold.is_(False))
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return alerts, listed
+        ids = [r.id for r in rows]
+        retire_alerts(session, ids)  # the deployment records keep counting them
+        session.execute(delete(AlertRecord).where(AlertRecord.id.in_(ids)))
+        alerts += len(rows)
+        listed += media_refs.release(
+            session, (d for r in rows for d in (r.probe_media, r.context_media) if d), reason="retention.purge"
+        )
+
+
+def collect_media(store: Store, *, by: Principal) -> media_refs.CollectResult:
+    """Delete listed and orphaned files nothing points at; audit what happened when anything did."""
+    result = media_refs.collect(store)
+    if result.eventful:
+        with store.db.session() as session:
+            append_audit(
+                session,
+                actor=by.actor,
+                action="media.delete",
+                target_type="media",
+                target_id=None,
+                details=result.as_dict(),
+            )
+    return result
+
+
 def purge_alerts(
     store: Store, *, now: datetime, retention_days: int, by: Principal, record_empty: bool = True
 ) -> PurgeResult:
-    """Delete every alert past the retention period that is not on hold, with its media; audit the counts."""
+    """Delete every alert past the retention period that is not on hold, with its media; audit the counts.
+
+    Raises ``MediaDeletionError`` (after both audit entries are written) when a file could not be deleted."""
     by.require(Permission.RETENTION_MANAGE)
     cutoff = cutoff_for(now, retention_days)
-    alerts = 0
-    media: set[str] = set()
-    while True:
-        with store.db.session() as session:
-            rows = session.execute(
-                select(AlertRecord.id, AlertRecord.probe_media, AlertRecord.context_media)
-                .where(AlertRecord.decided_at < cutoff, AlertRecord.hold.is_(False))
-                .limit(BATCH)
-            ).all()
-            if not rows:
-                break
-            ids = [r.id for r in rows]
-            session.execute(delete(AlertRecord).where(AlertRecord.id.in_(ids)))
-            alerts += len(ids)
-            media.update(d for r in rows for d in (r.probe_media, r.context_media) if d)
-    removed_files = 0
-    if media:
-        with store.db.session() as session:
-            still_used = set(
-                session.scalars(select(AlertRecord.probe_media).where(AlertRecord.probe_media.in_(media)))
-            ) | set(session.scalars(select(AlertRecord.context_media).where(AlertRecord.context_media.in_(media))))
-        removed_files = sum(store.media.delete(digest) for digest in sorted(media - still_used))
     with store.db.session() as session:
+        alerts, listed = _delete_due(session, cutoff)
         _, held = due_count(session, cutoff)
-        result = PurgeResult(cutoff, alerts, removed_files, held)
         if alerts or record_empty:
             append_audit(
                 session,
@@ -104,10 +139,25 @@ def purge_alerts(
                 action="retention.purge",
                 target_type="alert",
                 target_id=None,
-                details={**result.as_dict(), "retention_days": retention_days},
+                details={
+                    "cutoff": iso_utc(cutoff),
+                    "alerts": alerts,
+                    "held": held,
+                    "media_listed": listed,
+                    "retention_days": retention_days,
+                },
             )
-    if alerts:
-        log.info("retention: purged %d alerts and %d media files (cutoff %s)", alerts, removed_files, cutoff)
+    media = collect_media(store, by=by)
+    result = PurgeResult(cutoff, alerts, media.deleted, held, len(media.failed), media.pending)
+    if alerts or media.deleted:
+        log.info("retention: purged %d alerts and %d media files (cutoff %s)", alerts, media.deleted, cutoff)
+    if media.failed:
+        first = media.failed[0].error
+        raise MediaDeletionError(
+            f"purged {alerts} alerts, but {len(media.failed)} image file(s) could not be deleted ({first}); "
+            f"they are on the deletion list ({media.pending} file(s)) and the next `lfr retention run` retries "
+            "them (see the media.delete entry in `lfr audit log`)"
+        )
     return result
 
 
@@ -196,6 +246,8 @@ class RetentionScheduler:
         while True:
             try:
                 self.run_once()
+            except MediaDeletionError as exc:  # audited; the files are retried on the next interval
+                log.warning("retention purge: %s", exc)
             except Exception:  # a failed purge is retried on the next interval
                 log.exception("retention purge failed")
             if self._stop.wait(self.interval_s):

@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.sinks import AlertBus, Record
 from openlfr.config.models import Settings
+from openlfr.deployments.types import RunCounts
 from openlfr.detect.base import FaceDetector, create_detector, detect_scaled
 from openlfr.engine import FaceEngine
 from openlfr.errors import OpenLFRError, SourceError
@@ -36,6 +37,7 @@ from openlfr.pipeline.app import RunSummary, WatchPipeline, pipeline_settings
 from openlfr.pipeline.camera import downscale
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot, build_snapshot
+from openlfr.pipeline.latency import HistogramSnapshot
 from openlfr.sources.base import FrameSource, SourceHealth
 from openlfr.sources.factory import open_source
 from openlfr.sources.redact import redact
@@ -46,9 +48,6 @@ from openlfr.store.media import MediaStore
 from openlfr.store.models import SnapshotTemplate, Template
 from openlfr.types import Frame, ImageBGR
 from openlfr.watchlists.snapshots import snapshot_templates
-
-if TYPE_CHECKING:
-    from openlfr.api.metrics import MetricFamily
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +211,13 @@ _CAMERA_METRICS: tuple[tuple[str, str, Literal["gauge", "counter"], Callable[[Ca
 )
 
 
+# The latency histograms of /metrics: (name, help, the pipeline statistic), per running deployment.
+_LATENCY_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("openlfr_frame_latency_seconds", "capture to decision, every frame of the deployment", "frame_latency"),
+    ("openlfr_alert_latency_seconds", "capture of the decisive frame to the alert decision", "alert_latency"),
+)
+
+
 class CameraManager:
     """Implements ``openlfr.service.controller.RecognitionController`` and ``openlfr.api.services.MetricSource``."""
 
@@ -234,6 +240,8 @@ class CameraManager:
         self.pipeline_config = pipeline_config or PipelineConfig()
         self.realtime_files = realtime_files
         self._runs: dict[str, _Run] = {}
+        self._stopped_counts: dict[str, RunCounts] = {}
+        """per deployment: what its last run counted in all, until it starts again"""
         self._lock = threading.RLock()
         self._preview_detector: FaceDetector | None = None
         self._preview_lock = threading.Lock()
@@ -314,6 +322,7 @@ class CameraManager:
                 target=self._run, args=(run,), name=f"deployment-{deployment_id}", daemon=True
             )
             self._runs[deployment_id] = run
+            self._stopped_counts.pop(deployment_id, None)
             run.thread.start()
         log.info(
             "recognition started: deployment %s, %d camera(s), threshold %.3f", deployment_id, len(cameras), threshold
@@ -336,6 +345,8 @@ class CameraManager:
             run.thread.join(_JOIN_TIMEOUT_S)
             if run.thread.is_alive():
                 log.error("recognition for deployment %s did not stop within %.0f s", deployment_id, _JOIN_TIMEOUT_S)
+        with self._lock:
+            self._stopped_counts[deployment_id] = _run_counts(run)
         log.info("recognition stopped: deployment %s", deployment_id)
 
     def active_deployments(self) -> frozenset[str]:
@@ -345,6 +356,15 @@ class CameraManager:
     def stop_all(self) -> None:
         for deployment_id in sorted(self.active_deployments()):
             self.stop_recognition(deployment_id)
+
+    def deployment_counts(self, deployment_id: str) -> RunCounts | None:
+        """``DeploymentCounter``: what the deployment's current run has counted (frames, face detections,
+        tracks = faces seen), or its last run's total once stopped; None when it never ran here."""
+        with self._lock:
+            run = self._runs.get(deployment_id)
+            if run is None:
+                return self._stopped_counts.get(deployment_id)
+        return _run_counts(run)
 
     def run_finished(self, deployment_id: str) -> bool:
         """Whether the deployment's pipeline thread has ended (its file sources ended, or it failed)."""
@@ -423,37 +443,41 @@ class CameraManager:
         blurred = blur_faces_except(small, detections.boxes, keep=-1) if len(detections) else small.copy()
         return _jpeg(blurred)
 
-    def collect(self) -> Iterable[MetricFamily]:
-        from openlfr.api.metrics import MetricFamily, Sample  # the API package imports this module
-
+    def collect(self) -> Iterable[Metric]:
+        """The per-camera and per-deployment series of /metrics (a prometheus_client collector)."""
         with self.db.session() as session:
             health = self.health(self.list_cameras(session))
-        labelled = [({"camera": h.name}, h) for h in health]
         for name, help_text, kind, measure in _CAMERA_METRICS:
-            yield MetricFamily(name, help_text, kind, tuple(Sample(measure(h), lab) for lab, h in labelled))
+            family_type = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+            family = family_type(name, help_text, labels=["camera"])
+            for h in health:
+                family.add_metric([h.name], measure(h))
+            yield family
         with self._lock:
             runs = list(self._runs.values())
-        latency = []
-        for run in runs:
-            window = sorted(run.pipeline.runner.stats.frame_latency_ms.copy())  # copy(): atomic, the thread appends
-            for quantile in (0.5, 0.95, 0.99):
-                if window:
-                    value = window[min(len(window) - 1, int(quantile * len(window)))]
-                    latency.append(
-                        Sample(round(value, 1), {"deployment": run.deployment_id, "quantile": str(quantile)})
-                    )
-        yield MetricFamily(
-            "openlfr_frame_latency_ms",
-            "capture to decision per frame, over the recent window (quantiles)",
-            "gauge",
-            tuple(latency),
+        for name, help_text, stat in _LATENCY_METRICS:
+            histogram = HistogramMetricFamily(name, help_text, labels=["deployment"])
+            for run in runs:
+                snap: HistogramSnapshot = getattr(run.pipeline.runner.stats, stat).snapshot()
+                buckets = [(repr(b), float(c)) for b, c in zip(snap.bounds_s, snap.cumulative, strict=False)]
+                buckets.append(("+Inf", float(snap.count)))
+                histogram.add_metric([run.deployment_id], buckets, snap.sum_s)
+            yield histogram
+        yield GaugeMetricFamily(
+            "openlfr_deployments_running", "deployments with recognition running", value=len(self.active_deployments())
         )
-        yield MetricFamily(
-            "openlfr_deployments_running",
-            "deployments with recognition running",
-            "gauge",
-            (Sample(len(self.active_deployments())),),
-        )
+
+
+def _run_counts(run: _Run) -> RunCounts:
+    # Read from another thread while the pipeline counts: each integer is read whole, and a reading a few
+    # frames behind is simply caught up by the next one.
+    runner = run.pipeline.runner
+    cameras = list(runner.cameras.values())
+    return RunCounts(
+        frames=sum(c.frames for c in cameras),
+        detections=sum(c.faces for c in cameras),
+        tracks=runner.tracks_started,
+    )
 
 
 def _run_state(run: _Run, source_state: str) -> str:
@@ -473,13 +497,3 @@ def _jpeg(image: ImageBGR) -> bytes:
         return encode_jpeg(image, quality=80)
     except RuntimeError:
         raise SourceError("cannot encode the preview frame") from None
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout_s`` passes (for callers that wait on a pipeline)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval_s)
-    return predicate()

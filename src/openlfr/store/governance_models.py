@@ -14,7 +14,7 @@ what the pipeline counted while the deployment ran (faces, tracks, frames): coun
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -91,6 +91,8 @@ class Deployment(Base):
     authorised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     authorisation_text: Mapped[str | None] = mapped_column(Text, default=None)
     authorised_revision: Mapped[int | None] = mapped_column(Integer, default=None)
+    # What the authorising supervisor was shown of the watchlist (openlfr.watchlists.composition): counts only.
+    authorisation_composition: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     end_reason: Mapped[str | None] = mapped_column(Text, default=None)
@@ -98,17 +100,22 @@ class Deployment(Base):
 
 
 class DeploymentCount(Base):
-    """What the pipeline counted during a deployment: numbers only."""
+    """A deployment's published figures that must outlive the run and the purge: what the pipeline counted
+    (added up across restarts) and the alert categories of alerts whose personal data was deleted."""
 
     __tablename__ = "deployment_count"
 
     deployment_id: Mapped[str] = mapped_column(
         ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    faces_seen: Mapped[int] = mapped_column(Integer, default=0)
-    # None when the controller reports no track count.
-    tracks: Mapped[int | None] = mapped_column(Integer, default=None)
     frames: Mapped[int] = mapped_column(Integer, default=0)
+    detections: Mapped[int] = mapped_column(Integer, default=0)
+    """face detections summed over frames (a second figure)"""
+    # Faces seen (distinct faces passing). None only for records written before tracks were counted.
+    tracks: Mapped[int | None] = mapped_column(Integer, default=0)
+    # Category counts (AlertTally fields) of this deployment's alerts deleted by the purge or an erasure:
+    # the record keeps counting them after their images and rows are gone.
+    retired_alerts: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -138,3 +145,21 @@ class ThresholdCalibration(Base):
     report_sha256: Mapped[str] = mapped_column(String(64))
     saved_by: Mapped[str] = mapped_column(String(64))
     saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DeploymentSignOff(Base):
+    """A supervisor's sign-off of an ended deployment's record (the post-deployment review). Names alerts by
+    id only; never holds images or biometric data."""
+
+    __tablename__ = "deployment_sign_off"
+
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    signed_off_by: Mapped[str] = mapped_column(String(64))
+    signed_off_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notes: Mapped[str] = mapped_column(Text)
+    corrections: Mapped[list[str]] = mapped_column(JSON)
+    """corrections to the record the reviewer found (free text, one per entry)"""
+    unreviewed_alerts: Mapped[list[str]] = mapped_column(JSON)
+    """ids of the deployment's alerts that no officer had decided when the record was signed off"""

@@ -4,7 +4,8 @@ A file lives at ``<root>/<aa>/<sha256>`` where the sha256 is that of the *origin
 image is stored once and its address is also the "same image twice" check. With a key, the file holds
 a Fernet token (AES-128-CBC + HMAC-SHA256, random IV): the plain image bytes never touch the disk.
 Writes go through a temporary file and an atomic rename, so an interrupted import leaves either the
-whole file or none.
+whole file or none. Alert images live here too, so one file can belong to an alert and a reference image at
+once: files are deleted only through ``openlfr.store.media_refs``, which checks that nothing points at them.
 """
 
 from __future__ import annotations
@@ -69,9 +70,14 @@ class MediaStore:
         """Store ``data`` (idempotent: the same bytes are written once)."""
         digest = sha256_hex(data)
         path = self.path_for(digest)
-        if not path.exists():
+        try:
+            # Stored already: refresh its time, so a deletion decided before now (see media_refs) spares it.
+            os.utime(path)
+        except FileNotFoundError:
             payload = self._fernet.encrypt(data) if self._fernet else data
             self._write_atomic(path, payload)
+        except OSError as exc:
+            raise StorageError(f"cannot write to the media directory {self.root}: {exc.strerror}") from exc
         return StoredMedia(digest, len(data), self.encrypts)
 
     def get(self, digest: str, *, encrypted: bool) -> bytes:
@@ -94,7 +100,8 @@ class MediaStore:
         return data
 
     def delete(self, digest: str) -> bool:
-        """Remove the file of ``digest``; False when there was none."""
+        """Remove the file of ``digest``; False when there was none. Callers go through
+        ``openlfr.store.media_refs`` (a file may belong to an alert and a reference image at once)."""
         path = self.path_for(digest)
         try:
             path.unlink()

@@ -57,7 +57,13 @@ class Subject(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     category: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
+    # openlfr.watchlists.types.ImageSource code; "other" is explained in image_source_note.
     image_source: Mapped[str] = mapped_column(Text)
+    image_source_note: Mapped[str] = mapped_column(Text, default="")
+    date_of_birth: Mapped[date | None] = mapped_column(Date, default=None)
+    under_18: Mapped[bool] = mapped_column(Boolean, default=False)
+    """flagged as a child where the date of birth is not known"""
+    minor_justification: Mapped[str] = mapped_column(Text, default="")
     added_by: Mapped[str] = mapped_column(String(200))
     review_by: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from openlfr.auth.principal import Principal
 from openlfr.engine import FaceEngine
 from openlfr.errors import ImageDecodeError
 from openlfr.imaging.decode import decode_image
+from openlfr.store import media_refs
 from openlfr.store.context import Store
 from openlfr.store.media import sha256_hex
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist
@@ -93,6 +95,19 @@ class Gallery:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredImage:
+    """What one enrolment added: the subject (created by it, or not) and the reference image."""
+
+    subject_id: str
+    image_id: str
+    new_subject: bool
+
+
+# Called inside the enrolment's own transaction, so what it records (an audit entry) commits with the image.
+OnStored = Callable[[Session, StoredImage], None]
+
+
+@dataclass(frozen=True, slots=True)
 class EnrolRequest:
     """One image for one subject. ``info`` creates the subject if ``subject_ref`` does not exist yet."""
 
@@ -105,6 +120,7 @@ class EnrolRequest:
     """who adds the subject when ``info`` creates it (needed then: a subject is added by someone)"""
     watchlist_id: str | None = None
     force: bool = False
+    on_stored: OnStored | None = None
 
 
 class Enroller:
@@ -227,6 +243,7 @@ class Enroller:
         try:
             with self.store.db.session() as session:
                 subject = find_subject(session, request.subject_ref)
+                new_subject = subject is None
                 if subject is None:
                     assert request.info is not None  # checked in _check_known
                     if request.by is None:
@@ -259,7 +276,10 @@ class Enroller:
                     )
                 )
                 subject_id = subject.id
+                if request.on_stored is not None:
+                    request.on_stored(session, StoredImage(subject.id, image.id, new_subject))
         except BaseException:
-            self.store.media.delete(digest)
+            # Undo our write, unless the same bytes are already someone's (an alert's image, say).
+            media_refs.delete_if_unreferenced(self.store, [digest])
             raise
         self.gallery().add(subject_id, embedding.vector)

@@ -2,9 +2,11 @@
 snapshot, the subject record and its watchlist memberships. What remains is an ``erasure_record``
 saying that it happened (subject id, when, by whom, why, counts) and nothing of the biometric data.
 
-Order matters: media files are deleted first, then the rows in one transaction. If the transaction
-fails, the subject is still there and erasing it again finishes the job; the reverse order could leave
-image files that no row points to any more.
+Order matters: the rows go first, in one transaction that also puts the image files on the durable
+deletion list; the files are deleted right after it through the one media rule (``openlfr.store.media_refs``),
+which keeps a file an alert still points at (the same bytes can be an alert's image too, and an alert on
+hold must keep it). If the transaction fails, nothing changed and erasing again finishes the job; if a file
+cannot be deleted, it stays listed and the next retention run retries it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from sqlalchemy import delete, func, select, update
 from openlfr.audit import append_audit
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal
+from openlfr.store import media_refs
 from openlfr.store.context import Store
+from openlfr.store.media_models import PendingMediaDeletion
 from openlfr.store.models import (
     ErasureRecord,
     ReferenceImage,
@@ -37,7 +41,6 @@ def erase_subject(store: Store, ref_or_id: str, *, by: Principal, reason: str) -
     with store.db.session() as session:
         subject_id = get_subject(session, ref_or_id).id
         digests = list(session.scalars(select(ReferenceImage.digest).where(ReferenceImage.subject_id == subject_id)))
-    deleted_files = sum(store.media.delete(digest) for digest in digests)
     with store.db.session() as session:
         subject = session.get(Subject, subject_id)
         assert subject is not None
@@ -56,6 +59,7 @@ def erase_subject(store: Store, ref_or_id: str, *, by: Principal, reason: str) -
         session.execute(delete(ReferenceImage).where(ReferenceImage.subject_id == subject_id))
         session.execute(delete(WatchlistMember).where(WatchlistMember.subject_id == subject_id))
         session.delete(subject)
+        media_refs.release(session, digests, reason="subject.erase")
         record = ErasureRecord(
             subject_id=subject_id,
             erased_by=by.label,
@@ -80,8 +84,20 @@ def erase_subject(store: Store, ref_or_id: str, *, by: Principal, reason: str) -
                 "snapshots_redacted": len(snapshot_ids),
             },
         )
+    media_refs.collect(store, sweep=False)
+    deleted, kept, pending = _file_outcomes(store, digests)
     _scrub(store)
-    return ErasureResult(record_id, subject_id, len(digests), int(templates), len(snapshot_ids), deleted_files)
+    return ErasureResult(record_id, subject_id, len(digests), int(templates), len(snapshot_ids), deleted, kept, pending)
+
+
+def _file_outcomes(store: Store, digests: list[str]) -> tuple[int, int, int]:
+    """(deleted, kept because an alert still points at them, still on the deletion list) of ``digests``."""
+    with store.db.session() as session:
+        listed = set(
+            session.scalars(select(PendingMediaDeletion.digest).where(PendingMediaDeletion.digest.in_(digests)))
+        )
+    present = {d for d in digests if store.media.path_for(d).exists()}
+    return len(set(digests) - present - listed), len(present - listed), len(listed)
 
 
 def _scrub(store: Store) -> None:

@@ -1,10 +1,14 @@
 """Bulk import into a watchlist. Each image is enrolled in its own transaction, so an interrupted import
 keeps what it finished and a re-run skips it (same digest, same subject: ``already_enrolled``); a failure
-in one file is reported for that file and the import goes on."""
+in one file is reported for that file and the import goes on.
+
+The audit chain follows the import as it goes: ``watchlist.import.start`` before the first image, one
+``watchlist.import.enrol`` entry inside each enrolment's transaction (subject, reference image, whether
+the subject is new), and the summary (``watchlist.import``, written by the caller) at the end. So an import
+killed half-way leaves a start entry and exactly one entry per image it enrolled, and no summary."""
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -13,11 +17,15 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
+from openlfr.audit import append_audit
 from openlfr.auth.principal import Principal
+from openlfr.csvsafe import SafeWriter
 from openlfr.errors import OpenLFRError
 from openlfr.store.errors import MediaKeyError, StorageError
-from openlfr.watchlists.enrol import Enroller, EnrolRequest
+from openlfr.store.models import new_id
+from openlfr.watchlists.enrol import Enroller, EnrolRequest, StoredImage
 from openlfr.watchlists.manifest import ImportItem, Manifest, SubjectFields
 from openlfr.watchlists.subjects import create_watchlist, find_watchlist, validate_info
 from openlfr.watchlists.types import Category, EnrolResult, ImportSummary, Outcome, Reject, RejectCode, SubjectInfo
@@ -38,12 +46,14 @@ class SubjectDefaults:
     category: Category | None = None
     reason: str | None = None
     image_source: str | None = None
+    image_source_note: str | None = None
 
     def as_fields(self) -> SubjectFields:
         return SubjectFields(
             category=self.category,
             reason=self.reason,
             image_source=self.image_source,
+            image_source_note=self.image_source_note,
             review_by=self.review_by,
         )
 
@@ -71,6 +81,10 @@ def subject_info(ref: str, given: SubjectFields | None, defaults: SubjectDefault
         added_by=defaults.by.label,
         review_by=merged.review_by or defaults.review_by,
         display_name=merged.display_name or "",
+        image_source_note=merged.image_source_note or "",
+        date_of_birth=merged.date_of_birth,
+        under_18=bool(merged.under_18),
+        minor_justification=merged.minor_justification or "",
     )
     try:
         return validate_info(info)
@@ -82,10 +96,13 @@ class Importer:
     def __init__(self, enroller: Enroller, defaults: SubjectDefaults, *, force: bool = False) -> None:
         self.enroller = enroller
         self.defaults = defaults
+        self.actor = defaults.by.actor  # the signed-in importer names every audit entry of the import
         self.force = force
+        self.import_id = new_id()
 
     def run(self, watchlist_name: str, manifest: Manifest, progress: Progress = iter) -> ImportSummary:
         watchlist_id = self._watchlist(watchlist_name)
+        self._audit_start(watchlist_name, watchlist_id, manifest)
         infos = {
             ref: subject_info(ref, manifest.subjects.get(ref), self.defaults)
             for ref in {item.subject_ref for item in manifest.items}
@@ -111,6 +128,28 @@ class Importer:
             rejected=dict(rejected),
             duplicates=duplicates,
             rejects=tuple(rejects),
+            import_id=self.import_id,
+        )
+
+    def _audit_start(self, name: str, watchlist_id: str, manifest: Manifest) -> None:
+        with self.enroller.store.db.session() as session:
+            append_audit(
+                session,
+                actor=self.actor,
+                action="watchlist.import.start",
+                target_type="watchlist",
+                target_id=watchlist_id,
+                details={"import": self.import_id, "name": name, "items": len(manifest.items)},
+            )
+
+    def _audit_enrolled(self, session: Session, stored: StoredImage) -> None:
+        append_audit(
+            session,
+            actor=self.actor,
+            action="watchlist.import.enrol",
+            target_type="subject",
+            target_id=stored.subject_id,
+            details={"import": self.import_id, "image_id": stored.image_id, "new_subject": stored.new_subject},
         )
 
     def _watchlist(self, name: str) -> str:
@@ -135,6 +174,7 @@ class Importer:
             watchlist_id=watchlist_id,
             force=self.force,
             by=self.defaults.by,
+            on_stored=self._audit_enrolled,
         )
         try:
             return self.enroller.enrol(request)
@@ -154,7 +194,7 @@ def write_rejects(path: Path, rejects: Iterable[Reject]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = SafeWriter(handle)
             writer.writerow(REJECT_COLUMNS)
             for reject in rejects:
                 writer.writerow([reject.source, reject.subject_ref, reject.code, reject.detail])

@@ -27,7 +27,11 @@ class SubjectFields:
     category: Category | None = None
     reason: str | None = None
     image_source: str | None = None
+    image_source_note: str | None = None
     review_by: date | None = None
+    date_of_birth: date | None = None
+    under_18: bool | None = None
+    minor_justification: str | None = None
 
     def filled_from(self, other: SubjectFields) -> SubjectFields:
         """These fields, with the gaps filled from ``other``."""
@@ -62,6 +66,14 @@ def parse_fields(row: Mapping[str, str | None]) -> SubjectFields:
         )
     category = text("category")
     review_by = text("review_by")
+    born = text("date_of_birth")
+    flag = (text("under_18") or "").lower()
+    if flag not in ("", "yes", "no", "true", "false", "1", "0"):
+        raise ValueError(f"under_18 {flag!r} is not yes/no")
+    try:
+        parsed_born = date.fromisoformat(born) if born else None
+    except ValueError:
+        raise ValueError(f"date_of_birth {born!r} is not a date (YYYY-MM-DD)") from None
     try:
         parsed_category = Category(category) if category else None
     except ValueError:
@@ -75,7 +87,11 @@ def parse_fields(row: Mapping[str, str | None]) -> SubjectFields:
         category=parsed_category,
         reason=text("reason"),
         image_source=text("image_source"),
+        image_source_note=text("image_source_note"),
         review_by=parsed_review,
+        date_of_birth=parsed_born,
+        under_18=flag in ("yes", "true", "1") if flag else None,
+        minor_justification=text("minor_justification"),
     )
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from openlfr.csvsafe import SafeDictWriter
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist
 from openlfr.watchlists.snapshots import list_snapshots
 from openlfr.watchlists.subjects import as_utc, get_watchlist, member_count, members
+from openlfr.watchlists.types import is_minor
 
 REPORT_COLUMNS = (
     "external_ref",
@@ -19,6 +22,8 @@ REPORT_COLUMNS = (
     "category",
     "reason",
     "image_source",
+    "image_source_note",
+    "under_18",
     "added_by",
     "created_at",
     "review_by",
@@ -75,6 +80,9 @@ class ReportRow:
     category: str
     reason: str
     image_source: str
+    image_source_note: str
+    under_18: bool
+    """a child on the day of the report (by date of birth, or flagged)"""
     added_by: str
     created_at: datetime
     review_by: date
@@ -87,6 +95,13 @@ class ReportRow:
         values["created_at"] = self.created_at.isoformat()
         values["review_by"] = self.review_by.isoformat()
         return values
+
+
+def write_report_csv(handle: TextIO, rows: Iterable[ReportRow]) -> None:
+    """The review report as CSV; the reasons and sources operators typed are neutralised for spreadsheets."""
+    writer = SafeDictWriter(handle, REPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(row.as_dict() for row in rows)
 
 
 def watchlist_info(session: Session, watchlist: Watchlist) -> WatchlistInfo:
@@ -127,6 +142,8 @@ def review_report(session: Session, name: str, today: date) -> list[ReportRow]:
             category=s.category,
             reason=s.reason,
             image_source=s.image_source,
+            image_source_note=s.image_source_note,
+            under_18=is_minor(s.date_of_birth, s.under_18, today),
             added_by=s.added_by,
             created_at=as_utc(s.created_at),
             review_by=s.review_by,

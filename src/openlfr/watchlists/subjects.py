@@ -15,9 +15,11 @@ from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal
 from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist, WatchlistMember
-from openlfr.watchlists.types import Category, ImageView, SubjectChanges, SubjectInfo, SubjectView
+from openlfr.watchlists.types import Category, ImageSource, ImageView, SubjectChanges, SubjectInfo, SubjectView
 
 MAX_TEXT = 200
+MAX_NOTE = 2000
+_CHECKED_FIELDS = ("image_source", "image_source_note", "date_of_birth", "under_18", "minor_justification")
 
 
 def _required(value: str, name: str) -> str:
@@ -32,15 +34,42 @@ def validate_info(info: SubjectInfo) -> SubjectInfo:
     ref = _required(info.external_ref, "external reference")
     if len(ref) > MAX_TEXT or len(info.display_name) > MAX_TEXT:
         raise ValueError(f"external reference and display name are limited to {MAX_TEXT} characters")
-    return SubjectInfo(
+    checked = SubjectInfo(
         external_ref=ref,
         category=Category(info.category),
         reason=_required(info.reason, "reason (legal basis)"),
-        image_source=_required(info.image_source, "image source"),
+        image_source=image_source(info.image_source),
         added_by=_required(info.added_by, "added by"),
         review_by=info.review_by,
         display_name=info.display_name.strip(),
+        image_source_note=info.image_source_note.strip(),
+        date_of_birth=info.date_of_birth,
+        under_18=info.under_18,
+        minor_justification=info.minor_justification.strip(),
     )
+    check_safeguards(checked, datetime.now(UTC).date())
+    return checked
+
+
+def image_source(value: ImageSource | str) -> ImageSource:
+    try:
+        return ImageSource(str(value).strip())
+    except ValueError:
+        choices = ", ".join(s.value for s in ImageSource)
+        raise ValueError(f"image source {value!r} is not one of: {choices} (other needs a note)") from None
+
+
+def check_safeguards(info: SubjectInfo, today: date) -> None:
+    """The rules that protect the public on every subject, whoever enters it: a source outside the controlled
+    list is justified, a child's entry is justified, texts stay within their limits."""
+    if info.image_source == ImageSource.OTHER and not info.image_source_note.strip():
+        raise ValueError("image source 'other' needs a note saying what the source is and why it may be used")
+    if info.date_of_birth is not None and info.date_of_birth > today:
+        raise ValueError("the date of birth is in the future")
+    if info.is_minor(today) and not info.minor_justification.strip():
+        raise ValueError("a subject under 18 needs a recorded justification (why a child is on a watchlist)")
+    if len(info.image_source_note) > MAX_NOTE or len(info.minor_justification) > MAX_NOTE:
+        raise ValueError(f"notes and justifications are limited to {MAX_NOTE} characters")
 
 
 def create_watchlist(session: Session, name: str, description: str = "") -> Watchlist:
@@ -88,7 +117,11 @@ def create_subject(session: Session, info: SubjectInfo, *, by: Principal) -> Sub
         display_name=info.display_name,
         category=str(info.category),
         reason=info.reason,
-        image_source=info.image_source,
+        image_source=str(info.image_source),
+        image_source_note=info.image_source_note,
+        date_of_birth=info.date_of_birth,
+        under_18=info.under_18,
+        minor_justification=info.minor_justification,
         added_by=info.added_by,
         review_by=info.review_by,
     )
@@ -106,14 +139,20 @@ def create_subject(session: Session, info: SubjectInfo, *, by: Principal) -> Sub
 
 
 def update_subject(session: Session, subject: Subject, changes: SubjectChanges) -> Subject:
+    given = {name: getattr(changes, name) for name in _CHECKED_FIELDS if getattr(changes, name) is not None}
+    if "image_source" in given:
+        given["image_source"] = image_source(given["image_source"])
+    if given:
+        # The changed subject must pass the same safeguards as a new one.
+        check_safeguards(replace(subject_info(subject), **given), datetime.now(UTC).date())
+        for name, value in given.items():
+            setattr(subject, name, str(value) if name == "image_source" else value)
     if changes.display_name is not None:
         subject.display_name = changes.display_name.strip()
     if changes.category is not None:
         subject.category = str(changes.category)
     if changes.reason is not None:
         subject.reason = _required(changes.reason, "reason (legal basis)")
-    if changes.image_source is not None:
-        subject.image_source = _required(changes.image_source, "image source")
     if changes.review_by is not None:
         subject.review_by = changes.review_by
     subject.updated_at = datetime.now(UTC)
@@ -201,6 +240,10 @@ def subject_info(subject: Subject) -> SubjectInfo:
         added_by=subject.added_by,
         review_by=subject.review_by,
         display_name=subject.display_name,
+        image_source_note=subject.image_source_note,
+        date_of_birth=subject.date_of_birth,
+        under_18=subject.under_18,
+        minor_justification=subject.minor_justification,
     )
 
 

@@ -21,6 +21,19 @@ class Category(StrEnum):
     VICTIM = "victim"
 
 
+class ImageSource(StrEnum):
+    """Where a subject's reference images come from (a controlled list; ``other`` needs a justification)."""
+
+    CUSTODY_IMAGE = "custody_image"
+    OTHER_POLICE_IMAGE = "other_police_image"
+    """a police-held image other than a custody photograph"""
+    OTHER = "other"
+    """any other source: the subject's ``image_source_note`` must say what and why it may be used"""
+
+
+ADULT_AGE = 18
+
+
 class RejectCode(StrEnum):
     """Why an enrolment did not happen, beyond the quality gate's own reason codes (stable codes)."""
 
@@ -42,15 +55,35 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SubjectInfo:
-    """What an operator says about a subject; ``reason`` (the legal basis) and ``image_source`` are required."""
+    """What an operator says about a subject; ``reason`` (the legal basis) and ``image_source`` are required.
+
+    A subject under 18 — by ``date_of_birth``, or flagged ``under_18`` when the date is unknown — needs its own
+    ``minor_justification``: children on a watchlist are counted in the deployment record and shown to the
+    authorising officer."""
 
     external_ref: str
     category: Category
     reason: str
-    image_source: str
+    image_source: ImageSource | str
     added_by: str
     review_by: date
     display_name: str = ""
+    image_source_note: str = ""
+    date_of_birth: date | None = None
+    under_18: bool = False
+    minor_justification: str = ""
+
+    def is_minor(self, on: date) -> bool:
+        return is_minor(self.date_of_birth, self.under_18, on)
+
+
+def age_on(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def is_minor(date_of_birth: date | None, under_18: bool, on: date) -> bool:
+    """Under 18 on ``on``: by the date of birth when known, else by the flag."""
+    return under_18 or (date_of_birth is not None and age_on(date_of_birth, on) < ADULT_AGE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +93,12 @@ class SubjectChanges:
     display_name: str | None = None
     category: Category | None = None
     reason: str | None = None
-    image_source: str | None = None
+    image_source: ImageSource | str | None = None
+    image_source_note: str | None = None
     review_by: date | None = None
+    date_of_birth: date | None = None
+    under_18: bool | None = None
+    minor_justification: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +129,11 @@ class SubjectView:
             "display_name": self.info.display_name,
             "category": str(self.info.category),
             "reason": self.info.reason,
-            "image_source": self.info.image_source,
+            "image_source": str(self.info.image_source),
+            "image_source_note": self.info.image_source_note,
+            "date_of_birth": self.info.date_of_birth.isoformat() if self.info.date_of_birth else None,
+            "under_18": self.info.under_18,
+            "minor_justification": self.info.minor_justification,
             "added_by": self.info.added_by,
             "review_by": self.info.review_by.isoformat(),
             "created_at": self.created_at.isoformat(),
@@ -145,9 +186,12 @@ class ImportSummary:
     duplicates: int
     rejects: tuple[Reject, ...] = field(repr=False)
     rejects_file: str | None = None
+    import_id: str = ""
+    """links the audit entries of one import: its start, each enrolment, its end"""
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "import_id": self.import_id,
             "watchlist": self.watchlist,
             "items": self.items,
             "enrolled": self.enrolled,
@@ -197,6 +241,10 @@ class ErasureResult:
     templates: int
     snapshots_redacted: int
     media_files_deleted: int
+    media_files_kept: int = 0
+    """files kept because an alert (e.g. on hold) points at the same image"""
+    media_files_pending: int = 0
+    """files that could not be deleted yet: listed, retried by the next retention run"""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -206,4 +254,6 @@ class ErasureResult:
             "templates": self.templates,
             "snapshots_redacted": self.snapshots_redacted,
             "media_files_deleted": self.media_files_deleted,
+            "media_files_kept": self.media_files_kept,
+            "media_files_pending": self.media_files_pending,
         }

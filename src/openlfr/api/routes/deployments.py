@@ -15,6 +15,7 @@ from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.errors import ApiError
 from openlfr.api.permissions import Permission
 from openlfr.api.schemas.deployments import (
+    AuditAnchorPublic,
     AuditEntryPublic,
     AuditVerifyPublic,
     AuthoriseRequest,
@@ -28,8 +29,10 @@ from openlfr.api.schemas.deployments import (
     ReasonRequest,
 )
 from openlfr.audit import iter_entries, verify_chain
+from openlfr.audit.anchor import make_anchor
 from openlfr.deployments import service
 from openlfr.deployments.calibrations import calibration_dict, list_calibrations, save_calibration
+from openlfr.deployments.figures import get_counts
 from openlfr.deployments.types import DeploymentChanges, DeploymentPlan, ThresholdReasons
 from openlfr.retention.purge import held_alerts, lift_hold, place_hold, purge_alerts
 from openlfr.store.alert_models import AlertRecord
@@ -47,7 +50,7 @@ authorise_permission = require(Permission.DEPLOYMENTS_AUTHORISE)
 
 
 def _public(db: SessionDep, deployment: Any) -> DeploymentPublic:
-    return DeploymentPublic.model_validate(service.deployment_dict(deployment, service.get_counts(db, deployment.id)))
+    return DeploymentPublic.model_validate(service.deployment_dict(deployment, get_counts(db, deployment.id)))
 
 
 def _committed(db: SessionDep, deployment: Any) -> DeploymentPublic:
@@ -111,6 +114,7 @@ def authorise(
         text=body.text,
         config=ctx.settings.governance,
         now=ctx.services.clock(),
+        composition_digest=body.composition_digest,
     )
     public = _committed(db, deployment)
     log.info("deployment %s authorised by %s", deployment_id, principal.label)
@@ -238,6 +242,15 @@ def entries(
         if len(out) >= limit:
             break
     return out
+
+
+@audit_router.get("/anchor", dependencies=[audit_read])
+def anchor(db: SessionDep, ctx: ContextDep) -> AuditAnchorPublic:
+    """The chain head now, HMAC-signed with ``governance.audit_export_key`` when set: save it somewhere the
+    server's administrators cannot write, and check it later with ``lfr audit verify --anchor FILE``."""
+    secret = ctx.settings.governance.audit_export_key
+    key = secret.get_secret_value().encode("utf-8") if secret is not None else None
+    return AuditAnchorPublic.model_validate(make_anchor(db, key=key, now=ctx.services.clock()).to_json())
 
 
 @audit_router.get("/verify", dependencies=[audit_read])

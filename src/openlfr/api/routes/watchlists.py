@@ -163,6 +163,10 @@ def create_one(body: SubjectCreate, db: SessionDep, principal: CurrentUser) -> S
                 added_by=principal.label,
                 review_by=body.review_by,
                 display_name=body.display_name,
+                image_source_note=body.image_source_note,
+                date_of_birth=body.date_of_birth,
+                under_18=body.under_18,
+                minor_justification=body.minor_justification,
             )
         )
     except ValueError as exc:

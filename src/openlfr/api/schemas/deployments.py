@@ -58,6 +58,12 @@ class DeploymentUpdate(Input):
 
 class AuthoriseRequest(Input):
     text: str = Field(min_length=1, max_length=8000, description="what is authorised, why necessary and proportionate")
+    composition_digest: str = Field(
+        min_length=64,
+        max_length=64,
+        description="digest of the watchlist composition shown to the supervisor (GET …/composition); refused "
+        "(409) when the watchlist changed since",
+    )
 
 
 class ReasonRequest(Input):
@@ -66,6 +72,14 @@ class ReasonRequest(Input):
 
 class OptionalReasonRequest(Input):
     reason: str = Field("ended by operator", min_length=1, max_length=2000)
+
+
+class DeploymentCountsPublic(Output):
+    """What recognition counted, added up over every run of the deployment."""
+
+    frames: int
+    detections: int = Field(description="face detections summed over frames")
+    faces_seen: int = Field(description="distinct faces that passed the cameras (tracks): the published figure")
 
 
 class DeploymentPublic(Output):
@@ -104,7 +118,10 @@ class DeploymentPublic(Output):
     ended_at: str | None
     end_reason: str | None
     templates_destroyed: int | None
-    counts: dict[str, int] | None
+    composition: dict[str, Any] | None = Field(
+        description="the watchlist composition the authorising supervisor was shown (counts only)"
+    )
+    counts: DeploymentCountsPublic | None
 
 
 class HoldPublic(Output):
@@ -135,6 +152,16 @@ class AuditEntryPublic(Output):
     hash: str
 
 
+class AuditAnchorPublic(Output):
+    """The chain head to keep off the server (``lfr audit verify --anchor FILE`` checks a saved copy)."""
+
+    format: str
+    seq: int
+    hash: str
+    at: str
+    hmac_sha256: str | None = None
+
+
 class AuditVerifyPublic(Output):
     ok: bool
     entries: int
@@ -157,3 +184,52 @@ class CalibrationPublic(Output):
     report_sha256: str
     saved_by: str
     saved_at: str | None
+
+
+class SignOffRequest(Input):
+    notes: str = Field(min_length=1, max_length=4000, description="the reviewer's notes on the deployment")
+    corrections: list[str] = Field(
+        default_factory=list, max_length=50, description="corrections to the record, one per entry"
+    )
+
+
+class SignOffPublic(Output):
+    by: str
+    at: datetime
+    notes: str
+    corrections: list[str]
+    unreviewed_alerts: list[str] = Field(description="ids of alerts nobody had decided at the sign-off")
+
+
+class UnreviewedAlertPublic(Output):
+    id: str
+    status: str
+    source: str
+    decided_at: datetime
+
+
+class DeploymentReviewPublic(Output):
+    deployment_id: str
+    status: str
+    unreviewed_alerts: list[UnreviewedAlertPublic]
+    sign_off: SignOffPublic | None
+
+
+class CompositionPublic(Output):
+    """What the authorising officer must see of the watchlist: counts only, no names or images."""
+
+    snapshot_id: str
+    fingerprint: str
+    subjects: int
+    templates: int
+    by_category: dict[str, int]
+    by_image_source: dict[str, int]
+    under_18: int
+    under_18_unjustified: int
+    youngest_age: int | None
+    review_overdue: int
+    review_due_soon: int
+    possible_duplicates: int
+    as_of: str
+    digest: str = Field(description="give it back when authorising, to record that this composition was shown")
+    summary: list[str]

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from openlfr.api.schemas.base import Input, Output
-from openlfr.watchlists.types import Category
+from openlfr.watchlists.types import Category, ImageSource
 
 
 class SnapshotPublic(Output):
@@ -57,7 +57,11 @@ class SubjectPublic(Output):
     display_name: str
     category: str
     reason: str
-    image_source: str
+    image_source: ImageSource
+    image_source_note: str
+    date_of_birth: date | None
+    under_18: bool
+    minor_justification: str
     added_by: str
     review_by: date
     created_at: datetime
@@ -76,8 +80,12 @@ class SubjectCreate(Input):
     display_name: str = Field("", max_length=200)
     category: Category
     reason: str = Field(min_length=1, max_length=2000, description="why this person is on the watchlist")
-    image_source: str = Field(min_length=1, max_length=2000, description="where the reference images come from")
+    image_source: ImageSource = Field(description="where the reference images come from (other: say what in the note)")
+    image_source_note: str = Field("", max_length=2000, description="what the source is and why it may be used")
     review_by: date = Field(description="when the entry must be reviewed or removed")
+    date_of_birth: date | None = Field(None, description="for the under-18 safeguard")
+    under_18: bool = Field(False, description="a child, where the date of birth is not known")
+    minor_justification: str = Field("", max_length=2000, description="why a child is on the watchlist (required)")
     watchlist: str | None = Field(None, max_length=200, description="put the subject on this watchlist")
 
 
@@ -85,8 +93,12 @@ class SubjectUpdate(Input):
     display_name: str | None = Field(None, max_length=200)
     category: Category | None = None
     reason: str | None = Field(None, min_length=1, max_length=2000)
-    image_source: str | None = Field(None, min_length=1, max_length=2000)
+    image_source: ImageSource | None = None
+    image_source_note: str | None = Field(None, max_length=2000)
     review_by: date | None = None
+    date_of_birth: date | None = None
+    under_18: bool | None = None
+    minor_justification: str | None = Field(None, max_length=2000)
 
 
 class EnrolReport(Output):

@@ -11,7 +11,9 @@ from sqlalchemy import Connection, create_engine
 import openlfr.store.alert_models
 import openlfr.store.auth_models
 import openlfr.store.camera_models
-import openlfr.store.governance_models  # noqa: F401  (registers audit and deployment tables)
+import openlfr.store.governance_models
+import openlfr.store.media_models
+import openlfr.store.notice_models  # noqa: F401  (registers audit, deployment and signage tables)
 from openlfr.store.models import Base
 
 

@@ -305,6 +305,8 @@ async function recordOutcome(card) {
 
 const CATEGORIES = ["wanted_by_courts", "suspected_offence", "bail_or_conditions", "missing_at_risk",
   "risk_to_self_or_others", "associate", "witness", "victim"];
+const IMAGE_SOURCES = [["custody_image", "custody image"], ["other_police_image", "other police-held image"],
+  ["other", "other (say what in the note)"]];
 
 function canManageWatchlists() { return state.me && state.me.role === "supervisor"; }
 
@@ -375,13 +377,19 @@ function subjectForm(watchlist, subject) {
     field("Display name", el("input", { name: "display_name", maxlength: 200, value: subject ? subject.display_name : "" })),
     field("Category", category),
     field("Reason (legal basis)", el("input", { name: "reason", required: true, maxlength: 2000, value: subject ? subject.reason : "" })),
-    field("Image source", el("input", { name: "image_source", required: true, maxlength: 2000, value: subject ? subject.image_source : "" })),
+    field("Image source", el("select", { name: "image_source" },
+      ...IMAGE_SOURCES.map(([c, label]) => el("option", { value: c, text: label, selected: subject && subject.image_source === c })))),
+    field("Image source note (required for other)", el("input", { name: "image_source_note", maxlength: 2000, value: subject ? subject.image_source_note : "" })),
+    field("Date of birth (if known)", el("input", { name: "date_of_birth", type: "date", value: subject && subject.date_of_birth ? subject.date_of_birth : "" })),
+    field("Justification if under 18", el("input", { name: "minor_justification", maxlength: 2000, value: subject ? subject.minor_justification : "" })),
     field("Review by", el("input", { name: "review_by", type: "date", required: true, value: subject ? subject.review_by : "" })),
     el("button", { type: "submit", text: editing ? "Save" : "Add subject" }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = { display_name: form.display_name.value, category: form.category.value, reason: form.reason.value,
-      image_source: form.image_source.value, review_by: form.review_by.value };
+      image_source: form.image_source.value, image_source_note: form.image_source_note.value,
+      date_of_birth: form.date_of_birth.value || null, minor_justification: form.minor_justification.value,
+      review_by: form.review_by.value };
     try {
       if (editing) {
         await api("PATCH", `/api/subjects/${subject.id}`, body);

@@ -2,7 +2,7 @@
 alert, who answers for a deployment, saved threshold calibrations.
 
 Revision ID: 0300
-Revises: 0200
+Revises: 0330
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0300"
-down_revision = "0200"
+down_revision = "0330"
 branch_labels = None
 depends_on = None
 

@@ -3,8 +3,6 @@ requires a login). Only files that ship in ``openlfr/web/static`` are served, by
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,28 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 from openlfr.api.deps import require
 from openlfr.api.permissions import Permission
 from openlfr.store.errors import NotFoundError
+from openlfr.web.assets import assets
 
 router = APIRouter(tags=["console"], include_in_schema=False)
-
-_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-}
-
-
-@cache
-def assets() -> dict[str, tuple[bytes, str]]:
-    """name → (bytes, media type) of every shipped console file (read once, on first request)."""
-    folder = resources.files("openlfr.web") / "static"
-    found: dict[str, tuple[bytes, str]] = {}
-    for entry in folder.iterdir():
-        suffix = "." + entry.name.rsplit(".", 1)[-1] if "." in entry.name else ""
-        if entry.is_file() and suffix in _TYPES:
-            found[entry.name] = (entry.read_bytes(), _TYPES[suffix])
-    return found
 
 
 @router.get("/", dependencies=[require(Permission.PUBLIC)])

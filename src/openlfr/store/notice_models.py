@@ -1,0 +1,27 @@
+"""SQLAlchemy model of public notice: where and when signs telling the public about a deployment were put up.
+
+A placement is recorded by the person who put the signs up (or saw them up), through ``openlfr.deployments.notice``;
+rows are only ever added. Recognition may not start before a deployment has at least one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openlfr.store.models import Base, new_id, utcnow
+
+
+class SignagePlacement(Base):
+    __tablename__ = "signage_placement"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"), index=True)
+    location: Mapped[str] = mapped_column(Text)
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """when the signs went up, as the recorder says (not after ``recorded_at``)"""
+    placed_by: Mapped[str] = mapped_column(String(200))
+    """the authenticated actor who recorded it (``user:<name>``, ``token:<name>``, ``cli:<name>``)"""
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
