@@ -155,6 +155,26 @@ def test_prepare_demo_builds_a_live_authorised_deployment(tmp_path: Path) -> Non
         assert snapshotted.target_id == deployment.snapshot_id
         snapshot_details = json.loads(snapshotted.details)
         assert snapshot_details["watchlist"] == state.watchlist and snapshot_details["subjects"] == len(state.subjects)
+        # Every step is done by a real account of the role it needs: the operator plans and starts the
+        # deployment, another person — the supervisor — authorises it; nothing is done under a typed name.
+        assert (deployment.created_by, deployment.created_by_account) == (OPERATOR, OPERATOR)
+        assert deployment.authorised_by == SUPERVISOR != deployment.created_by
+        actors = {entry.action: entry.actor for entry in s.scalars(select(AuditEntry))}
+        assert actors["deployment.create"] == f"user:{OPERATOR}" and actors["deployment.start"] == f"user:{OPERATOR}"
+        assert actors["deployment.authorise"] == f"user:{SUPERVISOR}"
+        assert actors["watchlist.import"] == actors["snapshot.create"] == f"user:{SUPERVISOR}"
+        assert actors["camera.add"] == f"user:{ADMIN}"
+        creators = {
+            json.loads(e.details)["username"]: e.actor
+            for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "user.create"))
+        }
+        assert creators == {
+            ADMIN: "system:bootstrap",
+            SUPERVISOR: "system:bootstrap",
+            OPERATOR: f"user:{SUPERVISOR}",
+            AUDITOR: f"user:{ADMIN}",
+        }
+        assert not any(actor.startswith("cli:") for actor in actors.values())
     assert any("reset on every run" in line for line in logged)
 
 

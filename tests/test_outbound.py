@@ -34,6 +34,7 @@ from openlfr.watchlists.enrol import Enroller, EnrolRequest
 from openlfr.watchlists.snapshots import create_snapshot
 from openlfr.watchlists.subjects import add_member, create_watchlist, get_subject
 from openlfr.watchlists.types import Category, Outcome, SubjectInfo
+from tests.helpers.accounts import person
 from tests.helpers.console import live_deployment
 from tests.helpers.data import shared_data
 from tests.helpers.streams import RtspServer, free_port, require_gstreamer
@@ -105,7 +106,10 @@ def _prepare(data_dir: Path, camera_url: str) -> str:
             image_source_note="public photograph",
         )  # fmt: skip
     with open_store(settings) as store:
-        result = Enroller(store, engine, 0.9).enrol(EnrolRequest("LMM-1", reference.read_bytes(), "ref.png", info=info))
+        with store.db.session() as session:
+            sgt = person(session, "sgt", "supervisor")
+        request = EnrolRequest("LMM-1", reference.read_bytes(), "ref.png", info=info, by=sgt)
+        result = Enroller(store, engine, 0.9).enrol(request)
         assert result.outcome is Outcome.ENROLLED
         with store.db.session() as session:
             add_member(session, create_watchlist(session, "stage"), get_subject(session, "LMM-1"))

@@ -21,11 +21,13 @@ COMMAND_MODULES = (
     "subject",
     "calibrate",
     "watch",
+    "session",
     "user",
     "serve",
     "audit",
     "camera",
     "deployment",
+    "calibration",
     "retention",
     "report",
 )

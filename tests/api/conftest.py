@@ -18,9 +18,8 @@ from pydantic import SecretStr
 from openlfr.alerts.sinks import AlertBus
 from openlfr.api import Services, create_app
 from openlfr.api.enrolment import UploadEnroller
+from openlfr.auth.principal import Principal
 from openlfr.auth.roles import Role
-from openlfr.auth.tokens import create_token
-from openlfr.auth.users import create_user
 from openlfr.config.api import ApiConfig
 from openlfr.config.models import EngineConfig, FakeDetectorConfig, FakeEmbedderConfig, Settings
 from openlfr.engine import FaceEngine
@@ -28,8 +27,9 @@ from openlfr.service.cameras import CameraManager
 from openlfr.store.context import Store
 from openlfr.store.db import Database, open_database
 from openlfr.store.media import MediaStore
+from tests.helpers.accounts import PASSWORD, fast_hasher, insert_user, mint_token, person
 
-PASSWORD = "correct horse battery staple"
+__all__ = ["PASSWORD", "Api", "Clock", "build_api", "fast_hasher", "make_settings"]
 
 
 @dataclass
@@ -41,11 +41,6 @@ class Clock:
 
     def advance(self, **kwargs: float) -> None:
         self.now += timedelta(**kwargs)
-
-
-def fast_hasher() -> PasswordHasher:
-    # The production parameters cost ~100 ms per hash; the tests log in hundreds of times.
-    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 @dataclass
@@ -60,12 +55,27 @@ class Api:
         return TestClient(self.app, base_url="https://testserver" if https else "http://testserver")
 
     def user(self, username: str, role: Role | str, password: str = PASSWORD) -> str:
+        """A user inserted as a fixture (the grant rules are tested through the API and the domain)."""
         with self.db.session() as session:
-            return create_user(session, self.hasher, username, password, role).id
+            return insert_user(session, username, role, password, self.hasher).id
 
-    def token(self, role: Role | str, name: str = "machine", expires_in: timedelta | None = None) -> str:
+    def principal(self, username: str, role: Role | str) -> Principal:
         with self.db.session() as session:
-            return create_token(session, name, str(role), "test", self.clock(), expires_in).token
+            return person(session, username, role)
+
+    def token(
+        self, role: Role | str, name: str = "machine", expires_in: timedelta | None = None, owner: str | None = None
+    ) -> str:
+        """A token minted by ``owner`` (default: ``owner-admin`` or ``owner-supervisor``, whoever grants ``role``)."""
+        with self.db.session() as session:
+            return mint_token(session, role, self.clock(), name, expires_in, owner)
+
+    def session_client(self, username: str, role: Role | str) -> tuple[TestClient, dict[str, str]]:
+        """A client logged in as ``username`` (created with ``role`` if needed) and its CSRF header."""
+        with self.db.session() as session:
+            person(session, username, role)
+        client = self.client()
+        return client, {"X-CSRF-Token": self.login(client, username)}
 
     def login(self, client: TestClient, username: str, password: str = PASSWORD) -> str:
         """Log ``client`` in; returns the CSRF token."""

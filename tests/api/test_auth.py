@@ -50,8 +50,8 @@ def test_wrong_password_unknown_user_and_disabled_user_look_the_same(api: Api) -
     api.user("alice", "operator")
     disabled_id = api.user("bob", "operator")
     client = api.client()
-    admin = api.token("admin")
-    client.patch(f"/api/users/{disabled_id}", json={"disabled": True}, headers={"Authorization": f"Bearer {admin}"})
+    manager, csrf = api.session_client("sgt", "supervisor")
+    assert manager.patch(f"/api/users/{disabled_id}", json={"disabled": True}, headers=csrf).status_code == 200
     for username, password in (("alice", "wrong password!"), ("nobody", PASSWORD), ("bob", PASSWORD)):
         response = client.post("/api/auth/login", json={"username": username, "password": password})
         assert response.status_code == 401
@@ -67,7 +67,7 @@ def test_csrf_header_required_for_cookie_state_changes(api: Api) -> None:
     api.user("root", "admin")
     client = api.client()
     csrf = api.login(client, "root")
-    new_user = {"username": "carol", "password": PASSWORD, "role": "operator"}
+    new_user = {"username": "carol", "password": PASSWORD, "role": "auditor"}
 
     missing = client.post("/api/users", json=new_user)
     assert missing.status_code == 403 and missing.json()["error"]["code"] == "csrf_failed"
@@ -102,9 +102,9 @@ def test_cross_origin_cookie_request_is_refused(api: Api) -> None:
 
 def test_bearer_requests_need_no_csrf(api: Api) -> None:
     client = api.client()
-    token = api.token("admin")
+    token = api.token("supervisor")
     response = client.post(
-        "/api/tokens", json={"name": "scraper", "role": "auditor"}, headers={"Authorization": f"Bearer {token}"}
+        "/api/watchlists", json={"name": "scraped", "description": ""}, headers={"Authorization": f"Bearer {token}"}
     )
     assert response.status_code == 201
 
@@ -155,8 +155,8 @@ def test_disabling_a_user_ends_their_sessions(api: Api) -> None:
     user_id = api.user("alice", "operator")
     client = api.client()
     api.login(client, "alice")
-    admin = api.token("admin")
-    api.client().patch(f"/api/users/{user_id}", json={"disabled": True}, headers={"Authorization": f"Bearer {admin}"})
+    manager, csrf = api.session_client("sgt", "supervisor")
+    assert manager.patch(f"/api/users/{user_id}", json={"disabled": True}, headers=csrf).status_code == 200
     assert client.get("/api/auth/session").status_code == 401
 
 

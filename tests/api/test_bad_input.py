@@ -19,7 +19,9 @@ from sqlalchemy import event
 
 from openlfr.api import uploads
 from openlfr.cli import main
+from openlfr.config.loader import load_settings
 from tests.api.conftest import Api, build_api, make_settings
+from tests.helpers.accounts import cli_sign_in
 from tests.helpers.console import png
 from tests.watchlists.helpers import fake_config
 
@@ -63,6 +65,8 @@ def test_watchlist_names_are_unique_regardless_of_case_and_addressable(api: Api,
 
 def test_the_command_line_applies_the_same_name_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = fake_config(tmp_path)
+    settings = load_settings(Path(config))
+    cli_sign_in(f"sqlite+pysqlite:///{settings.data_dir / 'openlfr.db'}", settings.data_dir)
     assert main(["--config", str(config), "watchlist", "create", "a/b"]) == 1
     assert "[watchlist_name_invalid]" in capsys.readouterr().err
     assert main(["--config", str(config), "watchlist", "create", "Gate-A"]) == 0

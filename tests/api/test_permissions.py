@@ -1,5 +1,6 @@
-"""Every route against every role, anonymous included. The route list comes from the app itself, so a new
-route without a permission, or with a different one than below, fails here."""
+"""Every route against every role, anonymous included, as a signed-in person and as an API token. The route
+list comes from the app itself, so a new route without a permission, or with a different one than below, fails
+here. Tokens are refused on the routes a person must use in person (accounts, tokens, authorising, adjudicating)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/auth/login"): ALL,
     ("POST", "/api/auth/logout"): STAFF,
     ("GET", "/api/auth/session"): STAFF,
-    ("GET", "/api/users"): {"admin"},
-    ("POST", "/api/users"): {"admin"},
-    ("PATCH", "/api/users/{user_id}"): {"admin"},
-    ("GET", "/api/tokens"): {"admin"},
-    ("POST", "/api/tokens"): {"admin"},
-    ("DELETE", "/api/tokens/{token_id}"): {"admin"},
+    # Each side manages its own accounts and mints tokens within its own powers (the domain checks which).
+    ("GET", "/api/users"): {"admin", "supervisor"},
+    ("POST", "/api/users"): {"admin", "supervisor"},
+    ("PATCH", "/api/users/{user_id}"): {"admin", "supervisor"},
+    ("GET", "/api/tokens"): {"admin", "supervisor"},
+    ("POST", "/api/tokens"): {"admin", "supervisor"},
+    ("DELETE", "/api/tokens/{token_id}"): {"admin", "supervisor"},
     ("GET", "/api/watchlists"): STAFF,
     ("GET", "/api/watchlists/{name}"): STAFF,
     ("GET", "/api/subjects/{subject_id}"): STAFF,
@@ -78,6 +80,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/retention/holds/{alert_id}"): {"supervisor"},
     ("POST", "/api/retention/holds/{alert_id}/lift"): {"supervisor"},
     ("POST", "/api/retention/run"): {"supervisor"},
+    ("GET", "/api/calibrations"): STAFF,
+    ("POST", "/api/calibrations"): {"supervisor"},
     ("GET", "/api/audit/entries"): {"admin", "supervisor", "auditor"},
     ("GET", "/api/audit/anchor"): {"admin", "supervisor", "auditor"},
     ("GET", "/api/audit/verify"): {"admin", "supervisor", "auditor"},
@@ -100,17 +104,48 @@ def test_every_route_is_in_the_expected_table(api: Api) -> None:
         assert admitted == EXPECTED[(row.method, row.path)], (row.method, row.path)
 
 
-def test_every_route_against_every_role(api: Api) -> None:
-    tokens = {role.value: api.token(role, name=f"matrix-{role.value}") for role in Role}
-    client = api.client()
+# Routes a person must use in person: an API token of an allowed role is refused (403).
+PERSON_ONLY: set[tuple[str, str]] = {
+    ("GET", "/api/users"),
+    ("POST", "/api/users"),
+    ("PATCH", "/api/users/{user_id}"),
+    ("GET", "/api/tokens"),
+    ("POST", "/api/tokens"),
+    ("DELETE", "/api/tokens/{token_id}"),
+    ("POST", "/api/deployments/{deployment_id}/authorise"),
+    ("POST", "/api/deployments/{deployment_id}/sign-off"),
+    ("POST", "/api/calibrations"),
+    ("POST", "/api/alerts/{alert_id}/adjudication"),
+    ("POST", "/api/alerts/{alert_id}/outcome"),
+}
+
+
+def test_person_only_routes_are_the_human_only_permissions(api: Api) -> None:
+    assert {(row.method, row.path) for row in permission_matrix(api.app) if not row.tokens} == PERSON_ONLY
+
+
+@pytest.mark.parametrize("as_", ["token", "person"])
+def test_every_route_against_every_role(api: Api, as_: str) -> None:
+    credentials: dict[str, tuple[object, dict[str, str]]] = {}
+    for role in Role:
+        if as_ == "token":
+            token = api.token(role, name=f"matrix-{role.value}")
+            credentials[role.value] = (api.client(), {"Authorization": f"Bearer {token}"})
+        else:
+            credentials[role.value] = api.session_client(f"matrix-{role.value}", role)
+    anonymous = api.client()
     checked = 0
     for route in app_routes(api.app):
         path = re.sub(r"\{[^}]+\}", "does-not-exist", route.path)
         for method in sorted(route.methods):
             for who in sorted(ALL):
-                headers = {} if who == ANON else {"Authorization": f"Bearer {tokens[who]}"}
-                response = client.request(method, path, headers=headers, json={})
+                client, headers = (anonymous, {}) if who == ANON else credentials[who]
+                response = client.request(method, path, headers=headers, json={})  # type: ignore[attr-defined]
+                if as_ == "person" and who != ANON and route.path == "/api/auth/logout":
+                    credentials[who] = api.session_client(f"matrix-{who}", who)  # that ended the session
                 allowed = who in EXPECTED[(method, route.path)]
+                if as_ == "token" and (method, route.path) in PERSON_ONLY:
+                    allowed = who == ANON and allowed
                 if allowed:
                     assert response.status_code not in (401, 403), (method, route.path, who, response.text)
                     assert response.status_code < 500, (method, route.path, who, response.text)
@@ -153,3 +188,31 @@ def test_router_level_rules_count_and_plain_routes_are_refused() -> None:
     app.add_route("/plain", lambda request: None)
     with pytest.raises(ValueError, match="/plain declares 0 permissions"):
         app_routes(app)
+
+
+def test_the_grant_and_token_ceilings_keep_administration_and_operations_apart() -> None:
+    from openlfr.auth.permissions import GRANTS, HUMAN_ONLY, within
+
+    operational = {Role.SUPERVISOR, Role.OPERATOR}
+    # An admin can neither give an account nor mint a token with supervisor or operator powers...
+    assert not GRANTS[Role.ADMIN] & operational
+    assert not any(within(role, Role.ADMIN) for role in operational)
+    # ... and a supervisor no administration powers.
+    assert GRANTS[Role.SUPERVISOR] == operational
+    assert not within(Role.ADMIN, Role.SUPERVISOR) and not within(Role.AUDITOR, Role.SUPERVISOR)
+    # Nobody grants a role with powers beyond their own; operators and auditors grant nothing.
+    assert all(within(granted, granter) for granter, roles in GRANTS.items() for granted in roles)
+    assert GRANTS[Role.OPERATOR] == GRANTS[Role.AUDITOR] == frozenset()
+    # The decisions an officer answers for, and making identities, are never a token's.
+    assert {
+        Permission.USERS_MANAGE,
+        Permission.TOKENS_MANAGE,
+        Permission.DEPLOYMENTS_AUTHORISE,
+        Permission.ALERTS_ADJUDICATE,
+    } == HUMAN_ONLY
+
+
+def test_separation_of_duties_is_on_by_default() -> None:
+    from openlfr.config.governance import GovernanceConfig
+
+    assert GovernanceConfig().separation_of_duties is True

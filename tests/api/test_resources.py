@@ -14,6 +14,7 @@ from openlfr.alerts.sinks import AlertBus
 from openlfr.watchlists.subjects import add_member, create_subject, create_watchlist
 from openlfr.watchlists.types import Category, SubjectInfo
 from tests.api.conftest import Api, build_api, make_settings
+from tests.helpers.accounts import person
 
 
 class Alerts:
@@ -37,7 +38,7 @@ def test_metrics_text_format(api_with_alerts: Api) -> None:
     api = api_with_alerts
     api.user("root", "admin")
     api.user("ann", "operator")
-    token = api.token("auditor")
+    token = api.token("auditor", owner="root")
     response = api.client().get("/metrics", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
@@ -91,6 +92,7 @@ def test_watchlist_and_subject_routes(api: Api) -> None:
                 review_by=date(2026, 1, 1),
                 display_name="Lin",
             ),
+            by=person(session, "sgt", "supervisor"),
         )
         add_member(session, watchlist, subject)
         subject_id = subject.id

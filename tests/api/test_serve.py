@@ -49,6 +49,14 @@ def test_serve_starts_answers_and_stops_on_sigint(tmp_path: Path) -> None:
         assert response.headers["X-Frame-Options"] == "DENY"
         assert "server" not in response.headers  # no version banner
         assert httpx.get(f"http://127.0.0.1:{port}/api/users", timeout=2).status_code == 401
+        # A loopback client cannot pick the address the audit chain records (no proxy is configured).
+        forged = httpx.post(
+            f"http://127.0.0.1:{port}/api/auth/login",
+            json={"username": "nobody", "password": "not the password"},
+            headers={"X-Forwarded-For": "6.6.6.6"},
+            timeout=10,
+        )
+        assert forged.status_code == 401
 
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=20)
@@ -63,6 +71,17 @@ def test_serve_starts_answers_and_stops_on_sigint(tmp_path: Path) -> None:
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert len(secret.read_text().strip()) >= 32
     assert secret.read_text().strip() not in err
+    from openlfr.audit import iter_entries
+    from openlfr.config.models import Settings
+    from openlfr.store.db import open_database
+
+    db = open_database(Settings(data_dir=tmp_path))
+    try:
+        with db.session() as session:
+            (failed,) = list(iter_entries(session, action="auth.login_failed"))
+    finally:
+        db.close()
+    assert failed.details["ip"] == "127.0.0.1" and failed.details["account"] == "unknown"
 
 
 def test_serve_reports_a_busy_port_and_unwinds(tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
-"""``lfr user``: the first admin comes from here, with the password from stdin or the terminal."""
+"""``lfr user``, ``lfr login|logout|whoami``: the first admin (and supervisor) come from here, with the password
+from stdin or the terminal; every other account change is made by the signed-in user."""
 
 from __future__ import annotations
 
 import io
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -62,9 +64,9 @@ def test_create_prompts_twice_on_a_terminal(db_args: list[str], monkeypatch: pyt
     monkeypatch.setattr("sys.stdin", Tty(""))
     answers = iter([PASSWORD, PASSWORD + "typo"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
-    assert main(["user", "create", "alice", "--role", "operator", *db_args]) == 1  # the two differ
+    assert main(["user", "create", "alice", "--role", "supervisor", *db_args]) == 1  # the two differ
     answers = iter([PASSWORD, PASSWORD])
-    assert main(["user", "create", "alice", "--role", "operator", *db_args]) == 0
+    assert main(["user", "create", "alice", "--role", "supervisor", *db_args]) == 0
 
 
 @pytest.mark.parametrize("stdin", ["", "\n", "short\n"])
@@ -76,17 +78,82 @@ def test_create_refuses_missing_or_weak_passwords(
     assert "account_invalid" in capsys.readouterr().err
 
 
-def test_set_role_disable_and_last_admin(
-    db_args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def _login(monkeypatch: pytest.MonkeyPatch, db_args: list[str], username: str, password: str = PASSWORD) -> int:
+    _stdin(monkeypatch, f"{username}\n{password}\n")
+    return main(["login", *db_args])
+
+
+def test_sign_in_then_manage_accounts_of_ones_own_side(
+    db_args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    for name, role in (("root", "admin"), ("alice", "operator")):
+    for name, role in (("root", "admin"), ("sgt", "supervisor")):  # the bootstrap: first of each side
         _stdin(monkeypatch, PASSWORD + "\n")
         assert main(["user", "create", name, "--role", role, *db_args]) == 0
+    capsys.readouterr()
+    # A second admin needs a signed-in admin; an operator needs a signed-in supervisor.
+    _stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["user", "create", "alice", "--role", "operator", *db_args]) == 1
+    assert "not_signed_in" in capsys.readouterr().err
+    assert _login(monkeypatch, db_args, "root") == 0
+    session_file = tmp_path / "cli_session"
+    assert stat.S_IMODE(session_file.stat().st_mode) == 0o600
+    _stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["user", "create", "alice", "--role", "operator", *db_args]) == 1
+    assert "supervisors manage operator accounts" in capsys.readouterr().err
+    assert main(["user", "set-role", "root", "auditor", *db_args]) == 1  # nobody changes their own role
+    assert _login(monkeypatch, db_args, "sgt") == 0
+    assert main(["whoami", "--json", *db_args]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "sgt"
+    _stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["user", "create", "alice", "--role", "operator", *db_args]) == 0
     assert main(["user", "set-role", "alice", "supervisor", *db_args]) == 0
     assert main(["user", "disable", "alice", *db_args]) == 0
-    assert main(["user", "disable", "root", *db_args]) == 1
-    assert "last_admin" in capsys.readouterr().err
+    assert main(["user", "disable", "sgt", *db_args]) == 1  # not one's own account
+    assert main(["user", "set-role", "alice", "admin", *db_args]) == 1  # never across to administration
+    capsys.readouterr()
     assert main(["user", "list", "--json", *db_args]) == 0
     users = {u["username"]: u for u in json.loads(capsys.readouterr().out)["users"]}
     assert users["alice"]["role"] == "supervisor" and users["alice"]["disabled"] is True
-    assert main(["user", "set-role", "nobody", "admin", *db_args]) == 1
+    assert main(["user", "set-role", "nobody", "operator", *db_args]) == 1
+    assert main(["logout", *db_args]) == 0
+    assert not session_file.exists()
+    assert main(["user", "disable", "alice", *db_args]) == 1
+    assert "not_signed_in" in capsys.readouterr().err
+    assert main(["audit", "log", "--action", "user.update", "--json", *db_args]) == 0
+    actors = {e["actor"] for e in json.loads(capsys.readouterr().out)["entries"]}
+    assert actors == {"user:sgt"}
+
+
+def test_cli_login_is_rate_limited_and_audited_like_the_api(
+    db_args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["user", "create", "root", "--role", "admin", *db_args]) == 0
+    for _ in range(5):
+        assert _login(monkeypatch, db_args, "root", "wrong password!") == 1
+    assert _login(monkeypatch, db_args, "root") == 1  # the 6th is not even checked
+    assert "rate_limited" in capsys.readouterr().err
+    assert _login(monkeypatch, db_args, "my-password-typed-here", "x" * 12) == 1
+    assert main(["audit", "log", "--action", "auth.login_failed", "--json", *db_args]) == 0
+    entries = json.loads(capsys.readouterr().out)["entries"]
+    assert len(entries) == 6 and {e["details"]["channel"] for e in entries} == {"cli"}
+    assert "my-password-typed-here" not in json.dumps(entries)
+    assert entries[-1]["details"]["account"] == "unknown"
+
+
+def test_lfr_token_signs_scripts_in_and_a_bad_token_is_an_error(
+    db_args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tests.helpers.accounts import cli_token
+
+    token = cli_token(db_args[1], tmp_path, "supervisor", owner="sgt")
+    monkeypatch.setenv("LFR_TOKEN", token)
+    assert main(["whoami", *db_args]) == 0
+    assert "token:cli-sgt (supervisor, minted by sgt)" in capsys.readouterr().out
+    assert main(["watchlist", "create", "wl", *db_args]) == 0
+    _stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["user", "create", "op", "--role", "operator", *db_args]) == 1  # accounts: people only
+    assert "signed-in person" in capsys.readouterr().err
+    monkeypatch.setenv("LFR_TOKEN", "lfr_not-a-token")
+    assert main(["watchlist", "create", "wl2", *db_args]) == 1
+    assert "not_signed_in" in capsys.readouterr().err

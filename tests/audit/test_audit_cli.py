@@ -12,6 +12,7 @@ from openlfr.audit import append_audit
 from openlfr.cli import main
 from openlfr.config.models import Settings
 from openlfr.store.db import open_database
+from tests.helpers.accounts import stand_in_supervisor
 
 KEY = "k" * 40
 
@@ -65,16 +66,23 @@ def test_verify_fails_and_says_where(
 
 
 def test_export_is_signed_logged_and_checked_by_verify_against(
-    db_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "audit.jsonl"
+    assert main(["audit", "export", str(out), *db_args]) == 1  # an export is audited: who made it?
+    assert "not_signed_in" in capsys.readouterr().err
+    stand_in_supervisor(monkeypatch)
     assert main(["audit", "export", str(out), *db_args]) == 0
     assert "HMAC-signed" in capsys.readouterr().out
     manifest = json.loads((tmp_path / "audit.jsonl.manifest.json").read_text())
     assert manifest["entries"] == 6 and len(manifest["hmac_sha256"]) == 64
     assert main(["audit", "log", "--action", "audit.export", "--json", *db_args]) == 0
     (entry,) = json.loads(capsys.readouterr().out)["entries"]
-    assert entry["details"]["entries"] == 6 and entry["details"]["sha256"] == manifest["sha256"]
+    assert (
+        entry["actor"] == "user:tester"
+        and entry["details"]["entries"] == 6
+        and entry["details"]["sha256"] == manifest["sha256"]
+    )
     assert main(["audit", "verify", "--against", str(out), "--json", *db_args]) == 0
     assert json.loads(capsys.readouterr().out)["checked_against_export"] == 6
     # An entry rewritten with a fresh hash differs from the exported copy (a whole-chain rewrite, which the
@@ -89,6 +97,7 @@ def test_verify_against_an_export_with_the_wrong_key_fails(
     db_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "audit.jsonl"
+    stand_in_supervisor(monkeypatch)
     assert main(["audit", "export", str(out), *db_args]) == 0
     monkeypatch.setenv("LFR_GOVERNANCE__AUDIT_EXPORT_KEY", "z" * 40)
     assert main(["audit", "verify", "--against", str(out), *db_args]) == 1

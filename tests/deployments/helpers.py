@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
-from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from openlfr.alerts.event import AlertEvent
-from openlfr.auth.users import create_user
+from openlfr.auth.principal import Principal
 from openlfr.deployments.types import DeploymentPlan, RunCounts
 from openlfr.errors import OpenLFRError
-from openlfr.pipeline.thresholds import SFACE_INT8BQ
+from openlfr.pipeline.thresholds import SFACE_INT8BQ, SFACE_INT8BQ_TAIL
 from openlfr.sources.mandate import RecognitionMandate
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.models import Snapshot, SnapshotTemplate, Subject, Watchlist, new_id
+from tests.helpers.accounts import insert_user, person
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -88,7 +89,37 @@ def make_snapshot(
 
 
 def add_user(session: Session, username: str, role: str) -> None:
-    create_user(session, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1), username, "x" * 20, role)
+    insert_user(session, username, role)
+
+
+def calibration_report(
+    *, watchlist_size: int, passers_by: int, false_alerts: float, equity: tuple[float, float] | None = None
+) -> dict[str, Any]:
+    """An `lfr calibrate --json` result for the SFace model with the shipped tail fit and the given budget."""
+    tail = replace(SFACE_INT8BQ_TAIL, passers_by=passers_by, false_alerts=false_alerts)
+    count = 5_882_513
+    report: dict[str, Any] = {
+        "dataset": "faces/lfw_dev",
+        "watchlist_size": watchlist_size,
+        "passers_by": passers_by,
+        "false_alerts": false_alerts,
+        "threshold": tail.threshold_for_size(watchlist_size),
+        "threshold_ci95": [0.0, 1.0],
+        "impostor_scores": {
+            "count": count,
+            "tail_fit": {
+                "model": "generalised Pareto",
+                "location": tail.location,
+                "shape": tail.shape,
+                "scale": tail.scale,
+                "tail_scores": round(tail.rate * count),
+            },
+        },
+        "model": {"model": SFACE_INT8BQ.model, "weights_sha256": SFACE_INT8BQ.weights_sha256, "dimension": 128},
+    }
+    if equity is not None:
+        report["equity_range"] = {"attribute": "group", "low": equity[0], "high": equity[1], "dataset": "fixture"}
+    return report
 
 
 def plan(snapshot: str, **changes: object) -> DeploymentPlan:
@@ -184,3 +215,13 @@ def alert_event(alert_id: str, age_days: float, now: datetime = ALERT_NOW) -> Al
         probe_jpeg=b"\xff\xd8probe-" + alert_id.encode(),
         context_jpeg=b"\xff\xd8context-" + alert_id.encode(),
     )
+
+
+def planner(session: Session) -> Principal:
+    """An operator who plans and runs deployments."""
+    return person(session, "planner", "operator")
+
+
+def sgt(session: Session) -> Principal:
+    """A supervisor who authorises them (not their creator)."""
+    return person(session, "sgt", "supervisor")

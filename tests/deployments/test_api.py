@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 
 from openlfr.alerts.db_store import DbAlertStore
-from openlfr.pipeline.thresholds import SFACE_INT8BQ
+from openlfr.pipeline.thresholds import SFACE_INT8BQ_TAIL
 from tests.api.conftest import Api, build_api, make_settings
 from tests.deployments.helpers import alert_event, make_snapshot
-
-DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
 
 
 @pytest.fixture
@@ -47,7 +45,7 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
         "signage_confirmed": True,
     }
     refused = client.post("/api/deployments", json={**body, "threshold": 0.4, "override_reason": "x"}, headers=op)
-    assert refused.status_code == 403 and "supervisor" in refused.json()["error"]["message"]
+    assert refused.status_code == 403 and "deployments:authorise" in refused.json()["error"]["message"]
     low = client.post("/api/deployments", json={**body, "threshold": 0.4}, headers=op)
     assert low.status_code == 400 and low.json()["error"]["code"] == "deployment_invalid"
     unknown = client.post("/api/deployments", json={**body, "camera_ids": ["cam-1", "no-such-camera"]}, headers=op)
@@ -56,7 +54,13 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     created = client.post("/api/deployments", json=body, headers=op)
     assert created.status_code == 201, created.text
     deployment = created.json()
-    assert (deployment["status"], deployment["threshold"]) == ("draft", SFACE_INT8BQ.threshold)
+    floor = round(SFACE_INT8BQ_TAIL.threshold_for_size(3), 4)
+    assert (deployment["status"], deployment["threshold"], deployment["created_by"]) == (
+        "draft",
+        floor,
+        "token:operator-desk",
+    )
+    assert deployment["created_by_account"] == "owner-supervisor"  # the person who minted the token
     url = f"/api/deployments/{deployment['id']}"
     assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "deployment_state"
     renamed = client.patch(url, json={"camera_ids": ["cam-404"]}, headers=op)
@@ -64,15 +68,20 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     shown = client.get(f"{url}/composition", headers=sup).json()
     assert (shown["subjects"], shown["under_18"], shown["by_category"]) == (3, 0, {"wanted_by_courts": 3})
     digest = shown["digest"]
-    refused = client.post(f"{url}/authorise", json={"text": "approved", "composition_digest": digest}, headers=op)
-    assert refused.status_code == 403
-    unseen = client.post(f"{url}/authorise", json={"text": "approved: robbery series"}, headers=sup)
-    assert unseen.status_code == 422  # the composition must have been shown
-    stale = client.post(f"{url}/authorise", json={"text": "approved", "composition_digest": "0" * 64}, headers=sup)
-    assert stale.status_code == 409
     body = {"text": "approved: robbery series", "composition_digest": digest}
-    authorised = client.post(f"{url}/authorise", json=body, headers=sup).json()
-    assert authorised["status"] == "authorised" and authorised["authorisation"]["by"] == "supervisor-desk"
+    assert client.post(f"{url}/authorise", json=body, headers=op).status_code == 403
+    # A supervisor token cannot authorise (a person must), and the token's creator planned it anyway.
+    assert client.post(f"{url}/authorise", json=body, headers=sup).status_code == 403
+    creator, creator_csrf = api.session_client("owner-supervisor", "supervisor")
+    same = creator.post(f"{url}/authorise", json=body, headers=creator_csrf)
+    assert same.status_code == 403 and same.json()["error"]["code"] == "separation_of_duties"
+    person, person_csrf = api.session_client("insp", "supervisor")
+    unseen = person.post(f"{url}/authorise", json={"text": "approved: robbery series"}, headers=person_csrf)
+    assert unseen.status_code == 422  # the composition must have been shown
+    stale_body = {"text": "approved", "composition_digest": "0" * 64}
+    assert person.post(f"{url}/authorise", json=stale_body, headers=person_csrf).status_code == 409
+    authorised = person.post(f"{url}/authorise", json=body, headers=person_csrf).json()
+    assert authorised["status"] == "authorised" and authorised["authorisation"]["by"] == "insp"
     assert authorised["composition"]["subjects"] == 3
     assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "signage_not_placed"
     placed = client.post(f"{url}/signage", json={"location": "forecourt, both entrances"}, headers=op)
@@ -88,7 +97,7 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     entries = client.get("/api/audit/entries", params={"target_id": deployment["id"]}, headers=aud).json()
     assert [(e["actor"], e["action"]) for e in entries] == [
         ("token:operator-desk", "deployment.create"),
-        ("token:supervisor-desk", "deployment.authorise"),
+        ("user:insp", "deployment.authorise"),
         ("token:operator-desk", "deployment.signage_placed"),
         ("token:operator-desk", "deployment.start"),
         ("token:operator-desk", "deployment.end"),
@@ -113,7 +122,7 @@ def test_holds_and_purge_over_http(api: Api) -> None:
     store = api.app.state.ctx.services.store
     DbAlertStore(store.db, store.media).append(alert_event("a1", 70))  # decided 2026-10-22
     held = client.post("/api/retention/holds/a1", json={"reason": "case 9"}, headers=sup)
-    assert held.status_code == 200 and held.json()["hold_by"] == "supervisor-desk"
+    assert held.status_code == 200 and held.json()["hold_by"] == "token:supervisor-desk"  # never a person's name
     assert client.post("/api/retention/holds/a1", json={"reason": "again"}, headers=sup).status_code == 400
     assert [h["alert"] for h in client.get("/api/retention/holds", headers=sup).json()] == ["a1"]
     assert client.post("/api/retention/holds/a1/lift", json={"reason": "closed"}, headers=sup).json()["hold"] is False

@@ -1,4 +1,5 @@
-"""``lfr deployment``: supervisors named by account, re-authorisation after a change, overrides, cancel."""
+"""``lfr deployment``: made by whoever is signed in (no typed names), re-authorisation after a change, overrides
+by another supervisor than the creator, cancel."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from openlfr.cli import main
 from openlfr.config.models import Settings
 from openlfr.store.db import open_database
-from tests.deployments.helpers import add_user, make_snapshot, register_cameras
+from tests.deployments.helpers import make_snapshot, register_cameras
+from tests.helpers.accounts import cli_sign_in
 
 
 def test_deployment_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,8 +24,6 @@ def test_deployment_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monk
         with db.session() as session:
             snapshot = make_snapshot(session).id
             register_cameras(session, "c1", "c2")
-            add_user(session, "sgt", "supervisor")
-            add_user(session, "op", "operator")
     finally:
         db.close()
 
@@ -40,29 +40,34 @@ def test_deployment_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monk
         "--start", start.isoformat(), "--end", (start + timedelta(hours=2)).isoformat(), "--camera", "c1",
         "--snapshot", snapshot,
     ]  # fmt: skip
+    code, _, err = lfr("deployment", "create", *plan)
+    assert code == 1 and "not_signed_in" in err  # governed: somebody must be signed in
+    for typed_name in (("create", *plan, "--override-by", "sgt"), ("authorise", "x", "--by", "sgt", "--text", "t")):
+        with pytest.raises(SystemExit):  # there is no option to name somebody else
+            lfr("deployment", *typed_name)
+    cli_sign_in(url, tmp_path, "op", "operator")
     # A deployment names registered cameras only.
     code, _, err = lfr("deployment", "create", *[arg if arg != "c1" else "nope" for arg in plan])
     assert code == 1 and "[camera_unknown]" in err and "'nope'" in err
-    code, _, err = lfr(
-        "deployment", "create", *plan, "--threshold", "0.4", "--override-by", "op", "--override-reason", "r"
-    )
-    assert code == 1 and "not an enabled supervisor" in err
     code, _, err = lfr("deployment", "create", *plan, "--threshold", "0.4", "--override-reason", "r")
-    assert code == 1 and "--override-by" in err
-    code, out, err = lfr(
-        "deployment", "create", *plan, "--threshold", "0.4", "--override-by", "sgt", "--override-reason", "vulnerable",
-        "--json",
-    )  # fmt: skip
+    assert code == 1 and "deployments:authorise" in err  # an operator cannot override
+    code, out, err = lfr("deployment", "create", *plan, "--json")
     assert code == 0, err
     created = json.loads(out)
     deployment_id = created["id"]
-    assert created["threshold_override"]["by"] == "sgt" and created["signage_confirmed"] is False
-    code, _, err = lfr("deployment", "authorise", deployment_id, "--by", "sgt", "--text", "ok")
+    assert (created["created_by"], created["signage_confirmed"]) == ("op", False)
+    cli_sign_in(url, tmp_path, "sgt", "supervisor")
+    code, out, err = lfr(
+        "deployment", "update", deployment_id, "--threshold", "0.4", "--override-reason", "vulnerable", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["threshold_override"]["by"] == "sgt"
+    code, _, err = lfr("deployment", "authorise", deployment_id, "--text", "ok")
     assert code == 1 and "signage" in err
     assert lfr("deployment", "update", deployment_id, "--signage-confirmed")[0] == 0
-    assert lfr("deployment", "authorise", deployment_id, "--by", "op", "--text", "ok")[0] == 1
-    code, out, _ = lfr("deployment", "authorise", deployment_id, "--by", "sgt", "--text", "approved")
+    code, out, _ = lfr("deployment", "authorise", deployment_id, "--text", "approved")
     assert code == 0 and "authorised" in out and "by sgt" in out
+    cli_sign_in(url, tmp_path, "op", "operator")
     code, _, err = lfr("deployment", "update", deployment_id, "--camera", "ghost")
     assert code == 1 and "[camera_unknown]" in err
     code, out, _ = lfr("deployment", "update", deployment_id, "--camera", "c2", "--json")
@@ -76,12 +81,13 @@ def test_deployment_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monk
     assert code == 0, err
     assert (json.loads(out)["status"], json.loads(out)["templates_destroyed"]) == ("cancelled", 3)
     code, out, _ = lfr("audit", "log", "--target", deployment_id, "--json")
-    actions = [e["action"] for e in json.loads(out)["entries"]]
-    assert actions == [
-        "deployment.create",
-        "deployment.threshold_override",
-        "deployment.update",
-        "deployment.authorise",
-        "deployment.update",
-        "deployment.cancel",
+    steps = [(e["actor"], e["action"]) for e in json.loads(out)["entries"]]
+    assert steps == [
+        ("user:op", "deployment.create"),
+        ("user:sgt", "deployment.update"),
+        ("user:sgt", "deployment.threshold_override"),
+        ("user:sgt", "deployment.update"),
+        ("user:sgt", "deployment.authorise"),
+        ("user:op", "deployment.update"),
+        ("user:op", "deployment.cancel"),
     ]

@@ -19,16 +19,13 @@ from openlfr.config.models import Settings
 from openlfr.deployments.scheduler import DeploymentScheduler
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import pipeline_settings
-from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.service.cameras import CameraManager
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
 from openlfr.store.models import SnapshotTemplate, Subject
-from tests.deployments.helpers import add_user
+from tests.helpers.accounts import cli_sign_in
 from tests.helpers.data import shared_data
 from tests.helpers.waiting import wait_until
-
-DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -60,7 +57,8 @@ def test_deployment_end_to_end_on_sample_video(
     def lfr(*args: str) -> tuple[int, str, str]:
         return _cli(capsys, *args, *db)
 
-    # Watchlist and snapshot through the CLI, with the real models.
+    # Watchlist and snapshot through the CLI, with the real models, by a signed-in supervisor.
+    cli_sign_in(url, tmp_path, "sgt", "supervisor")
     assert lfr("watchlist", "create", "hamilton")[0] == 0
     reference = video / "hamilton_refs" / "lin_manuel_miranda" / "lin-manuel-miranda.png"
     code, _, err = lfr(
@@ -86,8 +84,8 @@ def test_deployment_end_to_end_on_sample_video(
             camera_id = cameras.add_camera(
                 session, name="stage-cam", source=str(video / "hamilton_short.mp4"), created_by="root"
             ).id
-            add_user(session, "sgt", "supervisor")
 
+        cli_sign_in(url, tmp_path, "planner", "operator")  # an operator plans it, the supervisor authorises
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
         end = start + timedelta(hours=1)
         code, out, err = lfr(
@@ -95,13 +93,16 @@ def test_deployment_end_to_end_on_sample_video(
             "--purpose", "locate a suspect", "--legal-basis", "common law; force policy",
             "--justification", "intelligence that the suspect attends", "--location", "Richard Rodgers Theatre",
             "--start", start.isoformat(), "--end", end.isoformat(), "--camera", camera_id,
-            "--snapshot", snapshot["fingerprint"], "--signage-confirmed", "--json",
+            "--snapshot", snapshot["fingerprint"], "--signage-confirmed", "--threshold", "0.47", "--json",
         )  # fmt: skip
         assert code == 0, err
         deployment = json.loads(out)
         deployment_id = deployment["id"]
-        assert deployment["threshold"] == SFACE_INT8BQ.threshold  # SFace's calibrated default
-        code, _, err = lfr("deployment", "authorise", deployment_id, "--by", "sgt", "--text", "approved for 1 h")
+        # 0.47 is above the floor calibrated for a 1-template watchlist (0.405): no override needed.
+        assert (deployment["threshold"], deployment["threshold_minimum"]) == (0.47, 0.4047)
+        assert lfr("deployment", "authorise", deployment_id, "--text", "approved for 1 h")[0] == 1  # the creator
+        cli_sign_in(url, tmp_path, "sgt", "supervisor")
+        code, _, err = lfr("deployment", "authorise", deployment_id, "--text", "approved for 1 h")
         assert code == 0, err
         assert lfr("deployment", "signage-placed", deployment_id, "--location", "theatre foyer doors")[0] == 0
         assert lfr("deployment", "start", deployment_id)[0] == 0
@@ -200,12 +201,12 @@ def _deployment_routes_answer(settings: Settings, store: Store, deployment_id: s
     from pydantic import SecretStr
 
     from openlfr.api import Services, create_app
-    from openlfr.auth.tokens import create_token
+    from tests.helpers.accounts import mint_token
 
     api = settings.api.model_copy(update={"session_secret": SecretStr(secrets.token_urlsafe(40))})
     app = create_app(settings.model_copy(update={"api": api}), Services(sessions=store.db.sessions, store=store))
     with store.db.session() as session:
-        token = create_token(session, "records-check", "auditor", "root", datetime.now(UTC)).token
+        token = mint_token(session, "auditor", datetime.now(UTC), name="records-check")
     client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
     listed = client.get("/api/deployments")
     assert listed.status_code == 200, listed.text

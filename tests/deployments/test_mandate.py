@@ -23,13 +23,14 @@ from openlfr.deployments.types import DeploymentChanges, DeploymentError, Deploy
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import WatchPipeline
 from openlfr.pipeline.config import PipelineConfig
+from openlfr.pipeline.thresholds import SFACE_INT8BQ_TAIL
 from openlfr.service.cameras import CameraError, check_camera
 from openlfr.sources.factory import open_source
 from openlfr.sources.hosts import SourceNotAllowedError
 from openlfr.sources.mandate import RecognitionMandate, RecognitionNotAuthorisedError
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.db import Database, open_database
-from tests.deployments.helpers import T0, make_snapshot, plan
+from tests.deployments.helpers import T0, make_snapshot, plan, planner, sgt
 from tests.pipeline.conftest import ListSource, fake_watchlist, scene
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "openlfr"
@@ -47,15 +48,18 @@ def db(tmp_path: Path) -> Iterator[Database]:
 def _deployment(db: Database, *, start: bool = True) -> str:
     with db.session() as session:
         snapshot = make_snapshot(session)
+        config = GovernanceConfig()
         deployment = create_deployment(
-            session, plan(snapshot.id), actor="a", created_by="a", config=GovernanceConfig(), now=T0 - timedelta(days=1)
+            session, plan(snapshot.id), by=planner(session), config=config, now=T0 - timedelta(days=1)
         )
         authorise_deployment(
-            session, deployment.id, actor="a", supervisor="sgt", text="ok", now=T0 - timedelta(hours=1)
+            session, deployment.id, by=sgt(session), text="ok", config=config, now=T0 - timedelta(hours=1)
         )
         if start:
-            record_placement(session, deployment.id, location="exits", actor="a", now=T0 - timedelta(minutes=1))
-            start_deployment(session, deployment.id, actor="a", now=T0 - timedelta(minutes=1))
+            record_placement(
+                session, deployment.id, location="exits", by=planner(session), now=T0 - timedelta(minutes=1)
+            )
+            start_deployment(session, deployment.id, by=planner(session), now=T0 - timedelta(minutes=1))
         return deployment.id
 
 
@@ -70,7 +74,8 @@ def test_a_mandate_is_issued_only_for_a_live_authorised_deployment_in_its_window
         with pytest.raises(DeploymentStateError, match="outside its planned window"):
             issue_mandate(session, live, now=T0 + timedelta(hours=4))
         mandate = issue_mandate(session, live, now=T0)
-    assert mandate.deployment_id == live and mandate.threshold == 0.47
+    floor = round(SFACE_INT8BQ_TAIL.threshold_for_size(3), 4)  # calibrated for the snapshot's 3 templates
+    assert mandate.deployment_id == live and mandate.threshold == floor
     assert [(c.camera_id, c.name) for c in mandate.cameras] == [("cam-1", "cam-1")]
     assert mandate.valid_at(T0) and not mandate.valid_at(T0 + timedelta(hours=4))
     with db.session() as session:  # a camera deregistered behind the deployment's back
@@ -83,7 +88,12 @@ def test_a_changed_deployment_needs_authorising_again_before_any_mandate(db: Dat
     deployment_id = _deployment(db, start=False)
     with db.session() as session:
         update_deployment(
-            session, deployment_id, DeploymentChanges(name="moved"), actor="a", config=GovernanceConfig(), now=T0
+            session,
+            deployment_id,
+            DeploymentChanges(name="moved"),
+            by=planner(session),
+            config=GovernanceConfig(),
+            now=T0,
         )
         with pytest.raises(DeploymentStateError):
             issue_mandate(session, deployment_id, now=T0)

@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from openlfr.audit import iter_entries, verify_chain
 from openlfr.audit.chain import iso_utc
+from openlfr.auth.errors import PermissionDeniedError
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
 from openlfr.deployments.notice import (
@@ -33,7 +34,8 @@ from openlfr.deployments.types import DeploymentError, DeploymentStateError
 from openlfr.store.db import Database, open_database
 from openlfr.store.errors import NotFoundError
 from openlfr.store.governance_models import Deployment
-from tests.deployments.helpers import T0, FakeController, make_snapshot, plan
+from tests.deployments.helpers import T0, FakeController, make_snapshot, plan, planner, sgt
+from tests.helpers.accounts import person
 
 
 @pytest.fixture
@@ -51,13 +53,12 @@ def _authorised(db: Database, **changes: object) -> str:
         deployment = create_deployment(
             session,
             plan(snapshot.id, **changes),
-            actor="user:planner",
-            created_by="planner",
+            by=planner(session),
             config=GovernanceConfig(),
             now=T0 - timedelta(days=1),
         )
         authorise_deployment(
-            session, deployment.id, actor="user:sgt", supervisor="sgt", text="ok", now=T0 - timedelta(hours=2)
+            session, deployment.id, by=sgt(session), text="ok", config=GovernanceConfig(), now=T0 - timedelta(hours=2)
         )
         return deployment.id
 
@@ -65,24 +66,26 @@ def _authorised(db: Database, **changes: object) -> str:
 def test_start_is_refused_until_a_placement_is_recorded_and_the_placement_is_audited(db: Database) -> None:
     deployment_id = _authorised(db)
     with db.session() as session, pytest.raises(SignageNotPlacedError, match="no signs are recorded"):
-        start_deployment(session, deployment_id, actor="user:op", now=T0 - timedelta(minutes=30))
+        start_deployment(session, deployment_id, by=person(session, "op", "operator"), now=T0 - timedelta(minutes=30))
     with db.session() as session:
         assert get_deployment(session, deployment_id).status == "authorised"  # nothing changed
         placement = record_placement(
             session,
             deployment_id,
             location="  High Street,\n both ends of the pedestrian zone ",
-            actor="user:pc.ahmed",
+            by=person(session, "pc.ahmed", "operator"),
             now=T0 - timedelta(minutes=40),
             placed_at=T0 - timedelta(minutes=50),
         )
     assert placement.location == "High Street, both ends of the pedestrian zone"
-    assert placement.placed_by == "user:pc.ahmed"
+    assert placement.placed_by == "pc.ahmed"  # the signed-in person who recorded it
     assert (placement.placed_at, placement.recorded_at) == (T0 - timedelta(minutes=50), T0 - timedelta(minutes=40))
     with db.session() as session:
-        start_deployment(session, deployment_id, actor="user:op", now=T0 - timedelta(minutes=30))
+        start_deployment(session, deployment_id, by=person(session, "op", "operator"), now=T0 - timedelta(minutes=30))
         # More signs while it runs are recorded too.
-        record_placement(session, deployment_id, location="station exit B", actor="user:pc.lee", now=T0)
+        record_placement(
+            session, deployment_id, location="station exit B", by=person(session, "pc.lee", "operator"), now=T0
+        )
     with db.session() as session:
         assert [p.location for p in list_placements(session, deployment_id)] == [
             "High Street, both ends of the pedestrian zone",
@@ -98,20 +101,27 @@ def test_start_is_refused_until_a_placement_is_recorded_and_the_placement_is_aud
         assert verify_chain(session).ok
 
 
+def test_an_auditor_cannot_record_signs(db: Database) -> None:
+    deployment_id = _authorised(db)
+    with db.session() as session, pytest.raises(PermissionDeniedError, match="deployments:manage"):
+        record_placement(session, deployment_id, location="forecourt", by=person(session, "aud", "auditor"), now=T0)
+    with db.session() as session:
+        assert list_placements(session, deployment_id) == []
+
+
 def test_signage_confirmed_still_gates_authorisation(db: Database) -> None:
     with db.session() as session:
         snapshot = make_snapshot(session)
         deployment = create_deployment(
             session,
             plan(snapshot.id, signage_confirmed=False),
-            actor="a",
-            created_by="a",
+            by=planner(session),
             config=GovernanceConfig(),
             now=T0 - timedelta(days=1),
         )
-        record_placement(session, deployment.id, location="forecourt", actor="a", now=T0 - timedelta(days=1))
+        record_placement(session, deployment.id, location="forecourt", by=planner(session), now=T0 - timedelta(days=1))
         with pytest.raises(DeploymentError, match="signage must be confirmed"):
-            authorise_deployment(session, deployment.id, actor="a", supervisor="sgt", text="ok", now=T0)
+            authorise_deployment(session, deployment.id, by=sgt(session), text="ok", config=GovernanceConfig(), now=T0)
 
 
 @pytest.mark.parametrize(
@@ -127,7 +137,7 @@ def test_a_placement_needs_a_place_and_a_time_that_has_passed(
 ) -> None:
     deployment_id = _authorised(db)
     with db.session() as session, pytest.raises(DeploymentError, match=message):
-        record_placement(session, deployment_id, location=location, actor="a", now=T0, placed_at=placed_at)  # type: ignore[arg-type]
+        record_placement(session, deployment_id, location=location, by=planner(session), now=T0, placed_at=placed_at)  # type: ignore[arg-type]
     with db.session() as session:
         assert list_placements(session, deployment_id) == []
         assert "deployment.signage_placed" not in [e.action for e in iter_entries(session, target_id=deployment_id)]
@@ -137,18 +147,18 @@ def test_no_placement_for_an_ended_cancelled_or_unknown_deployment(db: Database)
     cancelled = _authorised(db)
     ended = _authorised(db)
     with db.session() as session:
-        cancel_deployment(session, cancelled, actor="a", reason="called off", now=T0 - timedelta(hours=1))
-        record_placement(session, ended, location="forecourt", actor="a", now=T0 - timedelta(hours=1))
-        start_deployment(session, ended, actor="a", now=T0 - timedelta(hours=1))
-        end_deployment(session, ended, actor="a", reason="done", now=T0)
+        cancel_deployment(session, cancelled, by=planner(session), reason="called off", now=T0 - timedelta(hours=1))
+        record_placement(session, ended, location="forecourt", by=planner(session), now=T0 - timedelta(hours=1))
+        start_deployment(session, ended, by=planner(session), now=T0 - timedelta(hours=1))
+        end_deployment(session, ended, by=planner(session), reason="done", now=T0)
     for deployment_id in (cancelled, ended):
         with db.session() as session, pytest.raises(DeploymentStateError, match="signs are recorded for a draft"):
-            record_placement(session, deployment_id, location="forecourt", actor="a", now=T0)
+            record_placement(session, deployment_id, location="forecourt", by=planner(session), now=T0)
     with db.session() as session, pytest.raises(NotFoundError):
-        record_placement(session, "nope", location="forecourt", actor="a", now=T0)
+        record_placement(session, "nope", location="forecourt", by=planner(session), now=T0)
     with db.session() as session, pytest.raises(DeploymentError, match="after the planned end"):
         late = _authorised(db)
-        record_placement(session, late, location="x", actor="a", now=T0 + timedelta(hours=5))
+        record_placement(session, late, location="x", by=planner(session), now=T0 + timedelta(hours=5))
 
 
 def test_the_scheduler_starts_no_recognition_for_a_live_deployment_without_signs(db: Database) -> None:
@@ -167,6 +177,6 @@ def test_the_scheduler_starts_no_recognition_for_a_live_deployment_without_signs
         failures = [e for e in iter_entries(session, target_id=deployment_id) if e.action == "deployment.start_failed"]
         assert [(e.actor, e.details["error"]) for e in failures] == [("system:scheduler", "signage_not_placed")]
         assert signed_deployments(session, [deployment_id]) == frozenset()
-        record_placement(session, deployment_id, location="forecourt", actor="user:op", now=now[0])
+        record_placement(session, deployment_id, location="forecourt", by=person(session, "op", "operator"), now=now[0])
     assert scheduler.tick().started == (deployment_id,)
     assert controller.calls == [f"start {deployment_id}"]

@@ -24,12 +24,10 @@ from openlfr.deployments.service import (
     start_deployment,
 )
 from openlfr.deployments.types import RunCounts
-from openlfr.pipeline.thresholds import SFACE_INT8BQ
+from openlfr.pipeline.thresholds import SFACE_INT8BQ_TAIL
 from openlfr.store.db import Database, open_database
 from openlfr.store.models import SnapshotTemplate
-from tests.deployments.helpers import T0, CountingController, FakeController, make_snapshot, plan
-
-DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
+from tests.deployments.helpers import T0, CountingController, FakeController, make_snapshot, plan, planner, sgt
 
 
 @dataclass
@@ -53,15 +51,22 @@ def _live(db: Database, *, authorise: bool = True, start: bool = True) -> tuple[
     with db.session() as session:
         snapshot = make_snapshot(session)
         deployment = create_deployment(
-            session, plan(snapshot.id), actor="a", created_by="a", config=GovernanceConfig(), now=T0 - timedelta(days=1)
+            session, plan(snapshot.id), by=planner(session), config=GovernanceConfig(), now=T0 - timedelta(days=1)
         )
         if authorise:
             authorise_deployment(
-                session, deployment.id, actor="a", supervisor="sgt", text="ok", now=T0 - timedelta(hours=1)
+                session,
+                deployment.id,
+                by=sgt(session),
+                text="ok",
+                config=GovernanceConfig(),
+                now=T0 - timedelta(hours=1),
             )
         if start:
-            record_placement(session, deployment.id, location="forecourt", actor="a", now=T0 - timedelta(hours=1))
-            start_deployment(session, deployment.id, actor="a", now=T0 - timedelta(minutes=30))
+            record_placement(
+                session, deployment.id, location="forecourt", by=planner(session), now=T0 - timedelta(hours=1)
+            )
+            start_deployment(session, deployment.id, by=planner(session), now=T0 - timedelta(minutes=30))
         return deployment.id, snapshot.id
 
 
@@ -73,7 +78,8 @@ def test_recognition_runs_only_inside_the_window_and_stops_at_the_planned_end(db
     assert scheduler.tick().started == ()  # live, but before its window
     clock.now = T0
     assert scheduler.tick().started == (deployment_id,)
-    assert controller.running[deployment_id] == (snapshot_id, SFACE_INT8BQ.threshold, ("cam-1",))
+    floor = round(SFACE_INT8BQ_TAIL.threshold_for_size(3), 4)  # calibrated for the snapshot's 3 templates
+    assert controller.running[deployment_id] == (snapshot_id, floor, ("cam-1",))
     assert scheduler.tick().started == ()  # already running: nothing new
     clock.now = T0 + timedelta(hours=4)  # the planned end
     result = scheduler.tick()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,8 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from openlfr.audit import iter_entries, verify_chain
+from openlfr.auth.errors import PermissionDeniedError, SeparationOfDutiesError
+from openlfr.auth.principal import Principal
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
+from openlfr.deployments.calibrations import save_calibration
 from openlfr.deployments.notice import SignageNotPlacedError, record_placement
 from openlfr.deployments.service import (
     authorise_deployment,
@@ -22,25 +25,20 @@ from openlfr.deployments.service import (
     end_deployment,
     get_deployment,
     is_authorised,
-    require_supervisor,
     start_deployment,
     update_deployment,
 )
-from openlfr.deployments.types import (
-    DeploymentChanges,
-    DeploymentError,
-    DeploymentStateError,
-    ThresholdOverride,
-)
-from openlfr.pipeline.thresholds import SFACE_INT8BQ
+from openlfr.deployments.types import DeploymentChanges, DeploymentError, DeploymentStateError, ThresholdReasons
+from openlfr.pipeline.thresholds import SFACE_INT8BQ_TAIL
 from openlfr.store.db import Database, open_database
 from openlfr.store.errors import ConflictError
 from openlfr.store.models import Snapshot, SnapshotTemplate
-from tests.deployments.helpers import T0, add_user, make_snapshot, plan
-
-DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
+from tests.deployments.helpers import T0, calibration_report, make_snapshot, plan
+from tests.helpers.accounts import mint_token, person
 
 CONFIG = GovernanceConfig()
+# make_snapshot holds 3 templates: the shipped SFace calibration's threshold for 3 comparisons.
+FLOOR3 = round(SFACE_INT8BQ_TAIL.threshold_for_size(3), 4)
 
 
 @pytest.fixture
@@ -52,18 +50,23 @@ def db(database_url: str, tmp_path: Path) -> Iterator[Database]:
         database.close()
 
 
-def _create(db: Database, config: GovernanceConfig = CONFIG, **changes: object) -> str:
+def who(db: Database, name: str, role: str) -> Principal:
+    with db.session() as session:
+        return person(session, name, role)
+
+
+def _create(db: Database, config: GovernanceConfig = CONFIG, by: str = "planner", **changes: object) -> str:
+    planner = who(db, by, "operator" if by == "planner" else "supervisor")
     with db.session() as session:
         snapshot = make_snapshot(session)
-        override = changes.pop("override", None)
+        reasons = changes.pop("reasons", ThresholdReasons())
         deployment = create_deployment(
             session,
             plan(snapshot.fingerprint, **changes),
-            actor="user:planner",
-            created_by="planner",
+            by=planner,
             config=config,
             now=T0 - timedelta(days=1),
-            override=override,  # type: ignore[arg-type]
+            reasons=reasons,  # type: ignore[arg-type]
         )
         return deployment.id
 
@@ -75,42 +78,40 @@ def _actions(db: Database, deployment_id: str) -> list[str]:
 
 def test_full_lifecycle_is_audited_and_ending_destroys_the_templates(db: Database) -> None:
     deployment_id = _create(db)
+    planner, sgt, op = who(db, "planner", "operator"), who(db, "sgt", "supervisor"), who(db, "op", "operator")
     with db.session() as session:
         deployment = get_deployment(session, deployment_id)
-        assert (deployment.status, deployment.threshold, deployment.threshold_default) == (
-            "draft",
-            SFACE_INT8BQ.threshold,
-            SFACE_INT8BQ.threshold,
+        assert (deployment.status, deployment.threshold, deployment.threshold_default) == ("draft", FLOOR3, FLOOR3)
+        assert (deployment.created_by, deployment.created_by_account, deployment.watchlist_size) == (
+            "planner",
+            "planner",
+            3,
         )
-        assert deployment.watchlist_size == 3
-        authorise_deployment(
-            session, deployment_id, actor="user:sgt", supervisor="sgt", text="authorised: robbery series", now=T0
-        )
+        authorise_deployment(session, deployment_id, by=sgt, text="authorised: robbery series", config=CONFIG, now=T0)
+        assert deployment.authorised_by == "sgt"
     # A change after authorisation needs authorising again.
     with db.session() as session:
         changed = update_deployment(
             session,
             deployment_id,
             DeploymentChanges(planned_end=T0 + timedelta(hours=3)),
-            actor="user:planner",
+            by=planner,
             config=CONFIG,
             now=T0,
         )
         assert changed.status == "draft" and not is_authorised(changed)
         assert deployment_dict(changed)["authorisation"]["current"] is False
         with pytest.raises(DeploymentStateError):
-            start_deployment(session, deployment_id, actor="user:op", now=T0)
-        authorise_deployment(session, deployment_id, actor="user:sgt", supervisor="sgt", text="re-authorised", now=T0)
+            start_deployment(session, deployment_id, by=op, now=T0)
+        authorise_deployment(session, deployment_id, by=sgt, text="re-authorised", config=CONFIG, now=T0)
         with pytest.raises(SignageNotPlacedError):
-            start_deployment(session, deployment_id, actor="user:op", now=T0)
-        record_placement(session, deployment_id, location="station exits", actor="user:op", now=T0)
-        start_deployment(session, deployment_id, actor="user:op", now=T0)
+            start_deployment(session, deployment_id, by=op, now=T0)
+        record_placement(session, deployment_id, location="station exits", by=op, now=T0)
+        start_deployment(session, deployment_id, by=op, now=T0)
     with db.session() as session, pytest.raises(DeploymentStateError, match="only draft or authorised"):
-        update_deployment(
-            session, deployment_id, DeploymentChanges(name="x"), actor="user:planner", config=CONFIG, now=T0
-        )
+        update_deployment(session, deployment_id, DeploymentChanges(name="x"), by=planner, config=CONFIG, now=T0)
     with db.session() as session:
-        ended = end_deployment(session, deployment_id, actor="user:op", reason="operation complete", now=T0)
+        ended = end_deployment(session, deployment_id, by=op, reason="operation complete", now=T0)
         snapshot_id = ended.snapshot_id
         assert (ended.status, ended.templates_destroyed) == ("ended", 3)
     with db.session() as session:
@@ -118,6 +119,7 @@ def test_full_lifecycle_is_audited_and_ending_destroys_the_templates(db: Databas
         snapshot = session.get(Snapshot, snapshot_id)
         assert snapshot is not None and snapshot.template_count == 3  # the record of what was used remains
         assert verify_chain(session).ok
+        actors = [r.actor for r in iter_entries(session, target_id=deployment_id)]
     assert _actions(db, deployment_id) == [
         "deployment.create",
         "deployment.authorise",
@@ -127,47 +129,161 @@ def test_full_lifecycle_is_audited_and_ending_destroys_the_templates(db: Databas
         "deployment.start",
         "deployment.end",
     ]
+    assert actors == ["user:planner", "user:sgt", "user:planner", "user:sgt", "user:op", "user:op", "user:op"]
 
 
 def test_authorisation_needs_signage_and_text(db: Database) -> None:
     deployment_id = _create(db, signage_confirmed=False)
+    sgt = who(db, "sgt", "supervisor")
     with db.session() as session, pytest.raises(DeploymentError, match="signage"):
-        authorise_deployment(session, deployment_id, actor="a", supervisor="sgt", text="ok", now=T0)
+        authorise_deployment(session, deployment_id, by=sgt, text="ok", config=CONFIG, now=T0)
     with db.session() as session:
         update_deployment(
-            session, deployment_id, DeploymentChanges(signage_confirmed=True), actor="a", config=CONFIG, now=T0
+            session, deployment_id, DeploymentChanges(signage_confirmed=True), by=sgt, config=CONFIG, now=T0
         )
     with db.session() as session, pytest.raises(DeploymentError, match="text"):
-        authorise_deployment(session, deployment_id, actor="a", supervisor="sgt", text="  ", now=T0)
+        authorise_deployment(session, deployment_id, by=sgt, text="  ", config=CONFIG, now=T0)
 
 
-def test_threshold_below_the_minimum_needs_a_supervisor_override(db: Database) -> None:
-    with pytest.raises(DeploymentError, match=re.escape(f"below the minimum {SFACE_INT8BQ.threshold:.3f}")):
+def test_the_creator_cannot_authorise_nor_override_and_a_token_counts_as_its_creator(db: Database) -> None:
+    deployment_id = _create(db, by="sgt")  # a supervisor plans it
+    sgt, sgt2 = who(db, "sgt", "supervisor"), who(db, "sgt2", "supervisor")
+    with db.session() as session, pytest.raises(SeparationOfDutiesError, match="created this deployment"):
+        authorise_deployment(session, deployment_id, by=sgt, text="ok", config=CONFIG, now=T0)
+    with pytest.raises(SeparationOfDutiesError), db.session() as session:  # rolled back
+        reasons = ThresholdReasons(override="small crowd")
+        changes = DeploymentChanges(threshold=0.40)
+        update_deployment(session, deployment_id, changes, by=sgt, config=CONFIG, now=T0, reasons=reasons)
+    # A token sgt minted is sgt, for separation of duties — and it cannot authorise anyway (a person must).
+    with db.session() as session:
+        from openlfr.auth.tokens import authenticate_token
+
+        token = mint_token(session, "supervisor", T0, name="sgt-script", owner="sgt")
+        machine = authenticate_token(session, token, T0)
+        assert machine is not None and machine.account == "sgt" and machine.label == "token:sgt-script"
+    with db.session() as session, pytest.raises(PermissionDeniedError, match="signed-in person"):
+        authorise_deployment(session, deployment_id, by=machine, text="ok", config=CONFIG, now=T0)
+    with db.session() as session:
+        authorise_deployment(session, deployment_id, by=sgt2, text="ok", config=CONFIG, now=T0)
+    # Separation of duties off (documented setting): one supervisor may do both.
+    solo = GovernanceConfig(separation_of_duties=False)
+    other = _create(db, by="sgt")
+    with db.session() as session:
+        assert authorise_deployment(session, other, by=sgt, text="ok", config=solo, now=T0).authorised_by == "sgt"
+
+
+def test_an_operator_cannot_authorise_or_override(db: Database) -> None:
+    deployment_id = _create(db)
+    op = who(db, "op", "operator")
+    with db.session() as session, pytest.raises(PermissionDeniedError, match="deployments:authorise"):
+        authorise_deployment(session, deployment_id, by=op, text="ok", config=CONFIG, now=T0)
+    with pytest.raises(PermissionDeniedError), db.session() as session:
+        reasons = ThresholdReasons(override="r")
+        update_deployment(
+            session, deployment_id, DeploymentChanges(threshold=0.3), by=op, config=CONFIG, now=T0, reasons=reasons
+        )
+
+
+def test_threshold_below_the_floor_needs_another_supervisors_override(db: Database) -> None:
+    with pytest.raises(DeploymentError, match=rf"below the floor {FLOOR3:.4f}"):
         _create(db, threshold=0.40)
-    deployment_id = _create(db, threshold=0.40, override=ThresholdOverride("sgt", "small crowd, short window"))
+    deployment_id = _create(db)
+    sgt = who(db, "sgt", "supervisor")
+    with db.session() as session:
+        reasons = ThresholdReasons(override="small crowd, short window")
+        changes = DeploymentChanges(threshold=0.40)
+        update_deployment(session, deployment_id, changes, by=sgt, config=CONFIG, now=T0, reasons=reasons)
     with db.session() as session:
         data = deployment_dict(get_deployment(session, deployment_id))
-        assert data["threshold"] == 0.40 and data["threshold_minimum"] == SFACE_INT8BQ.threshold
+        assert data["threshold"] == 0.40 and data["threshold_minimum"] == FLOOR3
         assert data["threshold_override"]["by"] == "sgt"
         (override,) = [r for r in iter_entries(session, action="deployment.threshold_override")]
         assert override.details["reason"] == "small crowd, short window" and override.target_id == deployment_id
-    # Raising it back above the minimum clears the override.
+        assert override.actor == "user:sgt"
+    # Raising it back above the floor clears the override.
     with db.session() as session:
-        update_deployment(session, deployment_id, DeploymentChanges(threshold=0.5), actor="a", config=CONFIG, now=T0)
+        update_deployment(session, deployment_id, DeploymentChanges(threshold=0.5), by=sgt, config=CONFIG, now=T0)
         assert deployment_dict(get_deployment(session, deployment_id))["threshold_override"] is None
 
 
-def test_configured_minimum_and_uncalibrated_models(db: Database) -> None:
-    config = GovernanceConfig(minimum_thresholds={"sface-2021dec-int8bq": 0.42})
-    deployment_id = _create(db, config, threshold=0.43)
+def test_configuration_raises_the_floor_but_never_lowers_it(db: Database) -> None:
+    # The finding: LFR_GOVERNANCE__MINIMUM_THRESHOLDS='{"sface-2021dec-int8bq":0.05}' gave threshold 0.1 with no
+    # override and no audit entry.
+    lowered = GovernanceConfig(minimum_thresholds={"sface-2021dec-int8bq": 0.05})
+    with pytest.raises(DeploymentError, match="below the floor"):
+        _create(db, lowered, threshold=0.1)
+    assert _create(db, lowered) != ""  # the default is the calibrated floor, not 0.05
+    raised = GovernanceConfig(minimum_thresholds={"sface-2021dec-int8bq": 0.6})
+    with pytest.raises(DeploymentError, match=r"below the floor 0\.6000"):
+        _create(db, raised, threshold=0.5)
+    deployment_id = _create(db, raised)
     with db.session() as session:
-        assert get_deployment(session, deployment_id).threshold_override_by is None
+        assert get_deployment(session, deployment_id).threshold == 0.6
+
+
+def test_the_default_grows_with_the_watchlist_size(db: Database) -> None:
+    planner = who(db, "planner", "operator")
+    thresholds = {}
+    for size in (3, 30):
+        with db.session() as session:
+            snapshot = make_snapshot(session, templates=size)
+            deployment = create_deployment(session, plan(snapshot.id), by=planner, config=CONFIG, now=T0)
+            thresholds[size] = deployment.threshold
+    assert thresholds[3] == FLOOR3 < thresholds[30] == round(SFACE_INT8BQ_TAIL.threshold_for_size(30), 4)
+
+
+def test_uncalibrated_models_need_an_override_for_any_threshold(db: Database) -> None:
+    planner, sgt = who(db, "planner", "operator"), who(db, "sgt", "supervisor")
     with db.session() as session:
         other = make_snapshot(session, model="custom-arcface", weights="0" * 64)
-        with pytest.raises(DeploymentError, match="no calibrated default"):
-            create_deployment(session, plan(other.id), actor="a", created_by="a", config=CONFIG, now=T0)
-        with pytest.raises(DeploymentError, match="below no minimum"):
-            create_deployment(session, plan(other.id, threshold=0.6), actor="a", created_by="a", config=CONFIG, now=T0)
+        with pytest.raises(DeploymentError, match="no calibrated threshold"):
+            create_deployment(session, plan(other.id), by=planner, config=CONFIG, now=T0)
+        with pytest.raises(DeploymentError, match="below no floor"):
+            create_deployment(session, plan(other.id, threshold=0.6), by=planner, config=CONFIG, now=T0)
+    with db.session() as session:
+        other = make_snapshot(session, model="custom-arcface", weights="0" * 64)
+        created = create_deployment(
+            session,
+            plan(other.id, threshold=0.6),
+            by=planner,
+            config=GovernanceConfig(minimum_thresholds={"custom-arcface": 0.55}),
+            now=T0,
+        )
+        assert created.threshold_minimum == 0.55
+    del sgt
+
+
+def test_a_saved_calibration_sets_the_floor_and_its_equity_range_needs_a_justification(db: Database) -> None:
+    sgt, planner = who(db, "sgt", "supervisor"), who(db, "planner", "operator")
+    report = calibration_report(watchlist_size=100, passers_by=60_000, false_alerts=1, equity=(0.40, 0.60))
+    with db.session() as session:
+        saved = save_calibration(session, report, by=sgt, now=T0)
+        (entry,) = list(iter_entries(session, action="calibration.save"))
+        assert entry.actor == "user:sgt" and entry.target_id == saved.id
+    with db.session() as session, pytest.raises(PermissionDeniedError):
+        save_calibration(session, report, by=planner, now=T0)
+    budget = replace(SFACE_INT8BQ_TAIL, passers_by=60_000, false_alerts=1.0)
+    stricter = round(budget.threshold_for_size(3), 4)
+    assert stricter > FLOOR3
+    deployment_id = _create(db)
+    with db.session() as session:
+        deployment = get_deployment(session, deployment_id)
+        assert (deployment.threshold, deployment.threshold_calibration_id) == (stricter, saved.id)
+        with pytest.raises(DeploymentError, match="below the floor"):
+            changes = DeploymentChanges(threshold=FLOOR3)
+            update_deployment(session, deployment_id, changes, by=planner, config=CONFIG, now=T0)
+    with db.session() as session, pytest.raises(DeploymentError, match="equity range"):
+        changes = DeploymentChanges(threshold=0.65)
+        update_deployment(session, deployment_id, changes, by=planner, config=CONFIG, now=T0)
+    with db.session() as session:
+        reasons = ThresholdReasons(equity="large crowd: fewer false alerts matter more here")
+        changes = DeploymentChanges(threshold=0.65)
+        update_deployment(session, deployment_id, changes, by=planner, config=CONFIG, now=T0, reasons=reasons)
+    with db.session() as session:
+        data = deployment_dict(get_deployment(session, deployment_id))
+        assert data["threshold_equity_justification"]["by"] == "planner"
+        (entry,) = list(iter_entries(session, action="deployment.threshold_equity_justification"))
+        assert entry.details["justification"].startswith("large crowd")
 
 
 @pytest.mark.parametrize(
@@ -188,24 +304,21 @@ def test_invalid_plans_are_refused(db: Database, changes: dict[str, object], mes
 
 def test_a_snapshot_serves_one_deployment_and_lifecycle_rules_hold(db: Database) -> None:
     deployment_id = _create(db)
+    planner, sgt = who(db, "planner", "operator"), who(db, "sgt", "supervisor")
     with db.session() as session:
         fingerprint = get_deployment(session, deployment_id).snapshot_fingerprint
         with pytest.raises(ConflictError, match="belongs to deployment"):
-            create_deployment(session, plan(fingerprint), actor="a", created_by="a", config=CONFIG, now=T0)
+            create_deployment(session, plan(fingerprint), by=planner, config=CONFIG, now=T0)
         with pytest.raises(DeploymentStateError):
-            end_deployment(session, deployment_id, actor="a", reason="", now=T0)
-        cancelled = cancel_deployment(session, deployment_id, actor="a", reason="intelligence changed", now=T0)
+            end_deployment(session, deployment_id, by=planner, reason="", now=T0)
+        cancelled = cancel_deployment(session, deployment_id, by=planner, reason="intelligence changed", now=T0)
         assert (cancelled.status, cancelled.templates_destroyed) == ("cancelled", 3)
         with pytest.raises(DeploymentStateError):
-            authorise_deployment(session, deployment_id, actor="a", supervisor="s", text="t", now=T0)
+            authorise_deployment(session, deployment_id, by=sgt, text="t", config=CONFIG, now=T0)
 
 
-def test_require_supervisor_checks_the_account(db: Database) -> None:
-    with db.session() as session:
-        add_user(session, "sgt", "supervisor")
-        add_user(session, "op", "operator")
-    with db.session() as session:
-        assert require_supervisor(session, "SGT") == "sgt"
-        for name in ("op", "nobody"):
-            with pytest.raises(DeploymentError, match="not an enabled supervisor"):
-                require_supervisor(session, name)
+def test_an_auditor_cannot_plan_a_deployment(db: Database) -> None:
+    auditor = who(db, "aud", "auditor")
+    with db.session() as session, pytest.raises(PermissionDeniedError, match="deployments:manage"):
+        snapshot = make_snapshot(session)
+        create_deployment(session, plan(snapshot.id), by=auditor, config=CONFIG, now=T0)

@@ -22,7 +22,7 @@ from openlfr.deployments.service import (
     end_deployment,
     start_deployment,
 )
-from openlfr.deployments.types import DeploymentPlan, ThresholdOverride
+from openlfr.deployments.types import DeploymentPlan, ThresholdReasons
 from openlfr.engine import FaceEngine
 from openlfr.sources.mandate import RecognitionMandate, utcnow
 from openlfr.store.context import Store
@@ -31,6 +31,7 @@ from openlfr.watchlists.enrol import Enroller, EnrolRequest
 from openlfr.watchlists.snapshots import create_snapshot
 from openlfr.watchlists.subjects import add_member, create_watchlist, find_watchlist, get_subject
 from openlfr.watchlists.types import Category, Outcome, SubjectInfo
+from tests.helpers.accounts import person
 from tests.watchlists.helpers import face_image
 
 TODAY = date(2026, 11, 26)
@@ -47,7 +48,9 @@ def enrol_subject(store: Store, engine: FaceEngine, seed: int, ref: str, watchli
     info = SubjectInfo(
         ref, Category.WANTED_BY_COURTS, "warrant 123", "custody_image", "tester", date(2030, 1, 1), ref.title()
     )
-    result = Enroller(store, engine, 0.99).enrol(EnrolRequest(ref, png(seed), f"{ref}.png", info=info))
+    with store.db.session() as session:
+        by = person(session, "tester", "supervisor")
+    result = Enroller(store, engine, 0.99).enrol(EnrolRequest(ref, png(seed), f"{ref}.png", info=info, by=by))
     assert result.outcome is Outcome.ENROLLED, result
     with store.db.session() as session:
         found = find_watchlist(session, watchlist) or create_watchlist(session, watchlist)
@@ -131,18 +134,21 @@ def live_deployment(
         threshold=threshold,
         signage_confirmed=True,
     )
-    override = ThresholdOverride("sgt", "test models have no calibrated threshold")
+    # One test supervisor plans, overrides (test models have no calibrated threshold), authorises and starts:
+    # separation of duties is switched off for this fixture only; its rules have tests of their own.
+    config = GovernanceConfig(separation_of_duties=False)
+    reasons = ThresholdReasons(override="test models have no calibrated threshold")
     with store.db.session() as session:
-        deployment = create_deployment(
-            session, plan, actor="test", created_by="test", config=GovernanceConfig(), now=now, override=override
-        )
-        authorise_deployment(session, deployment.id, actor="test", supervisor="sgt", text="test", now=now)
-        record_placement(session, deployment.id, location="test bench entrances", actor="test", now=now)
-        start_deployment(session, deployment.id, actor="test", now=now)
+        sgt = person(session, "test-sgt", "supervisor")
+        deployment = create_deployment(session, plan, by=sgt, config=config, now=now, reasons=reasons)
+        authorise_deployment(session, deployment.id, by=sgt, text="test", config=config, now=now)
+        record_placement(session, deployment.id, location="test bench entrances", by=sgt, now=now)
+        start_deployment(session, deployment.id, by=sgt, now=now)
         return issue_mandate(session, deployment.id, now=now)
 
 
 def end_live(store: Store, deployment_id: str) -> None:
     """End a deployment made by ``live_deployment`` (its cameras can be removed afterwards)."""
     with store.db.session() as session:
-        end_deployment(session, deployment_id, actor="test", reason="test over", now=utcnow())
+        sgt = person(session, "test-sgt", "supervisor")
+        end_deployment(session, deployment_id, by=sgt, reason="test over", now=utcnow())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -16,13 +17,14 @@ import cv2
 import numpy as np
 import pytest
 from sqlalchemy import select
+from tests.helpers.accounts import cli_sign_in, person
 from tests.helpers.console import enrol_subject, frame_folder, live_deployment, snapshot
 from tests.helpers.data import shared_data
 from tests.pipeline.conftest import scene
 from tests.watchlists.helpers import fake_config, run_cli, write_face
 
 from openlfr.alerts.sinks import AlertBus
-from openlfr.audit import AuditRecord, cli_actor, iter_entries
+from openlfr.audit import AuditRecord, iter_entries
 from openlfr.cli import main
 from openlfr.config.loader import load_settings
 from openlfr.deployments.service import end_deployment
@@ -101,7 +103,8 @@ def test_watch_with_fake_models_writes_jsonl_and_reports_skipped_references(
         assert store.media.path_for(stored.probe_media).is_file()
         start, end = (e for e in iter_entries(session) if e.action.startswith("recognition."))
     assert (start.action, end.action) == ("recognition.run_start", "recognition.run_end")
-    assert start.actor == end.actor == cli_actor() and start.target_type == "recognition_run"
+    # Not signed in: an evaluation run on recordings names the operating-system account that ran it.
+    assert start.actor == end.actor == f"cli:{getpass.getuser()}" and start.target_type == "recognition_run"
     assert start.details["run_id"] == end.details["run_id"] == summary["run_id"] == start.target_id
     assert start.details["sources"] == [str(frames)] and start.details["threshold"] == 0.99
     watchlist_facts = start.details["watchlist"]
@@ -339,6 +342,8 @@ def test_evaluation_alerts_are_found_by_subject_search_and_purged_by_retention(
     assert result.code == 0, result.err
     (alert,) = [json.loads(line) for line in result.out.splitlines()]
     photo = write_face(tmp_path / "photo.png", 11, noise=2)
+    settings = load_settings(Path(config))
+    cli_sign_in(f"sqlite+pysqlite:///{settings.data_dir / 'openlfr.db'}", settings.data_dir)  # subject access: governed
     found = run_cli(capsys, "--config", config, "subject", "search", "--image", photo, "--threshold", "0.9", "--json")
     assert found.code == 0, found.err
     assert [a["alert_id"] for a in found.json()["alerts"]] == [alert["alert_id"]]
@@ -367,7 +372,10 @@ def _live_gate(tmp_path: Path, config: Path, *, loop: bool = False, frames: int 
                 loop=loop,
             )
             camera_id = camera.id
-        return live_deployment(store, snapshot_id, [camera_id])
+        mandate = live_deployment(store, snapshot_id, [camera_id])
+    # Joining a live deployment is governed: the command runs as a signed-in operator.
+    cli_sign_in(f"sqlite+pysqlite:///{settings.data_dir / 'openlfr.db'}", settings.data_dir, "op", "operator")
+    return mandate
 
 
 def test_watch_joins_a_live_deployment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -383,7 +391,9 @@ def test_watch_joins_a_live_deployment(tmp_path: Path, capsys: pytest.CaptureFix
     assert start.details["watchlist"]["fingerprint"] == mandate.snapshot_fingerprint
     assert start.details["source_ids"] == ["gate"] and end.details["alerts"] == 1
     with open_store(load_settings(config)) as store, store.db.session() as session:
-        end_deployment(session, mandate.deployment_id, actor="test", reason="over", now=utcnow())
+        end_deployment(
+            session, mandate.deployment_id, by=person(session, "test-sgt", "supervisor"), reason="over", now=utcnow()
+        )
     refused = run_cli(capsys, "--config", config, "watch", "--deployment", mandate.deployment_id)
     assert refused.code == 1 and "[deployment_state]" in refused.err and "live, authorised deployment" in refused.err
 
@@ -402,7 +412,13 @@ def test_watch_on_a_deployment_stops_when_the_deployment_ends(tmp_path: Path) ->
         assert process.stdout is not None
         assert json.loads(process.stdout.readline())["deployment_id"] == mandate.deployment_id  # it runs
         with open_store(load_settings(config)) as store, store.db.session() as session:
-            end_deployment(session, mandate.deployment_id, actor="test", reason="over", now=utcnow())
+            end_deployment(
+                session,
+                mandate.deployment_id,
+                by=person(session, "test-sgt", "supervisor"),
+                reason="over",
+                now=utcnow(),
+            )
         _, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:

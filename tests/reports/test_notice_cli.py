@@ -1,5 +1,5 @@
 """``lfr deployment signage-placed|signage`` and ``lfr report signage|leaflet|notice-feed``: placements recorded
-as the command's actor, printable files readable by their owner only."""
+as the signed-in person, printable files readable by their owner only."""
 
 from __future__ import annotations
 
@@ -15,19 +15,19 @@ from openlfr.cli import main
 from openlfr.config.models import Settings
 from openlfr.store.db import open_database
 from tests.deployments.helpers import add_user, make_snapshot, register_cameras
+from tests.helpers.accounts import cli_sign_in
 from tests.reports.notice_helpers import A3, A5, BASE_URL, approx, decode_qr, read_pdf, words
 
 
 def test_notice_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite+pysqlite:///{tmp_path / 'lfr.db'}"
     monkeypatch.setenv("LFR_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("USER", "pc.cli")  # the operating-system user the command is recorded as
-    monkeypatch.setenv("LOGNAME", "pc.cli")
     db = open_database(Settings(data_dir=tmp_path, database_url=url))
     with db.session() as session:
         snapshot = make_snapshot(session).id
         register_cameras(session, "c1")
         add_user(session, "sgt", "supervisor")
+    cli_sign_in(url, tmp_path, "pc.cli", "operator")  # the operator plans it and records the signs
 
     def lfr(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()
@@ -44,7 +44,9 @@ def test_notice_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], mon
     )  # fmt: skip
     assert code == 0, err
     deployment_id = json.loads(out)["id"]
-    assert lfr("deployment", "authorise", deployment_id, "--by", "sgt", "--text", "approved")[0] == 0
+    cli_sign_in(url, tmp_path, "sgt", "supervisor")
+    assert lfr("deployment", "authorise", deployment_id, "--text", "approved")[0] == 0
+    cli_sign_in(url, tmp_path, "pc.cli", "operator")
     code, _, err = lfr("deployment", "start", deployment_id)
     assert code == 1 and "no signs are recorded" in err
     code, _, err = lfr("deployment", "signage", deployment_id)
@@ -52,7 +54,7 @@ def test_notice_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], mon
     code, out, err = lfr("deployment", "signage-placed", deployment_id, "--location", "Quayside steps", "--json")
     assert code == 0, err
     placement = json.loads(out)
-    assert (placement["location"], placement["placed_by"]) == ("Quayside steps", "cli:pc.cli")
+    assert (placement["location"], placement["placed_by"]) == ("Quayside steps", "pc.cli")
     code, out, _ = lfr("deployment", "signage", deployment_id, "--json")
     assert [p["location"] for p in json.loads(out)["placements"]] == ["Quayside steps"]
     assert lfr("deployment", "start", deployment_id)[0] == 0
@@ -102,10 +104,10 @@ def test_notice_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], mon
         actions = [(e.actor, e.action) for e in iter_entries(session, target_id=deployment_id)]
         feeds = [e.actor for e in iter_entries(session, action="report.notice_feed")]
     db.close()
-    assert ("cli:pc.cli", "deployment.signage_placed") in actions
+    assert ("user:pc.cli", "deployment.signage_placed") in actions
     assert [a for a in actions if a[1].startswith("report.")] == [
-        ("cli:pc.cli", "report.signage"),
-        ("cli:pc.cli", "report.leaflet"),
-        ("cli:pc.cli", "report.leaflet"),
+        ("user:pc.cli", "report.signage"),
+        ("user:pc.cli", "report.leaflet"),
+        ("user:pc.cli", "report.leaflet"),
     ]
-    assert feeds == ["cli:pc.cli", "cli:pc.cli"]
+    assert feeds == ["user:pc.cli", "user:pc.cli"]

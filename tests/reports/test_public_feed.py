@@ -30,6 +30,7 @@ from openlfr.deployments.types import DeploymentChanges, RunCounts
 from openlfr.store.alert_models import AlertRecord
 from tests.api.conftest import Api, build_api, make_settings
 from tests.deployments.helpers import alert_event, make_snapshot, plan
+from tests.helpers.accounts import person
 from tests.reports.notice_helpers import A3, A5, BASE_URL, NOTICE, approx, decode_qr, html_qr, read_pdf, words
 
 # Every name of a person or account the deployments below carry; none may reach the public.
@@ -57,14 +58,18 @@ def _deployment(api: Api, name: str, *, authorise: bool = True) -> str:
                 planned_start=now + timedelta(hours=1),
                 planned_end=now + timedelta(hours=5),
             ),
-            actor="user:planner.jones",
-            created_by="planner.jones",
+            by=person(session, "planner.jones", "operator"),
             config=GovernanceConfig(),
             now=now,
         )
         if authorise:
             authorise_deployment(
-                session, deployment.id, actor="user:insp.secret", supervisor="insp.secret", text="ok", now=now
+                session,
+                deployment.id,
+                by=person(session, "insp.secret", "supervisor"),
+                text="ok",
+                config=GovernanceConfig(),
+                now=now,
             )
         return deployment.id
 
@@ -84,13 +89,23 @@ def _scene(api: Api) -> dict[str, str]:
             session,
             ids["edited"],
             DeploymentChanges(name="Edited again"),
-            actor="a",
+            by=person(session, "planner.jones", "operator"),
             config=GovernanceConfig(),
             now=now,
         )
-        cancel_deployment(session, ids["cancelled"], actor="a", reason="Mr Suspect arrested elsewhere", now=now)
-        record_placement(session, ids["ended"], location="both exits", actor="user:pc.placer", now=now)
-        start_deployment(session, ids["ended"], actor="user:pc.placer", now=now + timedelta(hours=1))
+        cancel_deployment(
+            session,
+            ids["cancelled"],
+            by=person(session, "planner.jones", "operator"),
+            reason="Mr Suspect arrested elsewhere",
+            now=now,
+        )
+        record_placement(
+            session, ids["ended"], location="both exits", by=person(session, "pc.placer", "operator"), now=now
+        )
+        start_deployment(
+            session, ids["ended"], by=person(session, "pc.placer", "operator"), now=now + timedelta(hours=1)
+        )
     alerts = DbAlertStore(api.db, api.app.state.ctx.services.store.media, deployment_id=ids["ended"])
     for i, status in enumerate(("confirmed", "rejected")):
         alerts.append(alert_event(f"alert-{i}", 0, now + timedelta(hours=2)))
@@ -98,7 +113,13 @@ def _scene(api: Api) -> dict[str, str]:
             session.execute(update(AlertRecord).where(AlertRecord.id == f"alert-{i}").values(status=status))
     with api.db.session() as session:
         add_counts(session, ids["ended"], RunCounts(9000, 1000, 120), now + timedelta(hours=2))
-        end_deployment(session, ids["ended"], actor="user:pc.placer", reason="done", now=now + timedelta(hours=3))
+        end_deployment(
+            session,
+            ids["ended"],
+            by=person(session, "pc.placer", "operator"),
+            reason="done",
+            now=now + timedelta(hours=3),
+        )
     return ids
 
 

@@ -28,14 +28,16 @@ from openlfr.deployments.service import (
     start_deployment,
 )
 from openlfr.deployments.types import RunCounts
-from openlfr.pipeline.thresholds import SFACE_INT8BQ
+from openlfr.pipeline.thresholds import SFACE_INT8BQ_TAIL
 from openlfr.reports.deployment import build_record, to_csv, to_html
 from openlfr.reports.transparency import build_transparency, charts, render_transparency
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
-from tests.deployments.helpers import T0, alert_event, make_snapshot, plan
+from tests.deployments.helpers import T0, alert_event, make_snapshot, plan, planner, sgt
+from tests.helpers.accounts import cli_sign_in
 
-DEFAULT = SFACE_INT8BQ.threshold  # the calibrated SFace default (one definition)
+FLOOR4 = round(SFACE_INT8BQ_TAIL.threshold_for_size(4), 4)
+
 
 # (status, outcome) → published category
 REVIEWS = [
@@ -75,14 +77,13 @@ def _deployment(
                 planned_start=start,
                 planned_end=start + timedelta(hours=3),
             ),
-            actor="a",
-            created_by="a",
+            by=planner(session),
             config=GovernanceConfig(),
             now=start - timedelta(days=1),
         )
-        authorise_deployment(session, d.id, actor="a", supervisor="sgt", text="ok", now=start)
-        record_placement(session, d.id, location="both entrances", actor="a", now=start)
-        start_deployment(session, d.id, actor="a", now=start)
+        authorise_deployment(session, d.id, by=sgt(session), text="ok", config=GovernanceConfig(), now=start)
+        record_placement(session, d.id, location="both entrances", by=planner(session), now=start)
+        start_deployment(session, d.id, by=planner(session), now=start)
         deployment_id = d.id
     alerts = DbAlertStore(store.db, store.media, deployment_id=deployment_id)
     for i, (status, outcome) in enumerate(reviews):
@@ -96,7 +97,7 @@ def _deployment(
         if faces is not None:
             counts = RunCounts(frames=faces * 40, detections=faces * 4, tracks=faces, tracks_unexamined=faces // 1000)
             add_counts(session, deployment_id, counts, start)
-        end_deployment(session, deployment_id, actor="a", reason="done", now=start + timedelta(hours=3))
+        end_deployment(session, deployment_id, by=planner(session), reason="done", now=start + timedelta(hours=3))
     return deployment_id
 
 
@@ -117,7 +118,8 @@ def test_deployment_record_and_transparency_report(store: Store) -> None:
         assert "<th>Passers-by not examined (system overloaded)</th><td>20</td>" in to_html(record)
         assert record.false_alert_rate == pytest.approx(2 / 20_000)
         assert record.false_alert_share == pytest.approx(2 / 6)
-        assert (record.watchlist_size, record.threshold, record.final) == (4, SFACE_INT8BQ.threshold, True)
+        # the threshold calibrated for 4 templates (shipped SFace tail, 1 false alert per 6,000 passers-by)
+        assert (record.watchlist_size, record.threshold, record.final) == (4, FLOOR4, True)
         report = build_transparency(session, T0 - timedelta(days=1), T0 + timedelta(days=30))
         empty = build_transparency(session, T0 + timedelta(days=60), T0 + timedelta(days=90))
     assert [r.name for r in report.records] == ["Station", "Market"]
@@ -138,6 +140,9 @@ def test_report_cli_formats_and_dpia_facts(
     url = store.db.engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("LFR_DATA_DIR", str(tmp_path))
     db = ["--db", url]
+    assert main(["report", "deployment", deployment_id, *db]) == 1  # an audited read: who reads it?
+    assert "not_signed_in" in capsys.readouterr().err
+    cli_sign_in(url, tmp_path, "aud", "auditor")
     assert main(["report", "deployment", deployment_id, *db]) == 0
     data = json.loads(capsys.readouterr().out)
     assert (data["true_confirmed"], data["false_unconfirmed"], data["faces_seen"]) == (2, 1, 5000)
@@ -155,10 +160,7 @@ def test_report_cli_formats_and_dpia_facts(
     assert main(["report", "dpia-facts", deployment_id, "--equity", str(equity), "--json", *db]) == 0
     facts = json.loads(capsys.readouterr().out)
     assert facts["retention"]["alerts_days"] == 31
-    assert (
-        facts["threshold"]["calibrated_default"] == SFACE_INT8BQ.threshold
-        and "lfw_dev" in facts["threshold"]["derivation"]
-    )
+    assert facts["threshold"]["calibrated_default"] == FLOOR4 and "lfw_dev" in facts["threshold"]["derivation"]
     assert facts["equity"]["groups"]["sex"]["F"]["fnir"] == 0.1
     assert facts["watchlist"]["templates_destroyed"] == 4
     assert any("verified intact" in s for s in facts["safeguards"])
@@ -191,10 +193,11 @@ def test_a_final_record_keeps_its_figures_after_the_purge_and_an_erasure(store: 
     with store.db.session() as session:
         before = build_record(session, deployment_id)
         first_alert = session.scalars(select(AlertRecord.id).where(AlertRecord.deployment_id == deployment_id)).first()
+        supervisor = sgt(session)
     assert first_alert is not None
-    erased, _ = erase_alerts(store, [first_alert], actor="cli:test", reason="subject access request")
+    erased, _ = erase_alerts(store, [first_alert], by=supervisor, reason="subject access request")
     assert erased == 1
-    result = purge_alerts(store, now=T0 + timedelta(days=60), retention_days=31, actor="cli:test")
+    result = purge_alerts(store, now=T0 + timedelta(days=60), retention_days=31, by=supervisor)
     assert result.alerts == len(REVIEWS) - 1
     with store.db.session() as session:
         assert session.scalar(select(func.count()).select_from(AlertRecord)) == 0

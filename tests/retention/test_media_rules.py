@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from openlfr.alerts.db_store import DbAlertStore
 from openlfr.audit import iter_entries, verify_chain
+from openlfr.auth.principal import Principal
 from openlfr.cli import main
 from openlfr.config.models import Settings
 from openlfr.retention.access import erase_alerts
@@ -30,9 +31,11 @@ from openlfr.store.models import ReferenceImage
 from openlfr.watchlists.erase import erase_subject
 from openlfr.watchlists.subjects import create_subject
 from openlfr.watchlists.types import Category, SubjectInfo
-from tests.deployments.helpers import alert_event
+from tests.deployments.helpers import alert_event, sgt
+from tests.helpers.accounts import cli_sign_in, person
 
 NOW = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
+SYSTEM = Principal.system("test")
 SHARED = b"\xff\xd8the same picture, enrolled and alerted on"
 
 
@@ -46,13 +49,18 @@ def _subject_with_image(store: Store, data: bytes) -> str:
     stored = store.media.put(data)
     with store.db.session() as session:
         info = SubjectInfo("S-1", Category.WANTED_BY_COURTS, "warrant 1", "custody_image", "pc1", date(2099, 1, 1))
-        subject = create_subject(session, info)
+        subject = create_subject(session, info, by=person(session, "pc1", "supervisor"))
         session.add(
             ReferenceImage(
                 subject_id=subject.id, digest=stored.digest, size_bytes=len(data), encrypted=False, quality_report={}
             )
         )
         return subject.id
+
+
+def _dpo(store: Store) -> Principal:
+    with store.db.session() as session:
+        return person(session, "dpo", "supervisor")
 
 
 def _alert(store: Store, alert_id: str, age_days: float, probe: bytes | None = None) -> None:
@@ -75,28 +83,28 @@ def test_erasing_a_subject_keeps_the_image_of_an_alert_on_hold(store: Store) -> 
     _subject_with_image(store, SHARED)
     _alert(store, "held", 2, probe=SHARED)
     with store.db.session() as session:
-        place_hold(session, "held", supervisor="sgt", reason="case 9", actor="user:sgt", now=NOW)
-    result = erase_subject(store, "S-1", erased_by="dpo", reason="subject access: erasure")
+        place_hold(session, "held", by=sgt(session), reason="case 9", now=NOW)
+    result = erase_subject(store, "S-1", by=_dpo(store), reason="subject access: erasure")
     assert (result.images, result.media_files_deleted, result.media_files_kept) == (1, 0, 1)
     assert store.media.get(sha256_hex(SHARED), encrypted=False) == SHARED  # the alert's image still answers
     # Once the alert goes too, nothing points at the file and it is deleted.
     with store.db.session() as session:
         session.execute(AlertRecord.__table__.update().values(hold=False))
-    assert erase_alerts(store, ["held"], actor="user:dpo", reason="case closed") == (1, 2)
+    assert erase_alerts(store, ["held"], by=_dpo(store), reason="case closed") == (1, 2)
     assert _files(store) == set()
 
 
 def test_purging_an_alert_keeps_the_reference_image_it_shares(store: Store) -> None:
     _subject_with_image(store, SHARED)
     _alert(store, "old", 40, probe=SHARED)
-    result = purge_alerts(store, now=NOW, retention_days=31, actor="cli:test")
+    result = purge_alerts(store, now=NOW, retention_days=31, by=SYSTEM)
     assert (result.alerts, result.media_files) == (1, 1)  # the context image only
     assert store.media.get(sha256_hex(SHARED), encrypted=False) == SHARED
     with store.db.session() as session:
         (entry,) = list(iter_entries(session, action="media.delete"))
     assert (entry.details["deleted"], entry.details["kept_in_use"], entry.details["failed"]) == (1, 1, 0)
     # Erasing the subject now deletes it: no alert points at it any more.
-    assert erase_subject(store, "S-1", erased_by="dpo", reason="erasure").media_files_deleted == 1
+    assert erase_subject(store, "S-1", by=_dpo(store), reason="erasure").media_files_deleted == 1
     assert _files(store) == set()
 
 
@@ -130,6 +138,7 @@ def test_a_purge_that_fails_on_a_file_is_audited_retried_and_leaves_no_orphans(
     url = store.db.engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("LFR_DATA_DIR", str(store.media.root.parent))
     monkeypatch.setattr("openlfr.store.models.utcnow", lambda: NOW)  # the command's clock
+    cli_sign_in(url, store.media.root.parent, "sgt", "supervisor")
 
     assert main(["retention", "run", "--db", url]) == 1
     err = capsys.readouterr().err
@@ -145,7 +154,7 @@ def test_a_purge_that_fails_on_a_file_is_audited_retried_and_leaves_no_orphans(
         assert (pending.digest, pending.attempts, pending.reason) == (stuck, 1, "retention.purge")
     # A second run while the file is still stuck: still listed, tried again, nothing else lost.
     with pytest.raises(MediaDeletionError):
-        purge_alerts(store, now=NOW, retention_days=31, actor="cli:test")
+        purge_alerts(store, now=NOW, retention_days=31, by=SYSTEM)
 
     _unblock(store, stuck, blocked)
     assert main(["retention", "run", "--json", "--db", url]) == 0
@@ -165,7 +174,7 @@ def test_files_listed_before_a_crash_are_deleted_by_the_next_run(store: Store) -
         media_refs.release(session, [record.probe_media, record.context_media or ""], reason="retention.purge")
         session.delete(record)
     assert len(_files(store)) == 2
-    result = purge_alerts(store, now=NOW, retention_days=31, actor="cli:test")
+    result = purge_alerts(store, now=NOW, retention_days=31, by=SYSTEM)
     assert (result.alerts, result.media_files, result.media_pending) == (0, 2, 0)
     assert _files(store) == set()
 
@@ -180,11 +189,11 @@ def test_orphans_are_swept_after_a_grace_period_never_a_file_being_stored(store:
     two_hours_ago = time.time() - 7200
     for path in (store.media.path_for(old_orphan), temp):
         os.utime(path, (two_hours_ago, two_hours_ago))
-    result = purge_alerts(store, now=NOW, retention_days=31, actor="cli:test")
+    result = purge_alerts(store, now=NOW, retention_days=31, by=SYSTEM)
     assert (result.alerts, result.media_files) == (0, 2)
     assert _files(store) == _referenced_files(store) | {fresh}
     # Storing the same bytes again refreshes the file, so a sweep that comes later spares it.
     os.utime(store.media.path_for(fresh), (two_hours_ago, two_hours_ago))
     store.media.put(b"being stored right now")
-    assert purge_alerts(store, now=NOW, retention_days=31, actor="cli:test").media_files == 0
+    assert purge_alerts(store, now=NOW, retention_days=31, by=SYSTEM).media_files == 0
     assert fresh in _files(store)

@@ -13,12 +13,16 @@ from sqlalchemy import select
 from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.event import AlertEvent
 from openlfr.audit import iter_entries, verify_chain
+from openlfr.auth.principal import Principal
 from openlfr.cli import main
 from openlfr.config.models import Settings
 from openlfr.retention.purge import HoldError, RetentionScheduler, lift_hold, place_hold, purge_alerts
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
-from tests.deployments.helpers import add_user, alert_event
+from tests.deployments.helpers import alert_event, sgt
+from tests.helpers.accounts import cli_sign_in
+
+SUPERVISOR = Principal.system("test")
 
 NOW = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
 
@@ -42,9 +46,9 @@ def _media_files(store: Store) -> int:
 
 def test_purge_removes_old_alerts_and_their_images_but_keeps_held_and_recent(store: Store) -> None:
     with store.db.session() as session:
-        place_hold(session, "held", supervisor="sgt", reason="case 42/2026", actor="user:sgt", now=NOW)
+        place_hold(session, "held", by=sgt(session), reason="case 42/2026", now=NOW)
     assert _media_files(store) == 8
-    result = purge_alerts(store, now=NOW, retention_days=31, actor="cli:test")
+    result = purge_alerts(store, now=NOW, retention_days=31, by=SUPERVISOR)
     assert (result.alerts, result.media_files, result.held) == (2, 4, 1)
     with store.db.session() as session:
         assert sorted(session.scalars(select(AlertRecord.id))) == ["held", "recent"]
@@ -61,8 +65,8 @@ def test_purge_removes_old_alerts_and_their_images_but_keeps_held_and_recent(sto
     assert _media_files(store) == 4
     # Lifting the hold lets the next run purge it.
     with store.db.session() as session:
-        lift_hold(session, "held", supervisor="sgt", reason="case closed", actor="user:sgt")
-    assert purge_alerts(store, now=NOW, retention_days=31, actor="cli:test").alerts == 1
+        lift_hold(session, "held", by=sgt(session), reason="case closed")
+    assert purge_alerts(store, now=NOW, retention_days=31, by=SUPERVISOR).alerts == 1
     with store.db.session() as session:
         assert list(session.scalars(select(AlertRecord.id))) == ["recent"]
         assert [r.action for r in iter_entries(session, target_id="held")] == ["alert.hold", "alert.hold_lifted"]
@@ -72,12 +76,12 @@ def test_purge_removes_old_alerts_and_their_images_but_keeps_held_and_recent(sto
 def test_hold_rules(store: Store) -> None:
     with store.db.session() as session:
         with pytest.raises(HoldError, match="reason"):
-            place_hold(session, "old1", supervisor="sgt", reason=" ", actor="a", now=NOW)
-        place_hold(session, "old1", supervisor="sgt", reason="court", actor="a", now=NOW)
+            place_hold(session, "old1", by=sgt(session), reason=" ", now=NOW)
+        place_hold(session, "old1", by=sgt(session), reason="court", now=NOW)
         with pytest.raises(HoldError, match="already"):
-            place_hold(session, "old1", supervisor="sgt", reason="again", actor="a", now=NOW)
+            place_hold(session, "old1", by=sgt(session), reason="again", now=NOW)
         with pytest.raises(HoldError, match="not on hold"):
-            lift_hold(session, "old2", supervisor="sgt", reason="", actor="a")
+            lift_hold(session, "old2", by=sgt(session), reason="")
 
 
 def test_scheduled_runs_record_only_when_they_remove_something(store: Store) -> None:
@@ -95,20 +99,21 @@ def test_cli_run_status_and_holds(
     url = store.db.engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("LFR_DATA_DIR", str(store.media.root.parent))
     db = ["--db", url]
-    with store.db.session() as session:
-        add_user(session, "sgt", "supervisor")
-        add_user(session, "op", "operator")
     monkeypatch.setattr("openlfr.store.models.utcnow", lambda: NOW)
-    assert main(["retention", "hold", "old1", "--by", "op", "--reason", "x", *db]) == 1
-    assert "not an enabled supervisor" in capsys.readouterr().err
-    assert main(["retention", "hold", "old1", "--by", "sgt", "--reason", "case 7", "--json", *db]) == 0
+    assert main(["retention", "hold", "old1", "--reason", "x", *db]) == 1
+    assert "not_signed_in" in capsys.readouterr().err
+    cli_sign_in(url, store.media.root.parent, "op", "operator")
+    assert main(["retention", "hold", "old1", "--reason", "x", *db]) == 1
+    assert "retention:manage" in capsys.readouterr().err
+    cli_sign_in(url, store.media.root.parent, "sgt", "supervisor")
+    assert main(["retention", "hold", "old1", "--reason", "case 7", "--json", *db]) == 0
     assert json.loads(capsys.readouterr().out)["hold_by"] == "sgt"
     assert main(["retention", "holds", "--json", *db]) == 0
     assert [h["alert"] for h in json.loads(capsys.readouterr().out)["holds"]] == ["old1"]
     assert main(["retention", "run", "--json", *db]) == 0
     purged = json.loads(capsys.readouterr().out)
     assert (purged["retention_days"], purged["alerts"], purged["media_files"], purged["held"]) == (31, 2, 4, 1)
-    assert main(["retention", "release", "old1", "--by", "sgt", *db]) == 0
+    assert main(["retention", "release", "old1", *db]) == 0
     assert "hold lifted" in capsys.readouterr().out
     assert main(["retention", "status", "--json", *db]) == 0
     assert json.loads(capsys.readouterr().out)["due"] == 1

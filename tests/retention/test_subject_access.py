@@ -19,6 +19,8 @@ from openlfr.store.models import Subject
 from tests.deployments.helpers import alert_event
 from tests.watchlists.helpers import face_image, fake_config, run_cli, write_face
 
+pytestmark = pytest.mark.usefixtures("signed_in")
+
 
 def _jpeg(seed: int, noise: int = 0) -> bytes:
     ok, data = cv2.imencode(".jpg", face_image(seed, noise=noise), [cv2.IMWRITE_JPEG_QUALITY, 95])

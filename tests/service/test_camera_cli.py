@@ -11,6 +11,7 @@ from openlfr.audit import iter_entries
 from openlfr.config.loader import load_settings
 from openlfr.engine import FaceEngine
 from openlfr.store.context import open_store
+from tests.helpers.accounts import cli_sign_in
 from tests.helpers.console import end_live, enrol_subject, live_deployment, snapshot
 from tests.watchlists.helpers import fake_config, run_cli
 
@@ -19,6 +20,9 @@ def test_camera_registry_on_the_command_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = fake_config(tmp_path)
+    settings = load_settings(Path(config))
+    # Registering cameras is an administrator's governed action: the command runs as a signed-in admin.
+    cli_sign_in(f"sqlite+pysqlite:///{settings.data_dir / 'openlfr.db'}", settings.data_dir, "root", "admin")
     base = ("--config", config, "camera")
     added = run_cli(capsys, *base, "add", "gate-1", "rtsp://admin:hunter2@10.1.2.3/stream", "--json")
     assert added.code == 0, added.err

@@ -24,6 +24,7 @@ from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.sinks import AlertBus, Record
 from openlfr.alerts.store import SubjectGoneError
 from openlfr.audit.chain import as_utc
+from openlfr.auth.principal import Principal
 from openlfr.config.models import Settings
 from openlfr.engine import FaceEngine
 from openlfr.service.cameras import CameraManager
@@ -138,7 +139,7 @@ def test_erasure_through_the_domain_function_stops_alerts_before_it_returns(
     cameras = CameraManager(settings, store.db, store.media, bus, engine_factory=lambda: engine, realtime_files=False)
 
     def erase(subject_id: str) -> None:
-        erase_subject(store, subject_id, erased_by="dpo", reason="erasure request 7")
+        erase_subject(store, subject_id, by=_dpo(store), reason="erasure request 7")
 
     erase_while_live(store, engine, cameras, bus, tmp_path, erase)
 
@@ -207,9 +208,17 @@ def test_the_service_gallery_catches_up_with_an_erasure_made_by_another_process(
         pipeline = cameras._runs[mandate.deployment_id].pipeline
         with monkeypatch.context() as elsewhere:  # this process's pipelines hear nothing of it
             elsewhere.setattr("openlfr.watchlists.erase._listeners", [])
-            erase_subject(store, alice, erased_by="dpo", reason="erased from another process")
+            erase_subject(store, alice, by=_dpo(store), reason="erased from another process")
         assert set(pipeline.runner.snapshot.subject_ids) == {alice, bob}
         cameras.refresh_galleries()  # what the deployment scheduler does every tick
         assert set(pipeline.runner.snapshot.subject_ids) == {bob}
     finally:
         cameras.stop_all()
+
+
+def _dpo(store: Store) -> Principal:
+    """The supervisor who erases (erasing a subject is a watchlist supervisor's action)."""
+    from tests.helpers.accounts import person
+
+    with store.db.session() as session:
+        return person(session, "dpo", "supervisor")

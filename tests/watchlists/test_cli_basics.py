@@ -24,7 +24,7 @@ def test_watchlist_and_subject_lifecycle(database_url: str, tmp_path: Path, caps
     image = write_face(tmp_path / "p.png", 3)
     code, out, err = lfr(
         "subject", "add", "CUST/2026/0042", "--image", image, "--name", "J. Doe", "--category", "wanted_by_courts",
-        "--reason", "failed to appear (Bail Act s.6)", "--image-source", "custody_image", "--added-by", "PC 123",
+        "--reason", "failed to appear (Bail Act s.6)", "--image-source", "custody_image",
         "--review-by", "2099-01-31", "--watchlist", "events", "--json",
     )  # fmt: skip
     assert code == 0, err
@@ -33,7 +33,8 @@ def test_watchlist_and_subject_lifecycle(database_url: str, tmp_path: Path, caps
 
     code, out, _ = lfr("watchlist", "export-report", "events")
     (row,) = csv.DictReader(io.StringIO(out))
-    assert (row["external_ref"], row["added_by"], row["templates"]) == ("CUST/2026/0042", "PC 123", "1")
+    # added_by is whoever is signed in, never a typed name (there is no option for one any more)
+    assert (row["external_ref"], row["added_by"], row["templates"]) == ("CUST/2026/0042", "tester", "1")
     assert "digest" not in out  # the report carries no biometric reference
 
     code, out, _ = lfr("subject", "update", "CUST/2026/0042", "--reason", "warrant issued", "--json")
@@ -104,16 +105,10 @@ def test_review_report_csv_neutralises_typed_formulas(
         capsys, "--config", config, "subject", "add", "@SUM(1+1)", "--image", write_face(tmp_path / "p.png", 3),
         "--category", "wanted_by_courts", "--reason", link, "--image-source", "other",
         "--image-source-note", "+custody",
-        "--added-by", "-PC 1",
         "--review-by", "2099-01-31", "--watchlist", "events", "--db", database_url,
     )  # fmt: skip
     assert result.code == 0, result.err
     result = run_cli(capsys, "--config", config, "watchlist", "export-report", "events", "--db", database_url)
     (row,) = csv.DictReader(io.StringIO(result.out))
-    assert (row["external_ref"], row["reason"], row["image_source_note"], row["added_by"]) == (
-        "'@SUM(1+1)",
-        "'" + link,
-        "'+custody",
-        "'-PC 1",
-    )
+    assert (row["external_ref"], row["reason"], row["image_source_note"]) == ("'@SUM(1+1)", "'" + link, "'+custody")
     assert row["templates"] == "1"

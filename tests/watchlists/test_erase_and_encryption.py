@@ -41,7 +41,7 @@ def test_erase_leaves_no_trace_and_keeps_other_subjects(
     refused = run_cli(capsys, "--config", config, "subject", "erase", "V-1", "--reason", "court order", *db)
     assert refused.code == 1  # no --yes, nothing happens
     erased = run_cli(
-        capsys, "--config", config, "subject", "erase", "V-1", "--reason", "court order", "--by", "DS Smith", "--yes",
+        capsys, "--config", config, "subject", "erase", "V-1", "--reason", "court order", "--yes",
         *db, "--json",
     )  # fmt: skip
     assert erased.code == 0, erased.err

@@ -12,6 +12,7 @@ from openlfr.config.models import Settings
 from openlfr.store.context import open_store
 from openlfr.store.models import ReferenceImage, Subject, Template
 from openlfr.watchlists.enrol import Enroller
+from tests.helpers.accounts import stand_in_supervisor
 from tests.watchlists.helpers import fake_config, run_cli, write_face
 
 META = ("--category", "suspected_offence", "--reason", "PACE s.64A custody image", "--image-source", "custody_image")
@@ -142,6 +143,7 @@ def test_reimport_is_idempotent_and_an_interrupted_import_resumes(
     assert run_cli(capsys, *command).code == 130
     assert _counts(database_url, tmp_path) == (2, 3, 3)  # what finished before the interruption is kept
     monkeypatch.undo()
+    stand_in_supervisor(monkeypatch)  # undo() also ended the stand-in
 
     resumed = run_cli(capsys, *command)
     assert resumed.code == 0
@@ -242,6 +244,14 @@ def test_unreadable_import_files_are_clear_errors(tmp_path: Path, capsys: pytest
     result = run_cli(capsys, "--config", config, "watchlist", "import", "wl", "--csv", wrong)
     assert result.code == 1
     assert "needs subject_ref and image_path columns" in result.err
+
+
+def test_an_import_file_cannot_name_who_added_its_subjects() -> None:
+    from openlfr.watchlists.manifest import parse_fields
+
+    with pytest.raises(ValueError, match="added_by column is not accepted"):
+        parse_fields({"subject_ref": "A", "added_by": "chief_constable"})
+    assert parse_fields({"subject_ref": "A", "added_by": ""}).category is None
 
 
 def test_rejects_report_neutralises_typed_formulas(

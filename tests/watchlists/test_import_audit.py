@@ -17,6 +17,7 @@ from openlfr.audit import iter_entries, verify_chain
 from openlfr.config.models import Settings
 from openlfr.store.context import open_store
 from openlfr.store.models import ReferenceImage
+from tests.helpers.accounts import cli_sign_in
 from tests.watchlists.helpers import fake_config, write_face
 
 META = ("--category", "suspected_offence", "--reason", "PACE s.64A custody image", "--image-source", "custody_image")
@@ -54,6 +55,7 @@ def _wait_until_reading(fifo: Path, process: subprocess.Popen[bytes]) -> None:
 def test_a_killed_import_is_audited_for_every_image_it_enrolled(database_url: str, tmp_path: Path) -> None:
     config = fake_config(tmp_path)
     folder, fifo = _folder(tmp_path)
+    cli_sign_in(database_url, tmp_path / "var", "sgt", "supervisor")  # the import runs in its own process
     progress = tmp_path / "progress.txt"
     command = [sys.executable, "-m", "openlfr", "--config", str(config), "watchlist", "import", "wl", str(folder)]
     with progress.open("wb") as err:
@@ -80,6 +82,7 @@ def test_a_killed_import_is_audited_for_every_image_it_enrolled(database_url: st
     assert {e.details["import"] for e in enrolled} == {start.details["import"]}
     assert {e.details["image_id"]: e.target_id for e in enrolled} == images
     assert len(enrolled) == len(images)
+    assert {e.actor for e in [start, *enrolled]} == {"user:sgt"}  # the signed-in importer, never a typed name
     assert sum(e.details["new_subject"] for e in enrolled) == SUBJECTS
 
     # The re-run enrols nothing twice, audits only what it adds, and closes with its summary.

@@ -25,7 +25,7 @@ from openlfr.store.db import Database, open_database
 from openlfr.watchlists.subjects import create_subject, update_subject, validate_info
 from openlfr.watchlists.types import Category, ImageSource, SubjectChanges, SubjectInfo
 from tests.api.conftest import Api, build_api, make_settings
-from tests.deployments.helpers import T0, make_snapshot, plan
+from tests.deployments.helpers import T0, make_snapshot, plan, planner, sgt
 
 
 @pytest.fixture
@@ -72,7 +72,9 @@ def test_a_child_needs_a_recorded_justification_by_date_of_birth_or_flag() -> No
 
 def test_an_update_cannot_remove_a_childs_justification(db: Database) -> None:
     with db.session() as session:
-        subject = create_subject(session, _info(under_18=True, minor_justification="missing child at risk"))
+        subject = create_subject(
+            session, _info(under_18=True, minor_justification="missing child at risk"), by=sgt(session)
+        )
         with pytest.raises(ValueError, match="under 18"):
             update_subject(session, subject, SubjectChanges(minor_justification=""))
         with pytest.raises(ValueError, match="not one of"):
@@ -83,13 +85,19 @@ def test_composition_is_shown_kept_and_children_counted(db: Database) -> None:
     with db.session() as session:
         snapshot = make_snapshot(session, templates=5, minors=("missing child at risk",))
         deployment = create_deployment(
-            session, plan(snapshot.id), actor="a", created_by="a", config=GovernanceConfig(), now=T0 - timedelta(days=1)
+            session, plan(snapshot.id), by=planner(session), config=GovernanceConfig(), now=T0 - timedelta(days=1)
         )
         shown = deployment_composition(session, deployment, T0)
         assert (shown.subjects, shown.templates, shown.under_18, shown.under_18_unjustified) == (5, 5, 1, 0)
         assert shown.by_category == {"wanted_by_courts": 5} and shown.by_image_source == {"custody_image": 5}
         authorise_deployment(
-            session, deployment.id, actor="u", supervisor="sgt", text="ok", now=T0, composition_digest=shown.digest
+            session,
+            deployment.id,
+            by=sgt(session),
+            text="ok",
+            config=GovernanceConfig(),
+            now=T0,
+            composition_digest=shown.digest,
         )
         stored = get_deployment(session, deployment.id)
         assert stored.authorisation_composition == shown.as_dict()
@@ -100,13 +108,19 @@ def test_authorising_refuses_an_unjustified_child_and_a_changed_watchlist(db: Da
     with db.session() as session:
         snapshot = make_snapshot(session, templates=3, minors=("",))  # entered around the checks
         deployment = create_deployment(
-            session, plan(snapshot.id), actor="a", created_by="a", config=GovernanceConfig(), now=T0 - timedelta(days=1)
+            session, plan(snapshot.id), by=planner(session), config=GovernanceConfig(), now=T0 - timedelta(days=1)
         )
         with pytest.raises(DeploymentError, match="under 18 have no recorded justification"):
-            authorise_deployment(session, deployment.id, actor="u", supervisor="sgt", text="ok", now=T0)
+            authorise_deployment(session, deployment.id, by=sgt(session), text="ok", config=GovernanceConfig(), now=T0)
         with pytest.raises(DeploymentStateError, match="changed since its composition was shown"):
             authorise_deployment(
-                session, deployment.id, actor="u", supervisor="sgt", text="ok", now=T0, composition_digest="0" * 64
+                session,
+                deployment.id,
+                by=sgt(session),
+                text="ok",
+                config=GovernanceConfig(),
+                now=T0,
+                composition_digest="0" * 64,
             )
 
 
@@ -117,8 +131,7 @@ def test_the_watchlist_size_cap_refuses_a_larger_list(db: Database) -> None:
             create_deployment(
                 session,
                 plan(snapshot.id),
-                actor="a",
-                created_by="a",
+                by=planner(session),
                 config=GovernanceConfig(max_watchlist_subjects=3),
                 now=T0 - timedelta(days=1),
             )

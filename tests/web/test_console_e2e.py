@@ -18,8 +18,6 @@ from openlfr.alerts.sinks import AlertBus
 from openlfr.api import Services, create_app
 from openlfr.api.enrolment import UploadEnroller
 from openlfr.audit import iter_entries
-from openlfr.auth.tokens import create_token
-from openlfr.auth.users import create_user
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import pipeline_settings
 from openlfr.service.cameras import CameraManager
@@ -32,6 +30,7 @@ from openlfr.watchlists.snapshots import create_snapshot
 from openlfr.watchlists.subjects import add_member, create_watchlist, get_subject
 from openlfr.watchlists.types import Category, Outcome, SubjectInfo
 from tests.api.conftest import PASSWORD, Clock, fast_hasher, make_settings
+from tests.helpers.accounts import insert_user, person
 from tests.helpers.console import live_deployment
 from tests.helpers.data import shared_data
 from tests.web.conftest import LiveServer, serve
@@ -56,8 +55,10 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, Recogni
         "LMM-1", Category.SUSPECTED_OFFENCE, "test entry: public figure", "other", "sue",
         date(2030, 1, 1), "Lin-Manuel Miranda", image_source_note="public photograph",
     )  # fmt: skip
+    with db.session() as session:
+        sue = person(session, "sue", "supervisor")
     result = Enroller(store, engine, 0.9).enrol(
-        EnrolRequest("LMM-1", reference.read_bytes(), reference.name, info=info)
+        EnrolRequest("LMM-1", reference.read_bytes(), reference.name, info=info, by=sue)
     )
     assert result.outcome is Outcome.ENROLLED
     with db.session() as session:
@@ -66,7 +67,7 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, Recogni
         camera_id = cameras.add_camera(
             session, name="stage-cam", source=str(video / "hamilton_short.mp4"), created_by="root"
         ).id
-        create_user(session, hasher, "ann", PASSWORD, "operator")
+        insert_user(session, "ann", "operator", PASSWORD, hasher)
     mandate = live_deployment(store, snapshot_id, [camera_id], threshold=0.47)
     services = Services(
         sessions=db.sessions,
@@ -116,13 +117,13 @@ def test_live_alert_is_confirmed_and_its_outcome_saved(
     card.locator(".scene summary").click()
     page.wait_for_function("() => document.querySelector('li.alert img.context').naturalWidth > 0", timeout=10_000)
 
-    # A colleague escalates it first (through the API); this console still shows version 1.
+    # A colleague escalates it first (signed in through the API); this console still shows version 1.
     with httpx.Client(base_url=server.url) as client:
-        token = _token(client, cameras)
+        csrf = _colleague(client, cameras)
         escalated = client.post(
             f"/api/alerts/{alert_id}/adjudication",
             json={"decision": "escalate", "version": 1},
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"X-CSRF-Token": csrf},
         )
         assert escalated.status_code == 200, escalated.text
     card.locator("button.confirm").click()
@@ -166,6 +167,11 @@ def test_live_alert_is_confirmed_and_its_outcome_saved(
     page.close()
 
 
-def _token(client: httpx.Client, cameras: CameraManager) -> str:
+def _colleague(client: httpx.Client, cameras: CameraManager) -> str:
+    """Sign ``client`` in as bob, an operator (decisions are made in person); returns the CSRF token."""
     with cameras.db.session() as session:
-        return create_token(session, "bob", "operator", "root", Clock()()).token
+        insert_user(session, "bob", "operator")
+    response = client.post("/api/auth/login", json={"username": "bob", "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    csrf: str = response.json()["csrf_token"]
+    return csrf

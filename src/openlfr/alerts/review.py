@@ -4,6 +4,10 @@ engagement, both under optimistic locking, plus the queries the console lists al
 Every change names the ``version`` it was made from; when someone else changed the alert in between, the
 change is refused with ``StaleVersionError`` carrying the alert as it now is, so the second officer sees the
 first one's decision instead of silently overwriting it.
+
+Decisions are taken in person (a signed-in officer, never an API token), named by the principal, and written
+to the audit chain in the same transaction. With separation of duties (on by default), an escalated alert is
+decided by another officer than the one who escalated it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from openlfr.audit import append_audit
+from openlfr.auth.errors import SeparationOfDutiesError
+from openlfr.auth.permissions import Permission
+from openlfr.auth.principal import Principal, same_person
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.errors import ConflictError, NotFoundError
 
@@ -47,8 +55,8 @@ class EngagementOutcome(StrEnum):
 
 
 _STATUS_OF = {Decision.CONFIRM: "confirmed", Decision.REJECT: "rejected", Decision.ESCALATE: "escalated"}
-# From which status each decision may be taken: an escalated alert is decided by a second officer;
-# a confirmed or rejected alert is final.
+# From which status each decision may be taken: an escalated alert is decided by a second officer (checked
+# against escalated_by_account); a confirmed or rejected alert is final.
 _ALLOWED_FROM = {
     Decision.CONFIRM: frozenset({"pending", "escalated"}),
     Decision.REJECT: frozenset({"pending", "escalated"}),
@@ -99,11 +107,15 @@ def adjudicate(
     *,
     decision: Decision,
     version: int,
-    by: str,
+    by: Principal,
     now: datetime,
     reason: RejectReason | None = None,
+    separation_of_duties: bool = True,
+    note: str = "",
 ) -> AlertRecord:
-    """Record the officer's decision; the caller commits."""
+    """Record the officer's decision and its audit entry (with the officer's free-text ``note``, if any); the
+    caller commits."""
+    by.require(Permission.ALERTS_ADJUDICATE)
     record = get_alert(session, alert_id)
     if record.version != version:
         raise StaleVersionError(
@@ -115,23 +127,37 @@ def adjudicate(
         raise AlertStateError("only a rejection takes a reason code")
     if record.status not in _ALLOWED_FROM[decision]:
         raise AlertStateError(f"cannot {decision.value} an alert that is {record.status}")
-    return _apply(
-        session,
-        alert_id,
-        version,
-        {
-            "status": _STATUS_OF[decision],
-            "reject_reason": reason.value if reason is not None else None,
-            "adjudicated_by": by,
-            "adjudicated_at": now,
-        },
-    )
+    if separation_of_duties and record.status == "escalated" and same_person(by, record.escalated_by_account):
+        raise SeparationOfDutiesError(
+            f"{by.account} escalated this alert: another officer decides it (governance.separation_of_duties)"
+        )
+    values: dict[str, object] = {
+        "status": _STATUS_OF[decision],
+        "reject_reason": reason.value if reason is not None else None,
+        "adjudicated_by": by.label,
+        "adjudicated_at": now,
+    }
+    if decision is Decision.ESCALATE:
+        values["escalated_by"], values["escalated_by_account"] = by.label, by.account
+    updated = _apply(session, alert_id, version, values)
+    details: dict[str, object] = {"decision": decision.value, "version": updated.version}
+    if reason is not None:
+        details["reason"] = reason.value
+    if note.strip():
+        details["note"] = note.strip()
+    _audit(session, by, "alert.adjudicate", alert_id, details)
+    return updated
+
+
+def _audit(session: Session, by: Principal, action: str, alert_id: str, details: dict[str, object]) -> None:
+    append_audit(session, actor=by.actor, action=action, target_type="alert", target_id=alert_id, details=details)
 
 
 def record_outcome(
-    session: Session, alert_id: str, *, outcome: EngagementOutcome, version: int, by: str, now: datetime
+    session: Session, alert_id: str, *, outcome: EngagementOutcome, version: int, by: Principal, now: datetime
 ) -> AlertRecord:
-    """What happened after an officer engaged on a confirmed alert; the caller commits."""
+    """What happened after an officer engaged on a confirmed alert, with its audit entry; the caller commits."""
+    by.require(Permission.ALERTS_ADJUDICATE)
     record = get_alert(session, alert_id)
     if record.version != version:
         raise StaleVersionError(
@@ -139,7 +165,9 @@ def record_outcome(
         )
     if record.status != "confirmed":
         raise AlertStateError(f"an outcome is recorded on a confirmed alert; this one is {record.status}")
-    return _apply(session, alert_id, version, {"outcome": outcome.value, "outcome_by": by, "outcome_at": now})
+    updated = _apply(session, alert_id, version, {"outcome": outcome.value, "outcome_by": by.label, "outcome_at": now})
+    _audit(session, by, "alert.outcome", alert_id, {"outcome": outcome.value, "version": updated.version})
+    return updated
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from openlfr.api.routes import (
 from openlfr.api.routes import deployments as governance
 from openlfr.api.services import Services
 from openlfr.auth.errors import SessionSecretError
-from openlfr.auth.ratelimit import LoginLimits, LoginRateLimiter
+from openlfr.auth.login import LoginCounters, LoginLimits
 from openlfr.auth.secret import check_secret
 from openlfr.auth.sessions import SessionPolicy
 from openlfr.config.models import Settings
@@ -53,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     deployment_review.router,
     governance.retention_router,
     governance.audit_router,
+    governance.calibrations_router,
     notice.signage_router,
     notice.public_router,
     metrics.router,
@@ -83,9 +84,12 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     """Build the app. Refuses (SessionSecretError) a missing or weak session secret outside development, and
     (ValueError) any route that does not declare exactly one permission."""
     config = settings.api
-    limiter = LoginRateLimiter(
-        LoginLimits(config.login_max_failures_per_user, config.login_max_failures_per_ip, config.login_window_s),
-        clock=lambda: services.clock().timestamp(),
+    limits = LoginLimits(
+        per_pair=config.login_max_failures_per_user,
+        per_client=config.login_max_failures_per_ip,
+        window_s=config.login_window_s,
+        backoff_after=config.login_account_backoff_after,
+        backoff_max_s=config.login_account_backoff_max_s,
     )
     policy = SessionPolicy(
         idle=timedelta(minutes=config.session_idle_minutes), max_age=timedelta(hours=config.session_max_hours)
@@ -99,7 +103,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.ctx = AppContext(settings, services, _session_secret(settings), limiter, policy)
+    app.state.ctx = AppContext(settings, services, _session_secret(settings), limits, LoginCounters(), policy)
     app.state.metrics = build_registry(app.state.ctx, services.metric_sources)  # this app's own registry
     app.state.decode_slots = threading.BoundedSemaphore(config.max_parallel_decodes)
     install_error_handlers(app)

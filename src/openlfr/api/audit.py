@@ -11,12 +11,12 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from openlfr.api.deps import Principal
 from openlfr.audit import append_audit
+from openlfr.auth.principal import Principal
 
 
 def actor_of(principal: Principal) -> str:
-    return f"{principal.kind}:{principal.name}"
+    return principal.actor
 
 
 def audit(

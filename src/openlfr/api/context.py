@@ -1,11 +1,11 @@
-"""Per-app state that dependencies read (``app.state.ctx``): settings, services, the secret, the limiter."""
+"""Per-app state that dependencies read (``app.state.ctx``): settings, services, the secret, the login limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from openlfr.api.services import Services
-from openlfr.auth.ratelimit import LoginRateLimiter
+from openlfr.auth.login import LoginCounters, LoginLimits
 from openlfr.auth.sessions import SessionPolicy
 from openlfr.config.models import Settings
 
@@ -15,5 +15,6 @@ class AppContext:
     settings: Settings
     services: Services
     session_secret: bytes = field(repr=False)
-    limiter: LoginRateLimiter
+    login_limits: LoginLimits
+    login_counters: LoginCounters
     session_policy: SessionPolicy

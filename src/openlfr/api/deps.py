@@ -1,5 +1,7 @@
 """Named dependencies: ``SessionDep``, ``ContextDep``, ``CurrentUser`` and ``require(Permission.X)``.
 
+``Principal`` (``openlfr.auth.principal``) is who calls; governed domain functions take it and check it too.
+
 Authentication order: an ``Authorization: Bearer`` header (API token) wins; otherwise the session cookie,
 which must come with a matching ``X-CSRF-Token`` header on state-changing methods. A bad bearer token is
 refused, never "fallen back" from to the cookie.
@@ -8,9 +10,9 @@ refused, never "fallen back" from to the cookie.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
@@ -18,11 +20,13 @@ from sqlalchemy.orm import Session
 
 from openlfr.api.context import AppContext
 from openlfr.api.errors import CsrfError, ForbiddenError, NotAuthenticatedError
-from openlfr.api.permissions import AccessRule, Permission, allows
+from openlfr.api.permissions import AccessRule, Permission
 from openlfr.auth.clock import as_utc
-from openlfr.auth.roles import Role
+from openlfr.auth.errors import PermissionDeniedError
+from openlfr.auth.principal import Principal
 from openlfr.auth.sessions import csrf_token_valid, resume_session
 from openlfr.auth.tokens import authenticate_token
+from openlfr.auth.users import user_principal
 
 SESSION_COOKIE = "lfr_session"
 CSRF_COOKIE = "lfr_csrf"
@@ -47,21 +51,36 @@ def get_db(ctx: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: a user through a console session, or a machine through an API token."""
-
-    kind: Literal["user", "token"]
-    id: str
-    name: str
-    role: Role
-    expires_at: datetime | None = None
-    session_value: str | None = field(default=None, repr=False)
-    """the session cookie value (cookie logins only): needed to derive the CSRF token and to log out"""
-
-
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer, or — when the peer is a configured trusted proxy — the last address in
+    X-Forwarded-For that is not itself a trusted proxy. From anyone else the header is ignored, so nobody
+    picks the address that the rate limits and the audit chain see."""
+    peer = request.client.host if request.client else "unknown"
+    ctx: AppContext = request.app.state.ctx
+    trusted = [ip_network(net, strict=False) for net in ctx.settings.api.trusted_proxies]
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    forwarded = [part.strip() for part in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+    for hop in reversed([part for part in forwarded if part]):
+        if not _is_trusted(hop, trusted):
+            return hop if _is_address(hop) else peer
+    return peer
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_trusted(text: str, networks: list[IPv4Network | IPv6Network]) -> bool:
+    try:
+        address = ip_address(text)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 def check_origin(request: Request) -> None:
@@ -78,11 +97,11 @@ def _bearer(request: Request, db: Session, now: datetime, header: str) -> Princi
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise NotAuthenticatedError("the Authorization header must be 'Bearer <API token>'")
-    record = authenticate_token(db, value.strip(), now)
-    if record is None:
-        raise NotAuthenticatedError("the API token is invalid, expired or revoked")
+    principal = authenticate_token(db, value.strip(), now)
+    if principal is None:
+        raise NotAuthenticatedError("the API token is invalid, expired or revoked, or its creator can no longer use it")
     db.commit()  # last_used_at
-    return Principal("token", record.id, record.name, Role(record.role))
+    return principal
 
 
 def authenticate(request: Request, db: SessionDep, ctx: ContextDep) -> Principal | None:
@@ -103,7 +122,7 @@ def authenticate(request: Request, db: SessionDep, ctx: ContextDep) -> Principal
         check_origin(request)
         if not csrf_token_valid(ctx.session_secret, cookie, request.headers.get(CSRF_HEADER)):
             raise CsrfError(f"missing or wrong {CSRF_HEADER} header (see GET /api/auth/session)")
-    return Principal("user", user.id, user.username, Role(user.role), as_utc(record.expires_at), cookie)
+    return user_principal(user, expires_at=as_utc(record.expires_at), session_value=cookie)
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(authenticate)]
@@ -133,10 +152,10 @@ class _Restricted(AccessRule):
     def __call__(self, principal: OptionalPrincipal) -> None:
         if principal is None:
             raise NotAuthenticatedError()
-        if not allows(self.permission, principal.role):
-            raise ForbiddenError(
-                f"the {principal.role.value} role does not have the {self.permission.value} permission"
-            )
+        try:
+            principal.require(self.permission)
+        except PermissionDeniedError as exc:
+            raise ForbiddenError(str(exc)) from None
 
 
 def require(permission: Permission) -> Any:

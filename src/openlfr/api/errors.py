@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from openlfr.auth.errors import AccountInvalidError, SessionSecretError
+from openlfr.auth.errors import AccountInvalidError, PermissionDeniedError, SessionSecretError
+from openlfr.deployments.calibrations import CalibrationError
 from openlfr.errors import ImageDecodeError, OpenLFRError
 from openlfr.store.errors import ConflictError, MediaKeyError, NotFoundError, StorageError
 
@@ -102,8 +103,10 @@ _STATUS_CODES = {
 # Domain errors by class (subclasses keep their own, more precise, code).
 _DOMAIN_STATUS: Sequence[tuple[type[OpenLFRError], int]] = (
     (NotFoundError, 404),
+    (PermissionDeniedError, 403),
     (ConflictError, 409),
     (AccountInvalidError, 422),
+    (CalibrationError, 422),
     (ImageDecodeError, 422),
     (StorageError, 503),
     (MediaKeyError, 503),

@@ -58,7 +58,7 @@ class ApiCollector(Collector):
         yield users
         yield tokens
         yield CounterMetricFamily(
-            "openlfr_login_failures_total", "failed logins since start", value=ctx.limiter.failures_total
+            "openlfr_login_failures_total", "failed logins since start", value=ctx.login_counters.failures_total
         )
         # Inside `lfr serve` every stored alert passes the in-process bus: it counts them.
         alerts = ctx.services.alerts if ctx.services.alerts is not None else ctx.services.bus

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from openlfr.alerts.sinks import AlertBus
 from openlfr.auth.clock import utcnow
 from openlfr.auth.passwords import default_hasher
+from openlfr.auth.revocation import CredentialEvents
 
 if TYPE_CHECKING:
     from openlfr.api.enrolment import UploadEnroller
@@ -56,3 +57,5 @@ class Services:
     """set by the server owner when it shuts down: long-lived responses (the live stream) end at once"""
     clock: Callable[[], datetime] = utcnow
     """wall clock (UTC) for sessions, tokens and rate limits; tests move it"""
+    credentials: CredentialEvents = field(default_factory=CredentialEvents)
+    """bumped when an account or token changes, so open live streams re-check their caller at once"""

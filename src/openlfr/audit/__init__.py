@@ -9,7 +9,6 @@ from openlfr.audit.chain import (
     ChainProblem,
     VerifyResult,
     append_audit,
-    cli_actor,
     iter_entries,
     verify_chain,
 )
@@ -20,7 +19,6 @@ __all__ = [
     "ChainProblem",
     "VerifyResult",
     "append_audit",
-    "cli_actor",
     "iter_entries",
     "verify_chain",
 ]

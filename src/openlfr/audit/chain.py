@@ -299,15 +299,3 @@ def _raw_entries(session: Session, batch: int = 2000) -> Iterator[Row[Any]]:
             return
         yield from rows
         last = int(rows[-1].seq)
-
-
-def cli_actor(given: str | None = None) -> str:
-    """The actor of a command-line action: ``cli:<name>`` (``--by``/``--actor`` when given, else the OS user)."""
-    if given:
-        return f"cli:{given}"
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):
-        return "cli:unknown"

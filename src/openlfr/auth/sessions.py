@@ -46,10 +46,17 @@ class IssuedSession:
     """the cookie value: only the client keeps it"""
 
 
-def start_session(session: Session, user: User, policy: SessionPolicy, now: datetime) -> IssuedSession:
+def start_session(
+    session: Session, user: User, policy: SessionPolicy, now: datetime, kind: str = "console"
+) -> IssuedSession:
     value = secrets.token_urlsafe(32)
     record = AuthSession(
-        id=session_digest(value), user_id=user.id, created_at=now, last_seen_at=now, expires_at=now + policy.max_age
+        id=session_digest(value),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + policy.max_age,
+        kind=kind,
     )
     session.add(record)
     session.flush()
@@ -57,13 +64,14 @@ def start_session(session: Session, user: User, policy: SessionPolicy, now: date
 
 
 def resume_session(
-    session: Session, value: str, policy: SessionPolicy, now: datetime
+    session: Session, value: str, policy: SessionPolicy, now: datetime, kind: str = "console"
 ) -> tuple[AuthSession, User] | None:
-    """The live session and its (enabled) user for a cookie value; expired sessions are deleted."""
+    """The live session of ``kind`` and its (enabled) user for a session value; expired sessions are deleted.
+    A command-line session is refused as a cookie and the other way round."""
     if not value or len(value) > 200:
         return None
     record = session.get(AuthSession, session_digest(value))
-    if record is None:
+    if record is None or record.kind != kind:
         return None
     if as_utc(record.expires_at) <= now or now - as_utc(record.last_seen_at) >= policy.idle:
         session.delete(record)
@@ -86,3 +94,15 @@ def purge_expired(session: Session, policy: SessionPolicy, now: datetime) -> int
         delete(AuthSession).where((AuthSession.expires_at <= now) | (AuthSession.last_seen_at <= now - policy.idle))
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def still_valid(session: Session, value: str, role: str, policy: SessionPolicy, now: datetime, kind: str) -> bool:
+    """Whether the session ``value`` is still live for an enabled user of ``role`` (the live stream re-checks;
+    nothing is written)."""
+    record = session.get(AuthSession, session_digest(value))
+    if record is None or record.kind != kind:
+        return False
+    if as_utc(record.expires_at) <= now or now - as_utc(record.last_seen_at) >= policy.idle:
+        return False
+    user = session.get(User, record.user_id)
+    return user is not None and not user.disabled and user.role == role

@@ -109,19 +109,22 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit, cli_actor
+    from openlfr.audit import append_audit
     from openlfr.audit.export import export_audit
+    from openlfr.auth.permissions import Permission
+    from openlfr.commands.common import require_principal
     from openlfr.store.context import open_store
 
     settings = settings_with_database(args)
     since = datetime.combine(args.since, datetime.min.time(), UTC) if args.since else None
     with open_store(settings) as store:
         with store.db.session() as session:
+            principal = require_principal(args, settings, session, Permission.AUDIT_READ)
             result = export_audit(session, args.output, key=_key(settings), since=since)
         with store.db.session() as session:
             append_audit(
                 session,
-                actor=cli_actor(),
+                actor=principal.actor,
                 action="audit.export",
                 target_type="audit",
                 target_id=None,

@@ -5,9 +5,14 @@ cannot be removed). Every change is in the audit chain (``camera.add``, ``camera
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openlfr.commands.common import add_database_flag, print_json, settings_with_database
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from openlfr.config.models import Settings
 
 
 def register(subparsers: Any) -> None:
@@ -37,11 +42,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     add_database_flag(parser)
 
 
-def _actor(args: argparse.Namespace) -> str:
-    """Who changes the camera registry, as the audit chain records it (the one place that says so)."""
-    from openlfr.audit import cli_actor
+def _actor(args: argparse.Namespace, settings: Settings, session: Session) -> str:
+    """Who changes the camera registry, as the audit chain records it (the one place that says so): the
+    signed-in principal, who must be allowed to manage cameras."""
+    from openlfr.auth.permissions import Permission
+    from openlfr.commands.common import require_principal
 
-    return cli_actor()
+    return require_principal(args, settings, session, Permission.CAMERAS_MANAGE).actor
 
 
 def _public(record: Any) -> dict[str, object]:
@@ -68,8 +75,8 @@ def run_add(args: argparse.Namespace) -> int:
     from openlfr.store.context import open_store
 
     settings = settings_with_database(args)
-    actor = _actor(args)
     with open_store(settings) as store, store.db.session() as session:
+        actor = _actor(args, settings, session)
         record = _manager(store, settings).add_camera(
             session, name=args.name, source=args.source, created_by=actor, location=args.location, loop=args.loop
         )
@@ -108,8 +115,8 @@ def run_remove(args: argparse.Namespace) -> int:
     from openlfr.store.context import open_store
 
     settings = settings_with_database(args)
-    actor = _actor(args)
     with open_store(settings) as store, store.db.session() as session:
+        actor = _actor(args, settings, session)
         record = _manager(store, settings).remove_camera(session, args.id)
         append_audit(
             session,

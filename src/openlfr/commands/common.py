@@ -1,4 +1,5 @@
-"""Helpers shared by sub-commands: settings, the engine, JSON output, progress bars."""
+"""Helpers shared by sub-commands: settings, the engine, JSON output, progress bars, and who runs a governed
+command (``require_principal``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tqdm import tqdm
@@ -15,6 +17,11 @@ from openlfr.config.loader import load_settings
 from openlfr.config.models import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from openlfr.auth.permissions import Permission
+    from openlfr.auth.principal import Principal
+    from openlfr.auth.sessions import SessionPolicy
     from openlfr.eval.dataset import DatasetEmbeddings, LabelledImage
 
 T = TypeVar("T")
@@ -97,3 +104,118 @@ def add_face_flag(parser: argparse.ArgumentParser) -> None:
         help="which face of an image is its subject: the largest (default) or the one nearest the centre "
         "(datasets cropped around their subject, such as LFW)",
     )
+
+
+# -- who runs the command ------------------------------------------------------------------------------------
+
+TOKEN_ENV = "LFR_TOKEN"
+CLI_SESSION_FILE = "cli_session"
+
+
+def database_identity(session: Session) -> str:
+    """Which database a CLI session belongs to (the URL without its password)."""
+    bind = session.get_bind()
+    return bind.engine.url.render_as_string(hide_password=True)
+
+
+def cli_session_policy(settings: Settings) -> SessionPolicy:
+    from datetime import timedelta
+
+    from openlfr.auth.sessions import SessionPolicy
+
+    api = settings.api
+    return SessionPolicy(
+        idle=timedelta(minutes=api.session_idle_minutes), max_age=timedelta(minutes=api.cli_session_minutes)
+    )
+
+
+def cli_session_path(settings: Settings) -> Path:
+    return settings.data_dir / CLI_SESSION_FILE
+
+
+def read_cli_session(settings: Settings) -> dict[str, str] | None:
+    """The saved `lfr login` ({"session", "database"}), or None when there is none (or it is unreadable)."""
+    path = cli_session_path(settings)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("session"), str):
+        return None
+    return {"session": data["session"], "database": str(data.get("database", ""))}
+
+
+def write_cli_session(settings: Settings, value: str, database: str) -> Path:
+    """Keep the session value in ``<data_dir>/cli_session``, mode 0600 from its creation (atomic replace)."""
+    import os
+
+    path = cli_session_path(settings)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        json.dump({"session": value, "database": database}, handle)
+    temporary.replace(path)
+    return path
+
+
+def cli_principal(settings: Settings, session: Session) -> Principal | None:
+    """The principal of ``LFR_TOKEN`` or of the saved `lfr login`, or None; NotSignedInError for a token
+    that does not authenticate (an invalid token is an error, never a fall-back to the saved login)."""
+    import os
+
+    from openlfr.auth.clock import utcnow
+    from openlfr.auth.errors import NotSignedInError
+    from openlfr.auth.sessions import resume_session
+    from openlfr.auth.tokens import authenticate_token
+    from openlfr.auth.users import user_principal
+
+    now = utcnow()
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        principal = authenticate_token(session, token, now)
+        if principal is None:
+            raise NotSignedInError(
+                f"{TOKEN_ENV} is not a usable API token (unknown, expired or revoked, or its creator is disabled or "
+                "no longer holds its role)"
+            )
+        session.flush()  # last_used_at
+        return principal
+    saved = read_cli_session(settings)
+    if saved is None or saved["database"] != database_identity(session):
+        return None
+    found = resume_session(session, saved["session"], cli_session_policy(settings), now, kind="cli")
+    session.flush()  # last_seen_at, or the deletion of an ended session
+    if found is None:
+        return None
+    record, user = found
+    from openlfr.auth.clock import as_utc
+
+    return user_principal(user, expires_at=as_utc(record.expires_at), session_value=saved["session"])
+
+
+def require_principal(
+    args: argparse.Namespace, settings: Settings, session: Session, permission: Permission | None = None
+) -> Principal:
+    """Who runs this governed command: the user signed in with `lfr login`, or the API token in ``LFR_TOKEN``.
+    NotSignedInError without either; PermissionDeniedError when ``permission`` is given and not held. Every
+    governed command calls this before it changes anything, and passes the principal to the domain."""
+    from openlfr.auth.errors import NotSignedInError
+
+    principal = cli_principal(settings, session)
+    if principal is None:
+        command = " ".join(str(part) for part in (getattr(args, "command", None), _action(args)) if part)
+        raise NotSignedInError(
+            f"`lfr {command}` changes governed records and must name who does it: sign in first with `lfr login` "
+            f"(or set {TOKEN_ENV} to an API token)"
+        )
+    if permission is not None:
+        principal.require(permission)
+    return principal
+
+
+def _action(args: argparse.Namespace) -> str | None:
+    command = getattr(args, "command", None)
+    value = getattr(args, f"{command}_command", None) if command else None
+    return str(value) if value else None

@@ -1,16 +1,19 @@
 """``lfr demo --serve``: ``lfr serve`` with a ready demo, in a data folder of its own (default ``.demo/``).
 
 Every run wipes that folder (only one this command made: it carries a marker file) and builds, with the same
-service functions as the ``lfr`` commands, and every step in the audit chain:
+domain functions as the ``lfr`` commands and each step done by a real account (the principal the rules check
+and the audit chain names):
 
-- an account for every role, each with a fresh random password, printed once on stdout when the server is up:
-  ``demo-operator``, ``demo-supervisor`` (it also authorises the demo deployment, as the governance rules want
-  a supervisor to), ``demo-auditor`` and ``demo-admin``, so a new user can see what each role sees;
-- the watchlist ``demo`` from the sample data: ``video/hamilton_refs`` (the performer in the clip) and, when
-  present, ``faces/knn``;
-- a snapshot of it, a camera that plays ``video/hamilton_short.mp4`` in a loop, and a deployment of that
-  snapshot on that camera (the model's calibrated threshold, an 8-hour window from now) that
-  ``demo-supervisor`` authorises and that is then put live;
+- accounts with fresh random passwords: ``demo-admin`` and ``demo-supervisor``, the first of their roles in the
+  empty database (bootstrap, as ``lfr user create`` does on a new system), and ``demo-operator``,
+  created by ``demo-supervisor`` (supervisors manage operator accounts). The operator's and admin's passwords
+  are printed once, on stdout, when the server is up; the supervisor's is never shown;
+- ``demo-supervisor`` imports the watchlist ``demo`` from the sample data (``video/hamilton_refs``, the
+  performer in the clip, and, when present, ``faces/knn``) and snapshots it; ``demo-admin`` registers a camera
+  that plays ``video/hamilton_short.mp4`` in a loop;
+- ``demo-operator`` plans a deployment of that snapshot on that camera (the threshold calibrated for the
+  watchlist's size, an 8-hour window from now), ``demo-supervisor`` authorises it — separation of duties holds:
+  the creator is not the authoriser — and ``demo-operator`` puts it live;
 
 then runs the service exactly as ``lfr serve`` does (same steps, same defaults: 127.0.0.1:8000 unless
 ``--port`` or the settings say otherwise). Nothing here changes what ``lfr serve`` does with its own data:
@@ -35,6 +38,7 @@ from openlfr.errors import OpenLFRError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from openlfr.auth.principal import Principal
     from openlfr.config.models import Settings
     from openlfr.engine import FaceEngine
     from openlfr.store.context import Store
@@ -143,7 +147,6 @@ def prepare_demo(
 ) -> DemoState:
     """Reset ``settings.data_dir`` (see ``reset_data_dir``) and build the demo in it from the sample data in
     ``data``. ``settings`` must use the embedded database of that folder (``database_url`` None)."""
-    from openlfr.audit import cli_actor
     from openlfr.engine import FaceEngine
     from openlfr.store.context import open_store
     from openlfr.store.models import utcnow
@@ -157,7 +160,6 @@ def prepare_demo(
     data_dir = reset_data_dir(settings.data_dir)
     settings = settings.model_copy(update={"data_dir": data_dir})
     now = utcnow()
-    actor = cli_actor()
     log(f"building the demo in {data_dir} (reset on every run)")
     if engine is None:
         engine = FaceEngine.from_settings(settings)
@@ -169,11 +171,11 @@ def prepare_demo(
     )
     with open_store(settings) as store:
         with store.db.session() as session:
-            _create_accounts(session, actor, accounts)
-        refs, rejected, snapshot_id = _enrol(store, engine, settings, data, folders, actor, now, log)
+            people = _create_accounts(session, accounts)
+        refs, rejected, snapshot_id = _enrol(store, engine, settings, data, folders, people.supervisor, now, log)
         with store.db.session() as session:
-            camera_id = _add_camera(session, settings, store, video, actor)
-        deployment_id, threshold, planned_end = _deploy(store, settings, camera_id, snapshot_id, actor, now)
+            camera_id = _add_camera(session, settings, store, video, people.admin)
+        deployment_id, threshold, planned_end = _deploy(store, settings, camera_id, snapshot_id, people, now)
     log(
         f"deployment {deployment_id} authorised by {SUPERVISOR} and live until {planned_end:%Y-%m-%d %H:%M} UTC "
         f"(threshold {threshold:.3f}); camera {CAMERA} plays {VIDEO} in a loop"
@@ -191,22 +193,35 @@ def prepare_demo(
     )
 
 
-def _create_accounts(session: Session, actor: str, accounts: Iterable[DemoAccount]) -> None:
-    from openlfr.audit import append_audit
+@dataclass(frozen=True, slots=True)
+class DemoPeople:
+    """The principals the demo acts as (each step is done by the account whose role it is)."""
+
+    admin: Principal
+    supervisor: Principal
+    operator: Principal
+
+
+def _create_accounts(session: Session, accounts: Iterable[DemoAccount]) -> DemoPeople:
+    """demo-admin and demo-supervisor by bootstrap (the database is empty), demo-operator by demo-supervisor,
+    demo-auditor by demo-admin."""
     from openlfr.auth.passwords import default_hasher
-    from openlfr.auth.users import create_user
+    from openlfr.auth.users import bootstrap_user, create_user, user_principal
+    from openlfr.commands.session import os_user
 
     hasher = default_hasher()  # the production parameters, as `lfr user create`
-    for account in accounts:
-        user = create_user(session, hasher, account.username, account.password, account.role)
-        append_audit(
-            session,
-            actor=actor,
-            action="user.create",
-            target_type="user",
-            target_id=user.id,
-            details={"username": user.username, "role": user.role, "demo": True},
-        )
+    given = {account.username: account for account in accounts}
+    admin = given[ADMIN]
+    admin_user = bootstrap_user(session, hasher, admin.username, admin.password, admin.role, os_user=os_user())
+    chief = given[SUPERVISOR]
+    supervisor_user = bootstrap_user(session, hasher, chief.username, chief.password, chief.role, os_user=os_user())
+    supervisor = user_principal(supervisor_user)
+    operator = given[OPERATOR]
+    operator_user = create_user(session, hasher, operator.username, operator.password, operator.role, by=supervisor)
+    # Admins manage admin and auditor accounts: the auditor is demo-admin's.
+    auditor = given[AUDITOR]
+    create_user(session, hasher, auditor.username, auditor.password, auditor.role, by=user_principal(admin_user))
+    return DemoPeople(user_principal(admin_user), supervisor, user_principal(operator_user))
 
 
 def _enrol(
@@ -215,7 +230,7 @@ def _enrol(
     settings: Settings,
     data: Path,
     folders: list[Path],
-    actor: str,
+    by: Principal,
     now: datetime,
     log: Callable[[str], None],
 ) -> tuple[tuple[str, ...], int, str]:
@@ -238,7 +253,7 @@ def _enrol(
         problems=tuple(p for m in manifests for p in m.problems),
     )
     defaults = SubjectDefaults(
-        added_by=actor.removeprefix("cli:"),
+        by=by,
         review_by=now.date() + timedelta(days=settings.watchlist.review_after_days),
         category=Category.WITNESS,
         reason="OpenLFR demo: a public figure in the shared sample data, not a real watchlist entry",
@@ -246,23 +261,23 @@ def _enrol(
         image_source_note=f"shared sample data ({', '.join(str(f.relative_to(data)) for f in folders)})",
     )
     log(f"enrolling {len(items)} reference images of {len(refs)} people into watchlist {WATCHLIST!r}")
-    summary = Importer(Enroller(store, engine, settings.watchlist.duplicate_threshold), defaults, actor=actor).run(
+    summary = Importer(Enroller(store, engine, settings.watchlist.duplicate_threshold), defaults).run(
         WATCHLIST, manifest
     )
     rejected = sum(summary.rejected.values())
     for reject in summary.rejects:
         log(f"  not enrolled: {reject.source} ({reject.code}: {reject.detail})")
     with store.db.session() as session:
-        audit_import(session, actor, summary)
+        audit_import(session, by.actor, summary)
     with store.db.session() as session:
         snapshot = create_snapshot(session, WATCHLIST, engine.contract, now.date())
-        audit_snapshot(session, actor, snapshot)
+        audit_snapshot(session, by.actor, snapshot)
     if snapshot.templates == 0:
         raise DemoError("no reference image could be enrolled: the demo has no watchlist to search")
     return refs, rejected, snapshot.id
 
 
-def _add_camera(session: Session, settings: Settings, store: Store, video: Path, actor: str) -> str:
+def _add_camera(session: Session, settings: Settings, store: Store, video: Path, by: Principal) -> str:
     from openlfr.alerts.sinks import AlertBus
     from openlfr.audit import append_audit
     from openlfr.service.cameras import CameraManager
@@ -273,7 +288,7 @@ def _add_camera(session: Session, settings: Settings, store: Store, video: Path,
             session,
             name=CAMERA,
             source=str(video.resolve()),
-            created_by=actor,
+            created_by=by.label,
             location=f"sample video {VIDEO}, played in a loop",
             loop=True,
         )
@@ -281,7 +296,7 @@ def _add_camera(session: Session, settings: Settings, store: Store, video: Path,
         bus.close()
     append_audit(
         session,
-        actor=actor,
+        actor=by.actor,
         action="camera.add",
         target_type="camera",
         target_id=camera.id,
@@ -291,16 +306,12 @@ def _add_camera(session: Session, settings: Settings, store: Store, video: Path,
 
 
 def _deploy(
-    store: Store, settings: Settings, camera_id: str, snapshot_id: str, actor: str, now: datetime
+    store: Store, settings: Settings, camera_id: str, snapshot_id: str, people: DemoPeople, now: datetime
 ) -> tuple[str, float, datetime]:
-    """Plan the deployment, have the demo supervisor authorise it, put it live: (id, threshold, planned end)."""
+    """The operator plans the deployment, the supervisor authorises it, the operator records the demo's
+    "signs" and puts it live: (id, threshold, planned end)."""
     from openlfr.deployments.notice import record_placement
-    from openlfr.deployments.service import (
-        authorise_deployment,
-        create_deployment,
-        require_supervisor,
-        start_deployment,
-    )
+    from openlfr.deployments.service import authorise_deployment, create_deployment, start_deployment
     from openlfr.deployments.types import DeploymentPlan
 
     plan = DeploymentPlan(
@@ -315,22 +326,20 @@ def _deploy(
         planned_end=now + WINDOW,
         camera_ids=(camera_id,),
         snapshot=snapshot_id,
-        threshold=None,  # the model's calibrated default, as for any deployment
+        threshold=None,  # calibrated for the watchlist's size, as for any deployment
         # No camera films a public place; the rules want the box ticked before authorisation.
         signage_confirmed=True,
     )
     with store.db.session() as session:
-        deployment = create_deployment(
-            session, plan, actor=actor, created_by=actor, config=settings.governance, now=now
-        )
+        deployment = create_deployment(session, plan, by=people.operator, config=settings.governance, now=now)
         deployment_id, threshold = deployment.id, deployment.threshold
     with store.db.session() as session:
         authorise_deployment(
             session,
             deployment_id,
-            actor=actor,
-            supervisor=require_supervisor(session, SUPERVISOR),
+            by=people.supervisor,
             text="Demo: sample video only, for the length of the demo (`lfr demo --serve`).",
+            config=settings.governance,
             now=now,
         )
     with store.db.session() as session:
@@ -339,10 +348,10 @@ def _deploy(
             session,
             deployment_id,
             location="no public place is filmed: the demo's camera plays a sample video on this computer",
-            actor=actor,
+            by=people.operator,
             now=now,
         )
-        start_deployment(session, deployment_id, actor=actor, now=now)
+        start_deployment(session, deployment_id, by=people.operator, now=now)
     return deployment_id, threshold, plan.planned_end
 
 
@@ -350,9 +359,9 @@ def credentials_text(state: DemoState, url: str) -> str:
     lines = [
         "",
         f"OpenLFR demo: open {url} and sign in as",
-        *(f"  {a.role:<10} {a.username:<15} password: {a.password}   {a.duty}" for a in state.accounts),
-        "These passwords are shown once, here; the server keeps only argon2id hashes (to replace one:",
-        f"`lfr user set-password NAME --db sqlite:///{state.data_dir / 'openlfr.db'}`).",
+        *(f"  {a.role:<9} {a.username:<14} password: {a.password}   {a.duty}" for a in state.accounts),
+        "These passwords are shown once, here; the server keeps only argon2id hashes (to replace one, sign in",
+        f"as that account: `lfr login --db sqlite:///{state.data_dir / 'openlfr.db'}`, then `lfr user set-password`).",
         f"Watchlist {state.watchlist!r}: {len(state.subjects)} people of the sample data. Camera {CAMERA} plays "
         f"{VIDEO} in a loop",
         f"for deployment {state.deployment_id}, live until {state.planned_end:%Y-%m-%d %H:%M} UTC: the performer, "

@@ -1,8 +1,7 @@
 """``lfr deployment create|list|show|update|authorise|start|end|cancel`` (docs/GOVERNANCE.md).
 
-Authorisations and threshold overrides name a supervisor account (``--by``, ``--override-by``): the command
-checks that the account exists, is enabled and holds the supervisor role, and the audit chain records both the
-supervisor and the operating-system user who ran the command. Through the API the supervisor is the caller.
+Every change is made by whoever is signed in (`lfr login`, or ``LFR_TOKEN``): the domain functions check the
+permission and separation of duties and record that principal. There is no option to name somebody else.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from openlfr.commands.common import add_database_flag, print_json, settings_with_database
+from openlfr.commands.common import add_database_flag, print_json, require_principal, settings_with_database
 
 
 def iso_datetime(text: str) -> datetime:
@@ -49,9 +48,10 @@ def register(subparsers: Any) -> None:
     _common(show)
     show.set_defaults(handler=run_show)
 
-    authorise = sub.add_parser("authorise", help="a supervisor authorises a draft")
+    authorise = sub.add_parser(
+        "authorise", help="authorise a draft (a signed-in supervisor, not the deployment's creator)"
+    )
     authorise.add_argument("id", metavar="ID")
-    authorise.add_argument("--by", required=True, metavar="SUPERVISOR", help="the authorising supervisor account")
     authorise.add_argument("--text", required=True, help="the authorisation: what, why necessary and proportionate")
     _common(authorise)
     authorise.set_defaults(handler=run_authorise)
@@ -116,20 +116,23 @@ def _plan_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
         default=None,
         help="signs telling the public that LFR is in use will be displayed (required to authorise)",
     )
-    parser.add_argument("--override-reason", default=None, help="why the threshold is below the minimum")
-    parser.add_argument("--override-by", default=None, metavar="SUPERVISOR", help="supervisor account overriding it")
+    parser.add_argument(
+        "--override-reason",
+        default=None,
+        help="why the threshold is below the floor (you must be a supervisor other than the deployment's creator)",
+    )
+    parser.add_argument(
+        "--equity-justification",
+        default=None,
+        help="why the threshold lies outside the saved calibration's equity range",
+    )
     _common(parser)
 
 
-def _override(session: Any, args: argparse.Namespace) -> Any:
-    from openlfr.deployments.service import require_supervisor
-    from openlfr.deployments.types import DeploymentError, ThresholdOverride
+def _reasons(args: argparse.Namespace) -> Any:
+    from openlfr.deployments.types import ThresholdReasons
 
-    if args.override_by is None and args.override_reason is None:
-        return None
-    if not args.override_by or not args.override_reason:
-        raise DeploymentError("a threshold override needs both --override-by SUPERVISOR and --override-reason")
-    return ThresholdOverride(require_supervisor(session, args.override_by), args.override_reason)
+    return ThresholdReasons(args.override_reason, args.equity_justification)
 
 
 def _print(deployment: Any, args: argparse.Namespace, session: Any) -> None:
@@ -145,13 +148,17 @@ def _print(deployment: Any, args: argparse.Namespace, session: Any) -> None:
         print(f"  {key:>20}: {data[key]}")
     print(f"  {'watchlist_size':>20}: {data['watchlist_size']} templates of {data['subject_count']} subjects")
     print(
-        f"  {'threshold':>20}: {data['threshold']} (default {data['threshold_default']}, "
-        f"minimum {data['threshold_minimum']})"
+        f"  {'threshold':>20}: {data['threshold']} (calibrated {data['threshold_default']}, "
+        f"floor {data['threshold_minimum']}, calibration {data['threshold_calibration'] or 'shipped'})"
     )
     if data["threshold_override"]:
         o = data["threshold_override"]
         print(f"  {'threshold override':>20}: by {o['by']} at {o['at']}: {o['reason']}")
+    if data["threshold_equity_justification"]:
+        e = data["threshold_equity_justification"]
+        print(f"  {'outside equity range':>20}: by {e['by']}: {e['text']}")
     print(f"  {'signage_confirmed':>20}: {data['signage_confirmed']}")
+    print(f"  {'created_by':>20}: {data['created_by']}")
     if data["authorisation"]:
         a = data["authorisation"]
         current = "" if a["current"] else "  (NOT CURRENT: changed since; re-authorise)"
@@ -162,7 +169,7 @@ def _print(deployment: Any, args: argparse.Namespace, session: Any) -> None:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
+    from openlfr.auth.permissions import Permission
     from openlfr.deployments.service import create_deployment
     from openlfr.deployments.types import DeploymentPlan
     from openlfr.store.context import open_store
@@ -185,23 +192,17 @@ def run_create(args: argparse.Namespace) -> int:
         longitude=args.lon,
         signage_confirmed=bool(args.signage_confirmed),
     )
-    actor = cli_actor()
     with open_store(settings) as store, store.db.session() as session:
+        principal = require_principal(args, settings, session, Permission.DEPLOYMENTS_MANAGE)
         deployment = create_deployment(
-            session,
-            plan,
-            actor=actor,
-            created_by=actor,
-            config=settings.governance,
-            now=utcnow(),
-            override=_override(session, args),
+            session, plan, by=principal, config=settings.governance, now=utcnow(), reasons=_reasons(args)
         )
         _print(deployment, args, session)
     return 0
 
 
 def run_update(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
+    from openlfr.auth.permissions import Permission
     from openlfr.deployments.service import update_deployment
     from openlfr.deployments.types import DeploymentChanges
     from openlfr.store.context import open_store
@@ -225,14 +226,9 @@ def run_update(args: argparse.Namespace) -> int:
         signage_confirmed=args.signage_confirmed,
     )
     with open_store(settings) as store, store.db.session() as session:
+        principal = require_principal(args, settings, session, Permission.DEPLOYMENTS_MANAGE)
         deployment = update_deployment(
-            session,
-            args.id,
-            changes,
-            actor=cli_actor(),
-            config=settings.governance,
-            now=utcnow(),
-            override=_override(session, args),
+            session, args.id, changes, by=principal, config=settings.governance, now=utcnow(), reasons=_reasons(args)
         )
         _print(deployment, args, session)
     return 0
@@ -262,19 +258,15 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_authorise(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
-    from openlfr.deployments.service import (
-        authorise_deployment,
-        deployment_composition,
-        get_deployment,
-        require_supervisor,
-    )
+    from openlfr.auth.permissions import Permission
+    from openlfr.deployments.service import authorise_deployment, deployment_composition, get_deployment
     from openlfr.store.context import open_store
     from openlfr.store.models import utcnow
     from openlfr.watchlists.composition import describe
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        supervisor = require_supervisor(session, args.by)
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = require_principal(args, settings, session, Permission.DEPLOYMENTS_AUTHORISE)
         now = utcnow()
         # The supervisor sees the watchlist's composition before the authorisation is recorded.
         shown = deployment_composition(session, get_deployment(session, args.id), now)
@@ -283,9 +275,9 @@ def run_authorise(args: argparse.Namespace) -> int:
         deployment = authorise_deployment(
             session,
             args.id,
-            actor=cli_actor(),
-            supervisor=supervisor,
+            by=principal,
             text=args.text,
+            config=settings.governance,
             now=now,
             composition_digest=shown.digest,
         )
@@ -294,14 +286,16 @@ def run_authorise(args: argparse.Namespace) -> int:
 
 
 def run_start(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
+    from openlfr.auth.permissions import Permission
     from openlfr.deployments.service import in_window, start_deployment
     from openlfr.store.context import open_store
     from openlfr.store.models import utcnow
 
     now = utcnow()
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        deployment = start_deployment(session, args.id, actor=cli_actor(), now=now)
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = require_principal(args, settings, session, Permission.DEPLOYMENTS_MANAGE)
+        deployment = start_deployment(session, args.id, by=principal, now=now)
         _print(deployment, args, session)
         if not in_window(deployment, now):
             print("live: recognition starts in `lfr serve` when the planned window opens", file=sys.stderr)
@@ -309,24 +303,28 @@ def run_start(args: argparse.Namespace) -> int:
 
 
 def run_end(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
+    from openlfr.auth.permissions import Permission
     from openlfr.deployments.service import end_deployment
     from openlfr.store.context import open_store
     from openlfr.store.models import utcnow
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        deployment = end_deployment(session, args.id, actor=cli_actor(), reason=args.reason, now=utcnow())
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = require_principal(args, settings, session, Permission.DEPLOYMENTS_MANAGE)
+        deployment = end_deployment(session, args.id, by=principal, reason=args.reason, now=utcnow())
         _print(deployment, args, session)
     return 0
 
 
 def run_cancel(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
+    from openlfr.auth.permissions import Permission
     from openlfr.deployments.service import cancel_deployment
     from openlfr.store.context import open_store
     from openlfr.store.models import utcnow
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        deployment = cancel_deployment(session, args.id, actor=cli_actor(), reason=args.reason, now=utcnow())
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = require_principal(args, settings, session, Permission.DEPLOYMENTS_MANAGE)
+        deployment = cancel_deployment(session, args.id, by=principal, reason=args.reason, now=utcnow())
         _print(deployment, args, session)
     return 0

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from openlfr.commands.common import print_json, settings_with_database
+from openlfr.commands.common import print_json, require_principal, settings_with_database
 
 
 def register_review(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -16,9 +16,10 @@ def register_review(sub: Any, common: Callable[[argparse.ArgumentParser], None])
     common(review)
     review.set_defaults(handler=run_review)
 
-    sign_off = sub.add_parser("sign-off", help="a supervisor signs off an ended deployment's record")
+    sign_off = sub.add_parser(
+        "sign-off", help="a supervisor (signed in: lfr login) signs off an ended deployment's record"
+    )
     sign_off.add_argument("id", metavar="ID")
-    sign_off.add_argument("--by", required=True, metavar="SUPERVISOR", help="the reviewing supervisor account")
     sign_off.add_argument("--notes", required=True, help="the review: what went well, what did not, follow-ups")
     sign_off.add_argument(
         "--correction", action="append", default=[], metavar="TEXT", help="a correction to the record (repeatable)"
@@ -68,19 +69,18 @@ def run_review(args: argparse.Namespace) -> int:
 
 
 def run_sign_off(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
-    from openlfr.deployments.service import require_supervisor
+    from openlfr.auth.permissions import Permission
     from openlfr.deployments.signoff import sign_off_deployment
     from openlfr.store.context import open_store
     from openlfr.store.models import utcnow
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        supervisor = require_supervisor(session, args.by)
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = require_principal(args, settings, session, Permission.DEPLOYMENTS_AUTHORISE)
         found = sign_off_deployment(
             session,
             args.id,
-            actor=cli_actor(),
-            supervisor=supervisor,
+            by=principal,
             notes=args.notes,
             corrections=tuple(args.correction),
             now=utcnow(),

@@ -14,17 +14,23 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openlfr.commands.common import add_database_flag, print_json, settings_with_database
+from openlfr.commands.common import add_database_flag, print_json, require_principal, settings_with_database
 from openlfr.commands.deployment import iso_datetime
 
+if TYPE_CHECKING:
+    from openlfr.auth.principal import Principal
 
-def actor() -> str:
-    """Who a notice command is recorded as. The one place this module names its actor."""
-    from openlfr.audit import cli_actor
 
-    return cli_actor()
+def signed_in(args: argparse.Namespace, settings: Any, session: Any, *, manage: bool = False) -> Principal:
+    """Who a notice command is recorded as: the person signed in (``lfr login``) or the API token in
+    ``LFR_TOKEN``, never a typed name. Recording signs needs deployments:manage; printing a notice or the feed
+    is an audited read (deployments:read), as for the other reports. The one place this module names its actor."""
+    from openlfr.auth.permissions import Permission
+
+    permission = Permission.DEPLOYMENTS_MANAGE if manage else Permission.DEPLOYMENTS_READ
+    return require_principal(args, settings, session, permission)
 
 
 def register_deployment(sub: Any) -> None:
@@ -86,12 +92,12 @@ def _emit(data: bytes, output: Path | None) -> None:
         write_private(output, data)
 
 
-def _audit(session: Any, who: str, action: str, target_id: str | None, details: dict[str, object]) -> None:
+def _audit(session: Any, who: Principal, action: str, target_id: str | None, details: dict[str, object]) -> None:
     from openlfr.audit import append_audit
 
     append_audit(
         session,
-        actor=who,
+        actor=who.actor,
         action=action,
         target_type="deployment" if target_id else "report",
         target_id=target_id,
@@ -104,10 +110,10 @@ def run_signage_placed(args: argparse.Namespace) -> int:
     from openlfr.store.context import open_store
     from openlfr.store.models import utcnow
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        placement = record_placement(
-            session, args.id, location=args.location, actor=actor(), now=utcnow(), placed_at=args.at
-        )
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        by = signed_in(args, settings, session, manage=True)
+        placement = record_placement(session, args.id, location=args.location, by=by, now=utcnow(), placed_at=args.at)
     if args.json:
         print_json(placement.as_dict())
     else:
@@ -142,9 +148,10 @@ def run_notice(args: argparse.Namespace) -> int:
     kind = NoticeKind(args.notice_kind)
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
+        reader = signed_in(args, settings, session)
         content = build_notice(get_deployment(session, args.id), settings.governance)
         body, _ = render_notice(kind, content, args.format)
-        _audit(session, actor(), f"report.{kind.value}", args.id, {"format": args.format})
+        _audit(session, reader, f"report.{kind.value}", args.id, {"format": args.format})
     _emit(body, args.output)
     return 0
 
@@ -156,8 +163,9 @@ def run_notice_feed(args: argparse.Namespace) -> int:
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
+        reader = signed_in(args, settings, session)
         items = public_feed(session, settings.governance)
-        _audit(session, actor(), "report.notice_feed", None, {"format": args.format, "deployments": len(items)})
+        _audit(session, reader, "report.notice_feed", None, {"format": args.format, "deployments": len(items)})
     config = settings.governance
     text = feed_json(items, config, utcnow()) if args.format == "json" else feed_html(items, config)
     _emit(text.encode("utf-8"), args.output)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from openlfr.commands.common import add_database_flag, iso_date, print_json, settings_with_database
+from openlfr.commands.common import add_database_flag, iso_date, print_json, require_principal, settings_with_database
 
 
 def register(subparsers: Any) -> None:
@@ -54,22 +54,29 @@ def _write(text: str, output: Path | None) -> None:
     print(f"wrote {output}", file=sys.stderr)
 
 
-def _audit(session: Any, action: str, target_id: str | None, details: dict[str, object]) -> None:
-    from openlfr.audit import append_audit, cli_actor
+def _reader(args: argparse.Namespace, settings: Any, session: Any) -> Any:
+    """Reports are audited reads: whoever makes one is signed in (deployments:read)."""
+    from openlfr.auth.permissions import Permission
+
+    return require_principal(args, settings, session, Permission.DEPLOYMENTS_READ)
+
+
+def _audit(session: Any, by: Any, action: str, target_id: str | None, details: dict[str, object]) -> None:
+    from openlfr.audit import append_audit
 
     target_type = "deployment" if target_id else "report"
-    append_audit(
-        session, actor=cli_actor(), action=action, target_type=target_type, target_id=target_id, details=details
-    )
+    append_audit(session, actor=by.actor, action=action, target_type=target_type, target_id=target_id, details=details)
 
 
 def run_deployment(args: argparse.Namespace) -> int:
     from openlfr.reports.deployment import build_record, render_record
     from openlfr.store.context import open_store
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        reader = _reader(args, settings, session)
         record = build_record(session, args.id)
-        _audit(session, "report.deployment", record.deployment_id, {"format": args.format})
+        _audit(session, reader, "report.deployment", record.deployment_id, {"format": args.format})
     body, _ = render_record(record, args.format)
     _write(body, args.output)
     return 0
@@ -84,10 +91,13 @@ def run_transparency(args: argparse.Namespace) -> int:
     end = datetime.combine(args.date_to, time.min, UTC)
     if end <= start:
         raise OpenLFRError("--to must be after --from")
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        reader = _reader(args, settings, session)
         report = build_transparency(session, start, end)
         _audit(
             session,
+            reader,
             "report.transparency",
             None,
             {"from": args.date_from.isoformat(), "to": args.date_to.isoformat(), "deployments": len(report.records)},
@@ -102,8 +112,9 @@ def run_dpia(args: argparse.Namespace) -> int:
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
+        reader = _reader(args, settings, session)
         facts = dpia_facts(session, settings, args.id, calibration=args.calibration, equity=args.equity)
-        _audit(session, "report.dpia_facts", facts["deployment"]["id"], {})
+        _audit(session, reader, "report.dpia_facts", facts["deployment"]["id"], {})
     if args.json:
         print_json(facts)
     else:

@@ -1,6 +1,6 @@
 """``lfr retention run|status|hold|release|holds``: purge alerts past the retention period; investigation holds.
 
-Holds name a supervisor account (``--by``), checked like ``lfr deployment authorise``.
+Purges and holds are made by whoever is signed in (`lfr login` or ``LFR_TOKEN``), who needs retention:manage.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from openlfr.commands.common import add_database_flag, print_json, settings_with_database
+from openlfr.commands.common import add_database_flag, print_json, require_principal, settings_with_database
 
 
 def register(subparsers: Any) -> None:
@@ -26,14 +26,12 @@ def register(subparsers: Any) -> None:
 
     hold = sub.add_parser("hold", help="keep an alert past the retention period (investigation or court)")
     hold.add_argument("alert", metavar="ALERT_ID")
-    hold.add_argument("--by", required=True, metavar="SUPERVISOR", help="the supervisor account placing the hold")
     hold.add_argument("--reason", required=True, help="why, e.g. the case reference")
     _common(hold)
     hold.set_defaults(handler=run_hold)
 
     release = sub.add_parser("release", help="lift a hold (the alert is purged on the next run if it is old)")
     release.add_argument("alert", metavar="ALERT_ID")
-    release.add_argument("--by", required=True, metavar="SUPERVISOR")
     release.add_argument("--reason", default="no longer needed", help="why the hold ends")
     _common(release)
     release.set_defaults(handler=run_release)
@@ -49,7 +47,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def run_purge(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
+    from openlfr.auth.permissions import Permission
     from openlfr.errors import ConfigError
     from openlfr.retention.purge import purge_alerts
     from openlfr.store.context import open_store
@@ -60,7 +58,9 @@ def run_purge(args: argparse.Namespace) -> int:
     if days < 1:
         raise ConfigError("--days must be at least 1")
     with open_store(settings) as store:
-        result = purge_alerts(store, now=utcnow(), retention_days=days, actor=cli_actor())
+        with store.db.session() as session:
+            principal = require_principal(args, settings, session, Permission.RETENTION_MANAGE)
+        result = purge_alerts(store, now=utcnow(), retention_days=days, by=principal)
     if args.json:
         print_json({**result.as_dict(), "retention_days": days})
     else:
@@ -101,31 +101,29 @@ def _hold_dict(record: Any) -> dict[str, Any]:
 
 
 def run_hold(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
-    from openlfr.deployments.service import require_supervisor
+    from openlfr.auth.permissions import Permission
     from openlfr.retention.purge import place_hold
     from openlfr.store.context import open_store
     from openlfr.store.models import utcnow
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        supervisor = require_supervisor(session, args.by)
-        record = place_hold(
-            session, args.alert, supervisor=supervisor, reason=args.reason, actor=cli_actor(), now=utcnow()
-        )
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = require_principal(args, settings, session, Permission.RETENTION_MANAGE)
+        record = place_hold(session, args.alert, by=principal, reason=args.reason, now=utcnow())
         data = _hold_dict(record)
     print_json(data) if args.json else print(f"alert {args.alert} on hold: {args.reason}")
     return 0
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
-    from openlfr.deployments.service import require_supervisor
+    from openlfr.auth.permissions import Permission
     from openlfr.retention.purge import lift_hold
     from openlfr.store.context import open_store
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        supervisor = require_supervisor(session, args.by)
-        record = lift_hold(session, args.alert, supervisor=supervisor, reason=args.reason, actor=cli_actor())
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = require_principal(args, settings, session, Permission.RETENTION_MANAGE)
+        record = lift_hold(session, args.alert, by=principal, reason=args.reason)
         data = _hold_dict(record)
     print_json(data) if args.json else print(f"alert {args.alert}: hold lifted")
     return 0

@@ -154,6 +154,9 @@ class _Runtime:
             log_config=None,  # the CLI owns logging
             lifespan="off",  # start-up and shutdown are these steps, not ASGI lifespan events
             server_header=False,
+            # X-Forwarded-For is read by the API itself, and only from api.trusted_proxies (uvicorn would trust
+            # any loopback client, which then picks the address the rate limits and the audit chain see).
+            proxy_headers=False,
         )
         self.server = uvicorn.Server(config)
         # In a thread, uvicorn installs no signal handlers: the one stop signal stays ours.

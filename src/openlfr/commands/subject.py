@@ -1,14 +1,17 @@
-"""``lfr subject add|show|update|remove|erase|search``."""
+"""``lfr subject add|show|update|remove|erase|search``.
+
+Changes and searches are made by whoever is signed in (`lfr login` or ``LFR_TOKEN``): the subject's
+``added_by``, the erasure record's ``erased_by`` and the audit entries name that principal.
+"""
 
 from __future__ import annotations
 
 import argparse
-import getpass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from openlfr.commands.common import add_database_flag, iso_date, print_json, settings_with_database
+from openlfr.commands.common import add_database_flag, iso_date, print_json, require_principal, settings_with_database
 from openlfr.errors import OpenLFRError
 
 
@@ -34,7 +37,6 @@ def register(subparsers: Any) -> None:
     add.add_argument("--category", required=True, choices=categories, help="APP watchlist category")
     add.add_argument("--reason", required=True, help="reason / legal basis for the entry")
     _safeguard_options(add, required=True)
-    add.add_argument("--added-by", default=None, help="who adds the subject (default: your user name)")
     add.add_argument("--review-by", type=iso_date, help="review-by date (default: today + review_after_days)")
     add.add_argument("--watchlist", action="append", default=[], metavar="NAME", help="put on this watchlist")
     _enrol_options(add)
@@ -69,7 +71,6 @@ def register(subparsers: Any) -> None:
     erase = sub.add_parser("erase", help="erase a subject's images, templates and record everywhere")
     erase.add_argument("ref", metavar="REF")
     erase.add_argument("--reason", required=True, help="why (kept in the erasure record)")
-    erase.add_argument("--by", default=None, help="who asked for it (default: your user name)")
     erase.add_argument("--yes", action="store_true", help="confirm: erasure cannot be undone")
     erase.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_database_flag(erase)
@@ -103,16 +104,16 @@ def _enrol_options(parser: argparse.ArgumentParser) -> None:
     add_database_flag(parser)
 
 
-def _user(given: str | None) -> str:
-    if given:
-        return given
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
+def _manager(args: argparse.Namespace, settings: Any, store: Any) -> Any:
+    from openlfr.auth.permissions import Permission
+
+    with store.db.session() as session:
+        return require_principal(args, settings, session, Permission.WATCHLISTS_MANAGE)
 
 
-def _enrol_files(args: argparse.Namespace, store: Any, settings: Any, info: Any) -> list[dict[str, Any]]:
+def _enrol_files(
+    args: argparse.Namespace, store: Any, settings: Any, info: Any, principal: Any
+) -> list[dict[str, Any]]:
     """Enrol each image given; one result dict per image for the output."""
     from openlfr.engine import FaceEngine
     from openlfr.watchlists.enrol import Enroller, EnrolRequest
@@ -126,7 +127,7 @@ def _enrol_files(args: argparse.Namespace, store: Any, settings: Any, info: Any)
         except OSError as exc:
             result = EnrolResult(Outcome.REJECTED, RejectCode.UNREADABLE, f"{path}: {exc.strerror or exc}")
         else:
-            request = EnrolRequest(args.ref, data, path.name, info=info, force=args.force)
+            request = EnrolRequest(args.ref, data, path.name, info=info, force=args.force, by=principal)
             result = enroller.enrol(request)
         results.append(
             {
@@ -141,10 +142,10 @@ def _enrol_files(args: argparse.Namespace, store: Any, settings: Any, info: Any)
     return results
 
 
-def _finish(args: argparse.Namespace, store: Any, results: list[dict[str, Any]]) -> int:
+def _finish(args: argparse.Namespace, store: Any, results: list[dict[str, Any]], principal: Any) -> int:
     from collections import Counter
 
-    from openlfr.audit import append_audit, cli_actor
+    from openlfr.audit import append_audit
     from openlfr.watchlists.subjects import find_subject, subject_view
 
     with store.db.session() as session:
@@ -153,7 +154,7 @@ def _finish(args: argparse.Namespace, store: Any, results: list[dict[str, Any]])
         if results:
             append_audit(
                 session,
-                actor=cli_actor(getattr(args, "added_by", None)),
+                actor=principal.actor,
                 action="subject.enrol",
                 target_type="subject",
                 target_id=subject.id if subject is not None else None,
@@ -197,54 +198,56 @@ def _safeguard_options(parser: argparse.ArgumentParser, *, required: bool) -> No
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit, cli_actor
+    from openlfr.audit import append_audit
     from openlfr.store.context import open_store
     from openlfr.store.errors import ConflictError
     from openlfr.watchlists.subjects import add_member, create_subject, find_subject, get_watchlist, validate_info
     from openlfr.watchlists.types import Category, SubjectInfo
 
     settings = settings_with_database(args)
-    try:
-        info = validate_info(
-            SubjectInfo(
-                external_ref=args.ref,
-                category=Category(args.category),
-                reason=args.reason,
-                image_source=args.image_source,
-                added_by=_user(args.added_by),
-                review_by=args.review_by or date.today() + timedelta(days=settings.watchlist.review_after_days),
-                display_name=args.name,
-                image_source_note=args.image_source_note or "",
-                date_of_birth=args.date_of_birth,
-                under_18=bool(args.under_18),
-                minor_justification=args.minor_justification or "",
-            )
-        )
-    except ValueError as exc:
-        raise OpenLFRError(str(exc)) from exc
     with open_store(settings) as store:
+        principal = _manager(args, settings, store)
+        try:
+            info = validate_info(
+                SubjectInfo(
+                    external_ref=args.ref,
+                    category=Category(args.category),
+                    reason=args.reason,
+                    image_source=args.image_source,
+                    added_by=principal.label,
+                    review_by=args.review_by or date.today() + timedelta(days=settings.watchlist.review_after_days),
+                    display_name=args.name,
+                    image_source_note=args.image_source_note or "",
+                    date_of_birth=args.date_of_birth,
+                    under_18=bool(args.under_18),
+                    minor_justification=args.minor_justification or "",
+                )
+            )
+        except ValueError as exc:
+            raise OpenLFRError(str(exc)) from exc
         with store.db.session() as session:
             if find_subject(session, info.external_ref) is not None:
                 raise ConflictError(f"subject {info.external_ref!r} exists: use `lfr subject update` to change it")
             for name in args.watchlist:
                 get_watchlist(session, name)  # fail before enrolling anything
             if not args.images:
-                create_subject(session, info)
-        results = _enrol_files(args, store, settings, info)
+                create_subject(session, info, by=principal)
+        results = _enrol_files(args, store, settings, info, principal)
         with store.db.session() as session:
             subject = find_subject(session, info.external_ref)
             if subject is not None:
                 for name in args.watchlist:
-                    add_member(session, get_watchlist(session, name), subject)
-                append_audit(
-                    session,
-                    actor=cli_actor(args.added_by),
-                    action="subject.create",
-                    target_type="subject",
-                    target_id=subject.id,
-                    details={"category": info.category.value, "watchlists": list(args.watchlist)},
-                )
-        return _finish(args, store, results)
+                    watchlist = get_watchlist(session, name)
+                    add_member(session, watchlist, subject)
+                    append_audit(
+                        session,
+                        actor=principal.actor,
+                        action="watchlist.add_member",
+                        target_type="subject",
+                        target_id=subject.id,
+                        details={"watchlist": watchlist.id},
+                    )
+        return _finish(args, store, results, principal)
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -292,7 +295,7 @@ _UPDATABLE = (
 
 
 def run_update(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit, cli_actor
+    from openlfr.audit import append_audit
     from openlfr.store.context import open_store
     from openlfr.watchlists.subjects import add_member, get_subject, get_watchlist, update_subject
     from openlfr.watchlists.types import Category, SubjectChanges
@@ -310,6 +313,7 @@ def run_update(args: argparse.Namespace) -> int:
     )
     settings = settings_with_database(args)
     with open_store(settings) as store:
+        principal = _manager(args, settings, store)
         with store.db.session() as session:
             subject = get_subject(session, args.ref)
             args.ref = subject.external_ref
@@ -322,28 +326,31 @@ def run_update(args: argparse.Namespace) -> int:
             fields = [f for f in _UPDATABLE if getattr(args, f) is not None and getattr(args, f) != []]
             append_audit(
                 session,
-                actor=cli_actor(),
+                actor=principal.actor,
                 action="subject.update",
                 target_type="subject",
                 target_id=subject.id,
                 details={"fields": fields, "watchlists_added": list(args.watchlist)},
             )
-        results = _enrol_files(args, store, settings, None)
-        return _finish(args, store, results)
+        results = _enrol_files(args, store, settings, None, principal)
+        return _finish(args, store, results, principal)
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit, cli_actor
+    from openlfr.audit import append_audit
+    from openlfr.auth.permissions import Permission
     from openlfr.store.context import open_store
     from openlfr.watchlists.subjects import get_subject, get_watchlist, remove_member
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = require_principal(args, settings, session, Permission.WATCHLISTS_MANAGE)
         subject = get_subject(session, args.ref)
         watchlist = get_watchlist(session, args.watchlist)
         remove_member(session, watchlist, subject)
         append_audit(
             session,
-            actor=cli_actor(),
+            actor=principal.actor,
             action="watchlist.remove_member",
             target_type="subject",
             target_id=subject.id,
@@ -354,31 +361,18 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_erase(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit, cli_actor
     from openlfr.store.context import open_store
     from openlfr.watchlists.erase import erase_subject
 
     if not args.yes:
         raise OpenLFRError(f"erasing {args.ref!r} deletes its images and templates for good: add --yes to confirm")
-    with open_store(settings_with_database(args)) as store:
+    settings = settings_with_database(args)
+    with open_store(settings) as store:
+        principal = _manager(args, settings, store)
         try:
-            result = erase_subject(store, args.ref, erased_by=_user(args.by), reason=args.reason)
+            result = erase_subject(store, args.ref, by=principal, reason=args.reason)
         except ValueError as exc:
             raise OpenLFRError(str(exc)) from exc
-        with store.db.session() as session:
-            append_audit(
-                session,
-                actor=cli_actor(args.by),
-                action="subject.erase",
-                target_type="subject",
-                target_id=result.subject_id,
-                details={
-                    "erasure_record": result.record_id,
-                    "images": result.images,
-                    "templates": result.templates,
-                    "snapshots_redacted": result.snapshots_redacted,
-                },
-            )
     if args.json:
         print_json(result.as_dict())
     else:
@@ -390,7 +384,7 @@ def run_erase(args: argparse.Namespace) -> int:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
+    from openlfr.auth.permissions import Permission
     from openlfr.engine import FaceEngine
     from openlfr.errors import ConfigError
     from openlfr.pipeline.thresholds import default_threshold
@@ -409,12 +403,13 @@ def run_search(args: argparse.Namespace) -> int:
         threshold = args.threshold if args.threshold is not None else default_threshold(engine.contract)
     except ConfigError as exc:
         raise ConfigError(f"{exc} (give --threshold)") from exc
-    actor = cli_actor()
     with open_store(settings) as store:
-        result = search_by_face(store, engine, photo, threshold=threshold, actor=actor)
-        exported = export_access(store, result, args.export, actor=actor) if args.export else None
+        with store.db.session() as session:
+            principal = require_principal(args, settings, session, Permission.RETENTION_MANAGE)
+        result = search_by_face(store, engine, photo, threshold=threshold, by=principal)
+        exported = export_access(store, result, args.export, by=principal) if args.export else None
         erased = (
-            erase_alerts(store, [a.alert_id for a in result.alerts], actor=actor, reason=args.reason)
+            erase_alerts(store, [a.alert_id for a in result.alerts], by=principal, reason=args.reason)
             if args.erase_alerts
             else None
         )

@@ -2,7 +2,12 @@
 
 Passwords are never arguments (they would land in shell history and ``ps``): they are asked for twice on a
 terminal, or read from the first line of standard input otherwise (``printf '%s\\n' "$PW" | lfr user create``).
-There are no default accounts: the first admin is made with this command.
+
+Every change is made by the signed-in user (`lfr login`; API tokens cannot manage accounts), under the rules of
+``openlfr.auth.users``: admins manage admin and auditor accounts, supervisors supervisor and operator accounts.
+There are no default accounts. The first admin — and the first supervisor — is made here without signing in,
+and only while no enabled account of that role exists (bootstrap, audited as ``system:bootstrap`` with the
+operating-system user).
 """
 
 from __future__ import annotations
@@ -12,7 +17,13 @@ import getpass
 import sys
 from typing import Any
 
-from openlfr.commands.common import add_database_flag, print_json, settings_with_database
+from openlfr.commands.common import (
+    add_database_flag,
+    cli_principal,
+    print_json,
+    require_principal,
+    settings_with_database,
+)
 
 ROLES = ("admin", "supervisor", "operator", "auditor")
 
@@ -53,10 +64,10 @@ def _with_db(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def _audit(session: Any, action: str, user_id: str, details: dict[str, object]) -> None:
-    from openlfr.audit import append_audit, cli_actor
+def _manager(args: argparse.Namespace, settings: Any, session: Any) -> Any:
+    from openlfr.auth.permissions import Permission
 
-    append_audit(session, actor=cli_actor(), action=action, target_type="user", target_id=user_id, details=details)
+    return require_principal(args, settings, session, Permission.USERS_MANAGE)
 
 
 def read_password() -> str:
@@ -77,16 +88,28 @@ def read_password() -> str:
 
 def run_create(args: argparse.Namespace) -> int:
     from openlfr.auth.passwords import check_password_rules, default_hasher
-    from openlfr.auth.users import create_user, normalise_username
+    from openlfr.auth.roles import Role
+    from openlfr.auth.users import bootstrap_needed, bootstrap_user, create_user, normalise_username
+    from openlfr.commands.session import os_user
     from openlfr.store.context import open_store
 
     username = normalise_username(args.username)  # a bad name is refused before the password is asked for
-    password = read_password()
-    check_password_rules(password, username)
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        user = create_user(session, default_hasher(), username, password, args.role)
-        _audit(session, "user.create", user.id, {"username": user.username, "role": user.role})
-        print(f"created user {user.username} ({user.role})", file=sys.stderr)
+    settings = settings_with_database(args)
+    with open_store(settings) as store:
+        with store.db.session() as session:
+            principal = cli_principal(settings, session)
+            bootstrap = principal is None and bootstrap_needed(session, Role(args.role))
+            if not bootstrap:
+                principal = _manager(args, settings, session)
+        password = read_password()
+        check_password_rules(password, username)
+        with store.db.session() as session:
+            if principal is None:
+                user = bootstrap_user(session, default_hasher(), username, password, args.role, os_user=os_user())
+            else:
+                user = create_user(session, default_hasher(), username, password, args.role, by=principal)
+            how = " (first of its role: bootstrap)" if principal is None else ""
+            print(f"created user {user.username} ({user.role}){how}", file=sys.stderr)
     return 0
 
 
@@ -111,9 +134,10 @@ def run_set_role(args: argparse.Namespace) -> int:
     from openlfr.auth.users import get_user_by_name, set_role
     from openlfr.store.context import open_store
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        user = set_role(session, get_user_by_name(session, args.username), args.role, utcnow())
-        _audit(session, "user.update", user.id, {"username": user.username, "role": user.role})
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = _manager(args, settings, session)
+        user = set_role(session, get_user_by_name(session, args.username), args.role, by=principal, now=utcnow())
         print(f"{user.username}: role {user.role}", file=sys.stderr)
     return 0
 
@@ -123,9 +147,11 @@ def run_disable(args: argparse.Namespace) -> int:
     from openlfr.auth.users import get_user_by_name, set_disabled
     from openlfr.store.context import open_store
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        user = set_disabled(session, get_user_by_name(session, args.username), args.disabled, utcnow())
-        _audit(session, "user.update", user.id, {"username": user.username, "disabled": user.disabled})
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = _manager(args, settings, session)
+        target = get_user_by_name(session, args.username)
+        user = set_disabled(session, target, args.disabled, by=principal, now=utcnow())
         print(f"{user.username}: {'disabled' if user.disabled else 'enabled'}", file=sys.stderr)
     return 0
 
@@ -136,9 +162,13 @@ def run_set_password(args: argparse.Namespace) -> int:
     from openlfr.auth.users import get_user_by_name, set_password
     from openlfr.store.context import open_store
 
-    password = read_password()
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        user = set_password(session, default_hasher(), get_user_by_name(session, args.username), password, utcnow())
-        _audit(session, "user.set_password", user.id, {"username": user.username})
+    settings = settings_with_database(args)
+    with open_store(settings) as store:
+        with store.db.session() as session:
+            principal = require_principal(args, settings, session)  # the owner, or whoever manages the account
+        password = read_password()
+        with store.db.session() as session:
+            target = get_user_by_name(session, args.username)
+            user = set_password(session, default_hasher(), target, password, by=principal, now=utcnow())
         print(f"{user.username}: password changed, sessions ended", file=sys.stderr)
     return 0

@@ -81,11 +81,28 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run_watch)
 
 
-def _run_actor(args: argparse.Namespace) -> str:
-    """Who runs this recognition run, as the audit chain records it (the one place that says so)."""
-    from openlfr.audit import cli_actor
+def _run_actor(args: argparse.Namespace, store: Store, *, production: bool) -> str:
+    """Who runs this recognition run, as the audit chain records it (the one place that says so).
 
-    return cli_actor()
+    Joining a live deployment is a governed action: it needs a signed-in person or token (`lfr login`,
+    ``LFR_TOKEN``) allowed to run deployments. An evaluation run on recordings is recorded as the signed-in
+    principal when there is one, else as the operating-system account that ran it (``cli:<user>``)."""
+    from openlfr.auth.permissions import Permission
+    from openlfr.commands.common import cli_principal, require_principal
+
+    settings = settings_with_database(args)
+    with store.db.session() as session:
+        if production:
+            return require_principal(args, settings, session, Permission.DEPLOYMENTS_MANAGE).actor
+        principal = cli_principal(settings, session)
+    if principal is not None:
+        return principal.actor
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli:unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +174,8 @@ def _evaluate(args: argparse.Namespace, settings: Settings, engine: FaceEngine, 
         for source in sources:
             source.close()
         raise
-    record = _RunRecord(store, _run_actor(args), "evaluation", target=("recognition_run", None))
+    actor = _run_actor(args, store, production=False)
+    record = _RunRecord(store, actor, "evaluation", target=("recognition_run", None))
     record.start(pipeline, sources, gallery.facts, failed)
     summary = _run_until_signal(pipeline, record)
     failed += [{"source": r.source_id, "error": str(r.error)} for r in pipeline.readers if r.error]
@@ -212,7 +230,9 @@ def _join_deployment(args: argparse.Namespace, settings: Settings, engine: FaceE
         "templates": len(snapshot.templates),
         "subjects": snapshot.subjects,
     }
-    record = _RunRecord(store, _run_actor(args), "production", target=("deployment", mandate.deployment_id))
+    record = _RunRecord(
+        store, _run_actor(args, store, production=True), "production", target=("deployment", mandate.deployment_id)
+    )
     names = [grant.name for grant in mandate.cameras]
     record.start(pipeline, sources, facts, [])
     stop_listening = on_erasure(pipeline.forget_subject)

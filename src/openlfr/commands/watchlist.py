@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import re
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -16,12 +15,14 @@ from openlfr.commands.common import (
     iso_date,
     print_json,
     progress,
+    require_principal,
     settings_with_database,
 )
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from openlfr.auth.principal import Principal
     from openlfr.watchlists.types import ImportSummary, SnapshotResult
 
 
@@ -93,7 +94,6 @@ def _register_import(sub: Any) -> None:
         help="where the images come from, for subjects the files omit (other needs --image-source-note)",
     )
     parser.add_argument("--image-source-note", default=None, help="for --image-source other: what and why")
-    parser.add_argument("--added-by", default=None, help="who adds the subjects (default: your user name)")
     parser.add_argument("--review-by", type=iso_date, help="review-by date (default: today + review_after_days)")
     parser.add_argument("--force", action="store_true", help="enrol faces flagged as possible duplicate identities")
     parser.add_argument("--rejects", type=Path, metavar="FILE", help="rejects CSV (default: under data_dir/reports)")
@@ -102,16 +102,24 @@ def _register_import(sub: Any) -> None:
     parser.set_defaults(handler=run_import)
 
 
+def _manager(args: argparse.Namespace, settings: Any, session: Session) -> Principal:
+    from openlfr.auth.permissions import Permission
+
+    return require_principal(args, settings, session, Permission.WATCHLISTS_MANAGE)
+
+
 def run_create(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit, cli_actor
+    from openlfr.audit import append_audit
     from openlfr.store.context import open_store
     from openlfr.watchlists.subjects import create_watchlist
 
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = _manager(args, settings, session)
         watchlist = create_watchlist(session, args.name, args.description)
         append_audit(
             session,
-            actor=cli_actor(),
+            actor=principal.actor,
             action="watchlist.create",
             target_type="watchlist",
             target_id=watchlist.id,
@@ -165,7 +173,6 @@ def _default_rejects_path(data_dir: Path, name: str) -> Path:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
     from openlfr.engine import FaceEngine
     from openlfr.errors import DatasetError
     from openlfr.store.context import open_store
@@ -178,24 +185,26 @@ def run_import(args: argparse.Namespace) -> int:
         raise DatasetError("give either FOLDER or --csv FILE (one of them)")
     settings = settings_with_database(args)
     manifest = scan_folder(args.folder) if args.folder is not None else scan_csv(args.csv)
-    defaults = SubjectDefaults(
-        added_by=args.added_by or _user(),
-        review_by=args.review_by or date.today() + timedelta(days=settings.watchlist.review_after_days),
-        category=Category(args.category) if args.category else None,
-        reason=args.reason,
-        image_source=args.image_source,
-        image_source_note=args.image_source_note,
-    )
     rejects_path = args.rejects or _default_rejects_path(settings.data_dir, args.name)
     with open_store(settings) as store:
+        with store.db.session() as session:
+            principal = _manager(args, settings, session)
+        defaults = SubjectDefaults(
+            by=principal,
+            review_by=args.review_by or date.today() + timedelta(days=settings.watchlist.review_after_days),
+            category=Category(args.category) if args.category else None,
+            reason=args.reason,
+            image_source=args.image_source,
+            image_source_note=args.image_source_note,
+        )
         enroller = Enroller(store, FaceEngine.from_settings(settings), settings.watchlist.duplicate_threshold)
-        summary = Importer(enroller, defaults, actor=cli_actor(args.added_by), force=args.force).run(
+        summary = Importer(enroller, defaults, force=args.force).run(
             args.name,
             manifest,
             progress=lambda items: progress(items, total=len(manifest.items), desc="enrolling", enabled=args.progress),
         )
         with store.db.session() as session:
-            audit_import(session, cli_actor(args.added_by), summary)
+            audit_import(session, principal.actor, summary)
     write_rejects(rejects_path, summary.rejects)
     payload = {**summary.as_dict(), "rejects_file": str(rejects_path)}
     if args.json:
@@ -255,15 +264,7 @@ def audit_snapshot(session: Session, actor: str, result: SnapshotResult) -> None
     )
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
-
-
 def run_snapshot(args: argparse.Namespace) -> int:
-    from openlfr.audit import cli_actor
     from openlfr.embed.base import create_embedder
     from openlfr.store.context import open_store
     from openlfr.watchlists.snapshots import create_snapshot
@@ -273,8 +274,9 @@ def run_snapshot(args: argparse.Namespace) -> int:
     contract = create_embedder(settings.engine.embedder, settings.models_cache_dir).contract
     as_of = args.as_of or datetime.now(UTC).date()
     with open_store(settings) as store, store.db.session() as session:
+        principal = _manager(args, settings, session)
         result = create_snapshot(session, args.name, contract, as_of)
-        audit_snapshot(session, cli_actor(), result)
+        audit_snapshot(session, principal.actor, result)
     if args.json:
         print_json(result.as_dict())
         return 0
@@ -309,18 +311,20 @@ def run_export_report(args: argparse.Namespace) -> int:
 
 
 def run_delete(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit, cli_actor
+    from openlfr.audit import append_audit
     from openlfr.errors import OpenLFRError
     from openlfr.store.context import open_store
     from openlfr.watchlists.report import delete_watchlist
 
     if not args.yes:
         raise OpenLFRError(f"deleting watchlist {args.name!r} removes its snapshots: add --yes to confirm")
-    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = _manager(args, settings, session)
         members = delete_watchlist(session, args.name)
         append_audit(
             session,
-            actor=cli_actor(),
+            actor=principal.actor,
             action="watchlist.delete",
             target_type="watchlist",
             target_id=None,

@@ -30,9 +30,15 @@ class GovernanceConfig(BaseModel):
     )
     minimum_thresholds: dict[str, float] = Field(
         default_factory=dict,
-        description="lowest alert threshold allowed per model id (e.g. {'sface-2021dec-int8bq': 0.45}) without a "
-        "supervisor override; a model not listed has its calibrated default as minimum, and a model with neither "
-        "needs an override for any threshold",
+        description="raises the alert threshold floor of a model id (e.g. {'sface-2021dec-int8bq': 0.65}); the floor "
+        "itself is the threshold calibrated for the watchlist's size (the newest calibration saved with `lfr "
+        "calibration save`, else the model's shipped one): a configured value below it is ignored, never lowers it",
+    )
+    separation_of_duties: bool = Field(
+        True,
+        description="the creator of a deployment can neither authorise it nor override its threshold, and an "
+        "escalated alert is decided by another officer than the one who escalated it (a token counts as its "
+        "creator); turn off only where one officer must do everything, and say so in the DPIA",
     )
     max_watchlist_subjects: int = Field(
         20_000,

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
 from openlfr.audit.chain import as_utc, iso_utc
+from openlfr.auth.permissions import Permission
+from openlfr.auth.principal import Principal
 from openlfr.deployments.types import DeploymentError, DeploymentStateError
 from openlfr.store.errors import NotFoundError
 from openlfr.store.governance_models import Deployment
@@ -76,12 +78,13 @@ def record_placement(
     deployment_id: str,
     *,
     location: str,
-    actor: str,
+    by: Principal,
     now: datetime,
     placed_at: datetime | None = None,
 ) -> Placement:
-    """Record that signs were put up at ``location`` (at ``placed_at``, default ``now``) by ``actor``: the
+    """Record that signs were put up at ``location`` (at ``placed_at``, default ``now``) by ``by``: the
     authenticated caller, never a typed name. Audited as ``deployment.signage_placed``."""
+    by.require(Permission.DEPLOYMENTS_MANAGE)
     deployment = _deployment(session, deployment_id)
     if deployment.status not in PLACEABLE:
         raise DeploymentStateError(
@@ -99,13 +102,13 @@ def record_placement(
     if when >= as_utc(deployment.planned_end):
         raise DeploymentError("the signs went up after the planned end of the deployment")
     row = SignagePlacement(
-        deployment_id=deployment.id, location=where, placed_at=when, placed_by=actor, recorded_at=as_utc(now)
+        deployment_id=deployment.id, location=where, placed_at=when, placed_by=by.label, recorded_at=as_utc(now)
     )
     session.add(row)
     session.flush()
     append_audit(
         session,
-        actor=actor,
+        actor=by.actor,
         action="deployment.signage_placed",
         target_type="deployment",
         target_id=deployment.id,

@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from openlfr.audit import append_audit
 from openlfr.audit.chain import as_utc
+from openlfr.auth.principal import Principal
 from openlfr.deployments.figures import add_counts, get_counts
 from openlfr.deployments.mandate import issue_mandate
 from openlfr.deployments.notice import SignageNotPlacedError, signed_deployments
@@ -41,7 +42,8 @@ from openlfr.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-ACTOR = "system:scheduler"
+SCHEDULER = Principal.system("scheduler")
+ACTOR = SCHEDULER.actor
 
 
 @runtime_checkable
@@ -143,7 +145,7 @@ class DeploymentScheduler:
         for deployment_id in overdue:
             try:
                 with self.db.session() as session:
-                    end_deployment(session, deployment_id, actor=ACTOR, reason="planned end reached", now=now)
+                    end_deployment(session, deployment_id, by=SCHEDULER, reason="planned end reached", now=now)
             except DeploymentStateError:
                 continue  # ended by someone else in the meantime
             ended.append(deployment_id)
@@ -153,7 +155,7 @@ class DeploymentScheduler:
             try:
                 with self.db.session() as session:
                     cancel_deployment(
-                        session, deployment_id, actor=ACTOR, reason="planned end passed without going live", now=now
+                        session, deployment_id, by=SCHEDULER, reason="planned end passed without going live", now=now
                     )
             except DeploymentStateError:
                 continue

@@ -1,16 +1,21 @@
-"""Deployments: create, change, authorise, start, end, cancel — every step in the audit chain.
+"""Deployments: create, change, authorise, start, end, cancel — every step checked against the principal
+doing it and written to the audit chain in the same transaction.
 
 Lifecycle: draft → authorised → live → ended, or draft/authorised → cancelled. Any change to an authorised
 deployment sends it back to draft: it needs authorising again. A live deployment cannot be changed (end it).
 Ending or cancelling destroys the deployment's copy of the watchlist templates (``snapshot_template`` rows);
 the snapshot record with its fingerprint and counts stays, and so does the deployment record.
 
-Threshold policy: each model has a calibrated default (``openlfr.pipeline.thresholds``) and a minimum
-(``governance.minimum_thresholds``, else the default). A threshold below the minimum needs a supervisor's
-override with a reason; the override is kept on the record and in the audit chain.
+Who: each function takes the authenticated ``Principal`` and checks its permission here, whoever calls
+(API, CLI, console, scheduler). The records name it (``by`` fields hold ``Principal.label``), never a typed
+name. Separation of duties (``governance.separation_of_duties``, on by default): the person who created a
+deployment — a token counts as its creator — can neither authorise it nor override its threshold.
 
-Callers check *who* may do what (the API by permission, the CLI by naming a supervisor account); functions
-here take the names as given and record them.
+Threshold policy: the floor is the threshold calibrated for the snapshot's size (the newest calibration a
+supervisor saved for the model, else the model's shipped one; ``openlfr.deployments.calibrations``), raised —
+never lowered — by ``governance.minimum_thresholds``. A new deployment gets the floor by default. A threshold
+below the floor needs a supervisor's override with a reason; a threshold outside the saved calibration's
+equity range needs a justification; both are kept on the record and in the audit chain.
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
 from openlfr.audit.chain import as_utc, iso_utc
-from openlfr.auth.roles import Role
+from openlfr.auth.errors import SeparationOfDutiesError
+from openlfr.auth.permissions import Permission
+from openlfr.auth.principal import Principal, same_person
 from openlfr.config.governance import GovernanceConfig
+from openlfr.deployments.calibrations import equity_of, latest_calibration, tail_of
 from openlfr.deployments.figures import get_counts
 from openlfr.deployments.notice import require_signage
 from openlfr.deployments.types import (
@@ -34,11 +42,10 @@ from openlfr.deployments.types import (
     DeploymentPlan,
     DeploymentStateError,
     RunCounts,
-    ThresholdOverride,
     ThresholdPolicy,
+    ThresholdReasons,
 )
-from openlfr.pipeline.thresholds import CALIBRATED
-from openlfr.store.auth_models import User
+from openlfr.pipeline.thresholds import calibrated_for
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.governance_models import Deployment
@@ -48,22 +55,49 @@ from openlfr.watchlists.composition import Composition, snapshot_composition
 TEXT_FIELDS = ("name", "use_case", "purpose", "legal_basis", "justification", "location")
 # Fields whose change is recorded by value in the audit chain (the free texts are recorded by name only).
 _VALUE_FIELDS = ("planned_start", "planned_end", "camera_ids", "threshold", "signage_confirmed", "snapshot")
+_NO_REASONS = ThresholdReasons()
 
 
-def threshold_policy(config: GovernanceConfig, model: str, weights_sha256: str) -> ThresholdPolicy:
-    calibrated = next((c for c in CALIBRATED if c.model == model and c.weights_sha256 == weights_sha256), None)
-    default = calibrated.threshold if calibrated is not None else None
-    minimum = config.minimum_thresholds.get(model, default)
-    derivation = calibrated.derivation if calibrated is not None else "no calibrated default for this model"
-    return ThresholdPolicy(model, default, minimum, derivation)
+def threshold_policy(
+    session: Session, config: GovernanceConfig, model: str, weights_sha256: str, watchlist_size: int
+) -> ThresholdPolicy:
+    """The threshold floor and default for a watchlist of ``watchlist_size`` templates of ``model``."""
+    saved = latest_calibration(session, model, weights_sha256)
+    shipped = calibrated_for(model, weights_sha256)
+    calibrated: float | None = None
+    derivation = "no calibration for this model: save one (lfr calibration save) or give an override"
+    if saved is not None:
+        calibrated = round(tail_of(saved).threshold_for_size(watchlist_size), 4)
+        derivation = (
+            f"saved calibration {saved.id} ({saved.dataset}; at most {saved.false_alerts:g} false alert(s) per "
+            f"{saved.passers_by} passers-by), for {watchlist_size} templates"
+        )
+    elif shipped is not None and shipped.tail is not None:
+        calibrated = round(shipped.tail.threshold_for_size(watchlist_size), 4)
+        derivation = f"{shipped.tail_derivation}; for {watchlist_size} templates"
+    configured = config.minimum_thresholds.get(model)
+    candidates = [v for v in (calibrated, configured) if v is not None]
+    minimum = max(candidates) if candidates else None
+    equity = equity_of(saved) if saved is not None else None
+    return ThresholdPolicy(
+        model=model,
+        default=calibrated,
+        minimum=minimum,
+        derivation=derivation,
+        calibration_id=saved.id if saved is not None else None,
+        equity_low=equity.low if equity is not None else None,
+        equity_high=equity.high if equity is not None else None,
+        configured_ignored=configured
+        if configured is not None and calibrated is not None and configured < calibrated
+        else None,
+    )
 
 
-def require_supervisor(session: Session, username: str) -> str:
-    """The CLI's check that ``username`` is an enabled supervisor account (the API checks the caller's role)."""
-    user = session.scalars(select(User).where(User.username == username.strip().lower())).one_or_none()
-    if user is None or user.disabled or user.role != Role.SUPERVISOR.value:
-        raise DeploymentError(f"{username!r} is not an enabled supervisor account (see `lfr user list`)")
-    return user.username
+def _policy_for(session: Session, config: GovernanceConfig, deployment: Deployment) -> ThresholdPolicy:
+    snapshot = session.get(Snapshot, deployment.snapshot_id)
+    if snapshot is None:
+        raise DeploymentError(f"the snapshot {deployment.snapshot_id} of this deployment no longer exists")
+    return threshold_policy(session, config, snapshot.model, snapshot.weights_sha256, snapshot.template_count)
 
 
 def get_deployment(session: Session, deployment_id: str) -> Deployment:
@@ -141,44 +175,74 @@ def _check(deployment: Deployment) -> None:
         raise DeploymentError("the threshold is a cosine score within [-1, 1]")
 
 
+def _check_other_person(config: GovernanceConfig, deployment: Deployment, by: Principal, what: str) -> None:
+    if config.separation_of_duties and same_person(by, deployment.created_by_account):
+        raise SeparationOfDutiesError(
+            f"{by.account} created this deployment and cannot {what} it: another supervisor must "
+            "(governance.separation_of_duties)"
+        )
+
+
 def _apply_threshold(
     deployment: Deployment,
     policy: ThresholdPolicy,
     threshold: float | None,
-    override: ThresholdOverride | None,
+    reasons: ThresholdReasons,
+    *,
+    by: Principal,
+    config: GovernanceConfig,
     now: datetime,
-) -> bool:
-    """Set the threshold under the policy; True when a (new) override was recorded."""
+) -> list[str]:
+    """Set the threshold under the policy; the audit actions to write for what was (newly) justified."""
     if threshold is None:
-        if policy.default is None:
+        if policy.minimum is None:
             raise DeploymentError(
-                f"model {policy.model} has no calibrated default threshold: give one (lfr calibrate recommends it)"
+                f"model {policy.model} has no calibrated threshold: give one with an override, or save a "
+                "calibration (lfr calibration save)"
             )
-        threshold = policy.default
+        threshold = policy.minimum
     deployment.threshold = float(threshold)
     deployment.threshold_default = policy.default
     deployment.threshold_minimum = policy.minimum
+    deployment.threshold_calibration_id = policy.calibration_id
+    recorded = []
     if not policy.needs_override(threshold):
         deployment.threshold_override_reason = None
         deployment.threshold_override_by = None
         deployment.threshold_override_at = None
-        return False
-    if override is None or not override.reason.strip() or not override.supervisor.strip():
-        minimum = "no minimum" if policy.minimum is None else f"the minimum {policy.minimum:.3f}"
+    elif reasons.override is None or not reasons.override.strip():
+        floor = "no floor" if policy.minimum is None else f"the floor {policy.minimum:.4f}"
         raise DeploymentError(
-            f"threshold {threshold:.3f} is below {minimum} for {policy.model}: a supervisor must override it "
-            "with a reason (--override-reason, --override-by)"
+            f"threshold {threshold:.4f} is below {floor} for {policy.model} ({policy.derivation}): a supervisor "
+            "other than the deployment's creator must override it with a reason (--override-reason)"
         )
-    deployment.threshold_override_reason = override.reason.strip()
-    deployment.threshold_override_by = override.supervisor.strip()
-    deployment.threshold_override_at = now
-    return True
+    else:
+        by.require(Permission.DEPLOYMENTS_AUTHORISE)
+        _check_other_person(config, deployment, by, "override the threshold of")
+        deployment.threshold_override_reason = reasons.override.strip()
+        deployment.threshold_override_by = by.label
+        deployment.threshold_override_at = now
+        recorded.append("deployment.threshold_override")
+    if not policy.outside_equity(threshold):
+        deployment.threshold_equity_justification = None
+        deployment.threshold_equity_by = None
+    elif reasons.equity is None or not reasons.equity.strip():
+        raise DeploymentError(
+            f"threshold {threshold:.4f} lies outside the equity range [{policy.equity_low:.4f}, "
+            f"{policy.equity_high:.4f}] of calibration {policy.calibration_id} (no significant group differential "
+            "inside it): record why (--equity-justification)"
+        )
+    else:
+        deployment.threshold_equity_justification = reasons.equity.strip()
+        deployment.threshold_equity_by = by.label
+        recorded.append("deployment.threshold_equity_justification")
+    return recorded
 
 
-def _audit(session: Session, actor: str, action: str, deployment: Deployment, details: dict[str, Any]) -> None:
+def _audit(session: Session, by: Principal, action: str, deployment: Deployment, details: dict[str, Any]) -> None:
     append_audit(
         session,
-        actor=actor,
+        actor=by.actor,
         action=action,
         target_type="deployment",
         target_id=deployment.id,
@@ -186,32 +250,38 @@ def _audit(session: Session, actor: str, action: str, deployment: Deployment, de
     )
 
 
-def _audit_override(session: Session, actor: str, deployment: Deployment) -> None:
-    _audit(
-        session,
-        actor,
-        "deployment.threshold_override",
-        deployment,
-        {
-            "threshold": deployment.threshold,
-            "minimum": deployment.threshold_minimum,
-            "default": deployment.threshold_default,
-            "supervisor": deployment.threshold_override_by,
-            "reason": deployment.threshold_override_reason,
-        },
-    )
+def _audit_threshold(session: Session, by: Principal, actions: list[str], deployment: Deployment) -> None:
+    for action in actions:
+        if action == "deployment.threshold_override":
+            details: dict[str, Any] = {
+                "threshold": deployment.threshold,
+                "minimum": deployment.threshold_minimum,
+                "default": deployment.threshold_default,
+                "calibration": deployment.threshold_calibration_id,
+                "supervisor": deployment.threshold_override_by,
+                "reason": deployment.threshold_override_reason,
+            }
+        else:
+            details = {
+                "threshold": deployment.threshold,
+                "calibration": deployment.threshold_calibration_id,
+                "by": deployment.threshold_equity_by,
+                "justification": deployment.threshold_equity_justification,
+            }
+        _audit(session, by, action, deployment, details)
 
 
 def create_deployment(
     session: Session,
     plan: DeploymentPlan,
     *,
-    actor: str,
-    created_by: str,
+    by: Principal,
     config: GovernanceConfig,
     now: datetime,
-    override: ThresholdOverride | None = None,
+    reasons: ThresholdReasons = _NO_REASONS,
 ) -> Deployment:
+    """A draft created by ``by`` (its creator and the person who answers for it)."""
+    by.require(Permission.DEPLOYMENTS_MANAGE)
     snapshot = _resolve_snapshot(session, plan.snapshot, None)
     _check_size(snapshot, config)
     deployment = Deployment(
@@ -234,20 +304,20 @@ def create_deployment(
         signage_confirmed=plan.signage_confirmed,
         status="draft",
         revision=1,
-        created_by=created_by,
+        created_by=by.label,
+        created_by_account=by.account,
         created_at=now,
         updated_at=now,
     )
-    overridden = _apply_threshold(
-        deployment, threshold_policy(config, snapshot.model, snapshot.weights_sha256), plan.threshold, override, now
-    )
+    policy = threshold_policy(session, config, snapshot.model, snapshot.weights_sha256, snapshot.template_count)
+    justified = _apply_threshold(deployment, policy, plan.threshold, reasons, by=by, config=config, now=now)
     _check(deployment)
     _check_cameras(session, deployment.camera_ids)
     session.add(deployment)
     session.flush()
     _audit(
         session,
-        actor,
+        by,
         "deployment.create",
         deployment,
         {
@@ -259,11 +329,11 @@ def create_deployment(
             "snapshot_fingerprint": deployment.snapshot_fingerprint,
             "watchlist_size": deployment.watchlist_size,
             "threshold": deployment.threshold,
+            "threshold_minimum": deployment.threshold_minimum,
             "signage_confirmed": deployment.signage_confirmed,
         },
     )
-    if overridden:
-        _audit_override(session, actor, deployment)
+    _audit_threshold(session, by, justified, deployment)
     return deployment
 
 
@@ -272,18 +342,19 @@ def update_deployment(
     deployment_id: str,
     changes: DeploymentChanges,
     *,
-    actor: str,
+    by: Principal,
     config: GovernanceConfig,
     now: datetime,
-    override: ThresholdOverride | None = None,
+    reasons: ThresholdReasons = _NO_REASONS,
 ) -> Deployment:
+    by.require(Permission.DEPLOYMENTS_MANAGE)
     deployment = get_deployment(session, deployment_id)
     if deployment.status not in EDITABLE:
         raise DeploymentStateError(
             f"deployment {deployment.id} is {deployment.status}: only draft or authorised deployments change"
         )
     given = changes.given()
-    if not given and override is None:
+    if not given and not reasons.given():
         raise DeploymentError("nothing to change")
     for name in TEXT_FIELDS:
         if name in given:
@@ -307,12 +378,11 @@ def update_deployment(
         deployment.watchlist_size = snapshot.template_count
         deployment.subject_count = snapshot.subject_count
         deployment.model = snapshot.model
-    overridden = False
-    if "threshold" in given or "snapshot" in given or override is not None:
-        if snapshot is None:
-            raise DeploymentError(f"the snapshot {deployment.snapshot_id} of this deployment no longer exists")
-        policy = threshold_policy(config, snapshot.model, snapshot.weights_sha256)
-        overridden = _apply_threshold(deployment, policy, given.get("threshold", deployment.threshold), override, now)
+    justified: list[str] = []
+    if "threshold" in given or "snapshot" in given or reasons.given():
+        policy = _policy_for(session, config, deployment)
+        threshold = given.get("threshold", deployment.threshold)
+        justified = _apply_threshold(deployment, policy, threshold, reasons, by=by, config=config, now=now)
     _check(deployment)
     was_authorised = deployment.status == "authorised"
     deployment.revision += 1
@@ -326,9 +396,8 @@ def update_deployment(
             details[name] = (
                 iso_utc(value) if isinstance(value, datetime) else list(value) if isinstance(value, tuple) else value
             )
-    _audit(session, actor, "deployment.update", deployment, details)
-    if overridden:
-        _audit_override(session, actor, deployment)
+    _audit(session, by, "deployment.update", deployment, details)
+    _audit_threshold(session, by, justified, deployment)
     return deployment
 
 
@@ -336,15 +405,18 @@ def authorise_deployment(
     session: Session,
     deployment_id: str,
     *,
-    actor: str,
-    supervisor: str,
+    by: Principal,
     text: str,
+    config: GovernanceConfig,
     now: datetime,
     composition_digest: str | None = None,
 ) -> Deployment:
-    """Authorise a draft. ``composition_digest`` is the digest of the watchlist composition the supervisor was
-    shown (the API and CLI always show it first): refused when the watchlist no longer looks like that. The
-    composition authorised against is kept on the record and in the audit chain."""
+    """A supervisor, in person and (with separation of duties) not the deployment's creator, authorises the
+    current revision. The threshold is checked against the floor in force now (a calibration saved since the
+    deployment was planned may have raised it). ``composition_digest`` is the digest of the watchlist
+    composition the supervisor was shown (the API and CLI always show it first): refused when the watchlist no
+    longer looks like that. The composition authorised against is kept on the record and in the audit chain."""
+    by.require(Permission.DEPLOYMENTS_AUTHORISE)
     deployment = get_deployment(session, deployment_id)
     if deployment.status != "draft":
         raise DeploymentStateError(f"deployment {deployment.id} is {deployment.status}: only a draft is authorised")
@@ -354,8 +426,18 @@ def authorise_deployment(
         raise DeploymentError("signage must be confirmed before a deployment is authorised")
     if as_utc(deployment.planned_end) <= as_utc(now):
         raise DeploymentError("the planned end has passed: change the dates first")
-    if deployment.threshold_override_by is not None and deployment.threshold_override_reason is None:
-        raise DeploymentError("the threshold override has no reason")
+    _check_other_person(config, deployment, by, "authorise")
+    policy = _policy_for(session, config, deployment)
+    if policy.needs_override(deployment.threshold) and not deployment.threshold_override_reason:
+        raise DeploymentError(
+            f"threshold {deployment.threshold:.4f} is below the floor now in force ({policy.minimum}; "
+            f"{policy.derivation}): raise it, or have a supervisor other than the creator override it"
+        )
+    if policy.outside_equity(deployment.threshold) and not deployment.threshold_equity_justification:
+        raise DeploymentError(
+            f"threshold {deployment.threshold:.4f} lies outside the equity range of calibration "
+            f"{policy.calibration_id}: record why (update with --equity-justification)"
+        )
     composition = deployment_composition(session, deployment, now)
     if composition_digest is not None and composition_digest != composition.digest:
         raise DeploymentStateError("the watchlist changed since its composition was shown: look at it again")
@@ -366,18 +448,18 @@ def authorise_deployment(
         )
     deployment.authorisation_composition = composition.as_dict()
     deployment.status = "authorised"
-    deployment.authorised_by = supervisor
+    deployment.authorised_by = by.label
     deployment.authorised_at = now
     deployment.authorisation_text = text.strip()
     deployment.authorised_revision = deployment.revision
     deployment.updated_at = now
     _audit(
         session,
-        actor,
+        by,
         "deployment.authorise",
         deployment,
         {
-            "supervisor": supervisor,
+            "supervisor": by.label,
             "text": deployment.authorisation_text,
             "threshold": deployment.threshold,
             "composition_shown": composition_digest is not None,
@@ -411,8 +493,9 @@ def in_window(deployment: Deployment, now: datetime) -> bool:
     return as_utc(deployment.planned_start) <= as_utc(now) < as_utc(deployment.planned_end)
 
 
-def start_deployment(session: Session, deployment_id: str, *, actor: str, now: datetime) -> Deployment:
+def start_deployment(session: Session, deployment_id: str, *, by: Principal, now: datetime) -> Deployment:
     """Mark an authorised deployment live; recognition runs (in ``lfr serve``) while it is inside its window."""
+    by.require(Permission.DEPLOYMENTS_MANAGE)
     deployment = get_deployment(session, deployment_id)
     if deployment.status != "authorised" or not is_authorised(deployment):
         raise DeploymentStateError(
@@ -424,7 +507,7 @@ def start_deployment(session: Session, deployment_id: str, *, actor: str, now: d
     deployment.status = "live"
     deployment.started_at = now
     deployment.updated_at = now
-    _audit(session, actor, "deployment.start", deployment, {"in_window": in_window(deployment, now)})
+    _audit(session, by, "deployment.start", deployment, {"in_window": in_window(deployment, now)})
     return deployment
 
 
@@ -436,7 +519,8 @@ def destroy_templates(session: Session, deployment: Deployment) -> int:
     return removed
 
 
-def end_deployment(session: Session, deployment_id: str, *, actor: str, reason: str, now: datetime) -> Deployment:
+def end_deployment(session: Session, deployment_id: str, *, by: Principal, reason: str, now: datetime) -> Deployment:
+    by.require(Permission.DEPLOYMENTS_MANAGE)
     deployment = get_deployment(session, deployment_id)
     if deployment.status != "live":
         raise DeploymentStateError(f"deployment {deployment.id} is {deployment.status}: only a live one ends")
@@ -448,7 +532,7 @@ def end_deployment(session: Session, deployment_id: str, *, actor: str, reason: 
     counts = get_counts(session, deployment.id)
     _audit(
         session,
-        actor,
+        by,
         "deployment.end",
         deployment,
         {
@@ -462,7 +546,8 @@ def end_deployment(session: Session, deployment_id: str, *, actor: str, reason: 
     return deployment
 
 
-def cancel_deployment(session: Session, deployment_id: str, *, actor: str, reason: str, now: datetime) -> Deployment:
+def cancel_deployment(session: Session, deployment_id: str, *, by: Principal, reason: str, now: datetime) -> Deployment:
+    by.require(Permission.DEPLOYMENTS_MANAGE)
     deployment = get_deployment(session, deployment_id)
     if deployment.status not in EDITABLE:
         raise DeploymentStateError(
@@ -477,7 +562,7 @@ def cancel_deployment(session: Session, deployment_id: str, *, actor: str, reaso
     removed = destroy_templates(session, deployment)
     _audit(
         session,
-        actor,
+        by,
         "deployment.cancel",
         deployment,
         {"reason": deployment.end_reason, "templates_destroyed": removed},
@@ -513,6 +598,12 @@ def deployment_dict(deployment: Deployment, counts: RunCounts | None = None) -> 
         "threshold": deployment.threshold,
         "threshold_default": deployment.threshold_default,
         "threshold_minimum": deployment.threshold_minimum,
+        "threshold_calibration": deployment.threshold_calibration_id,
+        "threshold_equity_justification": (
+            {"by": deployment.threshold_equity_by, "text": deployment.threshold_equity_justification}
+            if deployment.threshold_equity_justification
+            else None
+        ),
         "threshold_override": (
             {
                 "by": deployment.threshold_override_by,
@@ -524,6 +615,7 @@ def deployment_dict(deployment: Deployment, counts: RunCounts | None = None) -> 
         ),
         "signage_confirmed": deployment.signage_confirmed,
         "created_by": deployment.created_by,
+        "created_by_account": deployment.created_by_account,
         "created_at": when(deployment.created_at),
         "authorisation": (
             {

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
 from openlfr.audit.chain import as_utc
+from openlfr.auth.permissions import Permission
+from openlfr.auth.principal import Principal
 from openlfr.deployments.service import get_deployment
 from openlfr.deployments.types import DeploymentError, DeploymentStateError
 from openlfr.store.alert_models import AlertRecord
@@ -75,13 +77,13 @@ def sign_off_deployment(
     session: Session,
     deployment_id: str,
     *,
-    actor: str,
-    supervisor: str,
+    by: Principal,
     notes: str,
     corrections: tuple[str, ...] = (),
     now: datetime,
 ) -> SignOff:
-    """Sign off an ended deployment's record; the caller commits."""
+    """Sign off an ended deployment's record as ``by`` (a supervisor, signed in); the caller commits."""
+    by.require(Permission.DEPLOYMENTS_AUTHORISE)
     deployment = get_deployment(session, deployment_id)
     if deployment.status != "ended":
         raise DeploymentStateError(
@@ -99,7 +101,7 @@ def sign_off_deployment(
     pending = [a.alert_id for a in unreviewed_alerts(session, deployment.id)]
     row = DeploymentSignOff(
         deployment_id=deployment.id,
-        signed_off_by=supervisor,
+        signed_off_by=by.label,
         signed_off_at=now,
         notes=notes.strip(),
         corrections=list(cleaned),
@@ -109,12 +111,12 @@ def sign_off_deployment(
     session.flush()
     append_audit(
         session,
-        actor=actor,
+        actor=by.actor,
         action="deployment.sign_off",
         target_type="deployment",
         target_id=deployment.id,
         details={
-            "supervisor": supervisor,
+            "supervisor": by.label,
             "notes": row.notes,
             "corrections": len(cleaned),
             "unreviewed_alerts": len(pending),

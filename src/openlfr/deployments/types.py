@@ -70,24 +70,41 @@ class DeploymentChanges:
 
 
 @dataclass(frozen=True, slots=True)
-class ThresholdOverride:
-    """A supervisor's permission to run below the configured minimum threshold."""
+class ThresholdReasons:
+    """Why a threshold is what it is, when the policy asks: ``override`` — why it is below the floor (given by
+    a supervisor in person, other than the deployment's creator); ``equity`` — why it lies outside the saved
+    calibration's equity range. The person is the principal who gives them, never a name in here."""
 
-    supervisor: str
-    reason: str
+    override: str | None = None
+    equity: str | None = None
+
+    def given(self) -> bool:
+        return self.override is not None or self.equity is not None
 
 
 @dataclass(frozen=True, slots=True)
 class ThresholdPolicy:
     model: str
     default: float | None
-    """the calibrated default (openlfr.pipeline.thresholds), None when the model has none"""
+    """the calibrated threshold for the watchlist's size (saved calibration, else the model's shipped one)"""
     minimum: float | None
-    """lowest threshold without an override: configured, else the calibrated default; None: always override"""
+    """the floor: the calibrated threshold, raised (never lowered) by governance.minimum_thresholds; None: a
+    model with neither, where any threshold needs an override"""
     derivation: str
+    calibration_id: str | None = None
+    """the saved calibration it came from; None: the shipped one (or none)"""
+    equity_low: float | None = None
+    equity_high: float | None = None
+    configured_ignored: float | None = None
+    """a configured minimum below the calibrated floor: ignored (configuration may only raise the floor)"""
 
     def needs_override(self, threshold: float) -> bool:
         return self.minimum is None or threshold < self.minimum
+
+    def outside_equity(self, threshold: float) -> bool:
+        if self.equity_low is None or self.equity_high is None:
+            return False
+        return not self.equity_low <= threshold <= self.equity_high
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,11 @@ def dpia_facts(
     record = deployment_dict(deployment, get_counts(session, deployment.id))
     snapshot = session.get(Snapshot, deployment.snapshot_id)
     policy = threshold_policy(
-        settings.governance, deployment.model, snapshot.weights_sha256 if snapshot is not None else ""
+        session,
+        settings.governance,
+        deployment.model,
+        snapshot.weights_sha256 if snapshot is not None else "",
+        deployment.watchlist_size,
     )
     governance = settings.governance
     encryption = (
@@ -103,6 +107,10 @@ def dpia_facts(
             "calibrated_default": policy.default,
             "minimum": policy.minimum,
             "derivation": policy.derivation,
+            "saved_calibration": policy.calibration_id,
+            "saved_equity_range": None if policy.equity_low is None else [policy.equity_low, policy.equity_high],
+            "equity_justification": record["threshold_equity_justification"],
+            "separation_of_duties": governance.separation_of_duties,
             "override": record["threshold_override"],
             "calibration": calibration_data,
             "equity_range": _equity_range(calibration_data, deployment.threshold),

@@ -18,6 +18,8 @@ import numpy as np
 from sqlalchemy import select
 
 from openlfr.audit import append_audit
+from openlfr.auth.permissions import Permission
+from openlfr.auth.principal import Principal
 from openlfr.deployments.figures import retire_alerts
 from openlfr.engine import FaceEngine
 from openlfr.errors import ImageDecodeError, OpenLFRError
@@ -85,7 +87,10 @@ def _probes(engine: FaceEngine, image: ImageBGR) -> np.ndarray:
     return np.stack([e.vector for e in engine.embed(image, detections)]).astype(np.float32)
 
 
-def search_by_face(store: Store, engine: FaceEngine, photo: bytes, *, threshold: float, actor: str) -> AccessResult:
+def search_by_face(store: Store, engine: FaceEngine, photo: bytes, *, threshold: float, by: Principal) -> AccessResult:
+    """Every subject and alert whose face matches ``photo`` (subject access; audited, ``by`` needs
+    retention:manage)."""
+    by.require(Permission.RETENTION_MANAGE)
     try:
         image = decode_image(photo, name="search photo")
     except ImageDecodeError as exc:
@@ -137,7 +142,7 @@ def search_by_face(store: Store, engine: FaceEngine, photo: bytes, *, threshold:
     with store.db.session() as session:
         append_audit(
             session,
-            actor=actor,
+            actor=by.actor,
             action="subject.search",
             target_type="subject",
             target_id=None,
@@ -151,8 +156,9 @@ def search_by_face(store: Store, engine: FaceEngine, photo: bytes, *, threshold:
     return result
 
 
-def export_access(store: Store, result: AccessResult, folder: Path, *, actor: str) -> Path:
+def export_access(store: Store, result: AccessResult, folder: Path, *, by: Principal) -> Path:
     """Write the records found (JSON) and the alerts' probe images into ``folder`` for the requester."""
+    by.require(Permission.RETENTION_MANAGE)
     private_dir(folder)  # personal data of the requester: the owner's only
     with store.db.session() as session:
         subjects = []
@@ -183,7 +189,7 @@ def export_access(store: Store, result: AccessResult, folder: Path, *, actor: st
     with store.db.session() as session:
         append_audit(
             session,
-            actor=actor,
+            actor=by.actor,
             action="subject.access_export",
             target_type="subject",
             target_id=None,
@@ -192,8 +198,9 @@ def export_access(store: Store, result: AccessResult, folder: Path, *, actor: st
     return path
 
 
-def erase_alerts(store: Store, alert_ids: list[str], *, actor: str, reason: str) -> tuple[int, int]:
+def erase_alerts(store: Store, alert_ids: list[str], *, by: Principal, reason: str) -> tuple[int, int]:
     """Delete the given alerts (not those on hold) and their images; (alerts, images) removed."""
+    by.require(Permission.RETENTION_MANAGE)
     if not reason.strip():
         raise OpenLFRError("an erasure needs a reason")
     with store.db.session() as session:
@@ -206,7 +213,7 @@ def erase_alerts(store: Store, alert_ids: list[str], *, actor: str, reason: str)
         media_refs.release(session, media, reason="alert.erase")
         append_audit(
             session,
-            actor=actor,
+            actor=by.actor,
             action="alert.erase",
             target_type="alert",
             target_id=None,

@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
 from openlfr.audit.chain import iso_utc
+from openlfr.auth.permissions import Permission
+from openlfr.auth.principal import Principal
 from openlfr.deployments.figures import retire_alerts
 from openlfr.errors import OpenLFRError
 from openlfr.store import media_refs
@@ -33,7 +35,7 @@ from openlfr.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-SCHEDULER_ACTOR = "system:retention"
+SCHEDULER = Principal.system("retention")
 BATCH = 500
 
 
@@ -103,14 +105,14 @@ def _delete_due(session: Session, cutoff: datetime) -> tuple[int, int]:
         )
 
 
-def collect_media(store: Store, *, actor: str) -> media_refs.CollectResult:
+def collect_media(store: Store, *, by: Principal) -> media_refs.CollectResult:
     """Delete listed and orphaned files nothing points at; audit what happened when anything did."""
     result = media_refs.collect(store)
     if result.eventful:
         with store.db.session() as session:
             append_audit(
                 session,
-                actor=actor,
+                actor=by.actor,
                 action="media.delete",
                 target_type="media",
                 target_id=None,
@@ -120,11 +122,12 @@ def collect_media(store: Store, *, actor: str) -> media_refs.CollectResult:
 
 
 def purge_alerts(
-    store: Store, *, now: datetime, retention_days: int, actor: str, record_empty: bool = True
+    store: Store, *, now: datetime, retention_days: int, by: Principal, record_empty: bool = True
 ) -> PurgeResult:
     """Delete every alert past the retention period that is not on hold, with its media; audit the counts.
 
     Raises ``MediaDeletionError`` (after both audit entries are written) when a file could not be deleted."""
+    by.require(Permission.RETENTION_MANAGE)
     cutoff = cutoff_for(now, retention_days)
     with store.db.session() as session:
         alerts, listed = _delete_due(session, cutoff)
@@ -132,7 +135,7 @@ def purge_alerts(
         if alerts or record_empty:
             append_audit(
                 session,
-                actor=actor,
+                actor=by.actor,
                 action="retention.purge",
                 target_type="alert",
                 target_id=None,
@@ -144,7 +147,7 @@ def purge_alerts(
                     "retention_days": retention_days,
                 },
             )
-    media = collect_media(store, actor=actor)
+    media = collect_media(store, by=by)
     result = PurgeResult(cutoff, alerts, media.deleted, held, len(media.failed), media.pending)
     if alerts or media.deleted:
         log.info("retention: purged %d alerts and %d media files (cutoff %s)", alerts, media.deleted, cutoff)
@@ -165,29 +168,29 @@ def _alert(session: Session, alert_id: str) -> AlertRecord:
     return record
 
 
-def place_hold(
-    session: Session, alert_id: str, *, supervisor: str, reason: str, actor: str, now: datetime
-) -> AlertRecord:
-    """Keep an alert past the retention period (investigation, court)."""
+def place_hold(session: Session, alert_id: str, *, by: Principal, reason: str, now: datetime) -> AlertRecord:
+    """Keep an alert past the retention period (investigation, court); ``hold_by`` is ``by``."""
+    by.require(Permission.RETENTION_MANAGE)
     if not reason.strip():
         raise HoldError("a hold needs a reason (e.g. the investigation or case reference)")
     record = _alert(session, alert_id)
     if record.hold:
         raise HoldError(f"alert {alert_id} is on hold already (by {record.hold_by})")
-    record.hold, record.hold_reason, record.hold_by, record.hold_at = True, reason.strip(), supervisor, now
+    record.hold, record.hold_reason, record.hold_by, record.hold_at = True, reason.strip(), by.label, now
     append_audit(
         session,
-        actor=actor,
+        actor=by.actor,
         action="alert.hold",
         target_type="alert",
         target_id=alert_id,
-        details={"supervisor": supervisor, "reason": reason.strip()},
+        details={"supervisor": by.label, "reason": reason.strip()},
     )
     return record
 
 
-def lift_hold(session: Session, alert_id: str, *, supervisor: str, reason: str, actor: str) -> AlertRecord:
+def lift_hold(session: Session, alert_id: str, *, by: Principal, reason: str) -> AlertRecord:
     """Release a hold: the alert is purged on the next run if it is past the retention period."""
+    by.require(Permission.RETENTION_MANAGE)
     record = _alert(session, alert_id)
     if not record.hold:
         raise HoldError(f"alert {alert_id} is not on hold")
@@ -195,11 +198,11 @@ def lift_hold(session: Session, alert_id: str, *, supervisor: str, reason: str, 
     record.hold, record.hold_reason, record.hold_by, record.hold_at = False, None, None, None
     append_audit(
         session,
-        actor=actor,
+        actor=by.actor,
         action="alert.hold_lifted",
         target_type="alert",
         target_id=alert_id,
-        details={"supervisor": supervisor, "reason": reason.strip(), "held_for": previous},
+        details={"supervisor": by.label, "reason": reason.strip(), "held_for": previous},
     )
     return record
 
@@ -230,7 +233,7 @@ class RetentionScheduler:
             self.store,
             now=self.clock(),
             retention_days=self.retention_days,
-            actor=SCHEDULER_ACTOR,
+            by=SCHEDULER,
             record_empty=False,
         )
 

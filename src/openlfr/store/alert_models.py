@@ -56,6 +56,9 @@ class AlertRecord(Base):
     adjudicated_by: Mapped[str | None] = mapped_column(String(64), default=None)
     adjudicated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     outcome_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Who escalated it (label, and the accountable person): another officer must decide it.
+    escalated_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    escalated_by_account: Mapped[str | None] = mapped_column(String(64), default=None)
     outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Retention hold: an alert needed for an investigation or court is kept past the retention period.

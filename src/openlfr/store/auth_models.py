@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openlfr.store.models import Base, new_id, utcnow
@@ -38,6 +38,8 @@ class AuthSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # "console" (a browser cookie) or "cli" (`lfr login`): a command-line session is no cookie.
+    kind: Mapped[str] = mapped_column(String(10), default="console")
 
 
 class ApiToken(Base):
@@ -51,7 +53,46 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # A copy of the creator's username, not a foreign key: the record must outlive the account.
     created_by: Mapped[str] = mapped_column(String(64))
+    # The creator's user id: every authentication checks that this account is enabled and that its role still
+    # covers the token's (a token dies with its creator's disablement or demotion). None: refused.
+    created_by_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class LoginGuard(Base):
+    """One row that every login reservation updates first: it serialises the reservations (the database's
+    write lock on SQLite, the row lock on PostgreSQL), so two parallel attempts cannot both see room."""
+
+    __tablename__ = "login_guard"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reservations: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LoginAttempt(Base):
+    """A login attempt inside the rate-limit window: reserved ("pending") before the password hash is
+    checked, "failed" after a wrong password; deleted on success. Keys are sha256 digests, never raw
+    usernames or addresses (a mistyped password often lands in the username field)."""
+
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pair_key: Mapped[str] = mapped_column(String(64), index=True)
+    client_key: Mapped[str] = mapped_column(String(64), index=True)
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class LoginKnownClient(Base):
+    """A client (address digest) from which an account logged in successfully: exempt from the account-wide
+    backoff, so failures from elsewhere cannot lock the account out of the places it is used from."""
+
+    __tablename__ = "login_known_client"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_success_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -78,6 +78,13 @@ class Deployment(Base):
     status: Mapped[str] = mapped_column(String(20), index=True, default="draft")
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(64))
+    # The person who answers for the creation (a token's creator): separation of duties compares it.
+    created_by_account: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The saved calibration the threshold floor came from (None: the shipped one).
+    threshold_calibration_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Why the threshold lies outside the calibration's equity range (who and why), when it does.
+    threshold_equity_justification: Mapped[str | None] = mapped_column(Text, default=None)
+    threshold_equity_by: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     authorised_by: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -112,6 +119,34 @@ class DeploymentCount(Base):
     # Passers-by with a usable face that real time forced the pipeline to skip; None when not reported.
     tracks_unexamined: Mapped[int | None] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ThresholdCalibration(Base):
+    """A threshold calibration (``lfr calibrate --json``) saved by a supervisor: the floor of the alert
+    threshold for its model, for any watchlist size (its impostor tail fit and false-alert budget give the
+    threshold for each size). The newest saved for a model contract applies."""
+
+    __tablename__ = "threshold_calibration"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    model: Mapped[str] = mapped_column(String(100), index=True)
+    weights_sha256: Mapped[str] = mapped_column(String(64))
+    dataset: Mapped[str] = mapped_column(Text)
+    watchlist_size: Mapped[int] = mapped_column(Integer)
+    passers_by: Mapped[int] = mapped_column(Integer)
+    false_alerts: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    tail_location: Mapped[float] = mapped_column(Float)
+    tail_shape: Mapped[float] = mapped_column(Float)
+    tail_scale: Mapped[float] = mapped_column(Float)
+    tail_rate: Mapped[float] = mapped_column(Float)
+    equity_attribute: Mapped[str | None] = mapped_column(String(100), default=None)
+    equity_low: Mapped[float | None] = mapped_column(Float, default=None)
+    equity_high: Mapped[float | None] = mapped_column(Float, default=None)
+    equity_dataset: Mapped[str | None] = mapped_column(Text, default=None)
+    report_sha256: Mapped[str] = mapped_column(String(64))
+    saved_by: Mapped[str] = mapped_column(String(64))
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class DeploymentSignOff(Base):

@@ -23,5 +23,5 @@ class SignagePlacement(Base):
     placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     """when the signs went up, as the recorder says (not after ``recorded_at``)"""
     placed_by: Mapped[str] = mapped_column(String(200))
-    """the authenticated actor who recorded it (``user:<name>``, ``token:<name>``, ``cli:<name>``)"""
+    """who recorded it: the signed-in principal's label (a username, or ``token:<name>``)"""
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -12,6 +12,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openlfr.auth.errors import PermissionDeniedError
+from openlfr.auth.principal import Principal
 from openlfr.engine import FaceEngine
 from openlfr.errors import ImageDecodeError
 from openlfr.imaging.decode import decode_image
@@ -114,6 +116,8 @@ class EnrolRequest:
     source_name: str
     info: SubjectInfo | None = None
     info_error: str | None = None  # why ``info`` could not be made (reported if the subject is new)
+    by: Principal | None = None
+    """who adds the subject when ``info`` creates it (needed then: a subject is added by someone)"""
     watchlist_id: str | None = None
     force: bool = False
     on_stored: OnStored | None = None
@@ -242,7 +246,9 @@ class Enroller:
                 new_subject = subject is None
                 if subject is None:
                     assert request.info is not None  # checked in _check_known
-                    subject = create_subject(session, request.info)
+                    if request.by is None:
+                        raise PermissionDeniedError("a new subject needs the principal who adds it")
+                    subject = create_subject(session, request.info, by=request.by)
                 self._ensure_member(session, subject, request.watchlist_id)
                 image = ReferenceImage(
                     subject_id=subject.id,

@@ -22,6 +22,9 @@ from collections.abc import Callable
 
 from sqlalchemy import delete, func, select, update
 
+from openlfr.audit import append_audit
+from openlfr.auth.permissions import Permission
+from openlfr.auth.principal import Principal
 from openlfr.store import media_refs
 from openlfr.store.context import Store
 from openlfr.store.media_models import PendingMediaDeletion
@@ -68,9 +71,12 @@ def _notify(subject_id: str) -> None:
             log.exception("an erasure listener failed for subject %s", subject_id)
 
 
-def erase_subject(store: Store, ref_or_id: str, *, erased_by: str, reason: str) -> ErasureResult:
-    if not reason.strip() or not erased_by.strip():
-        raise ValueError("an erasure needs a reason and who asked for it")
+def erase_subject(store: Store, ref_or_id: str, *, by: Principal, reason: str) -> ErasureResult:
+    """Erase the subject; the erasure record names ``by`` and ``subject.erase`` is audited with it, in one
+    transaction."""
+    by.require(Permission.WATCHLISTS_MANAGE)
+    if not reason.strip():
+        raise ValueError("an erasure needs a reason")
     with store.db.session() as session:
         subject_id = get_subject(session, ref_or_id).id
         digests = list(session.scalars(select(ReferenceImage.digest).where(ReferenceImage.subject_id == subject_id)))
@@ -95,7 +101,7 @@ def erase_subject(store: Store, ref_or_id: str, *, erased_by: str, reason: str) 
         media_refs.release(session, digests, reason="subject.erase")
         record = ErasureRecord(
             subject_id=subject_id,
-            erased_by=erased_by.strip(),
+            erased_by=by.label,
             reason=reason.strip(),
             images=len(digests),
             templates=int(templates),
@@ -104,6 +110,19 @@ def erase_subject(store: Store, ref_or_id: str, *, erased_by: str, reason: str) 
         session.add(record)
         session.flush()
         record_id = record.id
+        append_audit(
+            session,
+            actor=by.actor,
+            action="subject.erase",
+            target_type="subject",
+            target_id=subject_id,
+            details={
+                "erasure_record": record_id,
+                "images": len(digests),
+                "templates": int(templates),
+                "snapshots_redacted": len(snapshot_ids),
+            },
+        )
     media_refs.collect(store, sweep=False)
     deleted, kept, pending = _file_outcomes(store, digests)
     _notify(subject_id)  # running pipelines forget the subject before this call returns

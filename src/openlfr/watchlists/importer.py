@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
+from openlfr.auth.principal import Principal
 from openlfr.csvsafe import SafeWriter
 from openlfr.errors import OpenLFRError
 from openlfr.files import open_private
@@ -38,9 +39,10 @@ Progress = Callable[[Iterable[ImportItem]], Iterable[ImportItem]]
 
 @dataclass(frozen=True, slots=True)
 class SubjectDefaults:
-    """Metadata for subjects the import file says nothing about (command-line options)."""
+    """Metadata for subjects the import file says nothing about (command-line options), and who imports them
+    (the ``added_by`` of every new subject)."""
 
-    added_by: str
+    by: Principal
     review_by: date
     category: Category | None = None
     reason: str | None = None
@@ -53,7 +55,6 @@ class SubjectDefaults:
             reason=self.reason,
             image_source=self.image_source,
             image_source_note=self.image_source_note,
-            added_by=self.added_by,
             review_by=self.review_by,
         )
 
@@ -78,7 +79,7 @@ def subject_info(ref: str, given: SubjectFields | None, defaults: SubjectDefault
         category=merged.category,
         reason=merged.reason,
         image_source=merged.image_source,
-        added_by=merged.added_by or defaults.added_by,
+        added_by=defaults.by.label,
         review_by=merged.review_by or defaults.review_by,
         display_name=merged.display_name or "",
         image_source_note=merged.image_source_note or "",
@@ -93,10 +94,10 @@ def subject_info(ref: str, given: SubjectFields | None, defaults: SubjectDefault
 
 
 class Importer:
-    def __init__(self, enroller: Enroller, defaults: SubjectDefaults, *, actor: str, force: bool = False) -> None:
+    def __init__(self, enroller: Enroller, defaults: SubjectDefaults, *, force: bool = False) -> None:
         self.enroller = enroller
         self.defaults = defaults
-        self.actor = actor
+        self.actor = defaults.by.actor  # the signed-in importer names every audit entry of the import
         self.force = force
         self.import_id = new_id()
 
@@ -173,6 +174,7 @@ class Importer:
             info_error=info if isinstance(info, str) else None,
             watchlist_id=watchlist_id,
             force=self.force,
+            by=self.defaults.by,
             on_stored=self._audit_enrolled,
         )
         try:

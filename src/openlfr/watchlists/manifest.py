@@ -28,7 +28,6 @@ class SubjectFields:
     reason: str | None = None
     image_source: str | None = None
     image_source_note: str | None = None
-    added_by: str | None = None
     review_by: date | None = None
     date_of_birth: date | None = None
     under_18: bool | None = None
@@ -61,6 +60,10 @@ def parse_fields(row: Mapping[str, str | None]) -> SubjectFields:
         value = (row.get(name) or "").strip()
         return value or None
 
+    if text("added_by"):
+        raise ValueError(
+            "the added_by column is not accepted: subjects are added by whoever runs the import (lfr login)"
+        )
     category = text("category")
     review_by = text("review_by")
     born = text("date_of_birth")
@@ -85,7 +88,6 @@ def parse_fields(row: Mapping[str, str | None]) -> SubjectFields:
         reason=text("reason"),
         image_source=text("image_source"),
         image_source_note=text("image_source_note"),
-        added_by=text("added_by"),
         review_by=parsed_review,
         date_of_birth=parsed_born,
         under_18=flag in ("yes", "true", "1") if flag else None,

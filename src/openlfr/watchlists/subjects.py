@@ -1,5 +1,6 @@
 """Subjects and watchlists: create, find, change, list membership. Functions take an open session; the
-caller owns the transaction."""
+caller owns the transaction. Creating a subject is a governed action: it takes the principal, records it as
+``added_by`` and writes ``subject.create`` to the audit chain in the same transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openlfr.audit import append_audit
+from openlfr.auth.permissions import Permission
+from openlfr.auth.principal import Principal
 from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist, WatchlistMember
 from openlfr.watchlists.names import check_watchlist_name
@@ -106,8 +110,10 @@ def get_subject(session: Session, ref_or_id: str) -> Subject:
     return subject
 
 
-def create_subject(session: Session, info: SubjectInfo) -> Subject:
-    info = validate_info(info)
+def create_subject(session: Session, info: SubjectInfo, *, by: Principal) -> Subject:
+    """A new subject added by ``by`` (its ``added_by``, whatever ``info.added_by`` says)."""
+    by.require(Permission.WATCHLISTS_MANAGE)
+    info = validate_info(replace(info, added_by=by.label))
     if find_subject(session, info.external_ref) is not None:
         raise ConflictError(f"a subject with reference {info.external_ref!r} already exists")
     subject = Subject(
@@ -125,6 +131,14 @@ def create_subject(session: Session, info: SubjectInfo) -> Subject:
     )
     session.add(subject)
     session.flush()
+    append_audit(
+        session,
+        actor=by.actor,
+        action="subject.create",
+        target_type="subject",
+        target_id=subject.id,
+        details={"category": subject.category},
+    )
     return subject
 
 

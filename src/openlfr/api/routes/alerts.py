@@ -49,6 +49,9 @@ from openlfr.api.schemas.alerts import (
     SubjectOption,
 )
 from openlfr.api.uploads import sniff_image
+from openlfr.auth.principal import Principal
+from openlfr.auth.sessions import still_valid as session_still_valid
+from openlfr.auth.tokens import still_valid as token_still_valid
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.errors import NotFoundError, StorageError
 from openlfr.store.media import MediaStore
@@ -197,6 +200,22 @@ def options(db: SessionDep) -> AlertOptions:
     )
 
 
+_END_REVOKED = 'event: end\ndata: {"reason": "credentials_revoked"}\n\n'
+
+
+def _still_valid(ctx: AppContext, principal: Principal) -> bool:
+    """Whether ``principal``'s credentials would still be accepted (read only)."""
+    now = ctx.services.clock()
+    with ctx.services.sessions() as session:
+        if principal.kind == "token" and principal.role is not None:
+            return token_still_valid(session, principal.id, principal.role, now)
+        if principal.session_value is not None and principal.role is not None:
+            return session_still_valid(
+                session, principal.session_value, principal.role.value, ctx.session_policy, now, "console"
+            )
+    return True
+
+
 def _sse(public: AlertPublic) -> str:
     return f"id: {public.seq}\nevent: alert\ndata: {json.dumps(public.model_dump(mode='json'))}\n\n"
 
@@ -216,11 +235,14 @@ def _resume_point(last_event_id: str | None, after: int | None) -> int | None:
 async def stream(
     request: Request,
     ctx: ContextDep,
+    principal: CurrentUser,
     after: Annotated[int | None, Query(ge=0, le=2**62, description="send alerts with seq above this")] = None,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: every alert stored after ``Last-Event-ID`` (sent by a reconnecting browser) or
-    ``after``; without either, only alerts stored from now on. Event ids are the alerts' ``seq``."""
+    ``after``; without either, only alerts stored from now on. Event ids are the alerts' ``seq``. The caller's
+    login is re-checked whenever an account or token changes in this server, and every few seconds for
+    changes made elsewhere: once it is no longer valid the stream sends ``event: end`` and closes."""
     sessions = ctx.services.sessions
     start = _resume_point(last_event_id, after)
     if start is None:
@@ -241,10 +263,18 @@ async def stream(
         last = start
         now = time.monotonic()
         deadline, next_poll, next_beat = now + ctx.settings.api.alert_stream_max_s, now, now + _HEARTBEAT_S
+        credentials = ctx.services.credentials
+        seen = credentials.generation
         try:
             yield "retry: 1000\n\n"
             stopping = ctx.services.stopping
             while time.monotonic() < deadline and not stopping.is_set() and not await request.is_disconnected():
+                if credentials.generation != seen or time.monotonic() >= next_poll:
+                    seen = credentials.generation
+                    if not await run_in_threadpool(_still_valid, ctx, principal):
+                        log.info("alert stream of %s closed: its credentials were revoked", principal.actor)
+                        yield _END_REVOKED
+                        return
                 woken = False
                 while wake is not None and not wake.empty():
                     wake.get_nowait()
@@ -351,23 +381,18 @@ def adjudication(
             alert_id,
             decision=body.decision,
             version=body.version,
-            by=principal.name,
+            by=principal,
             now=ctx.services.clock(),
             reason=body.reason,
+            separation_of_duties=ctx.settings.governance.separation_of_duties,
+            note=body.note or "",
         )
     except StaleVersionError as exc:
         db.rollback()
         raise _stale(db, exc) from None
-    details: dict[str, object] = {"decision": body.decision.value, "version": record.version}
-    if body.decision is Decision.REJECT and body.reason is not None:
-        details["reason"] = body.reason.value
-    note = (body.note or "").strip()
-    if note:
-        details["note"] = note
-    audit(db, principal, "alert.adjudicate", "alert", alert_id, details)
     public = alert_public(db, record)
     db.commit()
-    log.info("alert %s %s by %s", alert_id, record.status, principal.name)
+    log.info("alert %s %s by %s", alert_id, public.status, principal.label)
     return public
 
 
@@ -378,12 +403,11 @@ def outcome(
     """Record what happened after engagement on a confirmed alert (same ``version`` rule as adjudication)."""
     try:
         record = record_outcome(
-            db, alert_id, outcome=body.outcome, version=body.version, by=principal.name, now=ctx.services.clock()
+            db, alert_id, outcome=body.outcome, version=body.version, by=principal, now=ctx.services.clock()
         )
     except StaleVersionError as exc:
         db.rollback()
         raise _stale(db, exc) from None
-    audit(db, principal, "alert.outcome", "alert", alert_id, {"outcome": body.outcome.value, "version": record.version})
     public = alert_public(db, record)
     db.commit()
     return public

@@ -51,12 +51,12 @@ def list_all(db: SessionDep) -> list[CameraPublic]:
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[manage])
 def add(body: CameraCreate, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> CameraPublic:
     record = _manager(ctx).add_camera(
-        db, name=body.name, source=body.source, location=body.location, loop=body.loop, created_by=principal.name
+        db, name=body.name, source=body.source, location=body.location, loop=body.loop, created_by=principal.label
     )
     audit(db, principal, "camera.add", "camera", record.id, {"name": record.name})
     public = _public(record)
     db.commit()
-    log.info("camera %s added by %s", record.name, principal.name)
+    log.info("camera %s added by %s", record.name, principal.label)
     return public
 
 
@@ -91,7 +91,7 @@ def remove(camera_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUs
     record = _manager(ctx).remove_camera(db, camera_id)
     audit(db, principal, "camera.remove", "camera", camera_id, {"name": record.name})
     db.commit()
-    log.info("camera %s removed by %s", record.name, principal.name)
+    log.info("camera %s removed by %s", record.name, principal.label)
 
 
 _JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "description": "a JPEG frame"}}

@@ -7,7 +7,6 @@ from fastapi import APIRouter
 
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.permissions import Permission
-from openlfr.api.routes.deployments import actor_of
 from openlfr.api.schemas.deployments import (
     CompositionPublic,
     DeploymentReviewPublic,
@@ -62,8 +61,7 @@ def sign_off(
     found = sign_off_deployment(
         db,
         deployment_id,
-        actor=actor_of(principal),
-        supervisor=principal.name,
+        by=principal,
         notes=body.notes,
         corrections=tuple(body.corrections),
         now=ctx.services.clock(),

@@ -11,14 +11,15 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from openlfr.api.deps import ContextDep, CurrentUser, Principal, SessionDep, require
-from openlfr.api.errors import ApiError, ForbiddenError
-from openlfr.api.permissions import Permission, allows
+from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
+from openlfr.api.errors import ApiError
+from openlfr.api.permissions import Permission
 from openlfr.api.schemas.deployments import (
     AuditAnchorPublic,
     AuditEntryPublic,
     AuditVerifyPublic,
     AuthoriseRequest,
+    CalibrationPublic,
     DeploymentCreate,
     DeploymentPublic,
     DeploymentUpdate,
@@ -30,8 +31,9 @@ from openlfr.api.schemas.deployments import (
 from openlfr.audit import iter_entries, verify_chain
 from openlfr.audit.anchor import make_anchor
 from openlfr.deployments import service
+from openlfr.deployments.calibrations import calibration_dict, list_calibrations, save_calibration
 from openlfr.deployments.figures import get_counts
-from openlfr.deployments.types import DeploymentChanges, DeploymentPlan, ThresholdOverride
+from openlfr.deployments.types import DeploymentChanges, DeploymentPlan, ThresholdReasons
 from openlfr.retention.purge import MediaDeletionError, held_alerts, lift_hold, place_hold, purge_alerts
 from openlfr.store.alert_models import AlertRecord
 
@@ -43,14 +45,11 @@ MAX_SEQ = 2**63 - 1
 router = APIRouter(prefix="/api/deployments", tags=["deployments"])
 retention_router = APIRouter(prefix="/api/retention", tags=["retention"])
 audit_router = APIRouter(prefix="/api/audit", tags=["audit"])
+calibrations_router = APIRouter(prefix="/api/calibrations", tags=["deployments"])
 
 read = require(Permission.DEPLOYMENTS_READ)
 manage = require(Permission.DEPLOYMENTS_MANAGE)
 authorise_permission = require(Permission.DEPLOYMENTS_AUTHORISE)
-
-
-def actor_of(principal: Principal) -> str:
-    return f"{principal.kind}:{principal.name}"
 
 
 def _public(db: SessionDep, deployment: Any) -> DeploymentPublic:
@@ -64,14 +63,6 @@ def _committed(db: SessionDep, deployment: Any) -> DeploymentPublic:
     return public
 
 
-def _override(principal: Principal, reason: str | None) -> ThresholdOverride | None:
-    if reason is None:
-        return None
-    if not allows(Permission.DEPLOYMENTS_AUTHORISE, principal.role):
-        raise ForbiddenError("only a supervisor may override the minimum threshold")
-    return ThresholdOverride(principal.name, reason)
-
-
 @router.get("", dependencies=[read])
 def list_all(db: SessionDep, status_filter: str | None = Query(None, alias="status")) -> list[DeploymentPublic]:
     return [_public(db, d) for d in service.list_deployments(db, status_filter)]
@@ -79,16 +70,15 @@ def list_all(db: SessionDep, status_filter: str | None = Query(None, alias="stat
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[manage])
 def create(body: DeploymentCreate, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> DeploymentPublic:
-    fields = body.model_dump(exclude={"override_reason", "camera_ids"})
+    fields = body.model_dump(exclude={"override_reason", "equity_justification", "camera_ids"})
     plan = DeploymentPlan(**fields, camera_ids=tuple(body.camera_ids))
     deployment = service.create_deployment(
         db,
         plan,
-        actor=actor_of(principal),
-        created_by=principal.name,
+        by=principal,
         config=ctx.settings.governance,
         now=ctx.services.clock(),
-        override=_override(principal, body.override_reason),
+        reasons=ThresholdReasons(body.override_reason, body.equity_justification),
     )
     return _committed(db, deployment)
 
@@ -102,16 +92,16 @@ def show(deployment_id: str, db: SessionDep) -> DeploymentPublic:
 def update(
     deployment_id: str, body: DeploymentUpdate, db: SessionDep, ctx: ContextDep, principal: CurrentUser
 ) -> DeploymentPublic:
-    fields = body.model_dump(exclude={"override_reason", "camera_ids"}, exclude_none=True)
+    fields = body.model_dump(exclude={"override_reason", "equity_justification", "camera_ids"}, exclude_none=True)
     cameras = tuple(body.camera_ids) if body.camera_ids is not None else None
     deployment = service.update_deployment(
         db,
         deployment_id,
         DeploymentChanges(**fields, camera_ids=cameras),
-        actor=actor_of(principal),
+        by=principal,
         config=ctx.settings.governance,
         now=ctx.services.clock(),
-        override=_override(principal, body.override_reason),
+        reasons=ThresholdReasons(body.override_reason, body.equity_justification),
     )
     return _committed(db, deployment)
 
@@ -123,20 +113,20 @@ def authorise(
     deployment = service.authorise_deployment(
         db,
         deployment_id,
-        actor=actor_of(principal),
-        supervisor=principal.name,
+        by=principal,
         text=body.text,
+        config=ctx.settings.governance,
         now=ctx.services.clock(),
         composition_digest=body.composition_digest,
     )
     public = _committed(db, deployment)
-    log.info("deployment %s authorised by %s", deployment_id, principal.name)
+    log.info("deployment %s authorised by %s", deployment_id, principal.label)
     return public
 
 
 @router.post("/{deployment_id}/start", dependencies=[manage])
 def start(deployment_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> DeploymentPublic:
-    deployment = service.start_deployment(db, deployment_id, actor=actor_of(principal), now=ctx.services.clock())
+    deployment = service.start_deployment(db, deployment_id, by=principal, now=ctx.services.clock())
     return _committed(db, deployment)
 
 
@@ -144,9 +134,7 @@ def start(deployment_id: str, db: SessionDep, ctx: ContextDep, principal: Curren
 def end(
     deployment_id: str, body: OptionalReasonRequest, db: SessionDep, ctx: ContextDep, principal: CurrentUser
 ) -> DeploymentPublic:
-    deployment = service.end_deployment(
-        db, deployment_id, actor=actor_of(principal), reason=body.reason, now=ctx.services.clock()
-    )
+    deployment = service.end_deployment(db, deployment_id, by=principal, reason=body.reason, now=ctx.services.clock())
     return _committed(db, deployment)
 
 
@@ -155,7 +143,7 @@ def cancel(
     deployment_id: str, body: ReasonRequest, db: SessionDep, ctx: ContextDep, principal: CurrentUser
 ) -> DeploymentPublic:
     deployment = service.cancel_deployment(
-        db, deployment_id, actor=actor_of(principal), reason=body.reason, now=ctx.services.clock()
+        db, deployment_id, by=principal, reason=body.reason, now=ctx.services.clock()
     )
     return _committed(db, deployment)
 
@@ -176,7 +164,7 @@ def record(
     body, media_type = render_record(data, fmt)
     append_audit(
         db,
-        actor=actor_of(principal),
+        actor=principal.actor,
         action="report.deployment",
         target_type="deployment",
         target_id=deployment_id,
@@ -208,9 +196,7 @@ def holds(db: SessionDep) -> list[HoldPublic]:
 
 @retention_router.post("/holds/{alert_id}", dependencies=[retention])
 def hold(alert_id: str, body: ReasonRequest, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> HoldPublic:
-    record_ = place_hold(
-        db, alert_id, supervisor=principal.name, reason=body.reason, actor=actor_of(principal), now=ctx.services.clock()
-    )
+    record_ = place_hold(db, alert_id, by=principal, reason=body.reason, now=ctx.services.clock())
     public = _hold(record_)
     db.commit()
     return public
@@ -218,7 +204,7 @@ def hold(alert_id: str, body: ReasonRequest, db: SessionDep, ctx: ContextDep, pr
 
 @retention_router.post("/holds/{alert_id}/lift", dependencies=[retention])
 def lift(alert_id: str, body: ReasonRequest, db: SessionDep, principal: CurrentUser) -> HoldPublic:
-    record_ = lift_hold(db, alert_id, supervisor=principal.name, reason=body.reason, actor=actor_of(principal))
+    record_ = lift_hold(db, alert_id, by=principal, reason=body.reason)
     public = _hold(record_)
     db.commit()
     return public
@@ -231,7 +217,7 @@ def run_purge(ctx: ContextDep, principal: CurrentUser) -> PurgePublic:
         raise ApiError("the media store is not available on this server", code="store_unavailable", status=503)
     days = ctx.settings.governance.alert_retention_days
     try:
-        result = purge_alerts(store, now=ctx.services.clock(), retention_days=days, actor=actor_of(principal))
+        result = purge_alerts(store, now=ctx.services.clock(), retention_days=days, by=principal)
     except MediaDeletionError as exc:  # audited, listed for the next run; the message names no person
         raise ApiError(str(exc), code=exc.code, status=503) from exc
     return PurgePublic(
@@ -283,3 +269,22 @@ def verify(db: SessionDep) -> AuditVerifyPublic:
         last_hash=result.last_hash,
         problems=[{"seq": p.seq, "problem": p.problem} for p in result.problems],
     )
+
+
+# -- threshold calibrations --------------------------------------------------------------------------------
+
+
+@calibrations_router.get("", dependencies=[read])
+def calibrations(db: SessionDep) -> list[CalibrationPublic]:
+    """Saved calibrations, oldest first; the newest of a model sets its threshold floor."""
+    return [CalibrationPublic.model_validate(calibration_dict(r)) for r in list_calibrations(db)]
+
+
+@calibrations_router.post("", status_code=status.HTTP_201_CREATED, dependencies=[authorise_permission])
+def save(body: dict[str, Any], db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> CalibrationPublic:
+    """Save the output of `lfr calibrate --json` (a supervisor in person): from now on it sets the threshold
+    floor of its model, for every watchlist size. 422 ``calibration_invalid`` when it is not such an output."""
+    record_ = save_calibration(db, body, by=principal, now=ctx.services.clock())
+    public = CalibrationPublic.model_validate(calibration_dict(record_))
+    db.commit()
+    return public

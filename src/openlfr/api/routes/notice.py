@@ -15,7 +15,6 @@ from fastapi import APIRouter, Query, Response, status
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.errors import ApiError
 from openlfr.api.permissions import Permission
-from openlfr.api.routes.deployments import actor_of
 from openlfr.api.schemas.notice import PlacementCreate, PlacementPublic
 from openlfr.deployments.notice import list_placements, record_placement
 from openlfr.reports.notice import NoticeKind, NoticeNotConfiguredError, build_notice, render_notice
@@ -53,7 +52,7 @@ def place_signage(
         db,
         deployment_id,
         location=body.location,
-        actor=actor_of(principal),
+        by=principal,
         now=ctx.services.clock(),
         placed_at=body.placed_at,
     )

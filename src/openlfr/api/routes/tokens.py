@@ -1,4 +1,5 @@
-"""``/api/tokens``: API tokens for machine clients (admin only)."""
+"""``/api/tokens``: API tokens for machine clients, minted by a signed-in admin or supervisor within their own
+role (``openlfr.auth.tokens`` checks and audits)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, status
 
-from openlfr.api.audit import audit
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.permissions import Permission
 from openlfr.api.schemas.tokens import TokenCreate, TokenCreated, TokenPublic
@@ -32,16 +32,17 @@ def list_all(db: SessionDep, ctx: ContextDep) -> list[TokenPublic]:
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create(body: TokenCreate, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> TokenCreated:
     expires_in = timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    issued = create_token(db, body.name, body.role, principal.name, ctx.services.clock(), expires_in)
-    audit(db, principal, "token.create", "api_token", issued.record.id, {"name": body.name, "role": str(body.role)})
+    issued = create_token(db, body.name, body.role, by=principal, now=ctx.services.clock(), expires_in=expires_in)
+    created = TokenCreated.model_validate({**_public(issued.record, ctx), "token": issued.token})
     db.commit()
-    log.info("API token %s (%s, %s) created by %s", issued.record.id, issued.record.name, body.role, principal.name)
-    return TokenCreated.model_validate({**_public(issued.record, ctx), "token": issued.token})
+    log.info("API token %s (%s, %s) created by %s", created.id, created.name, created.role, principal.label)
+    return created
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke(token_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> None:
-    record = revoke_token(db, token_id, ctx.services.clock())
-    audit(db, principal, "token.revoke", "api_token", record.id, {"name": record.name})
+    record = revoke_token(db, token_id, by=principal, now=ctx.services.clock())
+    name = record.name
     db.commit()
-    log.info("API token %s (%s) revoked by %s", record.id, record.name, principal.name)
+    ctx.services.credentials.changed()  # open streams of this token end at once
+    log.info("API token %s (%s) revoked by %s", token_id, name, principal.label)

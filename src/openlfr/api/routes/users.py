@@ -1,4 +1,5 @@
-"""``/api/users``: accounts (admin only)."""
+"""``/api/users``: accounts. Admins manage admin and auditor accounts, supervisors supervisor and operator
+accounts (``openlfr.auth.users`` checks and audits each change)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import logging
 
 from fastapi import APIRouter, status
 
-from openlfr.api.audit import audit
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.permissions import Permission
 from openlfr.api.schemas.users import UserCreate, UserPublic, UserUpdate
@@ -24,11 +24,12 @@ def list_all(db: SessionDep) -> list[UserPublic]:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create(body: UserCreate, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> UserPublic:
-    user = create_user(db, ctx.services.password_hasher, body.username, body.password.get_secret_value(), body.role)
-    audit(db, principal, "user.create", "user", user.id, {"username": user.username, "role": user.role})
+    hasher = ctx.services.password_hasher
+    user = create_user(db, hasher, body.username, body.password.get_secret_value(), body.role, by=principal)
+    public = UserPublic.model_validate(user)
     db.commit()
-    log.info("user %s (%s) created by %s", user.username, user.role, principal.name)
-    return UserPublic.model_validate(user)
+    log.info("user %s (%s) created by %s", user.username, user.role, principal.label)
+    return public
 
 
 @router.patch("/{user_id}")
@@ -36,11 +37,13 @@ def update(user_id: str, body: UserUpdate, db: SessionDep, ctx: ContextDep, prin
     user = get_user(db, user_id)
     now = ctx.services.clock()
     if body.role is not None:
-        set_role(db, user, body.role, now)
+        set_role(db, user, body.role, by=principal, now=now)
     if body.disabled is not None:
-        set_disabled(db, user, body.disabled, now)
-    changes = body.model_dump(include={"role", "disabled"}, exclude_none=True, mode="json")
-    audit(db, principal, "user.update", "user", user.id, {"username": user.username, **changes})
+        set_disabled(db, user, body.disabled, by=principal, now=now)
+    public = UserPublic.model_validate(user)
     db.commit()
-    log.info("user %s updated by %s: role=%s disabled=%s", user.username, principal.name, user.role, user.disabled)
-    return UserPublic.model_validate(user)
+    ctx.services.credentials.changed()  # open streams of this user re-check their login at once
+    log.info(
+        "user %s updated by %s: role=%s disabled=%s", public.username, principal.label, public.role, public.disabled
+    )
+    return public

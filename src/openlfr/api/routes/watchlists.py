@@ -160,7 +160,7 @@ def create_one(body: SubjectCreate, db: SessionDep, principal: CurrentUser) -> S
                 category=body.category,
                 reason=body.reason,
                 image_source=body.image_source,
-                added_by=principal.name,
+                added_by=principal.label,
                 review_by=body.review_by,
                 display_name=body.display_name,
                 image_source_note=body.image_source_note,
@@ -172,10 +172,10 @@ def create_one(body: SubjectCreate, db: SessionDep, principal: CurrentUser) -> S
     except ValueError as exc:
         raise InvalidSubjectError(str(exc)) from None
     watchlist = get_watchlist(db, body.watchlist) if body.watchlist else None
-    subject = create_subject(db, info)
+    subject = create_subject(db, info, by=principal)
     if watchlist is not None:
         add_member(db, watchlist, subject)
-    audit(db, principal, "subject.create", "subject", subject.id, {"watchlist": watchlist.id if watchlist else None})
+        audit(db, principal, "watchlist.add_member", "subject", subject.id, {"watchlist": watchlist.id})
     public = _subject_public(db, subject.id)
     db.commit()
     return public
@@ -276,9 +276,7 @@ def erase(
     What remains is a record that the erasure happened. Alerts keep the subject's id only."""
     subject = get_subject(db, subject_id)
     db.rollback()
-    result = erase_subject(_store(ctx), subject.id, erased_by=principal.name, reason=body.reason)
-    audit(db, principal, "subject.erase", "subject", result.subject_id, {"erasure_record": result.record_id})
-    db.commit()
+    result = erase_subject(_store(ctx), subject.id, by=principal, reason=body.reason)
     return ErasurePublic(
         record_id=result.record_id,
         subject_id=result.subject_id,

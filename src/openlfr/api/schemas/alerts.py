@@ -44,6 +44,7 @@ class AlertPublic(Output):
     adjudicated_by: str | None
     adjudicated_at: datetime | None
     outcome_by: str | None
+    escalated_by: str | None = None
     outcome_at: datetime | None
     version: int
     hold: bool

@@ -20,6 +20,7 @@ class SessionPublic(Output):
     id: str
     name: str
     role: Role
+    account: str = Field(description="the person who answers for what this principal does (a token's creator)")
     expires_at: datetime | None
     csrf_token: str | None = Field(
         description="send it as the X-CSRF-Token header on POST/PATCH/PUT/DELETE (cookie sessions only)"

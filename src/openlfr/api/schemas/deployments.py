@@ -23,10 +23,17 @@ class DeploymentCreate(Input):
     planned_end: datetime
     camera_ids: list[str] = Field(min_length=1, max_length=64)
     snapshot: str = Field(min_length=1, max_length=64, description="snapshot id or fingerprint")
-    threshold: float | None = Field(None, ge=-1, le=1, description="default: the model's calibrated default")
+    threshold: float | None = Field(
+        None, ge=-1, le=1, description="default: the threshold calibrated for the snapshot's size (the floor)"
+    )
     signage_confirmed: bool = False
     override_reason: str | None = Field(
-        None, max_length=2000, description="a threshold below the minimum: why (supervisors only)"
+        None,
+        max_length=2000,
+        description="a threshold below the floor: why (a supervisor in person, never the deployment's creator)",
+    )
+    equity_justification: str | None = Field(
+        None, max_length=2000, description="a threshold outside the saved calibration's equity range: why"
     )
 
 
@@ -46,6 +53,7 @@ class DeploymentUpdate(Input):
     threshold: float | None = Field(None, ge=-1, le=1)
     signage_confirmed: bool | None = None
     override_reason: str | None = Field(None, max_length=2000)
+    equity_justification: str | None = Field(None, max_length=2000)
 
 
 class AuthoriseRequest(Input):
@@ -98,9 +106,12 @@ class DeploymentPublic(Output):
     threshold: float
     threshold_default: float | None
     threshold_minimum: float | None
+    threshold_calibration: str | None
+    threshold_equity_justification: dict[str, Any] | None
     threshold_override: dict[str, Any] | None
     signage_confirmed: bool
     created_by: str
+    created_by_account: str | None
     created_at: str
     authorisation: dict[str, Any] | None
     started_at: str | None
@@ -157,6 +168,22 @@ class AuditVerifyPublic(Output):
     last_seq: int
     last_hash: str
     problems: list[dict[str, Any]]
+
+
+class CalibrationPublic(Output):
+    id: str
+    model: str
+    weights_sha256: str
+    dataset: str
+    watchlist_size: int
+    passers_by: int
+    false_alerts: float
+    threshold: float
+    tail_fit: dict[str, float]
+    equity_range: dict[str, Any] | None
+    report_sha256: str
+    saved_by: str
+    saved_at: str | None
 
 
 class SignOffRequest(Input):

@@ -9,8 +9,15 @@ from openlfr.auth.roles import Role
 
 
 class TokenCreate(Input):
-    name: str = Field(min_length=1, max_length=100, description="what the token is for, e.g. 'prometheus'")
-    role: Role
+    name: str = Field(
+        min_length=1,
+        max_length=58,
+        description="what the token is for, e.g. 'prometheus' (letters, digits, '.', '_', '-'; never a username)",
+    )
+    role: Role = Field(
+        description="at most the creator's own powers: admins mint admin or auditor tokens, "
+        "supervisors supervisor or operator tokens"
+    )
     expires_in_days: int | None = Field(None, ge=1, le=3650, description="omitted: until revoked")
 
 
@@ -18,7 +25,7 @@ class TokenPublic(Output):
     id: str
     name: str
     role: Role
-    created_by: str
+    created_by: str = Field(description="the account that minted it (the token works only while it may)")
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None

@@ -1,0 +1,101 @@
+"""Accounts and principals for tests: users inserted directly (fixtures, not the rules under test), principals
+for them, and tokens minted through the real rules by an owner of the same role."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from sqlalchemy.orm import Session
+
+from openlfr.auth.permissions import MANAGING_ROLE
+from openlfr.auth.principal import Principal
+from openlfr.auth.roles import Role
+from openlfr.auth.tokens import create_token
+from openlfr.auth.users import find_user, user_principal
+from openlfr.store.auth_models import User
+
+PASSWORD = "correct horse battery staple"
+
+
+def fast_hasher() -> PasswordHasher:
+    # The production parameters cost ~100 ms per hash; the tests log in hundreds of times.
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def insert_user(
+    session: Session, username: str, role: Role | str, password: str = PASSWORD, hasher: PasswordHasher | None = None
+) -> User:
+    """A user row as a fixture (no grant rules: the test is about something else)."""
+    user = User(username=username, password_hash=(hasher or fast_hasher()).hash(password), role=str(Role(role)))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def person(session: Session, username: str, role: Role | str) -> Principal:
+    """The principal of ``username`` (inserted with ``role`` when it does not exist)."""
+    user = find_user(session, username) or insert_user(session, username, role)
+    return user_principal(user)
+
+
+def mint_token(
+    session: Session,
+    role: Role | str,
+    now: datetime,
+    name: str = "machine",
+    expires_in: timedelta | None = None,
+    owner: str | None = None,
+) -> str:
+    """A token for ``role`` minted by ``owner`` (default ``owner-<role that grants it>``: an admin mints admin
+    and auditor tokens, a supervisor supervisor and operator tokens)."""
+    role = Role(role)
+    minter = MANAGING_ROLE[role]
+    by = person(session, owner or f"owner-{minter.value}", minter)
+    return create_token(session, name, role, by=by, now=now, expires_in=expires_in).token
+
+
+def cli_token(url: str, data_dir: Path, role: Role | str = "supervisor", owner: str = "sgt") -> str:
+    """An API token for command-line tests (``LFR_TOKEN``), minted in the database at ``url`` by ``owner``."""
+    from openlfr.auth.clock import utcnow
+    from openlfr.config.models import Settings
+    from openlfr.store.db import open_database
+
+    db = open_database(Settings(data_dir=data_dir, database_url=url))
+    try:
+        with db.session() as session:
+            return mint_token(session, role, utcnow(), name=f"cli-{owner}", owner=owner)
+    finally:
+        db.close()
+
+
+def cli_sign_in(url: str, data_dir: Path, username: str = "sgt", role: Role | str = "supervisor") -> None:
+    """What `lfr login` leaves behind, for ``username`` (inserted with ``role`` if needed): a CLI session in the
+    database at ``url`` and its file in ``data_dir`` (the tests of `lfr login` itself go through the command)."""
+    from openlfr.auth.clock import utcnow
+    from openlfr.auth.sessions import start_session
+    from openlfr.commands.common import cli_session_policy, database_identity, write_cli_session
+    from openlfr.config.models import Settings
+    from openlfr.store.db import open_database
+
+    settings = Settings(data_dir=data_dir, database_url=url)
+    db = open_database(settings)
+    try:
+        with db.session() as session:
+            user = find_user(session, username) or insert_user(session, username, role)
+            issued = start_session(session, user, cli_session_policy(settings), utcnow(), kind="cli")
+            write_cli_session(settings, issued.value, database_identity(session))
+    finally:
+        db.close()
+
+
+def stand_in_supervisor(monkeypatch: object) -> Principal:
+    """For command-line tests about something else than signing in: every governed command runs as the
+    supervisor ``tester`` (signing in itself is tested in tests/api/test_user_cli.py)."""
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    tester = Principal("user", "0" * 32, "tester", Role.SUPERVISOR, "tester", "0" * 32)
+    monkeypatch.setattr("openlfr.commands.common.cli_principal", lambda settings, session: tester)
+    return tester
