@@ -144,6 +144,8 @@ def test_serve_and_watch_connect_to_nothing_but_loopback_and_write_nothing_under
         try:
 
             def alerted() -> bool:
+                if process.poll() is not None:  # serve stopped: say why rather than wait out the clock
+                    pytest.fail(f"lfr serve exited ({process.returncode}): {process.communicate()[1][-4000:]}")
                 with open_store(Settings(data_dir=data_dir)) as store, store.db.session() as session:
                     return bool(session.scalar(select(func.count()).where(AlertRecord.deployment_id == deployment_id)))
 

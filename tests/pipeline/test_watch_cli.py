@@ -25,6 +25,7 @@ from tests.watchlists.helpers import fake_config, run_cli, write_face
 
 from openlfr.alerts.sinks import AlertBus
 from openlfr.audit import AuditRecord, iter_entries
+from openlfr.auth.principal import Principal
 from openlfr.cli import main
 from openlfr.config.loader import load_settings
 from openlfr.deployments.service import end_deployment
@@ -350,7 +351,9 @@ def test_evaluation_alerts_are_found_by_subject_search_and_purged_by_retention(
     media = settings.data_dir / "media"
     assert len([p for p in media.rglob("*") if p.is_file()]) == 2
     with open_store(settings) as store:
-        purged = purge_alerts(store, now=utcnow() + timedelta(days=32), retention_days=31, actor="system:retention")
+        purged = purge_alerts(
+            store, now=utcnow() + timedelta(days=32), retention_days=31, by=Principal.system("retention")
+        )
         assert (purged.alerts, purged.media_files) == (1, 2)
         with store.db.session() as session:
             assert session.scalars(select(AlertRecord)).all() == []
