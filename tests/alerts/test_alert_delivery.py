@@ -1,19 +1,16 @@
-"""Store, dispatcher and sinks: persistence before push, durable file layout, webhook retries, the bus."""
+"""Store, dispatcher and sinks: persistence before push, durable file layout, the bus."""
 
 from __future__ import annotations
 
 import io
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.event import AlertEvent
-from openlfr.alerts.sinks import AlertBus, JsonlSink, Record, WebhookSink
+from openlfr.alerts.sinks import AlertBus, JsonlSink, Record
 from openlfr.alerts.store import FileAlertStore
 from openlfr.pipeline.thresholds import SFACE_INT8BQ
 
@@ -102,69 +99,6 @@ def test_jsonl_sink_one_line_per_alert() -> None:
     sink.push({"alert_id": "a", "score": 0.5})
     sink.push({"alert_id": "b", "score": 0.6})
     assert [json.loads(line)["alert_id"] for line in stream.getvalue().splitlines()] == ["a", "b"]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    failures_left = 0
-    received: list[dict[str, object]] = []  # noqa: RUF012 (reset per test by the fixture)
-    attempts = 0
-
-    def do_POST(self) -> None:
-        type(self).attempts += 1
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if type(self).failures_left > 0:
-            type(self).failures_left -= 1
-            self.send_response(503)
-            self.end_headers()
-            return
-        type(self).received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook_server() -> Iterator[tuple[str, type[_Handler]]]:
-    handler = type("Handler", (_Handler,), {"failures_left": 0, "received": [], "attempts": 0})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def test_webhook_retries_on_server_errors(webhook_server: tuple[str, type[_Handler]]) -> None:
-    url, handler = webhook_server
-    handler.failures_left = 2
-    sink = WebhookSink(url, retries=3, backoff_s=0.01)
-    sink.push({"alert_id": "w1"})
-    sink.close()
-    assert handler.attempts == 3
-    assert handler.received == [{"alert_id": "w1"}]
-    assert (sink.delivered, sink.failed) == (1, 0)
-
-
-def test_webhook_gives_up_after_retries(webhook_server: tuple[str, type[_Handler]]) -> None:
-    url, handler = webhook_server
-    handler.failures_left = 10
-    sink = WebhookSink(url, retries=2, backoff_s=0.01)
-    sink.push({"alert_id": "w2"})
-    sink.close()
-    assert handler.attempts == 3
-    assert (sink.delivered, sink.failed) == (0, 1)
-
-
-def test_webhook_unreachable_does_not_raise() -> None:
-    sink = WebhookSink("http://127.0.0.1:9/nothing", retries=1, backoff_s=0.01, timeout_s=0.5)
-    sink.push({"alert_id": "w3"})
-    sink.close()  # returns once its one retry failed too (a hang would fail on the test timeout)
-    assert sink.failed == 1
 
 
 def test_bus_fans_out_and_drops_oldest_for_slow_subscribers() -> None:

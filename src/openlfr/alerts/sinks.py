@@ -1,7 +1,8 @@
-"""Where alerts go after they are stored: a JSONL stream, a webhook (with retries), an in-process bus.
+"""Where alerts go after they are stored: a JSONL stream, an in-process bus.
 
-A sink never blocks the pipeline for long and never raises into it: a slow webhook has its own thread and a
-bounded queue; a slow bus subscriber loses its oldest events, not the pipeline's time.
+A sink never blocks the pipeline for long and never raises into it: a slow bus subscriber loses its oldest
+events, not the pipeline's time. There is deliberately no network sink: the system stands alone, and an alert
+(personal data of a listed person) leaves the machine only through the authenticated API.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import json
 import logging
 import queue
 import threading
-import urllib.error
-import urllib.request
 from typing import IO, Protocol
 
 log = logging.getLogger(__name__)
@@ -53,79 +52,6 @@ class JsonlSink:
     def close(self) -> None:
         if self._owns:
             self._stream.close()
-
-
-class WebhookSink:
-    """POSTs each record as JSON; retries with doubling back-off on network errors and 5xx/429 answers."""
-
-    name = "webhook"
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        retries: int = 3,
-        backoff_s: float = 0.5,
-        timeout_s: float = 5.0,
-        queue_size: int = 256,
-    ) -> None:
-        self.url = url
-        self.retries = retries
-        self.backoff_s = backoff_s
-        self.timeout_s = timeout_s
-        self.delivered = 0
-        self.failed = 0
-        self._queue: queue.Queue[Record | None] = queue.Queue(maxsize=queue_size)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="webhook-sink", daemon=True)
-        self._thread.start()
-
-    def push(self, record: Record) -> None:
-        try:
-            self._queue.put_nowait(record)
-        except queue.Full:
-            # The record is already in the store; the webhook misses it, and says so.
-            self.failed += 1
-            log.error("webhook sink: queue full, alert %s not delivered", record.get("alert_id"))
-
-    def close(self, timeout_s: float = 10.0) -> None:
-        if self._thread.is_alive():
-            with contextlib.suppress(queue.Full):  # a full queue after timeout_s: give up on the backlog
-                self._queue.put(None, timeout=timeout_s)
-            self._thread.join(timeout_s)
-            self._stop.set()
-
-    def _run(self) -> None:
-        while True:
-            record = self._queue.get()
-            if record is None:
-                return
-            if self._deliver(record):
-                self.delivered += 1
-            else:
-                self.failed += 1
-
-    def _deliver(self, record: Record) -> bool:
-        body = json.dumps(record).encode()
-        for attempt in range(self.retries + 1):
-            if attempt and self._stop.wait(self.backoff_s * 2 ** (attempt - 1)):
-                return False
-            request = urllib.request.Request(
-                self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                    if 200 <= response.status < 300:
-                        return True
-            except urllib.error.HTTPError as exc:
-                if exc.code < 500 and exc.code != 429:
-                    log.error("webhook sink: alert %s refused with HTTP %d", record.get("alert_id"), exc.code)
-                    return False
-                log.warning("webhook sink: HTTP %d (attempt %d)", exc.code, attempt + 1)
-            except (urllib.error.URLError, OSError) as exc:
-                log.warning("webhook sink: %s (attempt %d)", exc, attempt + 1)
-        log.error("webhook sink: alert %s not delivered after %d attempts", record.get("alert_id"), self.retries + 1)
-        return False
 
 
 class AlertBus:

@@ -75,7 +75,6 @@ def register(subparsers: Any) -> None:
         "--threshold", type=float, default=None, help="alert threshold (default: the model's calibrated one)"
     )
     parser.add_argument("--jsonl", type=Path, default=None, metavar="FILE", help="append alerts here, not stdout")
-    parser.add_argument("--webhook", default=None, metavar="URL", help="also POST each alert to this URL")
     parser.add_argument("--realtime", action="store_true", help="play files at their own speed (as a camera would)")
     add_database_flag(parser)
     parser.set_defaults(handler=run_watch)
@@ -425,7 +424,7 @@ def _finish(
 
 
 def _sinks(args: argparse.Namespace) -> list[AlertSink]:
-    from openlfr.alerts.sinks import JsonlSink, WebhookSink
+    from openlfr.alerts.sinks import JsonlSink
     from openlfr.files import open_private
 
     sinks: list[AlertSink] = []
@@ -433,8 +432,6 @@ def _sinks(args: argparse.Namespace) -> list[AlertSink]:
         sinks.append(JsonlSink(open_private(args.jsonl, "a", encoding="utf-8"), owns_stream=True))
     else:
         sinks.append(JsonlSink(sys.stdout))
-    if args.webhook:
-        sinks.append(WebhookSink(args.webhook))
     return sinks
 
 
