@@ -69,7 +69,7 @@ def test_the_final_state_decides_true_or_false() -> None:
 def test_published_figures_follow_the_final_state_and_count_the_unreviewed(store: Store) -> None:
     """The deployment record, the transparency report and the public feed count "not the person" as false and
     say how many alerts nobody reviewed; the purge keeps those figures."""
-    from openlfr.reports.public_feed import public_deployment
+    from openlfr.reports.public_feed import feed_html, public_deployment
     from openlfr.retention.purge import purge_alerts
 
     reviews: list[tuple[str, str | None]] = [
@@ -85,8 +85,9 @@ def test_published_figures_follow_the_final_state_and_count_the_unreviewed(store
         assert "<th>Not reviewed (pending or escalated)</th><td>1</td>" in to_html(record)
         deployment = session.get(Deployment, deployment_id)
         assert deployment is not None
-        figures = public_deployment(session, deployment, GovernanceConfig()).figures
-        assert figures is not None and (figures.false_confirmed, figures.unreviewed) == (1, 1)
+        item = public_deployment(session, deployment, GovernanceConfig())
+        assert item.figures is not None and (item.figures.false_confirmed, item.figures.unreviewed) == (1, 1)
+        assert "alerts 3 (true 1, false 1, not reviewed 1)" in feed_html([item], GovernanceConfig())
         report = build_transparency(session, T0 - timedelta(days=1), T0 + timedelta(days=1))
         totals = report.totals()
         assert (totals["false_confirmed"], totals["true_confirmed"], totals["unreviewed"]) == (1, 1, 1)
