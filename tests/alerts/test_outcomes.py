@@ -151,6 +151,17 @@ def test_a_decision_is_amended_with_a_reason_and_the_figures_follow(db: Database
             "bob",
             3,
         )
+        # A rejection's reason code is amended too; the same decision again is refused.
+        with pytest.raises(AlertStateError, match="already"):
+            adjudicate(
+                session, A0, decision=Decision.REJECT, reason=RejectReason.DIFFERENT_PERSON, version=3, by=bob,
+                now=LATER, amendment_reason="again",
+            )  # fmt: skip
+        recoded = adjudicate(
+            session, A0, decision=Decision.REJECT, reason=RejectReason.NOT_ON_SCENE, version=3, by=bob, now=LATER,
+            amendment_reason="he was never at that entrance",
+        )  # fmt: skip
+        assert (recoded.status, recoded.reject_reason, recoded.version) == ("rejected", "not_on_scene", 4)
         right = adjudicate(
             session, A1, decision=Decision.CONFIRM, version=2, by=bob, now=LATER,
             amendment_reason="a clearer frame from the second camera",
@@ -163,9 +174,10 @@ def test_a_decision_is_amended_with_a_reason_and_the_figures_follow(db: Database
         assert [(h.value, h.previous, h.reject_reason, h.amended) for h in first] == [
             ("confirmed", "pending", None, False),
             ("rejected", "confirmed", "different_person", True),
+            ("rejected", "rejected", "not_on_scene", True),
         ]
         entries = [e.details for e in iter_entries(session, action="alert.adjudicate", target_id=A0)]
-        assert entries[-1] == {
+        assert entries[1] == {
             "decision": "reject",
             "version": 3,
             "reason": "different_person",
