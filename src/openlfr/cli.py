@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "deployment",
     "calibration",
     "retention",
+    "alert",
     "report",
 )
 

@@ -189,3 +189,70 @@ def test_stream_ends_when_the_server_stops(tmp_path: Path) -> None:
         api.app.state.ctx.services.stopping.set()
         response = api.client().get("/api/alerts/stream", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200 and response.text == "retry: 1000\n\n"  # not one round of the loop
+
+
+def test_amendments_and_the_history_of_an_alert(seeded: tuple[Api, str, list[dict[str, object]]]) -> None:
+    api, _, alerts = seeded
+    alert_id = alerts[0]["alert_id"]
+    ann, bob = logged_in(api, "ann"), logged_in(api, "bob")
+    decide, engage = f"/api/alerts/{alert_id}/adjudication", f"/api/alerts/{alert_id}/outcome"
+    assert ann.post(decide, json={"decision": "confirm", "version": 1, "note": "same tattoo"}).status_code == 200
+    spoken = bob.post(engage, json={"outcome": "spoken_to", "version": 2})
+    assert spoken.status_code == 200 and not spoken.json()["hold"]
+    # Overwriting the outcome is refused; an amendment with its reason is kept next to the first.
+    refused = bob.post(engage, json={"outcome": "not_the_person", "version": 3})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "alert_state"
+    api.clock.advance(minutes=5)
+    wrong = bob.post(
+        engage,
+        json={"outcome": "not_the_person", "version": 3, "amendment_reason": "date of birth did not match"},
+    )
+    assert wrong.status_code == 200, wrong.text
+    assert (wrong.json()["status"], wrong.json()["outcome"], wrong.json()["version"]) == (
+        "confirmed",
+        "not_the_person",
+        4,
+    )
+    # The decision is amended too, with its reason; without one it is refused.
+    assert ann.post(decide, json={"decision": "reject", "reason": "different_person", "version": 4}).status_code == 409
+    amended = ann.post(
+        decide,
+        json={"decision": "reject", "reason": "different_person", "version": 4, "amendment_reason": "not him"},
+    )
+    assert amended.status_code == 200 and amended.json()["status"] == "rejected"
+    assert (
+        ann.post(decide, json={"decision": "confirm", "version": 1, "amendment_reason": "x" * 2001}).status_code == 422
+    )
+    history = bob.get(f"/api/alerts/{alert_id}/history")
+    assert history.status_code == 200, history.text
+    body = history.json()
+    assert (body["status"], body["outcome"], body["hold"]) == ("rejected", "not_the_person", False)
+    assert [
+        (c["kind"], c["value"], c["previous"], c["changed_by"], c["amended"], c["note"]) for c in body["changes"]
+    ] == [
+        ("adjudication", "confirmed", "pending", "ann", False, "same tattoo"),
+        ("engagement", "spoken_to", None, "bob", False, ""),
+        ("engagement", "not_the_person", "spoken_to", "bob", True, "date of birth did not match"),
+        ("adjudication", "rejected", "confirmed", "ann", True, "not him"),
+    ]
+    assert body["changes"][2]["at"].startswith("2026-11-26T12:05:00")
+    assert bob.get("/api/alerts/nope/history").status_code == 404
+    with api.db.session() as session:
+        viewed = [e.details for e in iter_entries(session, action="alert.view") if e.target_id == alert_id]
+    assert {"view": "history"} in viewed
+
+
+def test_an_arrest_recorded_over_the_api_puts_the_alert_on_hold(
+    seeded: tuple[Api, str, list[dict[str, object]]],
+) -> None:
+    api, _, alerts = seeded
+    alert_id = alerts[1]["alert_id"]
+    ann = logged_in(api, "ann")
+    ann.post(f"/api/alerts/{alert_id}/adjudication", json={"decision": "reject", "reason": "other", "version": 1})
+    # Officers engaged a rejected alert anyway (the person came forward): recorded, and an arrest is evidence.
+    arrested = ann.post(f"/api/alerts/{alert_id}/outcome", json={"outcome": "arrested", "version": 2})
+    assert arrested.status_code == 200, arrested.text
+    assert arrested.json()["hold"] is True
+    with api.db.session() as session:
+        (hold,) = [e for e in iter_entries(session, action="alert.hold") if e.target_id == alert_id]
+    assert hold.actor == "user:ann" and hold.details["outcome"] == "arrested"

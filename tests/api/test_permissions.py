@@ -50,6 +50,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/alerts/{alert_id}/probe"): STAFF,
     ("GET", "/api/alerts/{alert_id}/context"): STAFF,
     ("GET", "/api/alerts/{alert_id}/reference"): STAFF,
+    ("GET", "/api/alerts/{alert_id}/history"): STAFF,
     ("POST", "/api/alerts/{alert_id}/adjudication"): {"operator", "supervisor"},
     ("POST", "/api/alerts/{alert_id}/outcome"): {"operator", "supervisor"},
     ("GET", "/api/cameras"): STAFF,

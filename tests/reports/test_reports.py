@@ -33,6 +33,7 @@ from openlfr.reports.deployment import build_record, to_csv, to_html
 from openlfr.reports.transparency import build_transparency, charts, render_transparency
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
+from openlfr.store.governance_models import Deployment
 from tests.deployments.helpers import T0, alert_event, make_snapshot, plan, planner, sgt
 from tests.helpers.accounts import cli_sign_in
 
@@ -55,6 +56,46 @@ def test_tally_maps_review_and_outcome_to_the_published_categories() -> None:
     t = tally(REVIEWS)
     assert (t.alerts, t.true_confirmed, t.true_unconfirmed, t.false_confirmed, t.false_unconfirmed) == (7, 2, 2, 1, 1)
     assert (t.unreviewed, t.engagements, t.arrests) == (1, 3, 1)
+
+
+def test_the_final_state_decides_true_or_false() -> None:
+    """A confirmed alert found to be someone else when spoken to is a false alert (engaged); a confirmed alert
+    that officers chose not to engage stays true and unconfirmed."""
+    t = tally([("confirmed", "not_the_person"), ("confirmed", "not_engaged"), ("rejected", "not_the_person")])
+    assert (t.true_confirmed, t.true_unconfirmed, t.false_confirmed, t.false_unconfirmed) == (0, 1, 2, 0)
+    assert (t.engagements, t.arrests, t.unreviewed) == (2, 0, 0)
+
+
+def test_published_figures_follow_the_final_state_and_count_the_unreviewed(store: Store) -> None:
+    """The deployment record, the transparency report and the public feed count "not the person" as false and
+    say how many alerts nobody reviewed; the purge keeps those figures."""
+    from openlfr.reports.public_feed import feed_html, public_deployment
+    from openlfr.retention.purge import purge_alerts
+
+    reviews: list[tuple[str, str | None]] = [
+        ("confirmed", "not_the_person"),
+        ("confirmed", "arrested"),
+        ("pending", None),
+    ]
+    deployment_id = _deployment(store, "Station", 0, reviews, faces=1000)
+    with store.db.session() as session:
+        record = build_record(session, deployment_id)
+        assert (record.true_confirmed, record.false_confirmed, record.unreviewed) == (1, 1, 1)
+        assert record.false_alert_rate == pytest.approx(1 / 1000) and record.false_alert_share == pytest.approx(1 / 2)
+        assert "<th>Not reviewed (pending or escalated)</th><td>1</td>" in to_html(record)
+        deployment = session.get(Deployment, deployment_id)
+        assert deployment is not None
+        item = public_deployment(session, deployment, GovernanceConfig())
+        assert item.figures is not None and (item.figures.false_confirmed, item.figures.unreviewed) == (1, 1)
+        assert "alerts 3 (true 1, false 1, not reviewed 1)" in feed_html([item], GovernanceConfig())
+        report = build_transparency(session, T0 - timedelta(days=1), T0 + timedelta(days=1))
+        totals = report.totals()
+        assert (totals["false_confirmed"], totals["true_confirmed"], totals["unreviewed"]) == (1, 1, 1)
+        assert "1 not reviewed" in render_transparency(report, "html")
+        supervisor = sgt(session)
+    purge_alerts(store, now=T0 + timedelta(days=60), retention_days=31, by=supervisor)
+    with store.db.session() as session:
+        assert build_record(session, deployment_id) == record
 
 
 def _deployment(

@@ -8,19 +8,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.event import AlertEvent
+from openlfr.alerts.review import Decision, EngagementOutcome, adjudicate, alert_history, record_outcome
 from openlfr.audit import iter_entries, verify_chain
 from openlfr.auth.principal import Principal
 from openlfr.cli import main
+from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
-from openlfr.retention.purge import HoldError, RetentionScheduler, lift_hold, place_hold, purge_alerts
-from openlfr.store.alert_models import AlertRecord
+from openlfr.retention.purge import (
+    HoldError,
+    RetentionScheduler,
+    held_alerts,
+    lift_hold,
+    place_hold,
+    purge_alerts,
+)
+from openlfr.store.alert_models import AlertChange, AlertRecord
 from openlfr.store.context import Store, open_store
 from tests.deployments.helpers import alert_event, sgt
-from tests.helpers.accounts import cli_sign_in
+from tests.helpers.accounts import cli_sign_in, person
 
 SUPERVISOR = Principal.system("test")
 
@@ -117,3 +127,48 @@ def test_cli_run_status_and_holds(
     assert "hold lifted" in capsys.readouterr().out
     assert main(["retention", "status", "--json", *db]) == 0
     assert json.loads(capsys.readouterr().out)["due"] == 1
+
+
+def _engaged(store: Store, alert_id: str, outcome: EngagementOutcome, **kwargs: object) -> None:
+    """An officer confirms the alert on the day and records what happened when they engaged."""
+    with store.db.session() as session:
+        officer = person(session, "ann", "operator")
+        decided = adjudicate(session, alert_id, decision=Decision.CONFIRM, version=1, by=officer, now=NOW)
+        record_outcome(
+            session,
+            alert_id,
+            outcome=outcome,
+            version=decided.version,
+            by=officer,
+            now=NOW,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+def test_an_arrest_puts_the_alert_on_hold_and_the_purge_at_40_days_keeps_it(store: Store) -> None:
+    _engaged(store, "old1", EngagementOutcome.ARRESTED)  # 40 days old
+    _engaged(store, "old2", EngagementOutcome.SPOKEN_TO)  # 32 days old
+    with store.db.session() as session:
+        held = session.get(AlertRecord, "old1")
+        assert held is not None and held.hold and held.hold_by == "ann"
+        assert held.hold_reason is not None and "arrested" in held.hold_reason
+        (entry,) = list(iter_entries(session, action="alert.hold", target_id="old1"))
+        assert entry.actor == "user:ann" and entry.details["rule"] == "governance.evidence_outcomes"
+    result = purge_alerts(store, now=NOW, retention_days=31, by=SUPERVISOR)
+    assert (result.alerts, result.held) == (2, 1)  # old2 (32 days) and "held" (60 days, never held) go
+    with store.db.session() as session:
+        assert sorted(session.scalars(select(AlertRecord.id))) == ["old1", "recent"]
+        # The purged alert's history went with it (alert data); the held one keeps all of its.
+        assert sorted(set(session.scalars(select(AlertChange.alert_id)))) == ["old1"]
+        assert len(alert_history(session, "old1")) == 2
+
+
+def test_outcomes_named_in_the_configuration_make_an_alert_evidence(store: Store) -> None:
+    config = GovernanceConfig(evidence_outcomes=["arrested", "no_action"])
+    _engaged(store, "old1", EngagementOutcome.NO_ACTION, evidence_outcomes=config.evidence_outcomes)
+    _engaged(store, "old2", EngagementOutcome.NOT_THE_PERSON, evidence_outcomes=config.evidence_outcomes)
+    assert GovernanceConfig().evidence_outcomes == ["arrested"]
+    with store.db.session() as session:
+        assert [r.id for r in held_alerts(session)] == ["old1"]
+    with pytest.raises(ValidationError):
+        GovernanceConfig(evidence_outcomes=["shot"])  # type: ignore[list-item]

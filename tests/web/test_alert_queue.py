@@ -229,7 +229,7 @@ def test_decisions_are_asked_for_with_reason_and_note(
     assert dialog.is_hidden() and alice.locator(".status").text_content() == "pending"
     # Confirm: asked, with a note; every open alert of the encounter is confirmed.
     alice.locator("button.confirm").click()
-    assert "cannot be undone" in dialog.locator(".ask-text").text_content()
+    assert "cannot be undone: only corrected later with a reason" in dialog.locator(".ask-text").text_content()
     dialog.locator("textarea[name=note]").fill("same jacket as the warrant photo")
     dialog.locator("button.ask-submit").click()
     page.wait_for_function(
@@ -239,18 +239,29 @@ def test_decisions_are_asked_for_with_reason_and_note(
     # One engagement, one outcome: recorded on the best alert only; the choices are the server's.
     outcomes = alice.locator("select.outcome-choice option")
     assert [outcomes.nth(i).get_attribute("value") for i in range(outcomes.count())] == [
-        "spoken_to", "arrested", "no_action", "not_located"
+        "spoken_to", "arrested", "no_action", "not_the_person", "not_located", "not_engaged"
     ]  # fmt: skip
     alice.locator("select.outcome-choice").select_option("spoken_to")
     alice.locator("button.record-outcome").click()
     alice.locator(".outcome", has_text="spoken to").wait_for()
+    # Spoken to, it was someone else: changing the outcome is an amendment, asked for with its reason.
+    alice.locator("select.outcome-choice").select_option("not_the_person")
+    alice.locator("button.record-outcome").click()
+    assert dialog.is_visible() and "stays in the alert's history" in dialog.locator(".ask-text").text_content()
+    dialog.locator("button.ask-submit").click()
+    assert dialog.is_visible()  # the reason is required: the browser keeps the dialog open
+    dialog.locator("textarea[name=note]").fill("date of birth did not match")
+    dialog.locator("button.ask-submit").click()
+    alice.locator(".outcome", has_text="not the person").wait_for()
     with queue.api.db.session() as session:
         rows = session.query(AlertRecord).order_by(AlertRecord.seq).all()
         notes = [e.details.get("note") for e in iter_entries(session) if e.action == "alert.adjudicate"]
+        amended = [e.details for e in iter_entries(session) if e.action == "alert.outcome"][-1]
     assert [(r.status, r.outcome) for r in rows] == [
-        ("confirmed", None), ("confirmed", "spoken_to"), ("confirmed", None), ("pending", None)
+        ("confirmed", None), ("confirmed", "not_the_person"), ("confirmed", None), ("pending", None)
     ]  # fmt: skip
     assert notes == ["same jacket as the warrant photo"] * 3
+    assert (amended["previous"], amended["amendment_reason"]) == ("spoken_to", "date of birth did not match")
     assert page.errors == []
     page.close()
 

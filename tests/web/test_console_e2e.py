@@ -128,7 +128,7 @@ def test_live_alert_is_confirmed_and_its_outcome_saved(
         assert escalated.status_code == 200, escalated.text
     card.locator("button.confirm").click()
     dialog = page.locator("#ask-dialog")
-    assert "cannot be undone" in dialog.locator(".ask-text").text_content()
+    assert "cannot be undone: only corrected later with a reason" in dialog.locator(".ask-text").text_content()
     dialog.locator("button.ask-submit").click()
     conflict = card.locator(".conflict")
     conflict.wait_for()

@@ -3,9 +3,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from openlfr.config.notice import NoticeConfig
+
+EngagementOutcomeName = Literal["spoken_to", "arrested", "no_action", "not_the_person", "not_located", "not_engaged"]
+"""the engagement outcomes an officer records (openlfr.alerts.review.EngagementOutcome)"""
+
+
+def _arrest_only() -> list[EngagementOutcomeName]:
+    return ["arrested"]
 
 
 class GovernanceConfig(BaseModel):
@@ -39,6 +48,11 @@ class GovernanceConfig(BaseModel):
         description="the creator of a deployment can neither authorise it nor override its threshold, and an "
         "escalated alert is decided by another officer than the one who escalated it (a token counts as its "
         "creator); turn off only where one officer must do everything, and say so in the DPIA",
+    )
+    evidence_outcomes: list[EngagementOutcomeName] = Field(
+        default_factory=_arrest_only,
+        description="engagement outcomes that make an alert evidence: recording one puts the alert on legal hold "
+        "automatically (kept past the retention period until a supervisor lifts the hold)",
     )
     max_watchlist_subjects: int = Field(
         20_000,

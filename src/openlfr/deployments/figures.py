@@ -7,9 +7,12 @@
   count them. Before alert rows are deleted, ``retire_alerts`` adds their categories to the deployment's
   ``retired_alerts`` tally, and the record's figures are the remaining alerts' categories plus that tally.
 
-Alert categories (docs/GOVERNANCE.md §5): *true* when the reviewing officer confirmed the alert, *false* when
-they rejected it (pending and escalated alerts are ``unreviewed``); *confirmed* when an officer engaged the
-person (outcome ``spoken_to``, ``arrested`` or ``no_action``), *unconfirmed* otherwise.
+Alert categories (docs/GOVERNANCE.md §5) follow the alert's final state: *true* when the reviewing officer
+confirmed the alert and the engagement did not show it was someone else, *false* when they rejected it or when
+the person engaged was ``not_the_person`` (pending and escalated alerts are ``unreviewed``: nobody decided
+them); *confirmed* when an officer engaged the person (outcome ``spoken_to``, ``arrested``, ``no_action`` or
+``not_the_person``), *unconfirmed* otherwise (none, ``not_located``, ``not_engaged``). Amending a decision or
+an outcome moves the alert to its new category.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from openlfr.deployments.types import RunCounts
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.governance_models import Deployment, DeploymentCount
 
-ENGAGED: Final = frozenset({"spoken_to", "arrested", "no_action"})
+ENGAGED: Final = frozenset({"spoken_to", "arrested", "no_action", "not_the_person"})
+REVIEWED: Final = frozenset({"confirmed", "rejected"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +64,11 @@ def tally(rows: Iterable[tuple[str, str | None]]) -> AlertTally:
         engaged = outcome in ENGAGED
         counts["engagements"] += engaged
         counts["arrests"] += outcome == "arrested"
-        if status == "confirmed":
-            counts["true_confirmed" if engaged else "true_unconfirmed"] += 1
-        elif status == "rejected":
-            counts["false_confirmed" if engaged else "false_unconfirmed"] += 1
-        else:
+        if status not in REVIEWED:
             counts["unreviewed"] += 1
+            continue
+        true = status == "confirmed" and outcome != "not_the_person"
+        counts[f"{'true' if true else 'false'}_{'confirmed' if engaged else 'unconfirmed'}"] += 1
     return AlertTally(**counts)
 
 

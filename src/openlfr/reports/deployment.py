@@ -224,7 +224,7 @@ def to_html(record: DeploymentRecord) -> str:
         ("True alerts, unconfirmed", str(record.true_unconfirmed)),
         ("False alerts, confirmed", str(record.false_confirmed)),
         ("False alerts, unconfirmed", str(record.false_unconfirmed)),
-        ("Not yet reviewed", str(record.unreviewed)),
+        ("Not reviewed (pending or escalated)", str(record.unreviewed)),
         ("Engagements", str(record.engagements)),
         ("Arrests", str(record.arrests)),
         ("False-alert rate (of faces seen)", _pct(record.false_alert_rate)),

@@ -1,4 +1,5 @@
-"""Retention of alerts: purge after ``governance.alert_retention_days`` unless on hold; holds by supervisors.
+"""Retention of alerts: purge after ``governance.alert_retention_days`` unless on hold; holds by supervisors,
+and automatically when an engagement outcome makes the alert evidence (``governance.evidence_outcomes``).
 
 An alert is due when its decision time is older than the retention period and it is not on hold. Purging
 is two steps. First, one transaction deletes the due alert rows, puts their image files on the durable
@@ -186,6 +187,24 @@ def place_hold(session: Session, alert_id: str, *, by: Principal, reason: str, n
         details={"supervisor": by.label, "reason": reason.strip()},
     )
     return record
+
+
+def hold_as_evidence(session: Session, record: AlertRecord, *, by: Principal, outcome: str, now: datetime) -> None:
+    """Put an alert on hold because the engagement outcome ``outcome`` (one of
+    ``governance.evidence_outcomes``) makes it evidence; part of recording that outcome, in its transaction.
+
+    No supervisor is needed to *keep* evidence (the officer who records the arrest may do it); lifting the hold
+    is still a supervisor's decision (``lift_hold``)."""
+    reason = f"evidence: engagement outcome {outcome} (governance.evidence_outcomes)"
+    record.hold, record.hold_reason, record.hold_by, record.hold_at = True, reason, by.label, now
+    append_audit(
+        session,
+        actor=by.actor,
+        action="alert.hold",
+        target_type="alert",
+        target_id=record.id,
+        details={"placed_by": by.label, "reason": reason, "rule": "governance.evidence_outcomes", "outcome": outcome},
+    )
 
 
 def lift_hold(session: Session, alert_id: str, *, by: Principal, reason: str) -> AlertRecord:

@@ -8,6 +8,10 @@ delete the alert history (erasure may null ``subject_id``), and the deployment t
 as the Server-Sent Events id, so a reconnecting console asks for everything after the last one it saw.
 ``version`` is the optimistic lock of adjudication: an update names the version it read and fails when
 someone else changed the row in between.
+
+The alert row holds the *current* adjudication and engagement outcome; ``alert_change`` keeps every change
+to either (who, when, what it was before, why), one row per change, never updated. It is alert data: its rows
+go with their alert (``ON DELETE CASCADE``) when the purge or an erasure deletes the alert.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openlfr.store.models import Base, utcnow
 
 STATUSES: Final = ("pending", "confirmed", "rejected", "escalated")
-OUTCOMES: Final = ("spoken_to", "arrested", "no_action", "not_located")
+OUTCOMES: Final = ("spoken_to", "arrested", "no_action", "not_the_person", "not_located", "not_engaged")
+CHANGE_KINDS: Final = ("adjudication", "engagement")
 
 
 class AlertRecord(Base):
@@ -67,3 +72,30 @@ class AlertRecord(Base):
     hold_by: Mapped[str | None] = mapped_column(String(64), default=None)
     hold_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AlertChange(Base):
+    """One change of an alert's adjudication or engagement outcome, as it was made (append-only)."""
+
+    __tablename__ = "alert_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(String(32), ForeignKey("alert.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    """``adjudication`` (confirmed, rejected, escalated) or ``engagement`` (an outcome)"""
+    value: Mapped[str] = mapped_column(String(20))
+    previous: Mapped[str | None] = mapped_column(String(20), default=None)
+    """the status or outcome before this change (None: no outcome was recorded yet)"""
+    reject_reason: Mapped[str | None] = mapped_column(String(40), default=None)
+    amended: Mapped[bool] = mapped_column(Boolean, default=False)
+    """this change corrects an earlier decision or outcome (``note`` then says why)"""
+    note: Mapped[str] = mapped_column(Text, default="")
+    changed_by: Mapped[str] = mapped_column(String(64))
+    """the principal's label (as ``adjudicated_by``)"""
+    changed_by_account: Mapped[str] = mapped_column(String(64))
+    """the accountable person (a token's creator)"""
+    actor: Mapped[str] = mapped_column(String(100))
+    """as in the audit chain (``user:ann``)"""
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer)
+    """the alert's version after this change"""

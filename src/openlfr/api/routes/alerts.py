@@ -1,4 +1,5 @@
-"""``/api/alerts``: list, view, images, the live stream (Server-Sent Events), adjudication and outcome."""
+"""``/api/alerts``: list, view, images, the live stream (Server-Sent Events), adjudication and outcome (and
+their amendments), and each alert's history of changes."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from openlfr.alerts.review import (
     RejectReason,
     StaleVersionError,
     adjudicate,
+    alert_history,
     alerts_after,
     get_alert,
     last_seq,
@@ -38,6 +40,8 @@ from openlfr.api.errors import ApiError
 from openlfr.api.permissions import Permission
 from openlfr.api.schemas.alerts import (
     AdjudicationRequest,
+    AlertChangePublic,
+    AlertHistory,
     AlertOptions,
     AlertPage,
     AlertPublic,
@@ -303,6 +307,18 @@ def show(alert_id: str, db: SessionDep, principal: CurrentUser) -> AlertPublic:
     return public
 
 
+@router.get("/{alert_id}/history", dependencies=[read])
+def history(alert_id: str, db: SessionDep, principal: CurrentUser) -> AlertHistory:
+    """Every change of the alert's adjudication and engagement outcome (who, when, what, why), oldest first."""
+    record = get_alert(db, alert_id)
+    changes = [AlertChangePublic.model_validate(change) for change in alert_history(db, alert_id)]
+    audit(db, principal, "alert.view", "alert", alert_id, {"view": "history"})
+    db.commit()
+    return AlertHistory(
+        alert_id=record.id, status=record.status, outcome=record.outcome, hold=record.hold, changes=changes
+    )
+
+
 def _media(ctx: AppContext) -> MediaStore:
     if ctx.services.store is None:
         raise StorageError("no media store is configured")
@@ -386,6 +402,7 @@ def adjudication(
             reason=body.reason,
             separation_of_duties=ctx.settings.governance.separation_of_duties,
             note=body.note or "",
+            amendment_reason=body.amendment_reason or "",
         )
     except StaleVersionError as exc:
         db.rollback()
@@ -400,10 +417,20 @@ def adjudication(
 def outcome(
     alert_id: str, body: OutcomeRequest, db: SessionDep, ctx: ContextDep, principal: CurrentUser
 ) -> AlertPublic:
-    """Record what happened after engagement on a confirmed alert (same ``version`` rule as adjudication)."""
+    """Record what happened after the review of a confirmed or rejected alert (same ``version`` rule as
+    adjudication); changing a recorded outcome needs ``amendment_reason``. An outcome listed in
+    ``governance.evidence_outcomes`` (default: arrested) puts the alert on legal hold."""
     try:
         record = record_outcome(
-            db, alert_id, outcome=body.outcome, version=body.version, by=principal, now=ctx.services.clock()
+            db,
+            alert_id,
+            outcome=body.outcome,
+            version=body.version,
+            by=principal,
+            now=ctx.services.clock(),
+            note=body.note or "",
+            amendment_reason=body.amendment_reason or "",
+            evidence_outcomes=frozenset(ctx.settings.governance.evidence_outcomes),
         )
     except StaleVersionError as exc:
         db.rollback()

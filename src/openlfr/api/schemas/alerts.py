@@ -65,11 +65,47 @@ class AdjudicationRequest(Input):
     version: int = Field(ge=1, le=2**31 - 1, description="the alert version the decision was made on")
     reason: RejectReason | None = Field(None, description="required for reject, refused otherwise")
     note: str | None = Field(None, max_length=2000, description="the officer's free-text note, kept in the audit log")
+    amendment_reason: str | None = Field(
+        None,
+        max_length=2000,
+        description="required to change a confirmed or rejected alert (why the first decision was wrong), refused "
+        "otherwise; the first decision stays in the history",
+    )
 
 
 class OutcomeRequest(Input):
     outcome: EngagementOutcome
     version: int = Field(ge=1, le=2**31 - 1, description="the alert version the outcome was recorded on")
+    note: str | None = Field(None, max_length=2000, description="the officer's free-text note, kept in the history")
+    amendment_reason: str | None = Field(
+        None,
+        max_length=2000,
+        description="required to change an outcome already recorded (why), refused otherwise; the first outcome "
+        "stays in the history",
+    )
+
+
+class AlertChangePublic(Output):
+    """One change of the alert's adjudication or engagement outcome."""
+
+    kind: str = Field(description="adjudication or engagement")
+    value: str = Field(description="the status (confirmed, rejected, escalated) or the outcome it changed to")
+    previous: str | None = Field(description="the status or outcome before (null: no outcome yet)")
+    reject_reason: str | None
+    amended: bool = Field(description="a correction of an earlier decision or outcome; note says why")
+    note: str
+    changed_by: str
+    changed_by_account: str = Field(description="the accountable person (a token's creator)")
+    at: datetime
+    version: int = Field(description="the alert's version after the change")
+
+
+class AlertHistory(Output):
+    alert_id: str
+    status: str
+    outcome: str | None
+    hold: bool
+    changes: list[AlertChangePublic] = Field(description="oldest first; never edited")
 
 
 class EncounterMember(Output):

@@ -8,6 +8,7 @@ import { ask, can, flash } from "./ui.js";
 
 const PAGE = 20;
 const OPEN = new Set(["pending", "escalated"]);
+const DECIDED = new Set(["confirmed", "rejected"]);
 
 /**
  * @typedef {object} Member
@@ -344,11 +345,11 @@ function decidedText(encounter) {
 
 /**
  * The one alert an engagement's outcome is recorded on (one engagement, one outcome, however many repeats):
- * the best face if it is confirmed.
+ * the best face once it is decided (officers may engage the person of a rejected alert too).
  * @param {Encounter} encounter
  */
 function outcomeTarget(encounter) {
-  return encounter.best.status === "confirmed" ? encounter.best : null;
+  return DECIDED.has(encounter.best.status) ? encounter.best : null;
 }
 
 // ---- decisions -----------------------------------------------------------------------------------------
@@ -408,7 +409,8 @@ export async function decide(card, decision) {
   const many = targets.length === 1 ? "this alert"
     : targets.length < encounter.open ? `the newest ${targets.length} of its ${encounter.open} open alerts`
       : `all ${targets.length} open alerts of this encounter`;
-  const final = decision === "escalate" ? "A supervisor then confirms or rejects it." : "This cannot be undone.";
+  const final = decision === "escalate" ? "A supervisor then confirms or rejects it."
+    : "It cannot be undone: only corrected later with a reason, and this decision stays in the alert's history.";
   const answer = await ask({
     title: `${q.title} (${plural(targets.length, "alert")})?`, submit: q.submit, note: true, danger: decision === "reject",
     text: `This ${q.verb} ${many} (${who} on ${encounter.best.source}). ${final}`,
@@ -435,7 +437,8 @@ export async function decide(card, decision) {
   }
   fillCard(card, encounter);
   if (done) flash(`${done} alert${done === 1 ? "" : "s"} of ${who}: ${words(statusOf(encounter))}.`);
-  const next = $(".engage", card).hidden ? null : $(".outcome-choice", card);
+  // After a confirmation the engagement comes next; after a rejection, usually the next card (focus stays).
+  const next = decision !== "confirm" || $(".engage", card).hidden ? null : $(".outcome-choice", card);
   if (next) next.focus();
 }
 
@@ -444,10 +447,25 @@ async function recordOutcome(card) {
   const encounter = queue.encounters.get(card.dataset.key || "");
   const target = encounter ? outcomeTarget(encounter) : null;
   if (!encounter || !target) return;
+  const outcome = $(".outcome-choice", card).value;
+  if (outcome === target.outcome) return;
+  /** @type {Record<string, any>} */
+  const body = { outcome, version: target.version };
+  if (target.outcome) {
+    // A recorded outcome is never overwritten: the change is an amendment, with its reason.
+    const answer = await ask({
+      title: "Amend the outcome?", submit: "Amend outcome", note: true, noteRequired: true,
+      noteLabel: "Why it is amended (required; kept in the alert's history)",
+      text: `${target.outcome_by} recorded "${words(target.outcome)}". This changes it to "${words(outcome)}"; ` +
+        "the first outcome stays in the alert's history.",
+    });
+    card.focus();
+    if (!answer) return;
+    body.amendment_reason = answer.note;
+  }
   $(".conflict", card).hidden = true;
   try {
-    const updated = await api("POST", `/api/alerts/${target.id}/outcome`,
-      { outcome: $(".outcome-choice", card).value, version: target.version });
+    const updated = await api("POST", `/api/alerts/${target.id}/outcome`, body);
     absorb(encounter, updated);
     fillCard(card, encounter);
     flash(`Outcome saved: ${words(updated.outcome)}.`);

@@ -28,6 +28,8 @@ export function flash(message) {
  * @property {string} submit the label of the button that does it
  * @property {string[]} [reasons] codes to choose one from (required when given)
  * @property {boolean} [note] offer a free-text note
+ * @property {string} [noteLabel] what the note is for (default: an optional note for the audit log)
+ * @property {boolean} [noteRequired] the note must be given (e.g. why an earlier record is amended)
  * @property {boolean} [danger]
  */
 
@@ -47,6 +49,8 @@ export function ask(question) {
     el("label", { class: "inline" },
       el("input", { type: "radio", name: "reason", value: code, required: index === 0 }), ` ${words(code)}`)));
   $(".ask-note", dialog).hidden = !question.note;
+  $(".ask-note-label", dialog).textContent = question.noteLabel || "Note (optional; kept in the audit log)";
+  form.note.required = Boolean(question.note && question.noteRequired);
   form.note.value = "";
   const submit = $("button.ask-submit", dialog);
   submit.textContent = question.submit;
