@@ -3,24 +3,27 @@
 For each watchlist size N the threshold is the one ``lfr calibrate`` recommends (``openlfr.eval.calibrate``:
 generalised Pareto tail of the impostor scores, independence over the N comparisons) for the NPL/Met
 operating point — at most one false alert per 6,000 passers-by — on the in-the-wild impostor scores of
-``faces/lfw_dev`` (5.9 million pairs). Prints one JSON object: the table, the fit and the commands' inputs;
-``pipeline/thresholds.py`` records the numbers next to this derivation.
+``faces/lfw_dev`` (5.9 million pairs), embedded by the default engine settings (flip augmentation on). Prints one
+JSON object: the table, the fit, the verification figures of the same embeddings (what ``lfr eval verify`` prints
+for them) and the commands' inputs; ``pipeline/thresholds.py`` records the numbers next to this derivation.
 
-    .venv/bin/python benchmarks/derive_size_thresholds.py [DATASET] > size_thresholds.json
+    .venv/bin/python benchmarks/derive_size_thresholds.py [DATASET] > benchmarks/results_size_thresholds.json
+    .venv/bin/python benchmarks/derive_size_thresholds.py --no-flip > benchmarks/results_size_thresholds_no_flip.json
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
-from openlfr.config.models import Settings
+from openlfr.config.models import EngineConfig, Settings, SFaceConfig
 from openlfr.engine import FaceEngine
 from openlfr.eval.calibrate import calibrate
 from openlfr.eval.dataset import embed_dataset, scan_dataset
-from openlfr.eval.verify import all_pair_scores
+from openlfr.eval.verify import all_pair_scores, verification_report
 
 SIZES = (1, 10, 100, 1_000, 10_000, 100_000)
 PASSERS_BY = 6_000
@@ -29,8 +32,12 @@ FALSE_ALERTS = 1.0
 
 def main() -> None:
     default = Path(os.environ.get("LFR_SHARED_DATA", "../shared/data")) / "faces" / "lfw_dev"
-    dataset = Path(sys.argv[1]) if len(sys.argv) > 1 else default
-    engine = FaceEngine.from_settings(Settings())
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dataset", type=Path, nargs="?", default=default)
+    parser.add_argument("--no-flip", action="store_true", help="the embedder without flip augmentation")
+    args = parser.parse_args()
+    dataset = args.dataset
+    engine = FaceEngine.from_settings(Settings(engine=EngineConfig(embedder=SFaceConfig(flip=not args.no_flip))))
     data = embed_dataset(engine, scan_dataset(dataset))
     pairs = all_pair_scores(data)
     rows = []
@@ -57,6 +64,7 @@ def main() -> None:
         "false_alerts": FALSE_ALERTS,
         "tail_fit": {"location": fit.location, "shape": fit.shape, "scale": fit.scale, "rate": fit.rate},
         "table": rows,
+        "verification": {k: v for k, v in verification_report(data, pairs, str(dataset)).items() if k != "failures"},
     }
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")

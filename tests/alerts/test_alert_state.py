@@ -68,6 +68,17 @@ def test_fusion_is_quality_weighted() -> None:
     assert fused[0] > 0.9 > fused[1] > 0
 
 
+def test_fusion_rules_weight_the_kept_faces_as_named() -> None:
+    evidence = TrackEvidence(track_id=1, keep=5)
+    evidence.add(sample(0.9, [1, 0]), threshold=0.5)
+    evidence.add(sample(0.3, [0, 1]), threshold=0.5)
+    quality_weighted, mean, best = (evidence.fused(rule) for rule in ("quality", "mean", "best"))
+    assert np.allclose(quality_weighted, l2_normalise(np.array([[0.9, 0.3]], np.float32))[0], atol=1e-6)
+    assert np.allclose(mean, l2_normalise(np.array([[1, 1]], np.float32))[0], atol=1e-6)
+    assert np.allclose(best, [1, 0], atol=1e-6)
+    assert np.allclose(evidence.fused(), quality_weighted)  # the default rule
+
+
 def test_discard_forgets_faces_and_embeddings() -> None:
     evidence = TrackEvidence(track_id=1, keep=2)
     evidence.add(sample(0.5, [1, 0]), threshold=0.5)

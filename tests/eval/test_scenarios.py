@@ -23,6 +23,7 @@ from openlfr.eval.scenarios import (
     Clip,
     ScenarioRun,
     Watchlist,
+    pass_ceilings,
     read_labels,
     record,
     replay,
@@ -145,6 +146,72 @@ def test_the_replay_decides_as_the_pipeline_does(fake_engine: FaceEngine, tmp_pa
     assert seen[0.99] and len({tuple(a) for a in seen.values()}) > 1  # the sweep changes the outcome
 
 
+def test_the_configured_fusion_rule_makes_the_fused_probe(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    # With "best" the fused probe is the track's best face itself: its top score is one its faces scored; the
+    # quality-weighted mean of several faces of a walking person scores differently from each of them.
+    folder = tmp_path / "walk"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    for i in range(14):  # the same face, a little different in every frame (sensor noise)
+        frame = scene([(0, 10 + 9 * i, 20 + 5 * i)]).astype(np.int16) + rng.integers(-12, 13, (1, 1, 1))
+        frame[20 + 5 * i : 68 + 5 * i, 10 + 9 * i : 58 + 9 * i] += rng.integers(-20, 21, (48, 48, 1)).astype(np.int16)
+        cv2.imwrite(str(folder / f"{i:03d}.png"), np.clip(frame, 0, 255).astype(np.uint8))
+    clips = (Clip(folder, ("s0",)),)
+    watchlist = Watchlist(fake_watchlist(fake_engine, (0, 1)), frozenset({"s0", "s1"}), 0, 0)
+
+    def fused_outside_faces(fusion: str) -> int:
+        config = PipelineConfig(margin=0.005, improvement=1.0, fusion=fusion)  # type: ignore[arg-type]
+        recorded = record(fake_engine, watchlist, clips, config)
+        seen: set[float] = set()
+        outside = 0
+        for j in recorded.run.judgements:
+            seen |= {round(f.score, 5) for f in j.faces}
+            outside += round(j.fused[0].score, 5) not in seen
+        assert len(recorded.run.judgements) >= 2
+        return outside
+
+    assert fused_outside_faces("best") == 0
+    assert fused_outside_faces("quality") > 0
+
+
+def test_the_cli_offers_every_fusion_rule() -> None:
+    import argparse
+
+    from openlfr.alerts.state import FUSIONS
+    from openlfr.commands.eval import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    for rule in FUSIONS:
+        args = parser.parse_args(["eval", "scenarios", "labels.json", "--watchlist", "wl", "--fusion", rule])
+        assert args.fusion == rule
+    with pytest.raises(SystemExit):
+        parser.parse_args(["eval", "scenarios", "labels.json", "--watchlist", "wl", "--fusion", "max"])
+
+
+def test_pass_ceilings_name_the_highest_threshold_each_pass_is_found_at() -> None:
+    record_ = [
+        judgement("one", 1, 0.0, [("alice", 0.7), ("alice", 0.66)], [("alice", 0.68), ("bob", 0.2)]),
+        judgement("two", 1, 0.0, [("bob", 0.5), ("bob", 0.5)], [("bob", 0.52), ("carol", 0.1)]),
+        judgement("two", 2, 5.0, [("alice", 0.45), ("alice", 0.45)], [("alice", 0.46), ("bob", 0.3)]),
+    ]
+    clips = (Clip(Path("one"), ("alice",)), Clip(Path("two"), ("bob",)))
+    run = ScenarioRun(clips, frozenset({"alice", "bob"}), {"one": 1, "two": 2}, tuple(record_))
+    thresholds = [round(0.40 + 0.01 * i, 2) for i in range(41)]
+    report = pass_ceilings(run, POLICY, thresholds)
+    assert report["passes"] == [
+        {"clip": "one", "person": "alice", "found_up_to": 0.66},
+        {"clip": "two", "person": "bob", "found_up_to": 0.5},
+    ]
+    assert report["false_alerts_up_to"] == 0.45  # alice is not in clip two
+
+
+def test_pass_ceilings_of_a_pass_never_found_is_none() -> None:
+    run = ScenarioRun((Clip(Path("one"), ("alice",)),), frozenset({"alice"}), {"one": 1}, ())
+    report = pass_ceilings(run, POLICY, [0.3, 0.5])
+    assert report == {"passes": [{"clip": "one", "person": "alice", "found_up_to": None}], "false_alerts_up_to": None}
+
+
 @pytest.mark.model
 @pytest.mark.slow
 def test_scenarios_cli_on_shared_clips_with_distractors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -177,4 +244,7 @@ def test_scenarios_cli_on_shared_clips_with_distractors(tmp_path: Path, capsys: 
     assert tpir == sorted(tpir, reverse=True) and tpir[0] == 1.0  # higher thresholds never find more
     assert report["groups"]["fixture_group"]["x"]["tpir"] == 1.0
     assert plot.read_bytes()[:4] == b"\x89PNG"
+    assert report["fusion"] == "quality"
+    assert report["pass_ceilings"]["passes"][0]["person"] == "signer_A"
+    assert report["pass_ceilings"]["passes"][0]["found_up_to"] >= point["threshold"]
     assert np.isclose(report["sweep"][0]["threshold"], 0.3)

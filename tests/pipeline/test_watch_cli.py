@@ -202,6 +202,9 @@ def test_bench_pipeline_reports_throughput_and_stages(tmp_path: Path, capsys: py
     assert result["frames"] == 8 and result["runs"] == 2 and result["fps"] > 0
     assert set(result["stage_median_ms"]) == {"decode", "resize", "detect", "track", "select", "embed", "match"}
     assert {"latency_p50_ms", "latency_p95_ms", "cpu_cores_used", "peak_rss_mb", "faces_per_s"} <= result.keys()
+    assert result["embed_budget"] == 2  # the pipeline's default
+    assert main([*args, "--runs", "1", "--threshold", "0.99", "--embed-budget", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["embed_budget"] == 1
 
 
 @pytest.mark.model

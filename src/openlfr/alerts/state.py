@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -49,6 +50,12 @@ def _geometry_rank(detector_score: float, inter_ocular_px: float, yaw_deg: float
     return float(detector_score * size * frontal * level)
 
 
+Fusion = Literal["quality", "mean", "best"]
+"""How a track's kept faces make its probe (docs/EVALUATION.md measures them): ``quality``, the mean weighted by
+``quality_rank``; ``mean``, unweighted; ``best``, the best-ranked face alone."""
+FUSIONS: tuple[Fusion, ...] = ("quality", "mean", "best")
+
+
 @dataclass(slots=True)
 class FaceSample:
     """One embedded face of a track."""
@@ -82,9 +89,11 @@ class TrackEvidence:
         self.samples.sort(key=lambda s: -s.rank)
         del self.samples[self.keep :]
 
-    def fused(self) -> FloatArray:
-        """Quality-weighted mean of the kept embeddings, re-normalised."""
-        weights = np.array([max(s.rank, 1e-6) for s in self.samples], np.float32)
+    def fused(self, rule: Fusion = "quality") -> FloatArray:
+        """The kept embeddings fused by ``rule`` (``Fusion``), re-normalised."""
+        if rule == "best":
+            return self.samples[0].vector
+        weights = np.array([max(s.rank, 1e-6) if rule == "quality" else 1.0 for s in self.samples], np.float32)
         stacked = np.stack([s.vector for s in self.samples])
         fused: FloatArray = l2_normalise((weights[:, None] * stacked).sum(axis=0, keepdims=True))[0]
         return fused

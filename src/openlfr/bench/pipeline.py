@@ -25,9 +25,11 @@ def bench_pipeline(
     runs: int = 3,
     threshold: float | None = None,
     realtime: bool = False,
+    embed_budget: int | None = None,
 ) -> dict[str, Any]:
     """``realtime``: play the files at their own speed as cameras (frames the models cannot keep up with are
-    dropped and counted); otherwise read them as fast as the pipeline takes them."""
+    dropped and counted); otherwise read them as fast as the pipeline takes them. ``embed_budget``: the
+    pipeline's faces embedded per round (default: ``PipelineConfig``'s)."""
     from openlfr.alerts.dispatch import AlertDispatcher
     from openlfr.alerts.store import FileAlertStore
     from openlfr.engine import FaceEngine
@@ -44,7 +46,11 @@ def bench_pipeline(
         with tempfile.TemporaryDirectory(prefix="lfr-bench-") as store:
             opened = [open_source(s, source_id=f"{Path(s).name}#{i}", realtime=realtime) for i, s in enumerate(sources)]
             dispatcher = AlertDispatcher(FileAlertStore(Path(store)), [])
-            config = PipelineConfig(threshold=threshold)
+            config = (
+                PipelineConfig(threshold=threshold)
+                if embed_budget is None
+                else PipelineConfig(threshold=threshold, embed_budget=embed_budget)
+            )
             pipeline = WatchPipeline(
                 engine, snapshot, opened, dispatcher, config, drop_when_behind=True if realtime else None
             )
@@ -61,6 +67,7 @@ def bench_pipeline(
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "realtime": realtime,
+        "embed_budget": PipelineConfig().embed_budget if embed_budget is None else embed_budget,
         "runs": len(summaries),
         "fps_all_runs": [round(s.fps, 2) for s in summaries],
         "dropped_all_runs": [s.dropped_frames for s in summaries],

@@ -108,17 +108,33 @@ def _register_pipeline(sub: Any) -> None:
         action="store_true",
         help="play the files at their own speed as cameras (late frames are dropped and counted)",
     )
+    pipeline.add_argument(
+        "--embed-budget",
+        type=int,
+        default=None,
+        metavar="N",
+        help="faces embedded per round (default: the pipeline's, 2; docs/BENCHMARKS.md measures it)",
+    )
     pipeline.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     pipeline.set_defaults(handler=run_pipeline_bench)
 
 
 def run_pipeline_bench(args: argparse.Namespace) -> int:
     from openlfr.bench.pipeline import bench_pipeline
+    from openlfr.errors import ConfigError
 
     data = Path(os.environ.get("LFR_SHARED_DATA", "../shared/data"))
     sources = args.source or [str(data / "video" / "crowd_walk_1080p.mp4")]
+    if args.embed_budget is not None and args.embed_budget < 1:
+        raise ConfigError("--embed-budget must be at least 1")
     result = bench_pipeline(
-        settings_from(args), args.watchlist, sources, runs=args.runs, threshold=args.threshold, realtime=args.realtime
+        settings_from(args),
+        args.watchlist,
+        sources,
+        runs=args.runs,
+        threshold=args.threshold,
+        realtime=args.realtime,
+        embed_budget=args.embed_budget,
     )
     if args.json:
         print_json(result)

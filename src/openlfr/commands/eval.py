@@ -68,6 +68,12 @@ def register(subparsers: Any) -> None:
         metavar="FILE.csv",
         help="CSV with an 'identity' column (the names used in the labels) and group columns: per-group figures",
     )
+    scenarios.add_argument(
+        "--fusion",
+        choices=("quality", "mean", "best"),  # openlfr.alerts.state.FUSIONS (not imported: the CLI starts fast)
+        default="quality",
+        help="how a track's kept faces make its probe (default quality: the pipeline's; docs/EVALUATION.md)",
+    )
     scenarios.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     scenarios.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the DET curve to this PNG file")
     scenarios.set_defaults(handler=run_scenarios)
@@ -221,7 +227,16 @@ def run_scenarios(args: argparse.Namespace) -> int:
     from openlfr.engine import FaceEngine
     from openlfr.eval.equity import read_groups
     from openlfr.eval.plot import plot_det
-    from openlfr.eval.scenarios import build_watchlist, det_curve, group_scores, per_clip, read_labels, record, score
+    from openlfr.eval.scenarios import (
+        build_watchlist,
+        det_curve,
+        group_scores,
+        pass_ceilings,
+        per_clip,
+        read_labels,
+        record,
+        score,
+    )
     from openlfr.eval.scenarios import sweep as sweep_rows
     from openlfr.pipeline.app import pipeline_settings
     from openlfr.pipeline.config import PipelineConfig
@@ -234,7 +249,7 @@ def run_scenarios(args: argparse.Namespace) -> int:
     groups = read_groups(args.groups) if args.groups is not None else None
     engine = FaceEngine.from_settings(settings)
     watchlist = build_watchlist(engine, args.watchlist, args.distractors, args.size, args.seed)
-    config = PipelineConfig()
+    config = PipelineConfig(fusion=args.fusion)
     recorded = record(engine, watchlist, clips, config)
     operating = args.threshold if args.threshold is not None else default_threshold(engine.contract)
     policy = config.policy(operating)
@@ -257,6 +272,8 @@ def run_scenarios(args: argparse.Namespace) -> int:
         "operating_point": score(recorded.run, policy),
         "per_clip": per_clip(recorded.run, policy),
         "sweep": rows,
+        "fusion": config.fusion,
+        "pass_ceilings": pass_ceilings(recorded.run, policy, thresholds),
         "method": "one pipeline pass with every judgement recorded; the decision rules replayed per threshold",
         "model": engine.contract.as_dict(),
     }

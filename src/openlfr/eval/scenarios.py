@@ -174,6 +174,26 @@ def sweep(run: ScenarioRun, base: DecisionPolicy, thresholds: Sequence[float]) -
     return [score(run, _at(base, t)) for t in thresholds]
 
 
+def pass_ceilings(run: ScenarioRun, base: DecisionPolicy, thresholds: Sequence[float]) -> dict[str, Any]:
+    """Per person-pass, the highest threshold of ``thresholds`` at which the pass is found (None: at none), and
+    the highest at which any false alert is raised: a finer comparison of set-ups (e.g. fusion rules) than TPIR
+    over a handful of passes, since a better probe keeps its passes to higher thresholds."""
+    found_up_to: dict[tuple[str, str], float] = {}
+    false_up_to: float | None = None
+    people = {c.source_id: set(c.people) for c in run.clips}
+    for threshold in sorted(thresholds):
+        for alert in replay(run.judgements, _at(base, threshold)):
+            if alert.subject_id in people.get(alert.source_id, set()):
+                found_up_to[(alert.source_id, alert.subject_id)] = threshold
+            else:
+                false_up_to = threshold
+    passes = [
+        {"clip": clip, "person": person, "found_up_to": found_up_to.get((clip, person))}
+        for clip, person in person_passes(run.clips, run.listed)
+    ]
+    return {"passes": passes, "false_alerts_up_to": false_up_to}
+
+
 def _at(policy: DecisionPolicy, threshold: float) -> DecisionPolicy:
     return DecisionPolicy(threshold, policy.margin, policy.min_evidence, policy.cooldown_s)
 

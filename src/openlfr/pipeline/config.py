@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from openlfr.alerts.rules import DecisionPolicy
+from openlfr.alerts.state import Fusion
 from openlfr.config.models import QualityThresholds
 from openlfr.track.tracker import TrackerConfig
 
@@ -35,6 +36,11 @@ class PipelineConfig(BaseModel):
         default_factory=_match_gate, description="a face below these limits is tracked but never embedded"
     )
     keep_faces: int = Field(5, ge=1, description="best faces (by quality) kept and fused per track")
+    fusion: Fusion = Field(
+        "quality",
+        description="how the kept faces make the track's probe: quality (mean weighted by quality rank), mean, or "
+        "best (the best-ranked face alone); docs/EVALUATION.md has the measurement behind the default",
+    )
     improvement: float = Field(
         1.1,
         ge=1.0,
@@ -47,8 +53,9 @@ class PipelineConfig(BaseModel):
         description="faces embedded per round (one frame from each ready camera) at most; the others wait with "
         "their track, in an order that cannot starve a track (tracks nobody has examined first, ended tracks "
         "before those in view, then the longest wait, cameras in turn), so a crowd walking in at once delays "
-        "some decisions by a few frames instead of stalling the cameras (docs/BENCHMARKS.md: 2 keeps two 1080p "
-        "cameras free of drops on 2 cores) and nobody goes unexamined",
+        "some decisions by a few frames instead of stalling the cameras (docs/BENCHMARKS.md: 2 kept two 1080p "
+        "cameras free of drops on 2 cores before flip augmentation doubled the cost per face; with flip it was "
+        "re-measured only on an overloaded host, which did not settle it) and nobody goes unexamined",
     )
     give_up_after_s: float = Field(
         5.0,

@@ -328,7 +328,7 @@ class ModelRunner:
     def _judge(self, chosen: Pick, tops: list[SearchHit]) -> None:
         camera = self.cameras[chosen.source_id]
         evidence = camera.evidence(chosen.track_id)
-        fused = evidence.fused()
+        fused = evidence.fused(self.config.fusion)
         (fused_hits,) = self.snapshot.search(fused[None, :], self._k)
         candidate = candidate_from(fused_hits, evidence.votes)
         now = chosen.face.prepared.frame.media_time_s
