@@ -316,7 +316,8 @@ def test_watch_takes_a_database_watchlist_by_name(tmp_path: Path, capsys: pytest
     start, _ = _recognition_entries(config)
     with open_store(settings) as store, store.db.session() as session:
         assert session.scalars(select(Snapshot)).all() == []  # the run stored no copy of the templates
-        taken = create_snapshot(session, "events-1", engine.contract, utcnow().date())
+        by = person(session, "tester", "supervisor")
+        taken = create_snapshot(session, "events-1", engine.contract, utcnow().date(), by=by)
     assert start.details["watchlist"] == {
         "kind": "database",
         "name": "events-1",

@@ -99,8 +99,7 @@ def run_login(args: argparse.Namespace) -> int:
 
 
 def run_logout(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit
-    from openlfr.auth.sessions import end_session
+    from openlfr.auth.sessions import sign_out
     from openlfr.store.context import open_store
 
     settings = settings_with_database(args)
@@ -108,16 +107,7 @@ def run_logout(args: argparse.Namespace) -> int:
     if saved is not None:
         with open_store(settings) as store, store.db.session() as session:
             principal = cli_principal_without_token(settings, session)
-            end_session(session, saved["session"])
-            if principal is not None:
-                append_audit(
-                    session,
-                    actor=principal.actor,
-                    action="auth.logout",
-                    target_type="user",
-                    target_id=principal.id,
-                    details={"channel": "cli"},
-                )
+            sign_out(session, saved["session"], by=principal, channel="cli")
         cli_session_path(settings).unlink(missing_ok=True)
     print("signed out", file=sys.stderr)
     return 0

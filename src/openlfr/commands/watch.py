@@ -317,7 +317,7 @@ class _RunRecord:
         self.target_type, target_id = target
         self.target_id = target_id or self.run_id
 
-    def _append(self, action: str, details: dict[str, object]) -> None:
+    def _audit(self, action: str, details: dict[str, object]) -> None:
         from openlfr.audit import append_audit
 
         with self.store.db.session() as session:
@@ -339,7 +339,7 @@ class _RunRecord:
     ) -> None:
         from openlfr.sources.redact import redact
 
-        self._append(
+        self._audit(
             "recognition.run_start",
             {
                 "source_ids": [s.source_id for s in sources],
@@ -366,7 +366,7 @@ class _RunRecord:
                 halted=summary.halted,
                 wall_s=round(summary.wall_s, 3),
             )
-        self._append("recognition.run_end", details)
+        self._audit("recognition.run_end", details)
 
 
 def _run_until_signal(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openlfr.csvsafe import SafeDictWriter
@@ -153,12 +153,3 @@ def review_report(session: Session, name: str, today: date) -> list[ReportRow]:
         )
         for s in members(session, watchlist)
     ]
-
-
-def delete_watchlist(session: Session, name: str) -> int:
-    """Delete the watchlist, its memberships and snapshots (subjects stay); returns the member count."""
-    watchlist = get_watchlist(session, name)
-    count = member_count(session, watchlist)
-    # Bulk delete so the database's ON DELETE CASCADE removes memberships and snapshot copies.
-    session.execute(delete(Watchlist).where(Watchlist.id == watchlist.id))
-    return count

@@ -15,6 +15,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openlfr.audit import append_audit
+from openlfr.auth.permissions import Permission
+from openlfr.auth.principal import Principal
 from openlfr.store.errors import NotFoundError
 from openlfr.store.models import Snapshot, SnapshotTemplate, Template, Watchlist
 from openlfr.types import FloatArray, ModelContract
@@ -91,7 +94,11 @@ def evaluation_gallery(
     )
 
 
-def create_snapshot(session: Session, watchlist_name: str, contract: ModelContract, today: date) -> SnapshotResult:
+def create_snapshot(
+    session: Session, watchlist_name: str, contract: ModelContract, today: date, *, by: Principal
+) -> SnapshotResult:
+    """Freeze the watchlist's templates of ``contract`` as of ``today`` and audit it (``snapshot.create``)."""
+    by.require(Permission.WATCHLISTS_MANAGE)
     watchlist = get_watchlist(session, watchlist_name)
     chosen, excluded = select_templates(session, watchlist, contract, today)
     snapshot = Snapshot(
@@ -113,6 +120,20 @@ def create_snapshot(session: Session, watchlist_name: str, contract: ModelContra
         for t in chosen
     )
     session.flush()
+    append_audit(
+        session,
+        actor=by.actor,
+        action="snapshot.create",
+        target_type="snapshot",
+        target_id=snapshot.id,
+        details={
+            "watchlist": watchlist.name,
+            "fingerprint": snapshot.fingerprint,
+            "templates": snapshot.template_count,
+            "subjects": snapshot.subject_count,
+            "excluded": len(excluded),
+        },
+    )
     return SnapshotResult(
         id=snapshot.id,
         watchlist=watchlist.name,

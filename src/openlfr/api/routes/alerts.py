@@ -31,7 +31,7 @@ from openlfr.alerts.review import (
     list_alerts,
     record_outcome,
 )
-from openlfr.api.audit import audit
+from openlfr.alerts.viewing import AlertImage, alert_image, view_alert
 from openlfr.api.context import AppContext
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.errors import ApiError
@@ -53,7 +53,7 @@ from openlfr.auth.principal import Principal
 from openlfr.auth.sessions import still_valid as session_still_valid
 from openlfr.auth.tokens import still_valid as token_still_valid
 from openlfr.store.alert_models import AlertRecord
-from openlfr.store.errors import NotFoundError, StorageError
+from openlfr.store.errors import StorageError
 from openlfr.store.media import MediaStore
 from openlfr.store.models import ReferenceImage, Subject
 
@@ -297,8 +297,7 @@ async def stream(
 
 @router.get("/{alert_id}", dependencies=[read])
 def show(alert_id: str, db: SessionDep, principal: CurrentUser) -> AlertPublic:
-    public = alert_public(db, get_alert(db, alert_id))
-    audit(db, principal, "alert.view", "alert", alert_id, {})
+    public = alert_public(db, view_alert(db, alert_id, by=principal))
     db.commit()
     return public
 
@@ -309,9 +308,10 @@ def _media(ctx: AppContext) -> MediaStore:
     return ctx.services.store.media
 
 
-def _image(data: bytes) -> Response:
-    kind = sniff_image(data) or "jpeg"
-    return Response(data, media_type=f"image/{kind}")
+def _image(db: Session, ctx: AppContext, alert_id: str, kind: AlertImage, principal: Principal) -> Response:
+    data = alert_image(db, _media(ctx), alert_id, kind, by=principal)
+    db.commit()
+    return Response(data, media_type=f"image/{sniff_image(data) or 'jpeg'}")
 
 
 _IMAGE: dict[int | str, dict[str, Any]] = {
@@ -322,41 +322,19 @@ _IMAGE: dict[int | str, dict[str, Any]] = {
 @router.get("/{alert_id}/probe", dependencies=[read], response_class=Response, responses=_IMAGE)
 def probe_image(alert_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> Response:
     """The face from the camera that raised the alert."""
-    record = get_alert(db, alert_id)
-    data = _media(ctx).get(record.probe_media, encrypted=record.media_encrypted)
-    audit(db, principal, "alert.image.view", "alert", alert_id, {"kind": "probe"})
-    db.commit()
-    return _image(data)
+    return _image(db, ctx, alert_id, AlertImage.PROBE, principal)
 
 
 @router.get("/{alert_id}/context", dependencies=[read], response_class=Response, responses=_IMAGE)
 def context_image(alert_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> Response:
     """The decisive frame, with every face but the matched one blanked out."""
-    record = get_alert(db, alert_id)
-    if record.context_media is None:
-        raise NotFoundError(f"alert {alert_id} has no context frame")
-    data = _media(ctx).get(record.context_media, encrypted=record.media_encrypted)
-    audit(db, principal, "alert.image.view", "alert", alert_id, {"kind": "context"})
-    db.commit()
-    return _image(data)
+    return _image(db, ctx, alert_id, AlertImage.CONTEXT, principal)
 
 
 @router.get("/{alert_id}/reference", dependencies=[read], response_class=Response, responses=_IMAGE)
 def reference_image(alert_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> Response:
     """The watchlist reference image the probe matched best (404 once the subject has been erased)."""
-    record = get_alert(db, alert_id)
-    image = session_reference(db, record)
-    data = _media(ctx).get(image.digest, encrypted=image.encrypted)
-    audit(db, principal, "alert.image.view", "alert", alert_id, {"kind": "reference"})
-    db.commit()
-    return _image(data)
-
-
-def session_reference(db: Session, record: AlertRecord) -> ReferenceImage:
-    image = db.get(ReferenceImage, record.reference_image) if len(record.reference_image) == 32 else None
-    if image is None:
-        raise NotFoundError(f"the reference image of alert {record.id} is not stored (erased?)")
-    return image
+    return _image(db, ctx, alert_id, AlertImage.REFERENCE, principal)
 
 
 def _stale(db: Session, exc: StaleVersionError) -> ApiError:
