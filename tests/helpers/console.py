@@ -24,9 +24,10 @@ from openlfr.deployments.service import (
 )
 from openlfr.deployments.types import DeploymentPlan, ThresholdReasons
 from openlfr.engine import FaceEngine
-from openlfr.sources.mandate import RecognitionMandate, utcnow
+from openlfr.sources.mandate import RecognitionMandate
 from openlfr.store.context import Store
 from openlfr.store.models import ReferenceImage
+from openlfr.utc import utcnow
 from openlfr.watchlists.enrol import Enroller, EnrolRequest
 from openlfr.watchlists.snapshots import create_snapshot
 from openlfr.watchlists.subjects import add_member, create_watchlist, find_watchlist, get_subject

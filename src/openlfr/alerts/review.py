@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from openlfr.alerts.vocabulary import ALLOWED_FROM, STATUS_AFTER, AlertStatus, Decision, EngagementOutcome, RejectReason
 from openlfr.audit import append_audit
 from openlfr.auth.errors import SeparationOfDutiesError
 from openlfr.auth.permissions import Permission
@@ -28,40 +28,6 @@ from openlfr.store.alert_models import AlertRecord
 from openlfr.store.errors import ConflictError, NotFoundError
 
 _Q = TypeVar("_Q", bound=Select[Any])
-
-
-class Decision(StrEnum):
-    CONFIRM = "confirm"
-    REJECT = "reject"
-    ESCALATE = "escalate"
-
-
-class RejectReason(StrEnum):
-    """Why an officer rejected an alert (stable codes; the transparency figures count them)."""
-
-    DIFFERENT_PERSON = "different_person"
-    POOR_IMAGE = "poor_image"
-    NOT_ON_SCENE = "not_on_scene"
-    """the person could not be seen or found where the camera is"""
-    DUPLICATE_ALERT = "duplicate_alert"
-    OTHER = "other"
-
-
-class EngagementOutcome(StrEnum):
-    SPOKEN_TO = "spoken_to"
-    ARRESTED = "arrested"
-    NO_ACTION = "no_action"
-    NOT_LOCATED = "not_located"
-
-
-_STATUS_OF = {Decision.CONFIRM: "confirmed", Decision.REJECT: "rejected", Decision.ESCALATE: "escalated"}
-# From which status each decision may be taken: an escalated alert is decided by a second officer (checked
-# against escalated_by_account); a confirmed or rejected alert is final.
-_ALLOWED_FROM = {
-    Decision.CONFIRM: frozenset({"pending", "escalated"}),
-    Decision.REJECT: frozenset({"pending", "escalated"}),
-    Decision.ESCALATE: frozenset({"pending"}),
-}
 
 
 class StaleVersionError(ConflictError):
@@ -125,14 +91,14 @@ def adjudicate(
         raise AlertStateError("a rejection needs a reason code")
     if decision is not Decision.REJECT and reason is not None:
         raise AlertStateError("only a rejection takes a reason code")
-    if record.status not in _ALLOWED_FROM[decision]:
+    if record.status not in ALLOWED_FROM[decision]:
         raise AlertStateError(f"cannot {decision.value} an alert that is {record.status}")
-    if separation_of_duties and record.status == "escalated" and same_person(by, record.escalated_by_account):
+    if separation_of_duties and record.status == AlertStatus.ESCALATED and same_person(by, record.escalated_by_account):
         raise SeparationOfDutiesError(
             f"{by.account} escalated this alert: another officer decides it (governance.separation_of_duties)"
         )
     values: dict[str, object] = {
-        "status": _STATUS_OF[decision],
+        "status": STATUS_AFTER[decision].value,
         "reject_reason": reason.value if reason is not None else None,
         "adjudicated_by": by.label,
         "adjudicated_at": now,
@@ -163,7 +129,7 @@ def record_outcome(
         raise StaleVersionError(
             f"alert changed since version {version} (now version {record.version}, {record.status})", record
         )
-    if record.status != "confirmed":
+    if record.status != AlertStatus.CONFIRMED:
         raise AlertStateError(f"an outcome is recorded on a confirmed alert; this one is {record.status}")
     updated = _apply(session, alert_id, version, {"outcome": outcome.value, "outcome_by": by.label, "outcome_at": now})
     _audit(session, by, "alert.outcome", alert_id, {"outcome": outcome.value, "version": updated.version})

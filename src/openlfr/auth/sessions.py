@@ -16,9 +16,9 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
-from openlfr.auth.clock import as_utc
 from openlfr.auth.principal import Principal
 from openlfr.store.auth_models import AuthSession, User
+from openlfr.utc import as_utc
 
 _TOUCH_EVERY = timedelta(minutes=1)
 

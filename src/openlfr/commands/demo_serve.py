@@ -149,7 +149,7 @@ def prepare_demo(
     ``data``. ``settings`` must use the embedded database of that folder (``database_url`` None)."""
     from openlfr.engine import FaceEngine
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     if settings.database_url:
         raise DemoError("the demo keeps its own embedded database in its data folder: database_url must be unset")

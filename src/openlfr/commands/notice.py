@@ -101,7 +101,7 @@ def _audit(session: Any, who: Principal, kind: str, target_id: str | None, detai
 def run_signage_placed(args: argparse.Namespace) -> int:
     from openlfr.deployments.notice import record_placement
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
@@ -152,7 +152,7 @@ def run_notice(args: argparse.Namespace) -> int:
 def run_notice_feed(args: argparse.Namespace) -> int:
     from openlfr.reports.public_feed import feed_html, feed_json, public_feed
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:

@@ -72,10 +72,10 @@ def _credentials(args: argparse.Namespace) -> tuple[str, str]:
 
 def run_login(args: argparse.Namespace) -> int:
     from openlfr.auth import passwords
-    from openlfr.auth.clock import utcnow
     from openlfr.auth.login import LoginLimits, LoginRequest, login
     from openlfr.auth.sessions import start_session
     from openlfr.store.context import open_store
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     username, password = _credentials(args)

@@ -120,7 +120,7 @@ def _enrol_files(
     """Enrol each image given: what happened to each."""
     from openlfr.engine import FaceEngine
     from openlfr.watchlists.enrol import Enroller, EnrolRequest
-    from openlfr.watchlists.types import Outcome, RejectCode
+    from openlfr.watchlists.types import EnrolResult, Outcome, RejectCode
 
     enroller = Enroller(store, FaceEngine.from_settings(settings), settings.watchlist.duplicate_threshold)
     results = []

@@ -152,7 +152,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings, engine: FaceEngine, 
     from openlfr.errors import SourceError
     from openlfr.pipeline.app import WatchPipeline
     from openlfr.pipeline.config import PipelineConfig
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     gallery = _evaluation_gallery(args.watchlist, engine, store, utcnow().date())
     sources, failed = _open_sources(args.source, realtime=args.realtime, settings=settings)
@@ -190,7 +190,7 @@ def _join_deployment(args: argparse.Namespace, settings: Settings, engine: FaceE
     from openlfr.pipeline.config import PipelineConfig
     from openlfr.service.cameras import load_snapshot
     from openlfr.sources.factory import open_source
-    from openlfr.sources.mandate import utcnow
+    from openlfr.utc import utcnow
     from openlfr.watchlists.erase import on_erasure
 
     with store.db.session() as session:
@@ -279,8 +279,8 @@ class _DeploymentGuard:
         from sqlalchemy import select
 
         from openlfr.deployments.mandate import issue_mandate
-        from openlfr.sources.mandate import utcnow
         from openlfr.store.models import SnapshotTemplate
+        from openlfr.utc import utcnow
 
         try:
             with self.store.db.session() as session:

@@ -17,16 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openlfr.alerts.vocabulary import ENGAGED, AlertStatus, EngagementOutcome
 from openlfr.deployments.types import RunCounts
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.governance_models import Deployment, DeploymentCount
-
-ENGAGED: Final = frozenset({"spoken_to", "arrested", "no_action"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +57,10 @@ def tally(rows: Iterable[tuple[str, str | None]]) -> AlertTally:
         counts["alerts"] += 1
         engaged = outcome in ENGAGED
         counts["engagements"] += engaged
-        counts["arrests"] += outcome == "arrested"
-        if status == "confirmed":
+        counts["arrests"] += outcome == EngagementOutcome.ARRESTED
+        if status == AlertStatus.CONFIRMED:
             counts["true_confirmed" if engaged else "true_unconfirmed"] += 1
-        elif status == "rejected":
+        elif status == AlertStatus.REJECTED:
             counts["false_confirmed" if engaged else "false_unconfirmed"] += 1
         else:
             counts["unreviewed"] += 1

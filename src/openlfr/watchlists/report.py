@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from openlfr.csvsafe import SafeDictWriter
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist
+from openlfr.utc import as_utc
 from openlfr.watchlists.snapshots import list_snapshots
-from openlfr.watchlists.subjects import as_utc, get_watchlist, member_count, members
+from openlfr.watchlists.subjects import get_watchlist, member_count, members
 from openlfr.watchlists.types import is_minor
 
 REPORT_COLUMNS = (

@@ -21,8 +21,9 @@ from openlfr.auth.principal import Principal
 from openlfr.store.errors import NotFoundError
 from openlfr.store.models import Snapshot, SnapshotTemplate, Template, Watchlist
 from openlfr.types import FloatArray, ModelContract
+from openlfr.utc import as_utc
 from openlfr.watchlists.enrol import contract_of, vector_from
-from openlfr.watchlists.subjects import as_utc, get_watchlist, members
+from openlfr.watchlists.subjects import get_watchlist, members
 from openlfr.watchlists.types import Exclusion, SnapshotResult
 
 REVIEW_OVERDUE = "review_overdue"

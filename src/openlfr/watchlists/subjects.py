@@ -19,6 +19,7 @@ from openlfr.auth.principal import Principal
 from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.media import MediaStore
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist, WatchlistMember
+from openlfr.utc import as_utc
 from openlfr.watchlists.names import check_watchlist_name
 from openlfr.watchlists.types import Category, ImageSource, ImageView, SubjectChanges, SubjectInfo, SubjectView
 
@@ -287,11 +288,6 @@ def subject_info(subject: Subject) -> SubjectInfo:
         under_18=subject.under_18,
         minor_justification=subject.minor_justification,
     )
-
-
-def as_utc(moment: datetime) -> datetime:
-    # SQLite hands timezone-aware columns back naive; they were written in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def review_overdue(subject: Subject, today: date) -> bool:

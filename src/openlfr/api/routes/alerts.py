@@ -8,8 +8,8 @@ import logging
 import queue
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, get_args
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -20,9 +20,6 @@ from starlette.concurrency import run_in_threadpool
 from openlfr.alerts.encounters import DEFAULT_GAP_S, Encounter, list_encounters
 from openlfr.alerts.review import (
     AlertFilter,
-    Decision,
-    EngagementOutcome,
-    RejectReason,
     StaleVersionError,
     adjudicate,
     alerts_after,
@@ -32,6 +29,14 @@ from openlfr.alerts.review import (
     record_outcome,
 )
 from openlfr.alerts.viewing import AlertImage, alert_image, view_alert
+from openlfr.alerts.vocabulary import (
+    ALLOWED_FROM,
+    OPEN_STATUSES,
+    AlertStatus,
+    Decision,
+    EngagementOutcome,
+    RejectReason,
+)
 from openlfr.api.context import AppContext
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.errors import ApiError
@@ -56,6 +61,7 @@ from openlfr.store.alert_models import AlertRecord
 from openlfr.store.errors import StorageError
 from openlfr.store.media import MediaStore
 from openlfr.store.models import ReferenceImage, Subject
+from openlfr.utc import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +73,6 @@ _POLL_S = 2.0
 """how often the stream looks at the database without a wake-up from the bus (alerts of other processes)"""
 _TICK_S = 0.2
 _HEARTBEAT_S = 15.0
-
-Status = Literal["pending", "confirmed", "rejected", "escalated"]
-STATUSES: tuple[str, ...] = get_args(Status)
-OPEN_STATUSES = frozenset({"pending", "escalated"})
-"""statuses that still wait for an officer's decision"""
 
 
 def alert_public(session: Session, record: AlertRecord) -> AlertPublic:
@@ -87,14 +88,10 @@ def alert_public(session: Session, record: AlertRecord) -> AlertPublic:
     )
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 @router.get("", dependencies=[read])
 def list_all(
     db: SessionDep,
-    status: Status | None = None,
+    status: AlertStatus | None = None,
     source: Annotated[str | None, Query(max_length=64, description="camera name")] = None,
     subject: Annotated[str | None, Query(max_length=32, description="subject id")] = None,
     deployment: Annotated[str | None, Query(max_length=32, description="deployment id")] = None,
@@ -108,7 +105,7 @@ def list_all(
         source=source,
         subject_id=subject,
         deployment_id=deployment,
-        since=_utc(since) if since is not None else None,
+        since=as_utc(since) if since is not None else None,
     )
     rows, total = list_alerts(db, found, limit=limit, offset=offset)
     return AlertPage(items=[alert_public(db, r) for r in rows], total=total, limit=limit, offset=offset)
@@ -137,7 +134,7 @@ def _encounter_public(db: Session, encounter: Encounter) -> EncounterPublic:
 @router.get("/encounters", dependencies=[read])
 def encounters(
     db: SessionDep,
-    status: Status | None = None,
+    status: AlertStatus | None = None,
     source: Annotated[str | None, Query(max_length=64, description="camera name")] = None,
     subject: Annotated[str | None, Query(max_length=32, description="subject id")] = None,
     deployment: Annotated[str | None, Query(max_length=32, description="deployment id")] = None,
@@ -158,7 +155,7 @@ def encounters(
         source=source,
         subject_id=subject,
         deployment_id=deployment,
-        since=_utc(since) if since is not None else None,
+        since=as_utc(since) if since is not None else None,
     )
     page = list_encounters(db, found, gap_s=gap_s, limit=limit, before_seq=before_seq)
     return EncounterPage(
@@ -185,7 +182,9 @@ def options(db: SessionDep) -> AlertOptions:
     subject_ids = select(AlertRecord.subject_id).where(AlertRecord.subject_id.is_not(None)).distinct()
     subjects = db.scalars(select(Subject).where(Subject.id.in_(subject_ids)).order_by(Subject.external_ref))
     return AlertOptions(
-        statuses=list(STATUSES),
+        statuses=list(AlertStatus),
+        open_statuses=[s for s in AlertStatus if s in OPEN_STATUSES],
+        decidable_from={d: [s for s in AlertStatus if s in ALLOWED_FROM[d]] for d in Decision},
         decisions=list(Decision),
         reject_reasons=list(RejectReason),
         outcomes=list(EngagementOutcome),
