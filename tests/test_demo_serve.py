@@ -41,7 +41,8 @@ from openlfr.deployments.service import get_deployment, in_window, is_authorised
 from openlfr.service.cameras import CameraManager
 from openlfr.store.context import open_store
 from openlfr.store.governance_models import AuditEntry
-from openlfr.store.models import SnapshotTemplate, Template, utcnow
+from openlfr.store.models import SnapshotTemplate, Template
+from openlfr.utc import utcnow
 from openlfr.watchlists.subjects import get_watchlist, members
 from tests.helpers.data import shared_data
 from tests.helpers.waiting import GENEROUS_S

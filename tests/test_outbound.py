@@ -112,8 +112,9 @@ def _prepare(data_dir: Path, camera_url: str) -> str:
         result = Enroller(store, engine, 0.9).enrol(request)
         assert result.outcome is Outcome.ENROLLED
         with store.db.session() as session:
-            add_member(session, create_watchlist(session, "stage"), get_subject(session, "LMM-1"))
-            snapshot_id = create_snapshot(session, "stage", engine.contract, date.today()).id
+            sgt = person(session, "sgt", "supervisor")
+            add_member(session, create_watchlist(session, "stage", by=sgt), get_subject(session, "LMM-1"), by=sgt)
+            snapshot_id = create_snapshot(session, "stage", engine.contract, date.today(), by=sgt).id
             cameras = CameraManager(settings, store.db, store.media, AlertBus())
             camera_id = cameras.add_camera(session, name="stage-cam", source=camera_url, created_by="admin").id
         return live_deployment(store, snapshot_id, [camera_id], threshold=0.47).deployment_id

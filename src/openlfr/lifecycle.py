@@ -1,7 +1,8 @@
 """A composition root in its smallest form: named steps started in order and stopped in reverse.
 
-`lfr serve` builds one (database, then the HTTP server; the camera pipelines will slot in between), and
-one stop signal unwinds it. A step that fails to start stops those already started, then the error goes on.
+`lfr serve` builds one from its start-up steps (the database first, the cameras and schedulers after it, the
+HTTP server last), and one stop signal unwinds it. A step that fails to start stops those already started,
+then the error goes on.
 """
 
 from __future__ import annotations

@@ -119,6 +119,14 @@ def test_options_come_from_the_server(api: Api) -> None:
     assert options["reject_reasons"] == [r.value for r in RejectReason]
     assert options["outcomes"] == [o.value for o in EngagementOutcome]
     assert options["decisions"] == ["confirm", "reject", "escalate"]
+    # What the console used to write into its script: which statuses wait for an officer, and which each
+    # decision may be taken from (an escalated alert is confirmed or rejected, never escalated again).
+    assert options["open_statuses"] == ["pending", "escalated"]
+    assert options["decidable_from"] == {
+        "confirm": ["pending", "escalated"],
+        "reject": ["pending", "escalated"],
+        "escalate": ["pending"],
+    }
     assert options["sources"] == ["cam1", "cam2"] and options["deployments"] == ["d" * 32]
     assert options["last_seq"] == 6
     assert {s["id"] for s in options["subjects"]} == {alice, bob}

@@ -7,6 +7,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from openlfr.audit import iter_entries
 from openlfr.store.auth_models import AuthSession
 from tests.api.conftest import PASSWORD, Api
 
@@ -130,6 +131,9 @@ def test_logout_ends_the_session_server_side(api: Api) -> None:
     replay = api.client()
     replay.cookies.set("lfr_session", stolen)
     assert replay.get("/api/auth/session").status_code == 401
+    with api.db.session() as session:
+        (logout,) = list(iter_entries(session, action="auth.logout"))
+    assert (logout.actor, logout.details) == ("user:alice", {"channel": "api"})  # as `lfr logout` records "cli"
 
 
 def test_sessions_end_after_idle_time_and_max_age(api: Api) -> None:

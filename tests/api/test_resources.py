@@ -80,7 +80,8 @@ def test_the_app_has_its_own_registry(api: Api) -> None:
 
 def test_watchlist_and_subject_routes(api: Api) -> None:
     with api.db.session() as session:
-        watchlist = create_watchlist(session, "Hamilton", "demo list")
+        sgt = person(session, "sgt", "supervisor")
+        watchlist = create_watchlist(session, "Hamilton", "demo list", by=sgt)
         subject = create_subject(
             session,
             SubjectInfo(
@@ -92,9 +93,9 @@ def test_watchlist_and_subject_routes(api: Api) -> None:
                 review_by=date(2026, 1, 1),
                 display_name="Lin",
             ),
-            by=person(session, "sgt", "supervisor"),
+            by=sgt,
         )
-        add_member(session, watchlist, subject)
+        add_member(session, watchlist, subject, by=sgt)
         subject_id = subject.id
     headers = {"Authorization": f"Bearer {api.token('operator')}"}
     client = api.client()

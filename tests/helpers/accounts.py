@@ -58,9 +58,9 @@ def mint_token(
 
 def cli_token(url: str, data_dir: Path, role: Role | str = "supervisor", owner: str = "sgt") -> str:
     """An API token for command-line tests (``LFR_TOKEN``), minted in the database at ``url`` by ``owner``."""
-    from openlfr.auth.clock import utcnow
     from openlfr.config.models import Settings
     from openlfr.store.db import open_database
+    from openlfr.utc import utcnow
 
     db = open_database(Settings(data_dir=data_dir, database_url=url))
     try:
@@ -73,11 +73,11 @@ def cli_token(url: str, data_dir: Path, role: Role | str = "supervisor", owner: 
 def cli_sign_in(url: str, data_dir: Path, username: str = "sgt", role: Role | str = "supervisor") -> None:
     """What `lfr login` leaves behind, for ``username`` (inserted with ``role`` if needed): a CLI session in the
     database at ``url`` and its file in ``data_dir`` (the tests of `lfr login` itself go through the command)."""
-    from openlfr.auth.clock import utcnow
     from openlfr.auth.sessions import start_session
     from openlfr.commands.common import cli_session_policy, database_identity, write_cli_session
     from openlfr.config.models import Settings
     from openlfr.store.db import open_database
+    from openlfr.utc import utcnow
 
     settings = Settings(data_dir=data_dir, database_url=url)
     db = open_database(settings)

@@ -24,9 +24,10 @@ from openlfr.deployments.service import (
 )
 from openlfr.deployments.types import DeploymentPlan, ThresholdReasons
 from openlfr.engine import FaceEngine
-from openlfr.sources.mandate import RecognitionMandate, utcnow
+from openlfr.sources.mandate import RecognitionMandate
 from openlfr.store.context import Store
 from openlfr.store.models import ReferenceImage
+from openlfr.utc import utcnow
 from openlfr.watchlists.enrol import Enroller, EnrolRequest
 from openlfr.watchlists.snapshots import create_snapshot
 from openlfr.watchlists.subjects import add_member, create_watchlist, find_watchlist, get_subject
@@ -53,16 +54,18 @@ def enrol_subject(store: Store, engine: FaceEngine, seed: int, ref: str, watchli
     result = Enroller(store, engine, 0.99).enrol(EnrolRequest(ref, png(seed), f"{ref}.png", info=info, by=by))
     assert result.outcome is Outcome.ENROLLED, result
     with store.db.session() as session:
-        found = find_watchlist(session, watchlist) or create_watchlist(session, watchlist)
+        by = person(session, "tester", "supervisor")
+        found = find_watchlist(session, watchlist) or create_watchlist(session, watchlist, by=by)
         subject = get_subject(session, ref)
-        add_member(session, found, subject)
+        add_member(session, found, subject, by=by)
         image = session.query(ReferenceImage).filter_by(subject_id=subject.id).one()
         return subject.id, image.id
 
 
 def snapshot(store: Store, engine: FaceEngine, watchlist: str = "wl") -> str:
     with store.db.session() as session:
-        return create_snapshot(session, watchlist, engine.contract, TODAY).id
+        by = person(session, "tester", "supervisor")
+        return create_snapshot(session, watchlist, engine.contract, TODAY, by=by).id
 
 
 def frame_folder(folder: Path, seed: int, frames: int) -> Path:

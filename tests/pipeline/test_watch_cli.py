@@ -33,10 +33,11 @@ from openlfr.engine import FaceEngine
 from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.retention.purge import purge_alerts
 from openlfr.service.cameras import CameraManager
-from openlfr.sources.mandate import RecognitionMandate, utcnow
+from openlfr.sources.mandate import RecognitionMandate
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import open_store
 from openlfr.store.models import Snapshot
+from openlfr.utc import utcnow
 from openlfr.watchlists.snapshots import create_snapshot
 
 ALERT_FIELDS = {"source", "subject_id", "score", "track_id", "frame_index", "frame_time_s", "latency_ms", "mode"}
@@ -319,7 +320,8 @@ def test_watch_takes_a_database_watchlist_by_name(tmp_path: Path, capsys: pytest
     start, _ = _recognition_entries(config)
     with open_store(settings) as store, store.db.session() as session:
         assert session.scalars(select(Snapshot)).all() == []  # the run stored no copy of the templates
-        taken = create_snapshot(session, "events-1", engine.contract, utcnow().date())
+        by = person(session, "tester", "supervisor")
+        taken = create_snapshot(session, "events-1", engine.contract, utcnow().date(), by=by)
     assert start.details["watchlist"] == {
         "kind": "database",
         "name": "events-1",

@@ -137,7 +137,7 @@ def test_a_purge_that_fails_on_a_file_is_audited_retried_and_leaves_no_orphans(
     blocked = _block(store, stuck)
     url = store.db.engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("LFR_DATA_DIR", str(store.media.root.parent))
-    monkeypatch.setattr("openlfr.store.models.utcnow", lambda: NOW)  # the command's clock
+    monkeypatch.setattr("openlfr.utc.utcnow", lambda: NOW)  # the command's clock
     cli_sign_in(url, store.media.root.parent, "sgt", "supervisor")
 
     assert main(["retention", "run", "--db", url]) == 1

@@ -109,7 +109,7 @@ def test_cli_run_status_and_holds(
     url = store.db.engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("LFR_DATA_DIR", str(store.media.root.parent))
     db = ["--db", url]
-    monkeypatch.setattr("openlfr.store.models.utcnow", lambda: NOW)
+    monkeypatch.setattr("openlfr.utc.utcnow", lambda: NOW)
     assert main(["retention", "hold", "old1", "--reason", "x", *db]) == 1
     assert "not_signed_in" in capsys.readouterr().err
     cli_sign_in(url, store.media.root.parent, "op", "operator")

@@ -23,17 +23,16 @@ from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.sinks import AlertBus, Record
 from openlfr.alerts.store import SubjectGoneError
-from openlfr.audit.chain import as_utc
 from openlfr.auth.principal import Principal
 from openlfr.config.models import Settings
 from openlfr.engine import FaceEngine
 from openlfr.service.cameras import CameraManager
-from openlfr.sources.mandate import utcnow
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store
 from openlfr.store.db import open_database
 from openlfr.store.media import MediaStore
 from openlfr.store.models import Subject
+from openlfr.utc import as_utc, utcnow
 from openlfr.watchlists.erase import erase_subject
 from tests.api.conftest import FAKE_ENGINE, build_api, make_settings
 from tests.deployments.helpers import alert_event

@@ -93,3 +93,34 @@ def test_unreachable_server_is_a_clear_error_without_the_password() -> None:
         open_database(Settings(database_url="postgresql://lfr:hunter2@127.0.0.1:1/lfr?connect_timeout=2"))
     assert "cannot open database" in str(caught.value)
     assert "hunter2" not in str(caught.value)
+
+
+def test_every_stored_time_comes_back_aware_and_in_utc(database_url: str, tmp_path: Path) -> None:
+    """One column type for every timestamp: SQLite keeps no zone, so without it a time came back naive, and an
+    aware time of another zone was stored as its wall clock (an hour off for +01:00)."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import DateTime
+
+    from openlfr.store.models import Subject, UTCDateTime
+
+    columns = [c for table in Base.metadata.tables.values() for c in table.columns if isinstance(c.type, DateTime)]
+    assert columns == []  # every time column is a UTCDateTime (a TypeDecorator, not a DateTime)
+    assert sum(isinstance(c.type, UTCDateTime) for t in Base.metadata.tables.values() for c in t.columns) > 30
+
+    paris = datetime(2026, 12, 1, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+    db = open_database(Settings(data_dir=tmp_path, database_url=database_url))
+    try:
+        with db.session() as session:
+            session.add(Subject(id="s", external_ref="S", category="witness", reason="r", image_source="other",
+                                added_by="a", review_by=paris.date(), created_at=paris,
+                                updated_at=datetime(2026, 12, 1, 9, 30)))  # fmt: skip
+        with db.session() as session:
+            subject = session.get(Subject, "s")
+            assert subject is not None
+            assert subject.created_at == paris and subject.created_at.utcoffset() == timedelta(0)
+            assert subject.updated_at == datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # naive in: taken as UTC
+            earlier = session.query(Subject).filter(Subject.created_at < datetime(2026, 12, 1, 9, 30)).count()
+            assert earlier == 1  # 10:00+01:00 is 09:00 UTC
+    finally:
+        db.close()

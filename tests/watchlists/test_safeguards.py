@@ -76,9 +76,9 @@ def test_an_update_cannot_remove_a_childs_justification(db: Database) -> None:
             session, _info(under_18=True, minor_justification="missing child at risk"), by=sgt(session)
         )
         with pytest.raises(ValueError, match="under 18"):
-            update_subject(session, subject, SubjectChanges(minor_justification=""))
+            update_subject(session, subject, SubjectChanges(minor_justification=""), by=sgt(session))
         with pytest.raises(ValueError, match="not one of"):
-            update_subject(session, subject, SubjectChanges(image_source="the internet"))
+            update_subject(session, subject, SubjectChanges(image_source="the internet"), by=sgt(session))
 
 
 def test_composition_is_shown_kept_and_children_counted(db: Database) -> None:

@@ -62,8 +62,9 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, Recogni
     )
     assert result.outcome is Outcome.ENROLLED
     with db.session() as session:
-        add_member(session, create_watchlist(session, "hamilton"), get_subject(session, "LMM-1"))
-        snapshot_id = create_snapshot(session, "hamilton", engine.contract, Clock()().date()).id
+        sue = person(session, "sue", "supervisor")
+        add_member(session, create_watchlist(session, "hamilton", by=sue), get_subject(session, "LMM-1"), by=sue)
+        snapshot_id = create_snapshot(session, "hamilton", engine.contract, Clock()().date(), by=sue).id
         camera_id = cameras.add_camera(
             session, name="stage-cam", source=str(video / "hamilton_short.mp4"), created_by="root"
         ).id

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from openlfr.alerts.event import AlertEvent
 from openlfr.alerts.store import SubjectGoneError
+from openlfr.alerts.vocabulary import AlertStatus
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.db import Database
 from openlfr.store.errors import StorageError
@@ -42,7 +43,7 @@ _SEQ_ATTEMPTS = 20
 _WRITE_LOCK = threading.Lock()
 
 
-def _utc(epoch_s: float) -> datetime:
+def _from_epoch(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, UTC)
 
 
@@ -74,7 +75,7 @@ class DbAlertStore:
         record.update(
             seq=seq,
             deployment_id=self.deployment_id,
-            status="pending",
+            status=AlertStatus.PENDING.value,
             version=1,
             probe_media=probe.digest,
             context_media=context.digest if context else None,
@@ -101,15 +102,15 @@ class DbAlertStore:
                             evidence=event.evidence,
                             frame_index=event.frame_index,
                             frame_time_s=event.frame_time_s,
-                            frame_wall_time=_utc(event.frame_wall_time),
-                            decided_at=_utc(event.decided_at),
+                            frame_wall_time=_from_epoch(event.frame_wall_time),
+                            decided_at=_from_epoch(event.decided_at),
                             latency_ms=event.latency_ms,
                             model=event.model,
                             reference_image=event.reference_image,
                             probe_media=probe,
                             context_media=context,
                             media_encrypted=encrypted,
-                            status="pending",
+                            status=AlertStatus.PENDING.value,
                             version=1,
                             hold=False,
                         )

@@ -19,12 +19,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from openlfr.alerts.review import AlertFilter, _filtered
+from openlfr.alerts.vocabulary import AlertStatus
 from openlfr.store.alert_models import AlertRecord
 
 DEFAULT_GAP_S = 300.0
 """five cooldowns: someone who lingers stays one encounter; someone who comes back later is a new one"""
 
-_STATUS_ORDER = ("pending", "escalated", "confirmed", "rejected")
+_STATUS_ORDER = (AlertStatus.PENDING, AlertStatus.ESCALATED, AlertStatus.CONFIRMED, AlertStatus.REJECTED)
 """an encounter shows the status that most needs an officer"""
 
 

@@ -22,68 +22,33 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from openlfr.alerts.vocabulary import (
+    ALLOWED_FROM,
+    DECIDED,
+    STATUS_AFTER,
+    AlertStatus,
+    Decision,
+    EngagementOutcome,
+    RejectReason,
+)
 from openlfr.audit import append_audit
-from openlfr.audit.chain import as_utc
 from openlfr.auth.errors import SeparationOfDutiesError
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal, same_person
 from openlfr.retention.purge import hold_as_evidence
 from openlfr.store.alert_models import AlertChange, AlertRecord
 from openlfr.store.errors import ConflictError, NotFoundError
+from openlfr.utc import as_utc
 
 _Q = TypeVar("_Q", bound=Select[Any])
 
 
-class Decision(StrEnum):
-    CONFIRM = "confirm"
-    REJECT = "reject"
-    ESCALATE = "escalate"
-
-
-class RejectReason(StrEnum):
-    """Why an officer rejected an alert (stable codes; the transparency figures count them)."""
-
-    DIFFERENT_PERSON = "different_person"
-    POOR_IMAGE = "poor_image"
-    NOT_ON_SCENE = "not_on_scene"
-    """the person could not be seen or found where the camera is"""
-    DUPLICATE_ALERT = "duplicate_alert"
-    OTHER = "other"
-
-
-class EngagementOutcome(StrEnum):
-    """What happened after the review (stable codes; the published figures count them, GOVERNANCE §5)."""
-
-    SPOKEN_TO = "spoken_to"
-    ARRESTED = "arrested"
-    NO_ACTION = "no_action"
-    """engaged: it was the person, and no further action was taken"""
-    NOT_THE_PERSON = "not_the_person"
-    """engaged: the person stopped was not the watchlist subject (a false alert, whatever the review said)"""
-    NOT_LOCATED = "not_located"
-    NOT_ENGAGED = "not_engaged"
-    """officers decided not to approach the person"""
-
-
 DEFAULT_EVIDENCE_OUTCOMES: frozenset[str] = frozenset({EngagementOutcome.ARRESTED.value})
-
-
-_STATUS_OF = {Decision.CONFIRM: "confirmed", Decision.REJECT: "rejected", Decision.ESCALATE: "escalated"}
-# From which status each decision may be taken: an escalated alert is decided by a second officer (checked
-# against escalated_by_account); a confirmed or rejected alert changes only by an amendment with a reason.
-_ALLOWED_FROM = {
-    Decision.CONFIRM: frozenset({"pending", "escalated"}),
-    Decision.REJECT: frozenset({"pending", "escalated"}),
-    Decision.ESCALATE: frozenset({"pending"}),
-}
-DECIDED: frozenset[str] = frozenset({"confirmed", "rejected"})
-"""statuses of a reviewed alert: an engagement outcome may be recorded, a decision only amended"""
 
 
 class StaleVersionError(ConflictError):
@@ -154,12 +119,15 @@ def _check_decision(
     amending = record.status in DECIDED
     if amending and decision is Decision.ESCALATE:
         raise AlertStateError(f"cannot escalate an alert that is {record.status}: amend it to confirmed or rejected")
-    if amending and (record.status, record.reject_reason) == (_STATUS_OF[decision], reason.value if reason else None):
+    if amending and (record.status, record.reject_reason) == (
+        STATUS_AFTER[decision].value,
+        reason.value if reason else None,
+    ):
         raise AlertStateError(f"the alert is {record.status} already")
-    if not amending and record.status not in _ALLOWED_FROM[decision]:
+    if not amending and record.status not in ALLOWED_FROM[decision]:
         raise AlertStateError(f"cannot {decision.value} an alert that is {record.status}")
     escalated_by_caller = record.escalated_by_account is not None and same_person(by, record.escalated_by_account)
-    if separation_of_duties and escalated_by_caller and (record.status == "escalated" or amending):
+    if separation_of_duties and escalated_by_caller and (record.status == AlertStatus.ESCALATED or amending):
         raise SeparationOfDutiesError(
             f"{by.account} escalated this alert: another officer decides it (governance.separation_of_duties)"
         )
@@ -189,7 +157,7 @@ def adjudicate(
     why = _amendment(amendment_reason, amending=amending, what=f"the alert is {record.status}")
     previous = record.status
     values: dict[str, object] = {
-        "status": _STATUS_OF[decision],
+        "status": STATUS_AFTER[decision].value,
         "reject_reason": reason.value if reason is not None else None,
         "adjudicated_by": by.label,
         "adjudicated_at": now,

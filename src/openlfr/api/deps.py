@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 from openlfr.api.context import AppContext
 from openlfr.api.errors import CsrfError, ForbiddenError, NotAuthenticatedError
 from openlfr.api.permissions import AccessRule, Permission
-from openlfr.auth.clock import as_utc
 from openlfr.auth.errors import PermissionDeniedError
 from openlfr.auth.principal import Principal
 from openlfr.auth.sessions import csrf_token_valid, resume_session
 from openlfr.auth.tokens import authenticate_token
 from openlfr.auth.users import user_principal
+from openlfr.utc import as_utc
 
 SESSION_COOKIE = "lfr_session"
 CSRF_COOKIE = "lfr_csrf"

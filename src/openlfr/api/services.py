@@ -1,5 +1,5 @@
 """What the API is given to work with. ``create_app`` takes these instead of building them, so tests and
-`lfr serve` decide what is real. Protocols name only what the API uses of a colleague's component."""
+`lfr serve` decide what is real. Protocols name only what the API uses of another package's component."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from prometheus_client.core import Metric
 from sqlalchemy.orm import Session, sessionmaker
 
 from openlfr.alerts.sinks import AlertBus
-from openlfr.auth.clock import utcnow
 from openlfr.auth.passwords import default_hasher
 from openlfr.auth.revocation import CredentialEvents
+from openlfr.utc import utcnow
 
 if TYPE_CHECKING:
     from openlfr.api.enrolment import UploadEnroller

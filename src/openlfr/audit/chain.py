@@ -19,7 +19,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Row, select, update
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from openlfr.errors import OpenLFRError
 from openlfr.store.governance_models import GENESIS_HASH, AuditEntry, AuditHead
-from openlfr.store.models import utcnow
+from openlfr.utc import as_utc, utcnow
 
 HEAD_ID: Final = 1
 # Guards against biometric data slipping into an audit entry: details are short facts, never vectors or images.
@@ -82,11 +82,6 @@ class VerifyResult:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def iso_utc(value: datetime) -> str:

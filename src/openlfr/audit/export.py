@@ -24,7 +24,7 @@ from openlfr.audit.chain import (
 )
 from openlfr.files import open_private, write_private
 from openlfr.store.governance_models import GENESIS_HASH
-from openlfr.store.models import utcnow
+from openlfr.utc import utcnow
 
 MANIFEST_SUFFIX: Final = ".manifest.json"
 FORMAT: Final = "openlfr-audit-export/1"

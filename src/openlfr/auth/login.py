@@ -34,11 +34,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from openlfr.audit import append_audit
-from openlfr.auth.clock import as_utc
 from openlfr.auth.errors import InvalidLoginError, LoginRefusedError
 from openlfr.auth.passwords import hash_password, verify_password
 from openlfr.auth.users import find_user
 from openlfr.store.auth_models import LoginAttempt, LoginGuard, LoginKnownClient, User
+from openlfr.utc import as_utc
 
 log = logging.getLogger(__name__)
 

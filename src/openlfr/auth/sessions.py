@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from openlfr.auth.clock import as_utc
+from openlfr.audit import append_audit
+from openlfr.auth.principal import Principal
 from openlfr.store.auth_models import AuthSession, User
+from openlfr.utc import as_utc
 
 _TOUCH_EVERY = timedelta(minutes=1)
 
@@ -86,7 +88,25 @@ def resume_session(
 
 
 def end_session(session: Session, value: str) -> None:
+    """Delete the session ``value`` (a login replacing the browser's previous session; ``sign_out`` for a
+    person signing out)."""
     session.execute(delete(AuthSession).where(AuthSession.id == session_digest(value)))
+
+
+def sign_out(session: Session, value: str, *, by: Principal | None, channel: str) -> None:
+    """Sign out: delete the session ``value`` and record ``auth.logout`` for ``by`` with its ``channel``
+    (``api`` or ``cli``). ``by`` is None when the session had already lapsed: there is no one to name, and
+    nothing is recorded."""
+    end_session(session, value)
+    if by is not None:
+        append_audit(
+            session,
+            actor=by.actor,
+            action="auth.logout",
+            target_type="user",
+            target_id=by.id,
+            details={"channel": channel},
+        )
 
 
 def purge_expired(session: Session, policy: SessionPolicy, now: datetime) -> int:

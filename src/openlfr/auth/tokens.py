@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
-from openlfr.auth.clock import as_utc
 from openlfr.auth.errors import AccountInvalidError, PermissionDeniedError
 from openlfr.auth.permissions import Permission, within
 from openlfr.auth.principal import Principal
@@ -31,6 +30,7 @@ from openlfr.auth.users import find_user, parse_role
 from openlfr.store.auth_models import ApiToken, User
 from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.models import new_id
+from openlfr.utc import as_utc
 
 TOKEN_PREFIX = "lfr_"
 # "token:" + 58 characters fits every 64-character "by" column.

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from openlfr.alerts.vocabulary import Decision, EngagementOutcome, RejectReason
 from openlfr.commands.common import add_database_flag, print_json, require_principal, settings_with_database
 
-DECISIONS = ("confirm", "reject", "escalate")
-OUTCOMES = ("spoken_to", "arrested", "no_action", "not_the_person", "not_located", "not_engaged")
-REJECT_REASONS = ("different_person", "poor_image", "not_on_scene", "duplicate_alert", "other")
+DECISIONS = tuple(Decision)
+OUTCOMES = tuple(EngagementOutcome)
+REJECT_REASONS = tuple(RejectReason)
 
 
 def register(subparsers: Any) -> None:
@@ -78,23 +79,23 @@ def _print_state(state: dict[str, Any], as_json: bool) -> None:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from openlfr.alerts.review import get_alert
+    from openlfr.alerts.viewing import view_alert
     from openlfr.auth.permissions import Permission
     from openlfr.store.context import open_store
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
-        require_principal(args, settings, session, Permission.ALERTS_READ)
-        state = _state(get_alert(session, args.alert))
+        principal = require_principal(args, settings, session, Permission.ALERTS_READ)
+        state = _state(view_alert(session, args.alert, by=principal))
     _print_state(state, args.json)
     return 0
 
 
 def run_decide(args: argparse.Namespace) -> int:
-    from openlfr.alerts.review import Decision, RejectReason, adjudicate
+    from openlfr.alerts.review import adjudicate
     from openlfr.auth.permissions import Permission
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
@@ -117,10 +118,10 @@ def run_decide(args: argparse.Namespace) -> int:
 
 
 def run_outcome(args: argparse.Namespace) -> int:
-    from openlfr.alerts.review import EngagementOutcome, record_outcome
+    from openlfr.alerts.review import record_outcome
     from openlfr.auth.permissions import Permission
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
@@ -142,24 +143,15 @@ def run_outcome(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from openlfr.alerts.review import alert_history, get_alert
-    from openlfr.audit import append_audit
+    from openlfr.alerts.viewing import view_history
     from openlfr.auth.permissions import Permission
     from openlfr.store.context import open_store
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
         principal = require_principal(args, settings, session, Permission.ALERTS_READ)
-        state = _state(get_alert(session, args.alert))
-        changes = alert_history(session, args.alert)
-        append_audit(
-            session,
-            actor=principal.actor,
-            action="alert.view",
-            target_type="alert",
-            target_id=args.alert,
-            details={"view": "history"},
-        )
+        record, changes = view_history(session, args.alert, by=principal)
+        state = _state(record)
     if args.json:
         print_json({**state, "changes": [{**vars_of(c), "at": c.at.isoformat()} for c in changes]})
         return 0

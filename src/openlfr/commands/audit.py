@@ -146,7 +146,7 @@ def run_anchor(args: argparse.Namespace) -> int:
 
     from openlfr.audit.anchor import make_anchor, write_anchor
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:

@@ -36,10 +36,10 @@ def register(subparsers: Any) -> None:
 
 
 def run_save(args: argparse.Namespace) -> int:
-    from openlfr.auth.clock import utcnow
     from openlfr.auth.permissions import Permission
     from openlfr.deployments.calibrations import CalibrationError, calibration_dict, save_calibration
     from openlfr.store.context import open_store
+    from openlfr.utc import utcnow
 
     try:
         report = json.loads(args.file.read_text(encoding="utf-8"))

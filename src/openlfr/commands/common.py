@@ -165,11 +165,11 @@ def cli_principal(settings: Settings, session: Session) -> Principal | None:
     that does not authenticate (an invalid token is an error, never a fall-back to the saved login)."""
     import os
 
-    from openlfr.auth.clock import utcnow
     from openlfr.auth.errors import NotSignedInError
     from openlfr.auth.sessions import resume_session
     from openlfr.auth.tokens import authenticate_token
     from openlfr.auth.users import user_principal
+    from openlfr.utc import utcnow
 
     now = utcnow()
     token = os.environ.get(TOKEN_ENV, "").strip()
@@ -190,7 +190,7 @@ def cli_principal(settings: Settings, session: Session) -> Principal | None:
     if found is None:
         return None
     record, user = found
-    from openlfr.auth.clock import as_utc
+    from openlfr.utc import as_utc
 
     return user_principal(user, expires_at=as_utc(record.expires_at), session_value=saved["session"])
 

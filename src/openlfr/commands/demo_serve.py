@@ -149,7 +149,7 @@ def prepare_demo(
     ``data``. ``settings`` must use the embedded database of that folder (``database_url`` None)."""
     from openlfr.engine import FaceEngine
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     if settings.database_url:
         raise DemoError("the demo keeps its own embedded database in its data folder: database_url must be unset")
@@ -236,7 +236,6 @@ def _enrol(
 ) -> tuple[tuple[str, ...], int, str]:
     """Import FOLDER/<person>/<images> of each folder into WATCHLIST, then snapshot it: (people, rejected
     images, snapshot id)."""
-    from openlfr.commands.watchlist import audit_import, audit_snapshot
     from openlfr.watchlists.enrol import Enroller
     from openlfr.watchlists.importer import Importer, SubjectDefaults
     from openlfr.watchlists.manifest import Manifest, SubjectFields, scan_folder
@@ -268,10 +267,7 @@ def _enrol(
     for reject in summary.rejects:
         log(f"  not enrolled: {reject.source} ({reject.code}: {reject.detail})")
     with store.db.session() as session:
-        audit_import(session, by.actor, summary)
-    with store.db.session() as session:
-        snapshot = create_snapshot(session, WATCHLIST, engine.contract, now.date())
-        audit_snapshot(session, by.actor, snapshot)
+        snapshot = create_snapshot(session, WATCHLIST, engine.contract, now.date(), by=by)
     if snapshot.templates == 0:
         raise DemoError("no reference image could be enrolled: the demo has no watchlist to search")
     return refs, rejected, snapshot.id

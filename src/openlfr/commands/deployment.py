@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from openlfr.commands.common import add_database_flag, print_json, require_principal, settings_with_database
+from openlfr.utc import as_utc
 
 
 def iso_datetime(text: str) -> datetime:
@@ -20,7 +21,7 @@ def iso_datetime(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date-time (e.g. 2026-12-01T09:00+00:00)") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return as_utc(value)
 
 
 def register(subparsers: Any) -> None:
@@ -173,7 +174,7 @@ def run_create(args: argparse.Namespace) -> int:
     from openlfr.deployments.service import create_deployment
     from openlfr.deployments.types import DeploymentPlan
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     plan = DeploymentPlan(
@@ -206,7 +207,7 @@ def run_update(args: argparse.Namespace) -> int:
     from openlfr.deployments.service import update_deployment
     from openlfr.deployments.types import DeploymentChanges
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     changes = DeploymentChanges(
@@ -261,7 +262,7 @@ def run_authorise(args: argparse.Namespace) -> int:
     from openlfr.auth.permissions import Permission
     from openlfr.deployments.service import authorise_deployment, deployment_composition, get_deployment
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
     from openlfr.watchlists.composition import describe
 
     settings = settings_with_database(args)
@@ -289,7 +290,7 @@ def run_start(args: argparse.Namespace) -> int:
     from openlfr.auth.permissions import Permission
     from openlfr.deployments.service import in_window, start_deployment
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     now = utcnow()
     settings = settings_with_database(args)
@@ -306,7 +307,7 @@ def run_end(args: argparse.Namespace) -> int:
     from openlfr.auth.permissions import Permission
     from openlfr.deployments.service import end_deployment
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
@@ -320,7 +321,7 @@ def run_cancel(args: argparse.Namespace) -> int:
     from openlfr.auth.permissions import Permission
     from openlfr.deployments.service import cancel_deployment
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:

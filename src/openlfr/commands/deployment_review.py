@@ -72,7 +72,7 @@ def run_sign_off(args: argparse.Namespace) -> int:
     from openlfr.auth.permissions import Permission
     from openlfr.deployments.signoff import sign_off_deployment
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:

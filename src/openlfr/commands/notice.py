@@ -92,23 +92,16 @@ def _emit(data: bytes, output: Path | None) -> None:
         write_private(output, data)
 
 
-def _audit(session: Any, who: Principal, action: str, target_id: str | None, details: dict[str, object]) -> None:
-    from openlfr.audit import append_audit
+def _audit(session: Any, who: Principal, kind: str, target_id: str | None, details: dict[str, object]) -> None:
+    from openlfr.reports.reads import record_report
 
-    append_audit(
-        session,
-        actor=who.actor,
-        action=action,
-        target_type="deployment" if target_id else "report",
-        target_id=target_id,
-        details=details,
-    )
+    record_report(session, kind, target_id, details, by=who)
 
 
 def run_signage_placed(args: argparse.Namespace) -> int:
     from openlfr.deployments.notice import record_placement
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
@@ -151,7 +144,7 @@ def run_notice(args: argparse.Namespace) -> int:
         reader = signed_in(args, settings, session)
         content = build_notice(get_deployment(session, args.id), settings.governance)
         body, _ = render_notice(kind, content, args.format)
-        _audit(session, reader, f"report.{kind.value}", args.id, {"format": args.format})
+        _audit(session, reader, kind.value, args.id, {"format": args.format})
     _emit(body, args.output)
     return 0
 
@@ -159,13 +152,13 @@ def run_notice(args: argparse.Namespace) -> int:
 def run_notice_feed(args: argparse.Namespace) -> int:
     from openlfr.reports.public_feed import feed_html, feed_json, public_feed
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
         reader = signed_in(args, settings, session)
         items = public_feed(session, settings.governance)
-        _audit(session, reader, "report.notice_feed", None, {"format": args.format, "deployments": len(items)})
+        _audit(session, reader, "notice_feed", None, {"format": args.format, "deployments": len(items)})
     config = settings.governance
     text = feed_json(items, config, utcnow()) if args.format == "json" else feed_html(items, config)
     _emit(text.encode("utf-8"), args.output)

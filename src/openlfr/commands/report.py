@@ -61,11 +61,10 @@ def _reader(args: argparse.Namespace, settings: Any, session: Any) -> Any:
     return require_principal(args, settings, session, Permission.DEPLOYMENTS_READ)
 
 
-def _audit(session: Any, by: Any, action: str, target_id: str | None, details: dict[str, object]) -> None:
-    from openlfr.audit import append_audit
+def _audit(session: Any, by: Any, kind: str, target_id: str | None, details: dict[str, object]) -> None:
+    from openlfr.reports.reads import record_report
 
-    target_type = "deployment" if target_id else "report"
-    append_audit(session, actor=by.actor, action=action, target_type=target_type, target_id=target_id, details=details)
+    record_report(session, kind, target_id, details, by=by)
 
 
 def run_deployment(args: argparse.Namespace) -> int:
@@ -76,7 +75,7 @@ def run_deployment(args: argparse.Namespace) -> int:
     with open_store(settings) as store, store.db.session() as session:
         reader = _reader(args, settings, session)
         record = build_record(session, args.id)
-        _audit(session, reader, "report.deployment", record.deployment_id, {"format": args.format})
+        _audit(session, reader, "deployment", record.deployment_id, {"format": args.format})
     body, _ = render_record(record, args.format)
     _write(body, args.output)
     return 0
@@ -98,7 +97,7 @@ def run_transparency(args: argparse.Namespace) -> int:
         _audit(
             session,
             reader,
-            "report.transparency",
+            "transparency",
             None,
             {"from": args.date_from.isoformat(), "to": args.date_to.isoformat(), "deployments": len(report.records)},
         )
@@ -114,7 +113,7 @@ def run_dpia(args: argparse.Namespace) -> int:
     with open_store(settings) as store, store.db.session() as session:
         reader = _reader(args, settings, session)
         facts = dpia_facts(session, settings, args.id, calibration=args.calibration, equity=args.equity)
-        _audit(session, reader, "report.dpia_facts", facts["deployment"]["id"], {})
+        _audit(session, reader, "dpia_facts", facts["deployment"]["id"], {})
     if args.json:
         print_json(facts)
     else:

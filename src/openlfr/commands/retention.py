@@ -51,7 +51,7 @@ def run_purge(args: argparse.Namespace) -> int:
     from openlfr.errors import ConfigError
     from openlfr.retention.purge import purge_alerts
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     days = args.days if args.days is not None else settings.governance.alert_retention_days
@@ -74,7 +74,7 @@ def run_purge(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     from openlfr.retention.purge import cutoff_for, due_count
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     days = settings.governance.alert_retention_days
@@ -104,7 +104,7 @@ def run_hold(args: argparse.Namespace) -> int:
     from openlfr.auth.permissions import Permission
     from openlfr.retention.purge import place_hold
     from openlfr.store.context import open_store
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:

@@ -72,10 +72,10 @@ def _credentials(args: argparse.Namespace) -> tuple[str, str]:
 
 def run_login(args: argparse.Namespace) -> int:
     from openlfr.auth import passwords
-    from openlfr.auth.clock import utcnow
     from openlfr.auth.login import LoginLimits, LoginRequest, login
     from openlfr.auth.sessions import start_session
     from openlfr.store.context import open_store
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     username, password = _credentials(args)
@@ -99,8 +99,7 @@ def run_login(args: argparse.Namespace) -> int:
 
 
 def run_logout(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit
-    from openlfr.auth.sessions import end_session
+    from openlfr.auth.sessions import sign_out
     from openlfr.store.context import open_store
 
     settings = settings_with_database(args)
@@ -108,16 +107,7 @@ def run_logout(args: argparse.Namespace) -> int:
     if saved is not None:
         with open_store(settings) as store, store.db.session() as session:
             principal = cli_principal_without_token(settings, session)
-            end_session(session, saved["session"])
-            if principal is not None:
-                append_audit(
-                    session,
-                    actor=principal.actor,
-                    action="auth.logout",
-                    target_type="user",
-                    target_id=principal.id,
-                    details={"channel": "cli"},
-                )
+            sign_out(session, saved["session"], by=principal, channel="cli")
         cli_session_path(settings).unlink(missing_ok=True)
     print("signed out", file=sys.stderr)
     return 0

@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openlfr.commands.common import add_database_flag, iso_date, print_json, require_principal, settings_with_database
 from openlfr.errors import OpenLFRError
+
+if TYPE_CHECKING:
+    from openlfr.watchlists.types import EnrolResult
 
 
 class EnrolmentRefusedError(OpenLFRError):
@@ -113,8 +116,8 @@ def _manager(args: argparse.Namespace, settings: Any, store: Any) -> Any:
 
 def _enrol_files(
     args: argparse.Namespace, store: Any, settings: Any, info: Any, principal: Any
-) -> list[dict[str, Any]]:
-    """Enrol each image given; one result dict per image for the output."""
+) -> list[tuple[Path, EnrolResult]]:
+    """Enrol each image given: what happened to each."""
     from openlfr.engine import FaceEngine
     from openlfr.watchlists.enrol import Enroller, EnrolRequest
     from openlfr.watchlists.types import EnrolResult, Outcome, RejectCode
@@ -129,37 +132,29 @@ def _enrol_files(
         else:
             request = EnrolRequest(args.ref, data, path.name, info=info, force=args.force, by=principal)
             result = enroller.enrol(request)
-        results.append(
-            {
-                "image": str(path),
-                "outcome": str(result.outcome),
-                "code": result.code,
-                "detail": result.detail,
-                "duplicate_of": result.duplicate_of,
-                "duplicate_score": result.duplicate_score,
-            }
-        )
+        results.append((path, result))
     return results
 
 
-def _finish(args: argparse.Namespace, store: Any, results: list[dict[str, Any]], principal: Any) -> int:
-    from collections import Counter
-
-    from openlfr.audit import append_audit
+def _finish(args: argparse.Namespace, store: Any, enrolled: list[tuple[Path, EnrolResult]], principal: Any) -> int:
+    from openlfr.watchlists.enrol import record_enrolment
     from openlfr.watchlists.subjects import find_subject, subject_view
 
     with store.db.session() as session:
         subject = find_subject(session, args.ref)
         view = subject_view(session, subject).as_dict() if subject is not None else None
-        if results:
-            append_audit(
-                session,
-                actor=principal.actor,
-                action="subject.enrol",
-                target_type="subject",
-                target_id=subject.id if subject is not None else None,
-                details={"outcomes": dict(Counter(str(r["outcome"]) for r in results))},
-            )
+        record_enrolment(session, subject.id if subject is not None else None, [r for _, r in enrolled], by=principal)
+    results = [
+        {
+            "image": str(path),
+            "outcome": str(result.outcome),
+            "code": result.code,
+            "detail": result.detail,
+            "duplicate_of": result.duplicate_of,
+            "duplicate_score": result.duplicate_score,
+        }
+        for path, result in enrolled
+    ]
     if args.json:
         print_json({"subject": view, "images": results})
     else:
@@ -198,7 +193,6 @@ def _safeguard_options(parser: argparse.ArgumentParser, *, required: bool) -> No
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit
     from openlfr.store.context import open_store
     from openlfr.store.errors import ConflictError
     from openlfr.watchlists.subjects import add_member, create_subject, find_subject, get_watchlist, validate_info
@@ -237,16 +231,7 @@ def run_add(args: argparse.Namespace) -> int:
             subject = find_subject(session, info.external_ref)
             if subject is not None:
                 for name in args.watchlist:
-                    watchlist = get_watchlist(session, name)
-                    add_member(session, watchlist, subject)
-                    append_audit(
-                        session,
-                        actor=principal.actor,
-                        action="watchlist.add_member",
-                        target_type="subject",
-                        target_id=subject.id,
-                        details={"watchlist": watchlist.id},
-                    )
+                    add_member(session, get_watchlist(session, name), subject, by=principal)
         return _finish(args, store, results, principal)
 
 
@@ -281,21 +266,7 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-_UPDATABLE = (
-    "name",
-    "category",
-    "reason",
-    "image_source",
-    "image_source_note",
-    "review_by",
-    "date_of_birth",
-    "under_18",
-    "minor_justification",
-)
-
-
 def run_update(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit
     from openlfr.store.context import open_store
     from openlfr.watchlists.subjects import add_member, get_subject, get_watchlist, update_subject
     from openlfr.watchlists.types import Category, SubjectChanges
@@ -318,26 +289,16 @@ def run_update(args: argparse.Namespace) -> int:
             subject = get_subject(session, args.ref)
             args.ref = subject.external_ref
             try:
-                update_subject(session, subject, changes)
+                update_subject(session, subject, changes, by=principal)
             except ValueError as exc:
                 raise OpenLFRError(str(exc)) from exc
             for name in args.watchlist:
-                add_member(session, get_watchlist(session, name), subject)
-            fields = [f for f in _UPDATABLE if getattr(args, f) is not None and getattr(args, f) != []]
-            append_audit(
-                session,
-                actor=principal.actor,
-                action="subject.update",
-                target_type="subject",
-                target_id=subject.id,
-                details={"fields": fields, "watchlists_added": list(args.watchlist)},
-            )
+                add_member(session, get_watchlist(session, name), subject, by=principal)
         results = _enrol_files(args, store, settings, None, principal)
         return _finish(args, store, results, principal)
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit
     from openlfr.auth.permissions import Permission
     from openlfr.store.context import open_store
     from openlfr.watchlists.subjects import get_subject, get_watchlist, remove_member
@@ -347,15 +308,7 @@ def run_remove(args: argparse.Namespace) -> int:
         principal = require_principal(args, settings, session, Permission.WATCHLISTS_MANAGE)
         subject = get_subject(session, args.ref)
         watchlist = get_watchlist(session, args.watchlist)
-        remove_member(session, watchlist, subject)
-        append_audit(
-            session,
-            actor=principal.actor,
-            action="watchlist.remove_member",
-            target_type="subject",
-            target_id=subject.id,
-            details={"watchlist": watchlist.id},
-        )
+        remove_member(session, watchlist, subject, by=principal)
     print(f"removed {args.ref!r} from watchlist {args.watchlist!r} (the record stays; `lfr subject erase` deletes it)")
     return 0
 

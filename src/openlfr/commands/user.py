@@ -130,9 +130,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_set_role(args: argparse.Namespace) -> int:
-    from openlfr.auth.clock import utcnow
     from openlfr.auth.users import get_user_by_name, set_role
     from openlfr.store.context import open_store
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
@@ -143,9 +143,9 @@ def run_set_role(args: argparse.Namespace) -> int:
 
 
 def run_disable(args: argparse.Namespace) -> int:
-    from openlfr.auth.clock import utcnow
     from openlfr.auth.users import get_user_by_name, set_disabled
     from openlfr.store.context import open_store
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
@@ -157,10 +157,10 @@ def run_disable(args: argparse.Namespace) -> int:
 
 
 def run_set_password(args: argparse.Namespace) -> int:
-    from openlfr.auth.clock import utcnow
     from openlfr.auth.passwords import default_hasher
     from openlfr.auth.users import get_user_by_name, set_password
     from openlfr.store.context import open_store
+    from openlfr.utc import utcnow
 
     settings = settings_with_database(args)
     with open_store(settings) as store:

@@ -151,7 +151,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings, engine: FaceEngine, 
     from openlfr.errors import SourceError
     from openlfr.pipeline.app import WatchPipeline
     from openlfr.pipeline.config import PipelineConfig
-    from openlfr.store.models import utcnow
+    from openlfr.utc import utcnow
 
     gallery = _evaluation_gallery(args.watchlist, engine, store, utcnow().date())
     sources, failed = _open_sources(args.source, realtime=args.realtime, settings=settings)
@@ -189,7 +189,7 @@ def _join_deployment(args: argparse.Namespace, settings: Settings, engine: FaceE
     from openlfr.pipeline.config import PipelineConfig
     from openlfr.service.cameras import load_snapshot
     from openlfr.sources.factory import open_source
-    from openlfr.sources.mandate import utcnow
+    from openlfr.utc import utcnow
     from openlfr.watchlists.erase import on_erasure
 
     with store.db.session() as session:
@@ -278,8 +278,8 @@ class _DeploymentGuard:
         from sqlalchemy import select
 
         from openlfr.deployments.mandate import issue_mandate
-        from openlfr.sources.mandate import utcnow
         from openlfr.store.models import SnapshotTemplate
+        from openlfr.utc import utcnow
 
         try:
             with self.store.db.session() as session:
@@ -316,7 +316,7 @@ class _RunRecord:
         self.target_type, target_id = target
         self.target_id = target_id or self.run_id
 
-    def _append(self, action: str, details: dict[str, object]) -> None:
+    def _audit(self, action: str, details: dict[str, object]) -> None:
         from openlfr.audit import append_audit
 
         with self.store.db.session() as session:
@@ -338,7 +338,7 @@ class _RunRecord:
     ) -> None:
         from openlfr.sources.redact import redact
 
-        self._append(
+        self._audit(
             "recognition.run_start",
             {
                 "source_ids": [s.source_id for s in sources],
@@ -365,7 +365,7 @@ class _RunRecord:
                 halted=summary.halted,
                 wall_s=round(summary.wall_s, 3),
             )
-        self._append("recognition.run_end", details)
+        self._audit("recognition.run_end", details)
 
 
 def _run_until_signal(

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from openlfr.auth.principal import Principal
-    from openlfr.watchlists.types import ImportSummary, SnapshotResult
 
 
 def register(subparsers: Any) -> None:
@@ -109,22 +108,12 @@ def _manager(args: argparse.Namespace, settings: Any, session: Session) -> Princ
 
 
 def run_create(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit
     from openlfr.store.context import open_store
     from openlfr.watchlists.subjects import create_watchlist
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
-        principal = _manager(args, settings, session)
-        watchlist = create_watchlist(session, args.name, args.description)
-        append_audit(
-            session,
-            actor=principal.actor,
-            action="watchlist.create",
-            target_type="watchlist",
-            target_id=watchlist.id,
-            details={"name": args.name},
-        )
+        create_watchlist(session, args.name, args.description, by=_manager(args, settings, session))
     print(f"created watchlist {args.name!r}")
     return 0
 
@@ -203,8 +192,6 @@ def run_import(args: argparse.Namespace) -> int:
             manifest,
             progress=lambda items: progress(items, total=len(manifest.items), desc="enrolling", enabled=args.progress),
         )
-        with store.db.session() as session:
-            audit_import(session, principal.actor, summary)
     write_rejects(rejects_path, summary.rejects)
     payload = {**summary.as_dict(), "rejects_file": str(rejects_path)}
     if args.json:
@@ -221,49 +208,6 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def audit_import(session: Session, actor: str, summary: ImportSummary) -> None:
-    """The audit record of a finished import (counts only; also written by `lfr demo --serve`); its start and
-    each enrolment were recorded as they happened, under the same ``import`` id."""
-    from openlfr.audit import append_audit
-
-    append_audit(
-        session,
-        actor=actor,
-        action="watchlist.import",
-        target_type="watchlist",
-        target_id=None,
-        details={
-            "import": summary.import_id,
-            "name": summary.watchlist,
-            "items": summary.items,
-            "enrolled": summary.enrolled,
-            "already_enrolled": summary.already_enrolled,
-            "rejected": sum(summary.rejected.values()),
-            "duplicates": summary.duplicates,
-        },
-    )
-
-
-def audit_snapshot(session: Session, actor: str, result: SnapshotResult) -> None:
-    """The audit record of a new snapshot (also written by `lfr demo --serve`)."""
-    from openlfr.audit import append_audit
-
-    append_audit(
-        session,
-        actor=actor,
-        action="snapshot.create",
-        target_type="snapshot",
-        target_id=result.id,
-        details={
-            "watchlist": result.watchlist,
-            "fingerprint": result.fingerprint,
-            "templates": result.templates,
-            "subjects": result.subjects,
-            "excluded": len(result.excluded),
-        },
-    )
-
-
 def run_snapshot(args: argparse.Namespace) -> int:
     from openlfr.embed.base import create_embedder
     from openlfr.store.context import open_store
@@ -275,8 +219,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
     as_of = args.as_of or datetime.now(UTC).date()
     with open_store(settings) as store, store.db.session() as session:
         principal = _manager(args, settings, session)
-        result = create_snapshot(session, args.name, contract, as_of)
-        audit_snapshot(session, principal.actor, result)
+        result = create_snapshot(session, args.name, contract, as_of, by=principal)
     if args.json:
         print_json(result.as_dict())
         return 0
@@ -311,25 +254,15 @@ def run_export_report(args: argparse.Namespace) -> int:
 
 
 def run_delete(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit
     from openlfr.errors import OpenLFRError
     from openlfr.store.context import open_store
-    from openlfr.watchlists.report import delete_watchlist
+    from openlfr.watchlists.subjects import delete_watchlist
 
     if not args.yes:
         raise OpenLFRError(f"deleting watchlist {args.name!r} removes its snapshots: add --yes to confirm")
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
-        principal = _manager(args, settings, session)
-        members = delete_watchlist(session, args.name)
-        append_audit(
-            session,
-            actor=principal.actor,
-            action="watchlist.delete",
-            target_type="watchlist",
-            target_id=None,
-            details={"name": args.name, "members": members},
-        )
+        members = delete_watchlist(session, args.name, by=_manager(args, settings, session))
     print(f"deleted watchlist {args.name!r} ({members} subjects stay on record; erase them with `lfr subject erase`)")
     return 0
 

@@ -20,17 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openlfr.alerts.vocabulary import DECIDED, ENGAGED, AlertStatus, EngagementOutcome
 from openlfr.deployments.types import RunCounts
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.governance_models import Deployment, DeploymentCount
-
-ENGAGED: Final = frozenset({"spoken_to", "arrested", "no_action", "not_the_person"})
-REVIEWED: Final = frozenset({"confirmed", "rejected"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +60,11 @@ def tally(rows: Iterable[tuple[str, str | None]]) -> AlertTally:
         counts["alerts"] += 1
         engaged = outcome in ENGAGED
         counts["engagements"] += engaged
-        counts["arrests"] += outcome == "arrested"
-        if status not in REVIEWED:
+        counts["arrests"] += outcome == EngagementOutcome.ARRESTED
+        if status not in DECIDED:
             counts["unreviewed"] += 1
             continue
-        true = status == "confirmed" and outcome != "not_the_person"
+        true = status == AlertStatus.CONFIRMED and outcome != EngagementOutcome.NOT_THE_PERSON
         counts[f"{'true' if true else 'false'}_{'confirmed' if engaged else 'unconfirmed'}"] += 1
     return AlertTally(**counts)
 

@@ -13,12 +13,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openlfr.audit.chain import as_utc
 from openlfr.deployments.service import get_deployment, in_window, is_authorised
 from openlfr.deployments.types import DeploymentError, DeploymentStateError
 from openlfr.sources.mandate import CameraGrant, RecognitionMandate
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.models import SnapshotTemplate
+from openlfr.utc import as_utc
 
 
 def issue_mandate(session: Session, deployment_id: str, *, now: datetime) -> RecognitionMandate:

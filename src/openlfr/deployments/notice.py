@@ -21,13 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
-from openlfr.audit.chain import as_utc, iso_utc
+from openlfr.audit.chain import iso_utc
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal
 from openlfr.deployments.types import DeploymentError, DeploymentStateError
 from openlfr.store.errors import NotFoundError
 from openlfr.store.governance_models import Deployment
 from openlfr.store.notice_models import SignagePlacement
+from openlfr.utc import as_utc
 
 PLACEABLE: Final = ("draft", "authorised", "live")
 """Signs go up before the deployment starts (or more while it runs); an ended one needs none."""

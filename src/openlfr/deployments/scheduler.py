@@ -26,7 +26,6 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import select
 
 from openlfr.audit import append_audit
-from openlfr.audit.chain import as_utc
 from openlfr.auth.principal import Principal
 from openlfr.deployments.figures import add_counts, get_counts
 from openlfr.deployments.mandate import issue_mandate
@@ -38,7 +37,7 @@ from openlfr.service.controller import GalleryRefresher, RecognitionController
 from openlfr.sources.redact import redact
 from openlfr.store.db import Database
 from openlfr.store.governance_models import Deployment
-from openlfr.store.models import utcnow
+from openlfr.utc import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
-from openlfr.audit.chain import as_utc, iso_utc
+from openlfr.audit.chain import iso_utc
 from openlfr.auth.errors import SeparationOfDutiesError
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal, same_person
@@ -50,6 +50,7 @@ from openlfr.store.camera_models import CameraRecord
 from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.governance_models import Deployment
 from openlfr.store.models import Snapshot, SnapshotTemplate
+from openlfr.utc import as_utc
 from openlfr.watchlists.composition import Composition, snapshot_composition
 
 TEXT_FIELDS = ("name", "use_case", "purpose", "legal_basis", "justification", "location")

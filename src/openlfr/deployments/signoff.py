@@ -14,16 +14,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openlfr.alerts.vocabulary import OPEN_STATUSES
 from openlfr.audit import append_audit
-from openlfr.audit.chain import as_utc
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal
 from openlfr.deployments.service import get_deployment
 from openlfr.deployments.types import DeploymentError, DeploymentStateError
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.governance_models import DeploymentSignOff
+from openlfr.utc import as_utc
 
-UNREVIEWED = ("pending", "escalated")
+UNREVIEWED = tuple(sorted(OPEN_STATUSES))
 MAX_CORRECTIONS = 50
 MAX_TEXT = 4000
 

@@ -47,12 +47,6 @@ class TailFit:
     rate: float
     count: int
 
-    def survival(self, threshold: float) -> float:
-        """Modelled P(impostor score ≥ threshold) for thresholds above ``location``."""
-        genpareto = _genpareto()
-
-        return float(self.rate * genpareto.sf(threshold - self.location, self.shape, scale=self.scale))
-
     def threshold_for(self, probability: float) -> float:
         """The threshold whose modelled exceedance probability is ``probability`` (< ``rate``)."""
         genpareto = _genpareto()

@@ -189,8 +189,9 @@ def resolve_runtime(runtime: str, precision: str) -> RuntimeChoice:
 ChannelOrder = Literal["bgr", "rgb"]
 
 
-class ModelRunner(Protocol):
-    """One image model with one float32 NCHW input of 0..255 pixel values.
+class InferenceRunner(Protocol):
+    """One image model with one float32 NCHW input of 0..255 pixel values (one inference session; the pipeline's
+    ``ModelRunner`` is another thing: it shares the face models between cameras).
 
     ``run_images`` takes uint8 BGR images (N, H, W, 3) and returns the outputs in ``output_names`` order. The
     conversion to the model's input (channel order, layout, float) is the runtime's: OpenVINO compiles channel
@@ -352,13 +353,13 @@ def create_runner(
     channels: ChannelOrder = "bgr",
     split_batch: bool = False,
     parallel_calls: int = 1,
-) -> ModelRunner:
+) -> InferenceRunner:
     """A runner for ``model_path`` on the runtime resolved from the configuration (logged as ``what``).
 
     Both runners may be called from several threads at once (an onnxruntime session is thread-safe; OpenVINO
     gets ``parallel_calls`` streams so that that many calls actually run side by side)."""
     choice = resolve_runtime(runtime, precision)
-    runner: ModelRunner
+    runner: InferenceRunner
     if choice.runtime == "openvino":
         runner = OpenVinoRunner(
             model_path,

@@ -35,7 +35,8 @@ from openlfr.pipeline.gallery import WatchlistSnapshot
 from openlfr.pipeline.runner import STAGES, Judgement, ModelRunner
 from openlfr.pipeline.thresholds import default_threshold
 from openlfr.sources.base import FrameSource
-from openlfr.sources.mandate import RecognitionMandate, RecognitionNotAuthorisedError, utcnow
+from openlfr.sources.mandate import RecognitionMandate, RecognitionNotAuthorisedError
+from openlfr.utc import utcnow
 
 log = logging.getLogger(__name__)
 

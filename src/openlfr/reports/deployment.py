@@ -16,11 +16,11 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
-from openlfr.audit.chain import as_utc
 from openlfr.csvsafe import SafeDictWriter
 from openlfr.deployments.figures import alert_figures, faces_seen, get_counts
 from openlfr.deployments.service import get_deployment
 from openlfr.deployments.signoff import get_sign_off
+from openlfr.utc import as_utc
 
 COLUMNS: Final = (
     "deployment_id",

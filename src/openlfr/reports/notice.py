@@ -19,10 +19,10 @@ from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from openlfr.audit.chain import as_utc
 from openlfr.config.governance import GovernanceConfig
 from openlfr.errors import OpenLFRError
 from openlfr.store.governance_models import Deployment
+from openlfr.utc import as_utc
 
 PUBLIC_RECORD_PATH: Final = "/public/deployments/{id}"
 

@@ -32,7 +32,7 @@ from openlfr.store import media_refs
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store
 from openlfr.store.errors import NotFoundError, StorageError
-from openlfr.store.models import utcnow
+from openlfr.utc import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -228,12 +228,6 @@ def lift_hold(session: Session, alert_id: str, *, by: Principal, reason: str) ->
 
 def held_alerts(session: Session) -> list[AlertRecord]:
     return list(session.scalars(select(AlertRecord).where(AlertRecord.hold.is_(True)).order_by(AlertRecord.hold_at)))
-
-
-def alerts_of_subjects(session: Session, subject_ids: list[str]) -> list[AlertRecord]:
-    if not subject_ids:
-        return []
-    return list(session.scalars(select(AlertRecord).where(AlertRecord.subject_id.in_(subject_ids))))
 
 
 @dataclass

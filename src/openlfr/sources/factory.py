@@ -10,8 +10,9 @@ from openlfr.config.models import SourceConfig
 from openlfr.errors import SourceError
 from openlfr.sources.base import FrameSource
 from openlfr.sources.hosts import check_stream_host
-from openlfr.sources.mandate import RecognitionMandate, RecognitionNotAuthorisedError, utcnow
+from openlfr.sources.mandate import RecognitionMandate, RecognitionNotAuthorisedError
 from openlfr.sources.redact import redact
+from openlfr.utc import utcnow
 
 _WEBCAM = re.compile(r"^(?:webcam:)?(\d+)$")
 _STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")

@@ -17,9 +17,11 @@ recognised without the deployment rules having been checked.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from openlfr.errors import OpenLFRError
+from openlfr.utc import as_utc
+from openlfr.utc import utcnow as utcnow  # noqa: PLC0414 (re-exported: service/cameras.py imports it from here)
 
 
 class RecognitionNotAuthorisedError(OpenLFRError):
@@ -91,14 +93,14 @@ class RecognitionMandate:
             snapshot_fingerprint,
             threshold,
             cameras,
-            _utc(not_before),
-            _utc(not_after),
-            _utc(issued_at),
+            as_utc(not_before),
+            as_utc(not_after),
+            as_utc(issued_at),
             _SEAL,
         )
 
     def valid_at(self, now: datetime) -> bool:
-        return self.not_before <= _utc(now) < self.not_after
+        return self.not_before <= as_utc(now) < self.not_after
 
     def grant_for(self, spec: str) -> CameraGrant | None:
         spec = spec.strip()
@@ -117,11 +119,3 @@ class RecognitionMandate:
                 f"deployment {self.deployment_id} names no registered camera with this source"
             )
         return grant
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -17,16 +17,13 @@ go with their alert (``ON DELETE CASCADE``) when the purge or an erasure deletes
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openlfr.store.models import Base, utcnow
-
-STATUSES: Final = ("pending", "confirmed", "rejected", "escalated")
-OUTCOMES: Final = ("spoken_to", "arrested", "no_action", "not_the_person", "not_located", "not_engaged")
-CHANGE_KINDS: Final = ("adjudication", "engagement")
+from openlfr.alerts.vocabulary import AlertStatus
+from openlfr.store.models import Base, UTCDateTime
+from openlfr.utc import utcnow
 
 
 class AlertRecord(Base):
@@ -45,8 +42,8 @@ class AlertRecord(Base):
     evidence: Mapped[int] = mapped_column(Integer)
     frame_index: Mapped[int] = mapped_column(Integer)
     frame_time_s: Mapped[float] = mapped_column(Float)
-    frame_wall_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    frame_wall_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     latency_ms: Mapped[float] = mapped_column(Float)
     model: Mapped[str] = mapped_column(String(100))
     # The matched reference image: a reference_image id (or, for file-based watchlists, its path).
@@ -55,23 +52,23 @@ class AlertRecord(Base):
     probe_media: Mapped[str] = mapped_column(String(64))
     context_media: Mapped[str | None] = mapped_column(String(64), default=None)
     media_encrypted: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=AlertStatus.PENDING.value, index=True)
     reject_reason: Mapped[str | None] = mapped_column(String(40), default=None)
     outcome: Mapped[str | None] = mapped_column(String(20), default=None)
     adjudicated_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    adjudicated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    adjudicated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     outcome_by: Mapped[str | None] = mapped_column(String(64), default=None)
     # Who escalated it (label, and the accountable person): another officer must decide it.
     escalated_by: Mapped[str | None] = mapped_column(String(64), default=None)
     escalated_by_account: Mapped[str | None] = mapped_column(String(64), default=None)
-    outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Retention hold: an alert needed for an investigation or court is kept past the retention period.
     hold: Mapped[bool] = mapped_column(Boolean, default=False)
     hold_reason: Mapped[str | None] = mapped_column(Text, default=None)
     hold_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    hold_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    hold_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AlertChange(Base):
@@ -96,6 +93,6 @@ class AlertChange(Base):
     """the accountable person (a token's creator)"""
     actor: Mapped[str] = mapped_column(String(100))
     """as in the audit chain (``user:ann``)"""
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer)
     """the alert's version after this change"""

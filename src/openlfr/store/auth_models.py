@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openlfr.store.models import Base, new_id, utcnow
+from openlfr.store.models import Base, UTCDateTime, new_id
+from openlfr.utc import utcnow
 
 
 class User(Base):
@@ -23,9 +24,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AuthSession(Base):
@@ -35,9 +36,9 @@ class AuthSession(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # "console" (a browser cookie) or "cli" (`lfr login`): a command-line session is no cookie.
     kind: Mapped[str] = mapped_column(String(10), default="console")
 
@@ -56,10 +57,10 @@ class ApiToken(Base):
     # The creator's user id: every authentication checks that this account is enabled and that its role still
     # covers the token's (a token dies with its creator's disablement or demotion). None: refused.
     created_by_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class LoginGuard(Base):
@@ -84,7 +85,7 @@ class LoginAttempt(Base):
     client_key: Mapped[str] = mapped_column(String(64), index=True)
     account_key: Mapped[str] = mapped_column(String(64), index=True)
     state: Mapped[str] = mapped_column(String(10))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class LoginKnownClient(Base):
@@ -95,4 +96,4 @@ class LoginKnownClient(Base):
 
     user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
     client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    last_success_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime] = mapped_column(UTCDateTime())

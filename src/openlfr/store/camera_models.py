@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String, Text
+from sqlalchemy import Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openlfr.store.models import Base, new_id, utcnow
+from openlfr.store.models import Base, UTCDateTime, new_id
+from openlfr.utc import utcnow
 
 
 class CameraRecord(Base):
@@ -24,4 +25,4 @@ class CameraRecord(Base):
     location: Mapped[str] = mapped_column(String(200), default="")
     loop: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -16,10 +16,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openlfr.store.models import Base, new_id, utcnow
+from openlfr.store.models import Base, UTCDateTime, new_id
+from openlfr.utc import utcnow
 
 GENESIS_HASH: Final = "0" * 64
 DEPLOYMENT_STATUSES: Final = ("draft", "authorised", "live", "ended", "cancelled")
@@ -29,7 +30,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_entry"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(80), index=True)
     target_type: Mapped[str] = mapped_column(String(40))
@@ -60,8 +61,8 @@ class Deployment(Base):
     location: Mapped[str] = mapped_column(Text)
     latitude: Mapped[float | None] = mapped_column(Float, default=None)
     longitude: Mapped[float | None] = mapped_column(Float, default=None)
-    planned_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    planned_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    planned_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    planned_end: Mapped[datetime] = mapped_column(UTCDateTime())
     camera_ids: Mapped[list[str]] = mapped_column(JSON)
     snapshot_id: Mapped[str] = mapped_column(String(32), index=True)
     snapshot_fingerprint: Mapped[str] = mapped_column(String(64))
@@ -73,7 +74,7 @@ class Deployment(Base):
     threshold_minimum: Mapped[float | None] = mapped_column(Float, default=None)
     threshold_override_reason: Mapped[str | None] = mapped_column(Text, default=None)
     threshold_override_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    threshold_override_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    threshold_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     signage_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), index=True, default="draft")
     revision: Mapped[int] = mapped_column(Integer, default=1)
@@ -85,16 +86,16 @@ class Deployment(Base):
     # Why the threshold lies outside the calibration's equity range (who and why), when it does.
     threshold_equity_justification: Mapped[str | None] = mapped_column(Text, default=None)
     threshold_equity_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     authorised_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    authorised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    authorised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     authorisation_text: Mapped[str | None] = mapped_column(Text, default=None)
     authorised_revision: Mapped[int | None] = mapped_column(Integer, default=None)
     # What the authorising supervisor was shown of the watchlist (openlfr.watchlists.composition): counts only.
     authorisation_composition: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     end_reason: Mapped[str | None] = mapped_column(Text, default=None)
     templates_destroyed: Mapped[int | None] = mapped_column(Integer, default=None)
 
@@ -118,7 +119,7 @@ class DeploymentCount(Base):
     retired_alerts: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
     # Passers-by with a usable face that real time forced the pipeline to skip; None when not reported.
     tracks_unexamined: Mapped[int | None] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ThresholdCalibration(Base):
@@ -146,7 +147,7 @@ class ThresholdCalibration(Base):
     equity_dataset: Mapped[str | None] = mapped_column(Text, default=None)
     report_sha256: Mapped[str] = mapped_column(String(64))
     saved_by: Mapped[str] = mapped_column(String(64))
-    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class DeploymentSignOff(Base):
@@ -159,7 +160,7 @@ class DeploymentSignOff(Base):
         ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     signed_off_by: Mapped[str] = mapped_column(String(64))
-    signed_off_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    signed_off_at: Mapped[datetime] = mapped_column(UTCDateTime())
     notes: Mapped[str] = mapped_column(Text)
     corrections: Mapped[list[str]] = mapped_column(JSON)
     """corrections to the record the reviewer found (free text, one per entry)"""

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openlfr.store.models import Base, utcnow
+from openlfr.store.models import Base, UTCDateTime
+from openlfr.utc import utcnow
 
 
 class PendingMediaDeletion(Base):
@@ -21,7 +22,7 @@ class PendingMediaDeletion(Base):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Wall-clock time the deletion was decided: a file written (again) after it is someone's new image.
-    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The action that released it, e.g. ``retention.purge`` or ``subject.erase``.
     reason: Mapped[str] = mapped_column(String(40))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

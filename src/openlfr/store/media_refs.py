@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store
 from openlfr.store.media_models import PendingMediaDeletion
-from openlfr.store.models import ReferenceImage, utcnow
+from openlfr.store.models import ReferenceImage
+from openlfr.utc import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -122,14 +123,10 @@ def _mtime(store: Store, digest: str) -> datetime | None:
         return None
 
 
-def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def collect(store: Store, *, sweep: bool = True, wall_clock: Callable[[], datetime] = utcnow) -> CollectResult:
     """Delete every listed file nothing references; with ``sweep``, also files no row accounts for."""
     with store.db.session() as session:
-        listed = {row.digest: _as_utc(row.queued_at) for row in session.scalars(select(PendingMediaDeletion))}
+        listed = {row.digest: as_utc(row.queued_at) for row in session.scalars(select(PendingMediaDeletion))}
         in_use = referenced(session, listed)
         if in_use:
             session.execute(delete(PendingMediaDeletion).where(PendingMediaDeletion.digest.in_(in_use)))

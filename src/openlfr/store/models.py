@@ -9,7 +9,7 @@ and ``snapshot_template``; erasure deletes the rows of all three.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +25,11 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from openlfr.utc import as_utc, utcnow
 
 # Explicit constraint names keep migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -41,8 +45,19 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+class UTCDateTime(TypeDecorator[datetime]):
+    """Every stored time: written in UTC with its zone, read back timezone-aware on every database. SQLite
+    keeps no zone (it would store an aware time's wall clock and hand back a naive value); PostgreSQL hands
+    values back in the connection's zone. A naive value given is taken to be UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 class Base(DeclarativeBase):
@@ -66,8 +81,8 @@ class Subject(Base):
     minor_justification: Mapped[str] = mapped_column(Text, default="")
     added_by: Mapped[str] = mapped_column(String(200))
     review_by: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     images: Mapped[list[ReferenceImage]] = relationship(
         back_populates="subject",
@@ -83,7 +98,7 @@ class Watchlist(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class WatchlistMember(Base):
@@ -91,7 +106,7 @@ class WatchlistMember(Base):
 
     watchlist_id: Mapped[str] = mapped_column(ForeignKey("watchlist.id", ondelete="CASCADE"), primary_key=True)
     subject_id: Mapped[str] = mapped_column(ForeignKey("subject.id", ondelete="CASCADE"), primary_key=True, index=True)
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ReferenceImage(Base):
@@ -111,7 +126,7 @@ class ReferenceImage(Base):
     # Set when an operator forced enrolment past a possible-duplicate-identity flag.
     duplicate_of: Mapped[str | None] = mapped_column(String(32), default=None)
     duplicate_score: Mapped[float | None] = mapped_column(Float, default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     subject: Mapped[Subject] = relationship(back_populates="images")
     template: Mapped[Template | None] = relationship(
@@ -135,7 +150,7 @@ class Template(Base):
     dimension: Mapped[int] = mapped_column(Integer)
     preprocessing: Mapped[str] = mapped_column(String(100))
     quality: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     image: Mapped[ReferenceImage] = relationship(back_populates="template")
 
@@ -148,7 +163,7 @@ class Snapshot(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     watchlist_id: Mapped[str] = mapped_column(ForeignKey("watchlist.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     as_of: Mapped[date] = mapped_column(Date)
     fingerprint: Mapped[str] = mapped_column(String(64))
     template_count: Mapped[int] = mapped_column(Integer)
@@ -180,7 +195,7 @@ class ErasureRecord(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     subject_id: Mapped[str] = mapped_column(String(32))
-    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     erased_by: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
     images: Mapped[int] = mapped_column(Integer)

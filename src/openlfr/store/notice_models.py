@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openlfr.store.models import Base, new_id, utcnow
+from openlfr.store.models import Base, UTCDateTime, new_id
+from openlfr.utc import utcnow
 
 
 class SignagePlacement(Base):
@@ -20,8 +21,8 @@ class SignagePlacement(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"), index=True)
     location: Mapped[str] = mapped_column(Text)
-    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     """when the signs went up, as the recorder says (not after ``recorded_at``)"""
     placed_by: Mapped[str] = mapped_column(String(200))
     """who recorded it: the signed-in principal's label (a username, or ``token:<name>``)"""
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openlfr.audit import append_audit
 from openlfr.auth.errors import PermissionDeniedError
 from openlfr.auth.principal import Principal
 from openlfr.engine import FaceEngine
@@ -117,7 +119,8 @@ class EnrolRequest:
     info: SubjectInfo | None = None
     info_error: str | None = None  # why ``info`` could not be made (reported if the subject is new)
     by: Principal | None = None
-    """who adds the subject when ``info`` creates it (needed then: a subject is added by someone)"""
+    """who adds the subject when ``info`` creates it, or puts it on ``watchlist_id`` (needed then: both are
+    governed actions)"""
     watchlist_id: str | None = None
     force: bool = False
     on_stored: OnStored | None = None
@@ -174,7 +177,7 @@ class Enroller:
         existing = session.scalars(select(ReferenceImage).where(ReferenceImage.digest == digest)).one_or_none()
         if existing is not None:
             if subject is not None and existing.subject_id == subject.id:
-                self._ensure_member(session, subject, request.watchlist_id)
+                self._ensure_member(session, subject, request)
                 return EnrolResult(Outcome.ALREADY_ENROLLED, digest=digest)
             other = session.get(Subject, existing.subject_id)
             owner = other.external_ref if other is not None else existing.subject_id
@@ -222,11 +225,13 @@ class Enroller:
         )
 
     @staticmethod
-    def _ensure_member(session: Session, subject: Subject, watchlist_id: str | None) -> None:
-        if watchlist_id is not None:
-            watchlist = session.get(Watchlist, watchlist_id)
+    def _ensure_member(session: Session, subject: Subject, request: EnrolRequest) -> None:
+        if request.watchlist_id is not None:
+            watchlist = session.get(Watchlist, request.watchlist_id)
             if watchlist is not None:
-                add_member(session, watchlist, subject)
+                if request.by is None:
+                    raise PermissionDeniedError("adding a subject to a watchlist needs the principal who does it")
+                add_member(session, watchlist, subject, by=request.by)
 
     def _store(
         self,
@@ -249,7 +254,7 @@ class Enroller:
                     if request.by is None:
                         raise PermissionDeniedError("a new subject needs the principal who adds it")
                     subject = create_subject(session, request.info, by=request.by)
-                self._ensure_member(session, subject, request.watchlist_id)
+                self._ensure_member(session, subject, request)
                 image = ReferenceImage(
                     subject_id=subject.id,
                     digest=digest,
@@ -283,3 +288,24 @@ class Enroller:
             media_refs.delete_if_unreferenced(self.store, [digest])
             raise
         self.gallery().add(subject_id, embedding.vector)
+
+
+def record_enrolment(
+    session: Session, subject_id: str | None, results: Sequence[EnrolResult], *, by: Principal
+) -> None:
+    """The audit entry of one request to enrol images for a subject (an API upload, ``lfr subject add|update
+    --image``): how many images were enrolled, refused and why, by whom — never any of their content. Each image
+    is stored in its own transaction (media first, then rows), so the request is recorded when it is over."""
+    if not results:
+        return
+    append_audit(
+        session,
+        actor=by.actor,
+        action="subject.enrol",
+        target_type="subject",
+        target_id=subject_id,
+        details={
+            "outcomes": dict(Counter(str(r.outcome) for r in results)),
+            "codes": dict(Counter(str(r.code) for r in results if r.code)),
+        },
+    )

@@ -121,7 +121,7 @@ class Importer:
                 rejects.append(Reject(item.source, item.subject_ref, code, result.detail))
                 if result.outcome == Outcome.REJECTED:
                     rejected[code] += 1
-        return ImportSummary(
+        summary = ImportSummary(
             watchlist=watchlist_name,
             items=len(manifest.items),
             enrolled=counts[Outcome.ENROLLED],
@@ -131,6 +131,8 @@ class Importer:
             rejects=tuple(rejects),
             import_id=self.import_id,
         )
+        self._audit_finish(summary)
+        return summary
 
     def _audit_start(self, name: str, watchlist_id: str, manifest: Manifest) -> None:
         with self.enroller.store.db.session() as session:
@@ -141,6 +143,27 @@ class Importer:
                 target_type="watchlist",
                 target_id=watchlist_id,
                 details={"import": self.import_id, "name": name, "items": len(manifest.items)},
+            )
+
+    def _audit_finish(self, summary: ImportSummary) -> None:
+        """The import's closing record (counts only): its start and each enrolment were recorded as they
+        happened, under the same ``import`` id, so a killed import still shows what it added."""
+        with self.enroller.store.db.session() as session:
+            append_audit(
+                session,
+                actor=self.actor,
+                action="watchlist.import",
+                target_type="watchlist",
+                target_id=None,
+                details={
+                    "import": summary.import_id,
+                    "name": summary.watchlist,
+                    "items": summary.items,
+                    "enrolled": summary.enrolled,
+                    "already_enrolled": summary.already_enrolled,
+                    "rejected": sum(summary.rejected.values()),
+                    "duplicates": summary.duplicates,
+                },
             )
 
     def _audit_enrolled(self, session: Session, stored: StoredImage) -> None:
@@ -157,7 +180,7 @@ class Importer:
         """The watchlist's id; an import into a name that does not exist yet creates it."""
         with self.enroller.store.db.session() as session:
             watchlist = find_watchlist(session, name)
-            return watchlist.id if watchlist is not None else create_watchlist(session, name).id
+            return watchlist.id if watchlist is not None else create_watchlist(session, name, by=self.defaults.by).id
 
     def _one(self, item: ImportItem, info: SubjectInfo | str, watchlist_id: str) -> EnrolResult:
         try:

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openlfr.csvsafe import SafeDictWriter
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist
+from openlfr.utc import as_utc
 from openlfr.watchlists.snapshots import list_snapshots
-from openlfr.watchlists.subjects import as_utc, get_watchlist, member_count, members
+from openlfr.watchlists.subjects import get_watchlist, member_count, members
 from openlfr.watchlists.types import is_minor
 
 REPORT_COLUMNS = (
@@ -153,12 +154,3 @@ def review_report(session: Session, name: str, today: date) -> list[ReportRow]:
         )
         for s in members(session, watchlist)
     ]
-
-
-def delete_watchlist(session: Session, name: str) -> int:
-    """Delete the watchlist, its memberships and snapshots (subjects stay); returns the member count."""
-    watchlist = get_watchlist(session, name)
-    count = member_count(session, watchlist)
-    # Bulk delete so the database's ON DELETE CASCADE removes memberships and snapshot copies.
-    session.execute(delete(Watchlist).where(Watchlist.id == watchlist.id))
-    return count

@@ -15,11 +15,15 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openlfr.audit import append_audit
+from openlfr.auth.permissions import Permission
+from openlfr.auth.principal import Principal
 from openlfr.store.errors import NotFoundError
 from openlfr.store.models import Snapshot, SnapshotTemplate, Template, Watchlist
 from openlfr.types import FloatArray, ModelContract
+from openlfr.utc import as_utc
 from openlfr.watchlists.enrol import contract_of, vector_from
-from openlfr.watchlists.subjects import as_utc, get_watchlist, members
+from openlfr.watchlists.subjects import get_watchlist, members
 from openlfr.watchlists.types import Exclusion, SnapshotResult
 
 REVIEW_OVERDUE = "review_overdue"
@@ -91,7 +95,11 @@ def evaluation_gallery(
     )
 
 
-def create_snapshot(session: Session, watchlist_name: str, contract: ModelContract, today: date) -> SnapshotResult:
+def create_snapshot(
+    session: Session, watchlist_name: str, contract: ModelContract, today: date, *, by: Principal
+) -> SnapshotResult:
+    """Freeze the watchlist's templates of ``contract`` as of ``today`` and audit it (``snapshot.create``)."""
+    by.require(Permission.WATCHLISTS_MANAGE)
     watchlist = get_watchlist(session, watchlist_name)
     chosen, excluded = select_templates(session, watchlist, contract, today)
     snapshot = Snapshot(
@@ -113,6 +121,20 @@ def create_snapshot(session: Session, watchlist_name: str, contract: ModelContra
         for t in chosen
     )
     session.flush()
+    append_audit(
+        session,
+        actor=by.actor,
+        action="snapshot.create",
+        target_type="snapshot",
+        target_id=snapshot.id,
+        details={
+            "watchlist": watchlist.name,
+            "fingerprint": snapshot.fingerprint,
+            "templates": snapshot.template_count,
+            "subjects": snapshot.subject_count,
+            "excluded": len(excluded),
+        },
+    )
     return SnapshotResult(
         id=snapshot.id,
         watchlist=watchlist.name,

@@ -1,20 +1,25 @@
 """Subjects and watchlists: create, find, change, list membership. Functions take an open session; the
-caller owns the transaction. Creating a subject is a governed action: it takes the principal, records it as
-``added_by`` and writes ``subject.create`` to the audit chain in the same transaction."""
+caller owns the transaction. Every change is a governed action: it takes the principal, checks its
+permission and writes its audit entry (``watchlist.create``, ``subject.create``, ``subject.update``,
+``watchlist.add_member``, ``watchlist.remove_member``) in the same transaction, whoever calls (API, CLI,
+import, demo)."""
 
 from __future__ import annotations
 
+from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal
 from openlfr.store.errors import ConflictError, NotFoundError
+from openlfr.store.media import MediaStore
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist, WatchlistMember
+from openlfr.utc import as_utc
 from openlfr.watchlists.names import check_watchlist_name
 from openlfr.watchlists.types import Category, ImageSource, ImageView, SubjectChanges, SubjectInfo, SubjectView
 
@@ -73,9 +78,10 @@ def check_safeguards(info: SubjectInfo, today: date) -> None:
         raise ValueError(f"notes and justifications are limited to {MAX_NOTE} characters")
 
 
-def create_watchlist(session: Session, name: str, description: str = "") -> Watchlist:
+def create_watchlist(session: Session, name: str, description: str = "", *, by: Principal) -> Watchlist:
     """A new watchlist; WatchlistNameError (400) for a name outside the rule (``watchlists.names``),
     ConflictError when one with the same name in any case exists."""
+    by.require(Permission.WATCHLISTS_MANAGE)
     name = check_watchlist_name(name)
     same = session.scalars(select(Watchlist.name).where(func.lower(Watchlist.name) == name.lower())).first()
     if same is not None:
@@ -83,7 +89,19 @@ def create_watchlist(session: Session, name: str, description: str = "") -> Watc
     watchlist = Watchlist(name=name, description=description)
     session.add(watchlist)
     session.flush()
+    _audit(session, by, "watchlist.create", "watchlist", watchlist.id, {"name": watchlist.name})
     return watchlist
+
+
+def delete_watchlist(session: Session, name: str, *, by: Principal) -> int:
+    """Delete the watchlist, its memberships and snapshots (subjects stay); returns the member count."""
+    by.require(Permission.WATCHLISTS_MANAGE)
+    watchlist = get_watchlist(session, name)
+    count = member_count(session, watchlist)
+    # Bulk delete so the database's ON DELETE CASCADE removes memberships and snapshot copies.
+    session.execute(delete(Watchlist).where(Watchlist.id == watchlist.id))
+    _audit(session, by, "watchlist.delete", "watchlist", None, {"name": watchlist.name, "members": count})
+    return count
 
 
 def find_watchlist(session: Session, name: str) -> Watchlist | None:
@@ -131,18 +149,14 @@ def create_subject(session: Session, info: SubjectInfo, *, by: Principal) -> Sub
     )
     session.add(subject)
     session.flush()
-    append_audit(
-        session,
-        actor=by.actor,
-        action="subject.create",
-        target_type="subject",
-        target_id=subject.id,
-        details={"category": subject.category},
-    )
+    _audit(session, by, "subject.create", "subject", subject.id, {"category": subject.category})
     return subject
 
 
-def update_subject(session: Session, subject: Subject, changes: SubjectChanges) -> Subject:
+def update_subject(session: Session, subject: Subject, changes: SubjectChanges, *, by: Principal) -> Subject:
+    """Apply the fields ``changes`` gives (None: unchanged); the changed subject passes the same safeguards
+    as a new one. The audit entry names the fields changed, never their values (personal data)."""
+    by.require(Permission.WATCHLISTS_MANAGE)
     given = {name: getattr(changes, name) for name in _CHECKED_FIELDS if getattr(changes, name) is not None}
     if "image_source" in given:
         given["image_source"] = image_source(given["image_source"])
@@ -161,24 +175,37 @@ def update_subject(session: Session, subject: Subject, changes: SubjectChanges) 
         subject.review_by = changes.review_by
     subject.updated_at = datetime.now(UTC)
     session.flush()
+    fields = sorted(f.name for f in dataclass_fields(changes) if getattr(changes, f.name) is not None)
+    _audit(session, by, "subject.update", "subject", subject.id, {"fields": fields})
     return subject
 
 
-def add_member(session: Session, watchlist: Watchlist, subject: Subject) -> bool:
-    """Put ``subject`` on ``watchlist``; False when it already was."""
+def add_member(session: Session, watchlist: Watchlist, subject: Subject, *, by: Principal) -> bool:
+    """Put ``subject`` on ``watchlist``; False (and nothing audited) when it already was."""
+    by.require(Permission.WATCHLISTS_MANAGE)
     if session.get(WatchlistMember, (watchlist.id, subject.id)) is not None:
         return False
     session.add(WatchlistMember(watchlist_id=watchlist.id, subject_id=subject.id))
     session.flush()
+    _audit(session, by, "watchlist.add_member", "subject", subject.id, {"watchlist": watchlist.id})
     return True
 
 
-def remove_member(session: Session, watchlist: Watchlist, subject: Subject) -> None:
+def remove_member(session: Session, watchlist: Watchlist, subject: Subject, *, by: Principal) -> None:
+    """Take ``subject`` off ``watchlist`` (the subject and its images stay; erasing them is separate)."""
+    by.require(Permission.WATCHLISTS_MANAGE)
     member = session.get(WatchlistMember, (watchlist.id, subject.id))
     if member is None:
         raise NotFoundError(f"subject {subject.external_ref!r} is not on watchlist {watchlist.name!r}")
     session.delete(member)
     session.flush()
+    _audit(session, by, "watchlist.remove_member", "subject", subject.id, {"watchlist": watchlist.id})
+
+
+def _audit(
+    session: Session, by: Principal, action: str, target_type: str, target_id: str | None, details: dict[str, object]
+) -> None:
+    append_audit(session, actor=by.actor, action=action, target_type=target_type, target_id=target_id, details=details)
 
 
 def members(session: Session, watchlist: Watchlist) -> list[Subject]:
@@ -201,6 +228,18 @@ def template_count(session: Session, subject_ids: list[str]) -> int:
         return 0
     query = select(func.count()).select_from(Template).where(Template.subject_id.in_(subject_ids))
     return int(session.scalar(query) or 0)
+
+
+def reference_image(session: Session, media: MediaStore, subject_ref: str, image_id: str, *, by: Principal) -> bytes:
+    """The bytes of one of the subject's reference images, the view recorded (``subject.image.view``)."""
+    by.require(Permission.WATCHLISTS_READ)
+    subject = get_subject(session, subject_ref)
+    record = session.get(ReferenceImage, image_id)
+    if record is None or record.subject_id != subject.id:
+        raise NotFoundError(f"subject has no image {image_id!r}")
+    data = media.get(record.digest, encrypted=record.encrypted)
+    _audit(session, by, "subject.image.view", "subject", subject.id, {"image_id": image_id})
+    return data
 
 
 def subject_view(session: Session, subject: Subject) -> SubjectView:
@@ -249,11 +288,6 @@ def subject_info(subject: Subject) -> SubjectInfo:
         under_18=subject.under_18,
         minor_justification=subject.minor_justification,
     )
-
-
-def as_utc(moment: datetime) -> datetime:
-    # SQLite hands timezone-aware columns back naive; they were written in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def review_overdue(subject: Subject, today: date) -> bool:

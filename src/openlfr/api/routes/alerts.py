@@ -9,8 +9,8 @@ import logging
 import queue
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, get_args
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -21,19 +21,24 @@ from starlette.concurrency import run_in_threadpool
 from openlfr.alerts.encounters import DEFAULT_GAP_S, Encounter, list_encounters
 from openlfr.alerts.review import (
     AlertFilter,
-    Decision,
-    EngagementOutcome,
-    RejectReason,
     StaleVersionError,
     adjudicate,
-    alert_history,
     alerts_after,
     get_alert,
     last_seq,
     list_alerts,
     record_outcome,
 )
-from openlfr.api.audit import audit
+from openlfr.alerts.viewing import AlertImage, alert_image, view_alert, view_history
+from openlfr.alerts.vocabulary import (
+    ALLOWED_FROM,
+    DECIDED,
+    OPEN_STATUSES,
+    AlertStatus,
+    Decision,
+    EngagementOutcome,
+    RejectReason,
+)
 from openlfr.api.context import AppContext
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.errors import ApiError
@@ -57,9 +62,10 @@ from openlfr.auth.principal import Principal
 from openlfr.auth.sessions import still_valid as session_still_valid
 from openlfr.auth.tokens import still_valid as token_still_valid
 from openlfr.store.alert_models import AlertRecord
-from openlfr.store.errors import NotFoundError, StorageError
+from openlfr.store.errors import StorageError
 from openlfr.store.media import MediaStore
 from openlfr.store.models import ReferenceImage, Subject
+from openlfr.utc import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +77,6 @@ _POLL_S = 2.0
 """how often the stream looks at the database without a wake-up from the bus (alerts of other processes)"""
 _TICK_S = 0.2
 _HEARTBEAT_S = 15.0
-
-Status = Literal["pending", "confirmed", "rejected", "escalated"]
-STATUSES: tuple[str, ...] = get_args(Status)
-OPEN_STATUSES = frozenset({"pending", "escalated"})
-"""statuses that still wait for an officer's decision"""
 
 
 def alert_public(session: Session, record: AlertRecord) -> AlertPublic:
@@ -91,14 +92,10 @@ def alert_public(session: Session, record: AlertRecord) -> AlertPublic:
     )
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 @router.get("", dependencies=[read])
 def list_all(
     db: SessionDep,
-    status: Status | None = None,
+    status: AlertStatus | None = None,
     source: Annotated[str | None, Query(max_length=64, description="camera name")] = None,
     subject: Annotated[str | None, Query(max_length=32, description="subject id")] = None,
     deployment: Annotated[str | None, Query(max_length=32, description="deployment id")] = None,
@@ -112,7 +109,7 @@ def list_all(
         source=source,
         subject_id=subject,
         deployment_id=deployment,
-        since=_utc(since) if since is not None else None,
+        since=as_utc(since) if since is not None else None,
     )
     rows, total = list_alerts(db, found, limit=limit, offset=offset)
     return AlertPage(items=[alert_public(db, r) for r in rows], total=total, limit=limit, offset=offset)
@@ -141,7 +138,7 @@ def _encounter_public(db: Session, encounter: Encounter) -> EncounterPublic:
 @router.get("/encounters", dependencies=[read])
 def encounters(
     db: SessionDep,
-    status: Status | None = None,
+    status: AlertStatus | None = None,
     source: Annotated[str | None, Query(max_length=64, description="camera name")] = None,
     subject: Annotated[str | None, Query(max_length=32, description="subject id")] = None,
     deployment: Annotated[str | None, Query(max_length=32, description="deployment id")] = None,
@@ -162,7 +159,7 @@ def encounters(
         source=source,
         subject_id=subject,
         deployment_id=deployment,
-        since=_utc(since) if since is not None else None,
+        since=as_utc(since) if since is not None else None,
     )
     page = list_encounters(db, found, gap_s=gap_s, limit=limit, before_seq=before_seq)
     return EncounterPage(
@@ -189,7 +186,10 @@ def options(db: SessionDep) -> AlertOptions:
     subject_ids = select(AlertRecord.subject_id).where(AlertRecord.subject_id.is_not(None)).distinct()
     subjects = db.scalars(select(Subject).where(Subject.id.in_(subject_ids)).order_by(Subject.external_ref))
     return AlertOptions(
-        statuses=list(STATUSES),
+        statuses=list(AlertStatus),
+        open_statuses=[s for s in AlertStatus if s in OPEN_STATUSES],
+        decidable_from={d: [s for s in AlertStatus if s in ALLOWED_FROM[d]] for d in Decision},
+        decided_statuses=[s for s in AlertStatus if s in DECIDED],
         decisions=list(Decision),
         reject_reasons=list(RejectReason),
         outcomes=list(EngagementOutcome),
@@ -301,8 +301,7 @@ async def stream(
 
 @router.get("/{alert_id}", dependencies=[read])
 def show(alert_id: str, db: SessionDep, principal: CurrentUser) -> AlertPublic:
-    public = alert_public(db, get_alert(db, alert_id))
-    audit(db, principal, "alert.view", "alert", alert_id, {})
+    public = alert_public(db, view_alert(db, alert_id, by=principal))
     db.commit()
     return public
 
@@ -310,9 +309,8 @@ def show(alert_id: str, db: SessionDep, principal: CurrentUser) -> AlertPublic:
 @router.get("/{alert_id}/history", dependencies=[read])
 def history(alert_id: str, db: SessionDep, principal: CurrentUser) -> AlertHistory:
     """Every change of the alert's adjudication and engagement outcome (who, when, what, why), oldest first."""
-    record = get_alert(db, alert_id)
-    changes = [AlertChangePublic.model_validate(change) for change in alert_history(db, alert_id)]
-    audit(db, principal, "alert.view", "alert", alert_id, {"view": "history"})
+    record, history_entries = view_history(db, alert_id, by=principal)
+    changes = [AlertChangePublic.model_validate(change) for change in history_entries]
     db.commit()
     return AlertHistory(
         alert_id=record.id, status=record.status, outcome=record.outcome, hold=record.hold, changes=changes
@@ -325,9 +323,10 @@ def _media(ctx: AppContext) -> MediaStore:
     return ctx.services.store.media
 
 
-def _image(data: bytes) -> Response:
-    kind = sniff_image(data) or "jpeg"
-    return Response(data, media_type=f"image/{kind}")
+def _image(db: Session, ctx: AppContext, alert_id: str, kind: AlertImage, principal: Principal) -> Response:
+    data = alert_image(db, _media(ctx), alert_id, kind, by=principal)
+    db.commit()
+    return Response(data, media_type=f"image/{sniff_image(data) or 'jpeg'}")
 
 
 _IMAGE: dict[int | str, dict[str, Any]] = {
@@ -338,41 +337,19 @@ _IMAGE: dict[int | str, dict[str, Any]] = {
 @router.get("/{alert_id}/probe", dependencies=[read], response_class=Response, responses=_IMAGE)
 def probe_image(alert_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> Response:
     """The face from the camera that raised the alert."""
-    record = get_alert(db, alert_id)
-    data = _media(ctx).get(record.probe_media, encrypted=record.media_encrypted)
-    audit(db, principal, "alert.image.view", "alert", alert_id, {"kind": "probe"})
-    db.commit()
-    return _image(data)
+    return _image(db, ctx, alert_id, AlertImage.PROBE, principal)
 
 
 @router.get("/{alert_id}/context", dependencies=[read], response_class=Response, responses=_IMAGE)
 def context_image(alert_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> Response:
     """The decisive frame, with every face but the matched one blanked out."""
-    record = get_alert(db, alert_id)
-    if record.context_media is None:
-        raise NotFoundError(f"alert {alert_id} has no context frame")
-    data = _media(ctx).get(record.context_media, encrypted=record.media_encrypted)
-    audit(db, principal, "alert.image.view", "alert", alert_id, {"kind": "context"})
-    db.commit()
-    return _image(data)
+    return _image(db, ctx, alert_id, AlertImage.CONTEXT, principal)
 
 
 @router.get("/{alert_id}/reference", dependencies=[read], response_class=Response, responses=_IMAGE)
 def reference_image(alert_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> Response:
     """The watchlist reference image the probe matched best (404 once the subject has been erased)."""
-    record = get_alert(db, alert_id)
-    image = session_reference(db, record)
-    data = _media(ctx).get(image.digest, encrypted=image.encrypted)
-    audit(db, principal, "alert.image.view", "alert", alert_id, {"kind": "reference"})
-    db.commit()
-    return _image(data)
-
-
-def session_reference(db: Session, record: AlertRecord) -> ReferenceImage:
-    image = db.get(ReferenceImage, record.reference_image) if len(record.reference_image) == 32 else None
-    if image is None:
-        raise NotFoundError(f"the reference image of alert {record.id} is not stored (erased?)")
-    return image
+    return _image(db, ctx, alert_id, AlertImage.REFERENCE, principal)
 
 
 def _stale(db: Session, exc: StaleVersionError) -> ApiError:

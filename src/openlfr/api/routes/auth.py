@@ -6,7 +6,6 @@ import logging
 
 from fastapi import APIRouter, Request, Response, status
 
-from openlfr.api.audit import audit
 from openlfr.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -24,7 +23,7 @@ from openlfr.auth.errors import InvalidLoginError, LoginRefusedError
 from openlfr.auth.login import LoginRequest as Attempt
 from openlfr.auth.login import login as check_login
 from openlfr.auth.roles import Role
-from openlfr.auth.sessions import csrf_token_for, end_session, purge_expired, start_session
+from openlfr.auth.sessions import csrf_token_for, end_session, purge_expired, sign_out, start_session
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +84,7 @@ def login(body: LoginRequest, request: Request, response: Response, db: SessionD
 def logout(principal: CurrentUser, response: Response, db: SessionDep, ctx: ContextDep) -> None:
     """End the cookie session (a no-op for API tokens: revoke those with DELETE /api/tokens/{id})."""
     if principal.session_value is not None:
-        end_session(db, principal.session_value)
-        audit(db, principal, "auth.logout", "user", principal.id, {})
+        sign_out(db, principal.session_value, by=principal, channel="api")
         db.commit()
         ctx.services.credentials.changed()
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")

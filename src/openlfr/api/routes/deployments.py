@@ -157,19 +157,12 @@ def record(
     fmt: str = Query("json", alias="format", pattern="^(json|csv|html)$"),
 ) -> Response:
     """The deployment record with the fields the Met publishes, as JSON, CSV or a printable HTML page."""
-    from openlfr.audit import append_audit
     from openlfr.reports.deployment import build_record, render_record
+    from openlfr.reports.reads import record_report
 
     data = build_record(db, deployment_id)
     body, media_type = render_record(data, fmt)
-    append_audit(
-        db,
-        actor=principal.actor,
-        action="report.deployment",
-        target_type="deployment",
-        target_id=deployment_id,
-        details={"format": fmt},
-    )
+    record_report(db, "deployment", deployment_id, {"format": fmt}, by=principal)
     db.commit()
     return Response(body, media_type=media_type)
 

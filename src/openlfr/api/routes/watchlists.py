@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Response, status
 
-from openlfr.api.audit import audit
 from openlfr.api.context import AppContext
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.enrolment import UploadEnroller
@@ -32,9 +31,8 @@ from openlfr.api.schemas.watchlists import (
 )
 from openlfr.api.uploads import GuardedUpload, sniff_image
 from openlfr.store.context import Store
-from openlfr.store.errors import NotFoundError, StorageError
-from openlfr.store.models import ReferenceImage
-from openlfr.watchlists.enrol import EnrolRequest
+from openlfr.store.errors import StorageError
+from openlfr.watchlists.enrol import EnrolRequest, record_enrolment
 from openlfr.watchlists.erase import erase_subject
 from openlfr.watchlists.report import list_watchlists, watchlist_info
 from openlfr.watchlists.snapshots import create_snapshot
@@ -45,6 +43,7 @@ from openlfr.watchlists.subjects import (
     get_subject,
     get_watchlist,
     members,
+    reference_image,
     remove_member,
     subject_view,
     update_subject,
@@ -83,8 +82,7 @@ def list_all(db: SessionDep) -> list[WatchlistPublic]:
 
 @watchlists_router.post("", status_code=status.HTTP_201_CREATED, dependencies=[manage])
 def create(body: WatchlistCreate, db: SessionDep, principal: CurrentUser) -> WatchlistPublic:
-    watchlist = create_watchlist(db, body.name.strip(), body.description)
-    audit(db, principal, "watchlist.create", "watchlist", watchlist.id, {"name": watchlist.name})
+    watchlist = create_watchlist(db, body.name.strip(), body.description, by=principal)
     public = WatchlistPublic.model_validate(watchlist_info(db, watchlist), from_attributes=True)
     db.commit()
     return public
@@ -115,8 +113,7 @@ def snapshot(name: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser)
     """Freeze the watchlist's current templates (of the enrolment model) for a deployment; subjects past their
     review date, or without a template, are excluded and listed."""
     contract = _enroller(ctx).engine.contract
-    result = create_snapshot(db, name, contract, ctx.services.clock().date())
-    audit(db, principal, "snapshot.create", "snapshot", result.id, {"watchlist": name, "templates": result.templates})
+    result = create_snapshot(db, name, contract, ctx.services.clock().date(), by=principal)
     db.commit()
     return SnapshotCreated(
         id=result.id,
@@ -134,8 +131,7 @@ def remove(name: str, subject_id: str, db: SessionDep, principal: CurrentUser) -
     """Take a subject off a watchlist (the subject and its images stay; erase them separately)."""
     watchlist = get_watchlist(db, name)
     subject = get_subject(db, subject_id)
-    remove_member(db, watchlist, subject)
-    audit(db, principal, "watchlist.remove_member", "subject", subject.id, {"watchlist": watchlist.id})
+    remove_member(db, watchlist, subject, by=principal)
     db.commit()
 
 
@@ -174,8 +170,7 @@ def create_one(body: SubjectCreate, db: SessionDep, principal: CurrentUser) -> S
     watchlist = get_watchlist(db, body.watchlist) if body.watchlist else None
     subject = create_subject(db, info, by=principal)
     if watchlist is not None:
-        add_member(db, watchlist, subject)
-        audit(db, principal, "watchlist.add_member", "subject", subject.id, {"watchlist": watchlist.id})
+        add_member(db, watchlist, subject, by=principal)
     public = _subject_public(db, subject.id)
     db.commit()
     return public
@@ -191,10 +186,9 @@ def show_subject(subject_id: str, db: SessionDep) -> SubjectPublic:
 def update(subject_id: str, body: SubjectUpdate, db: SessionDep, principal: CurrentUser) -> SubjectPublic:
     subject = get_subject(db, subject_id)
     try:
-        update_subject(db, subject, SubjectChanges(**body.model_dump()))
+        update_subject(db, subject, SubjectChanges(**body.model_dump()), by=principal)
     except ValueError as exc:
         raise InvalidSubjectError(str(exc)) from None
-    audit(db, principal, "subject.update", "subject", subject.id, {"fields": sorted(body.model_fields_set)})
     public = _subject_public(db, subject.id)
     db.commit()
     return public
@@ -219,14 +213,7 @@ def upload_image(
     if result.outcome in (Outcome.ENROLLED, Outcome.ALREADY_ENROLLED) and result.digest is not None:
         view = subject_view(db, get_subject(db, subject.id))
         image = next((i for i in view.images if i.digest == result.digest), None)
-    audit(
-        db,
-        principal,
-        "subject.image.upload",
-        "subject",
-        subject.id,
-        {"outcome": str(result.outcome), "code": result.code, "bytes": len(upload.data)},
-    )
+    record_enrolment(db, subject.id, [result], by=principal)
     db.commit()
     return EnrolReport(
         outcome=str(result.outcome),
@@ -258,12 +245,7 @@ _IMAGE: dict[int | str, dict[str, Any]] = {
 
 @subjects_router.get("/{subject_id}/images/{image_id}", dependencies=[read], response_class=Response, responses=_IMAGE)
 def image(subject_id: str, image_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> Response:
-    subject = get_subject(db, subject_id)
-    record = db.get(ReferenceImage, image_id)
-    if record is None or record.subject_id != subject.id:
-        raise NotFoundError(f"subject has no image {image_id!r}")
-    data = _store(ctx).media.get(record.digest, encrypted=record.encrypted)
-    audit(db, principal, "subject.image.view", "subject", subject.id, {"image_id": image_id})
+    data = reference_image(db, _store(ctx).media, subject_id, image_id, by=principal)
     db.commit()
     return Response(data, media_type=f"image/{sniff_image(data) or 'jpeg'}")
 

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from openlfr.alerts.review import Decision, EngagementOutcome, RejectReason
+from openlfr.alerts.vocabulary import AlertStatus, Decision, EngagementOutcome, RejectReason
 from openlfr.api.schemas.base import Input, Output
 
 
@@ -38,9 +38,9 @@ class AlertPublic(Output):
     decided_at: datetime
     latency_ms: float
     model: str
-    status: str
+    status: AlertStatus
     reject_reason: str | None
-    outcome: str | None
+    outcome: EngagementOutcome | None
     adjudicated_by: str | None
     adjudicated_at: datetime | None
     outcome_by: str | None
@@ -113,7 +113,7 @@ class EncounterMember(Output):
 
     id: str
     seq: int
-    status: str
+    status: AlertStatus
     version: int
     score: float
     decided_at: datetime
@@ -123,7 +123,7 @@ class EncounterPublic(Output):
     """Alerts of one subject on one camera in one deployment, each within ``gap_s`` of the previous."""
 
     key: str = Field(description="the id of the encounter's first alert")
-    status: str = Field(description="pending if any alert is, else escalated, confirmed, rejected")
+    status: AlertStatus = Field(description="pending if any alert is, else escalated, confirmed, rejected")
     count: int
     open: int = Field(description="alerts of the encounter still pending or escalated")
     first_at: datetime
@@ -152,7 +152,12 @@ class SubjectOption(Output):
 class AlertOptions(Output):
     """The values the console offers: codes from the server, never written into the script."""
 
-    statuses: list[str]
+    statuses: list[AlertStatus]
+    open_statuses: list[AlertStatus] = Field(description="statuses that still wait for an officer's decision")
+    decidable_from: dict[Decision, list[AlertStatus]] = Field(description="the statuses each decision is taken from")
+    decided_statuses: list[AlertStatus] = Field(
+        description="statuses of a reviewed alert: an engagement outcome is recorded on it, a decision only amended"
+    )
     decisions: list[Decision]
     reject_reasons: list[RejectReason]
     outcomes: list[EngagementOutcome]

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from openlfr.auth.clock import as_utc
+from openlfr.utc import as_utc
 
 
 class Input(BaseModel):
@@ -17,6 +17,6 @@ class Output(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _utc(cls, value: Any) -> Any:
+    def _in_utc(cls, value: Any) -> Any:
         # SQLite returns naive datetimes (written in UTC): always answer with an explicit offset.
         return as_utc(value) if isinstance(value, datetime) else value

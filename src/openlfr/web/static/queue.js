@@ -7,8 +7,14 @@ import { $, el, fmtTime, refreshTimes, timeEl, words } from "./dom.js";
 import { ask, can, flash } from "./ui.js";
 
 const PAGE = 20;
-const OPEN = new Set(["pending", "escalated"]);
-const DECIDED = new Set(["confirmed", "rejected"]);
+// The review vocabulary is the server's (GET /api/alerts/options), never written into the script: the statuses
+// that still wait for an officer, and the statuses each decision is taken from.
+/** @type {Set<string>} */
+let OPEN = new Set();
+/** @type {Record<string, string[]>} */
+let DECIDABLE_FROM = {};
+/** @type {Set<string>} statuses of a reviewed alert, on which an engagement outcome is recorded */
+let DECIDED = new Set();
 
 /**
  * @typedef {object} Member
@@ -72,6 +78,9 @@ function fillSelect(select, values) {
 async function loadOptions() {
   const options = await api("GET", "/api/alerts/options");
   queue.options = options;
+  OPEN = new Set(options.open_statuses);
+  DECIDABLE_FROM = options.decidable_from;
+  DECIDED = new Set(options.decided_statuses);
   queue.lastSeq = Math.max(queue.lastSeq, options.last_seq);
   const form = $("#queue-filters");
   // The first time, the queue opens on what needs an officer; after that the officer's choice ("any" too) stays.
@@ -254,7 +263,7 @@ function cardOf(key) {
 /** @param {Encounter} encounter */
 function statusOf(encounter) {
   const present = new Set(encounter.members.map((m) => m.status));
-  const waiting = ["pending", "escalated"].find((s) => present.has(s));
+  const waiting = [...OPEN].find((s) => present.has(s));
   if (waiting) return waiting;
   // Nothing open is left: the decision just taken on it, else what the server said, else the best alert's.
   const decided = encounter.members.find((m) => !OPEN.has(m.status));
@@ -321,7 +330,7 @@ function fillCard(card, encounter) {
   const open = encounter.members.filter((m) => OPEN.has(m.status));
   const mayDecide = can("alerts:adjudicate");
   $(".decide", card).hidden = !mayDecide || open.length === 0;
-  $(".escalate", card).hidden = !open.some((m) => m.status === "pending");
+  $(".escalate", card).hidden = !open.some((m) => (DECIDABLE_FROM.escalate || []).includes(m.status));
   const target = outcomeTarget(encounter);
   $(".engage", card).hidden = !mayDecide || open.length > 0 || target === null;
   const choice = $(".outcome-choice", card);
@@ -401,7 +410,7 @@ const QUESTIONS = {
 export async function decide(card, decision) {
   const encounter = queue.encounters.get(card.dataset.key || "");
   if (!encounter || $(".decide", card).hidden) return;
-  const from = decision === "escalate" ? new Set(["pending"]) : OPEN;
+  const from = new Set(DECIDABLE_FROM[decision] || []);
   const targets = encounter.members.filter((m) => from.has(m.status));
   if (!targets.length) return;
   const q = QUESTIONS[decision];
