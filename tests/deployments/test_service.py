@@ -29,7 +29,7 @@ from openlfr.deployments.service import (
     update_deployment,
 )
 from openlfr.deployments.types import DeploymentChanges, DeploymentError, DeploymentStateError, ThresholdReasons
-from openlfr.pipeline.thresholds import SFACE_INT8BQ_TAIL
+from openlfr.pipeline.thresholds import SFACE_INT8BQ, SFACE_INT8BQ_NO_FLIP, SFACE_INT8BQ_TAIL
 from openlfr.store.db import Database, open_database
 from openlfr.store.errors import ConflictError
 from openlfr.store.models import Snapshot, SnapshotTemplate
@@ -230,6 +230,20 @@ def test_the_default_grows_with_the_watchlist_size(db: Database) -> None:
             deployment = create_deployment(session, plan(snapshot.id), by=planner, config=CONFIG, now=T0)
             thresholds[size] = deployment.threshold
     assert thresholds[3] == FLOOR3 < thresholds[30] == round(SFACE_INT8BQ_TAIL.threshold_for_size(30), 4)
+
+
+def test_the_default_follows_the_tail_of_the_snapshots_own_set_up(db: Database) -> None:
+    planner = who(db, "planner", "operator")
+    thresholds = {}
+    for set_up in (SFACE_INT8BQ, SFACE_INT8BQ_NO_FLIP):
+        with db.session() as session:
+            snapshot = make_snapshot(session, templates=1000)
+            snapshot.preprocessing = set_up.preprocessing
+            deployment = create_deployment(session, plan(snapshot.id), by=planner, config=CONFIG, now=T0)
+            assert set_up.tail is not None
+            thresholds[set_up.preprocessing] = (deployment.threshold, round(set_up.tail.threshold_for_size(1000), 4))
+    assert all(got == expected for got, expected in thresholds.values())
+    assert len({got for got, _ in thresholds.values()}) == 2  # the two set-ups' tails differ
 
 
 def test_uncalibrated_models_need_an_override_for_any_threshold(db: Database) -> None:

@@ -60,11 +60,18 @@ _NO_REASONS = ThresholdReasons()
 
 
 def threshold_policy(
-    session: Session, config: GovernanceConfig, model: str, weights_sha256: str, watchlist_size: int
+    session: Session,
+    config: GovernanceConfig,
+    model: str,
+    weights_sha256: str,
+    watchlist_size: int,
+    preprocessing: str | None = None,
 ) -> ThresholdPolicy:
-    """The threshold floor and default for a watchlist of ``watchlist_size`` templates of ``model``."""
+    """The threshold floor and default for a watchlist of ``watchlist_size`` templates of ``model`` (scores of
+    ``preprocessing``: the shipped tail of the set-up the snapshot's templates were made with)."""
     saved = latest_calibration(session, model, weights_sha256)
-    shipped = calibrated_for(model, weights_sha256)
+    # The shipped tail of the snapshot's own set-up (flip or not) when there is one, else the model's first.
+    shipped = calibrated_for(model, weights_sha256, preprocessing) or calibrated_for(model, weights_sha256)
     calibrated: float | None = None
     derivation = "no calibration for this model: save one (lfr calibration save) or give an override"
     if saved is not None:
@@ -98,7 +105,9 @@ def _policy_for(session: Session, config: GovernanceConfig, deployment: Deployme
     snapshot = session.get(Snapshot, deployment.snapshot_id)
     if snapshot is None:
         raise DeploymentError(f"the snapshot {deployment.snapshot_id} of this deployment no longer exists")
-    return threshold_policy(session, config, snapshot.model, snapshot.weights_sha256, snapshot.template_count)
+    return threshold_policy(
+        session, config, snapshot.model, snapshot.weights_sha256, snapshot.template_count, snapshot.preprocessing
+    )
 
 
 def get_deployment(session: Session, deployment_id: str) -> Deployment:
@@ -310,7 +319,9 @@ def create_deployment(
         created_at=now,
         updated_at=now,
     )
-    policy = threshold_policy(session, config, snapshot.model, snapshot.weights_sha256, snapshot.template_count)
+    policy = threshold_policy(
+        session, config, snapshot.model, snapshot.weights_sha256, snapshot.template_count, snapshot.preprocessing
+    )
     justified = _apply_threshold(deployment, policy, plan.threshold, reasons, by=by, config=config, now=now)
     _check(deployment)
     _check_cameras(session, deployment.camera_ids)

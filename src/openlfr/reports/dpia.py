@@ -45,6 +45,7 @@ def dpia_facts(
         deployment.model,
         snapshot.weights_sha256 if snapshot is not None else "",
         deployment.watchlist_size,
+        snapshot.preprocessing if snapshot is not None else None,
     )
     governance = settings.governance
     encryption = (
