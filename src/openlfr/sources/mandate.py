@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from openlfr.detect.zone import Zone
 from openlfr.errors import OpenLFRError
 
 
@@ -45,6 +46,8 @@ class CameraGrant:
     source: str = field(repr=False)
     """what ``open_source`` opens (may hold credentials: never logged)"""
     loop: bool = False
+    zone: Zone | None = None
+    """the camera's zone (faces outside it are neither tracked nor embedded); None: the whole view"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,7 +203,7 @@ def options(db: SessionDep) -> AlertOptions:
 _END_REVOKED = 'event: end\ndata: {"reason": "credentials_revoked"}\n\n'
 
 
-def _still_valid(ctx: AppContext, principal: Principal) -> bool:
+def still_valid(ctx: AppContext, principal: Principal) -> bool:
     """Whether ``principal``'s credentials would still be accepted (read only)."""
     now = ctx.services.clock()
     with ctx.services.sessions() as session:
@@ -271,7 +271,7 @@ async def stream(
             while time.monotonic() < deadline and not stopping.is_set() and not await request.is_disconnected():
                 if credentials.generation != seen or time.monotonic() >= next_poll:
                     seen = credentials.generation
-                    if not await run_in_threadpool(_still_valid, ctx, principal):
+                    if not await run_in_threadpool(still_valid, ctx, principal):
                         log.info("alert stream of %s closed: its credentials were revoked", principal.actor)
                         yield _END_REVOKED
                         return
