@@ -11,7 +11,9 @@ a new face fuses its best faces and is judged by the rules; an alert goes to the
 
 Privacy: a track's faces and embeddings live in its ``TrackEvidence`` and its wait only, and are discarded when
 the track is done (ended and no face waiting); what outlives a track is its counts. Only an alert leaves this
-module with images.
+module with images, and, when a ``views`` callback is given (the live camera wall), each processed frame as a
+``CameraView`` held in memory, whose faces ``openlfr.service.wall`` blanks before it is shown. On a camera with
+a zone, faces outside it are dropped before the tracker: never tracked, aligned or embedded.
 """
 
 from __future__ import annotations

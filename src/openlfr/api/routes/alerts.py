@@ -65,7 +65,7 @@ router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
 _POLL_S = 2.0
 """how often the stream looks at the database without a wake-up from the bus (alerts of other processes)"""
-_TICK_S = 0.2
+_TICK_S = 0.05
 _HEARTBEAT_S = 15.0
 
 Status = Literal["pending", "confirmed", "rejected", "escalated"]
