@@ -8,8 +8,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from openlfr.service.cameras import CameraManager
+from openlfr.store.governance_models import AuditEntry
 from tests.api.conftest import Api
 from tests.helpers.console import end_live, enrol_subject, frame_folder, live_deployment, png, snapshot
 from tests.helpers.waiting import wait_until
@@ -123,3 +125,40 @@ def _huge_png() -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
     )
+
+
+def test_camera_zone_is_drawn_checked_audited_and_frozen_while_deployed(api: Api, tmp_path: Path) -> None:
+    folder = frame_folder(tmp_path / "frames", 2, 4)
+    admin = logged_in(api, "root", "admin")
+    operator = logged_in(api, "ann", "operator")
+    camera_id = admin.post("/api/cameras", json={"name": "gate-1", "source": str(folder), "location": "north"}).json()[
+        "id"
+    ]
+    url = f"/api/cameras/{camera_id}/zone"
+    square = [[0.1, 0.1], [0.6, 0.1], [0.6, 0.6], [0.1, 0.6]]
+    assert operator.put(url, json={"points": square}).status_code == 403
+    for bad in ([[0.1, 0.1], [0.9, 0.9]], [[0.1, 0.1], [0.9, 0.9], [0.9, 0.1], [0.1, 0.9]], [[0, 0], [2, 0], [0, 1]]):
+        refused = admin.put(url, json={"points": bad})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "zone_invalid", refused.text
+    assert admin.put("/api/cameras/nope/zone", json={"points": square}).status_code == 404
+    drawn = admin.put(url, json={"points": square})
+    assert drawn.status_code == 200 and drawn.json()["zone"] == square
+    assert [c["zone"] for c in operator.get("/api/cameras").json()] == [square]
+    services = api.app.state.ctx.services
+    with services.store.db.session() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "camera.zone")).one()
+        assert entry.actor == "user:root" and entry.target_id == camera_id
+    # A deployment on the camera carries the zone to its pipeline, its record and its signage; the zone is frozen.
+    enrol_subject(services.store, services.enroller.engine, 1, "alice")
+    mandate = live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera_id])
+    (grant,) = mandate.cameras
+    assert grant.zone is not None and grant.zone.as_lists() == square
+    frozen = admin.put(url, json={"points": None})
+    assert frozen.status_code == 409 and "signposted" in frozen.json()["error"]["message"]
+    record = operator.get(f"/api/deployments/{mandate.deployment_id}/record").json()
+    assert record["camera_zones"] == [
+        "gate-1 (north): recognition limited to a 4-sided area covering 25% of the camera's view"
+    ]
+    end_live(services.store, mandate.deployment_id)
+    cleared = admin.put(url, json={"points": None})
+    assert cleared.status_code == 200 and cleared.json()["zone"] is None

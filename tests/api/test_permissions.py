@@ -58,6 +58,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/cameras/health"): STAFF,
     ("DELETE", "/api/cameras/{camera_id}"): {"admin"},
     ("GET", "/api/cameras/{camera_id}/preview"): STAFF,
+    ("PUT", "/api/cameras/{camera_id}/zone"): {"admin"},
+    ("GET", "/api/cameras/{camera_id}/wall.mjpg"): {"operator", "supervisor"},
     ("GET", "/api/deployments"): STAFF,
     ("POST", "/api/deployments"): {"supervisor", "operator"},
     ("GET", "/api/deployments/{deployment_id}"): STAFF,

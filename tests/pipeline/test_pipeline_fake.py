@@ -20,6 +20,7 @@ from openlfr.alerts.store import FileAlertStore
 from openlfr.config.models import EngineConfig, FakeDetectorConfig, Settings, YuNetConfig
 from openlfr.detect.base import FaceDetector
 from openlfr.detect.fake import FakeDetector
+from openlfr.detect.zone import Zone
 from openlfr.engine import FaceEngine
 from openlfr.errors import AlertStoreError, ConfigError, ModelLoadError
 from openlfr.pipeline.alerting import blur_faces_except
@@ -393,3 +394,51 @@ def test_pipeline_settings_let_every_core_detect_at_once() -> None:
     detector = pipeline_settings(Settings()).engine.detector
     assert isinstance(detector, YuNetConfig)
     assert detector.parallel_calls == min(len(os.sched_getaffinity(0)), 8)
+
+
+TOP_HALF = Zone.parse([[0.0, 0.0], [1.0, 0.0], [1.0, 0.5], [0.0, 0.5]])
+
+
+def test_faces_outside_the_camera_zone_are_neither_tracked_nor_embedded(
+    fake_engine: FaceEngine, tmp_path: Path
+) -> None:
+    # Two listed people: one walks in the top half of the view, the other in the bottom half.
+    images = [scene([a, b]) for a, b in zip(walk(0, 20), walk(1, 20, y=170), strict=True)]
+    embedded_faces: list[int] = []
+    embed = fake_engine.embedder.embed_aligned
+
+    def counting(faces: np.ndarray) -> np.ndarray:
+        embedded_faces.append(int(faces.reshape(len(faces), -1).any(axis=1).sum()))  # not the blank warm-up
+        return embed(faces)
+
+    fake_engine.embedder.embed_aligned = counting  # type: ignore[method-assign]
+
+    def watch(zones: dict[str, Zone]) -> tuple[list[str], WatchPipeline]:
+        bus = AlertBus()
+        received = bus.subscribe()
+        dispatcher = AlertDispatcher(FileAlertStore(tmp_path / str(len(zones))), [bus])
+        snapshot = fake_watchlist(fake_engine, (0, 1))
+        pipeline = WatchPipeline(fake_engine, snapshot, [ListSource("cam", images)], dispatcher, CONFIG, zones=zones)
+        embedded_faces.clear()
+        pipeline.run()
+        return sorted(str(received.get_nowait()["subject_id"]) for _ in range(received.qsize())), pipeline
+
+    subjects, whole = watch({})
+    assert subjects == ["s0", "s1"] and whole.runner.tracks_started == 2
+    whole_embedded = sum(embedded_faces)
+
+    subjects, zoned = watch({"cam": TOP_HALF})
+    camera = zoned.runner.cameras["cam"]
+    assert subjects == ["s0"]  # the listed person below the zone is never searched
+    assert zoned.runner.tracks_started == 1 and camera.faces == 20
+    zoned_embedded = sum(embedded_faces)
+    assert 0 < camera.embedded == zoned_embedded < whole_embedded
+
+
+def test_zones_apply_per_source(fake_engine: FaceEngine, tmp_path: Path) -> None:
+    snapshot = fake_watchlist(fake_engine, (0,))
+    dispatcher = AlertDispatcher(FileAlertStore(tmp_path), [])
+    pipeline = WatchPipeline(
+        fake_engine, snapshot, [ListSource("a", []), ListSource("b", [])], dispatcher, CONFIG, zones={"a": TOP_HALF}
+    )
+    assert pipeline.runner.cameras["a"].zone == TOP_HALF and pipeline.runner.cameras["b"].zone is None

@@ -19,6 +19,7 @@ from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.sinks import AlertBus
 from openlfr.alerts.store import FileAlertStore
 from openlfr.config.models import Settings
+from openlfr.detect.zone import Zone
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.alerting import AlertWriter
 from openlfr.pipeline.app import RunSummary, WatchPipeline, pipeline_settings
@@ -169,3 +170,30 @@ def test_sixteen_cameras_in_lockstep_examine_every_track(engine: FaceEngine, tmp
         writer.close()
     assert runner.tracks_started == 32 and runner.tracks_unexamined == 0
     assert [camera.alerts for camera in runner.cameras.values()] == [2] * 16
+
+
+def test_a_camera_zone_keeps_the_faces_on_one_side_of_the_crowd(engine: FaceEngine, tmp_path: Path) -> None:
+    """The 1080p crowd walks across the whole width: a zone over the left half tracks and embeds only the
+    faces there, one over the right half only those, and one over the sky none at all."""
+    data = shared_data()
+    snapshot, _ = enrol_folder(engine, data / "faces" / "deepface")
+    clip = data / "video" / "crowd_walk_1080p.mp4"
+
+    def watch(zone: Zone | None) -> RunSummary:
+        source = open_source(str(clip), source_id="crowd")
+        dispatcher = AlertDispatcher(FileAlertStore(tmp_path), [])
+        zones = {"crowd": zone} if zone is not None else {}
+        return WatchPipeline(engine, snapshot, [source], dispatcher, zones=zones).run()
+
+    whole = watch(None)
+    left = watch(Zone.parse([[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]))
+    right = watch(Zone.parse([[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]))
+    sky = watch(Zone.parse([[0.0, 0.0], [1.0, 0.0], [1.0, 0.4], [0.0, 0.4]]))
+    assert whole.tracks > 10 and whole.embedded > 20
+    for side in (left, right):
+        assert 0 < side.tracks < whole.tracks
+        assert 0 < side.embedded < whole.embedded
+        assert 0 < side.faces < whole.faces
+    # Every detection has its centre on exactly one side (a track crossing the middle may count on both).
+    assert left.faces + right.faces == whole.faces
+    assert (sky.faces, sky.tracks, sky.embedded) == (0, 0, 0)

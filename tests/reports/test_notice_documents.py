@@ -217,3 +217,14 @@ def test_the_same_words_make_the_same_document_and_changed_words_a_new_one() -> 
     assert render_notice(NoticeKind.SIGNAGE, build_notice(deployment(), CONFIG), "pdf")[0] == first
     moved = render_notice(NoticeKind.SIGNAGE, build_notice(deployment(location="Market Square"), CONFIG), "pdf")[0]
     assert moved != first and "Market Square" in read_pdf(moved, dpi=30)[0].text
+
+
+def test_the_sign_names_the_area_each_camera_looks_at() -> None:
+    areas = ("gate-1 (north entrance): recognition limited to a 4-sided area covering 25% of the camera's view",)
+    content = build_notice(deployment(), CONFIG, camera_areas=areas)
+    page = render_notice(NoticeKind.SIGNAGE, content, "html")[0].decode()
+    assert "recognition limited to a 4-sided area covering 25% of the camera&#x27;s view" in page
+    pdf = read_pdf(render_notice(NoticeKind.SIGNAGE, content, "pdf")[0], dpi=72)[0]
+    assert words("a 4-sided area covering 25%") in words(pdf.text)
+    without = render_notice(NoticeKind.SIGNAGE, build_notice(deployment(), CONFIG), "html")[0].decode()
+    assert "areas they look at" not in without

@@ -119,3 +119,73 @@ def test_camera_page_shows_health_and_a_blanked_preview(
     dialog.locator("button.ask-submit", has_text="Remove camera").click()
     page.wait_for_selector("#camera-list p.empty:has-text('No cameras.')")
     page.close()
+
+
+def test_admin_draws_a_camera_zone_on_its_view(browser: Any, live: tuple[Api, LiveServer], tmp_path: Path) -> None:
+    api, server = live
+    api.user("root", "admin")
+    admin = api.client()
+    admin.headers["X-CSRF-Token"] = api.login(admin, "root")
+    source = str(frame_folder(tmp_path / "gate", 6, 4))
+    camera_id = admin.post("/api/cameras", json={"name": "gate", "source": source}).json()["id"]
+    page = sign_in(browser, server, "root")
+    page.click("#nav-cameras")
+    card = page.locator("article.camera", has_text="gate")
+    view = card.locator(".camera-view")
+    view.wait_for()
+    box = view.bounding_box()
+    assert box is not None
+    # A crossing shape first: the server refuses it and the console says why.
+    for fx, fy in ((0.1, 0.1), (0.9, 0.9), (0.9, 0.1), (0.1, 0.9)):
+        view.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+    card.locator("button", has_text="Save zone").click()
+    page.wait_for_selector("#flash:has-text('cross')")
+    assert admin.get("/api/cameras").json()[0]["zone"] is None
+    card.locator("button", has_text="Clear").click()
+    for fx, fy in ((0.1, 0.2), (0.5, 0.2), (0.5, 0.8), (0.1, 0.8)):
+        view.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+    assert card.locator(".zone-overlay polygon").count() == 1
+    card.locator("button", has_text="Save zone").click()
+    page.wait_for_selector("#flash:has-text('Zone of gate saved')")
+    (zone,) = [c["zone"] for c in admin.get("/api/cameras").json() if c["id"] == camera_id]
+    assert np.allclose(zone, [[0.1, 0.2], [0.5, 0.2], [0.5, 0.8], [0.1, 0.8]], atol=0.01)
+    # The keyboard way: the points typed into the field.
+    field = card.locator("input.zone-points")
+    field.fill("0.2,0.2; 0.8,0.2; 0.5,0.9")
+    field.press("Enter")
+    typed = [[0.2, 0.2], [0.8, 0.2], [0.5, 0.9]]
+    assert wait_until(lambda: admin.get("/api/cameras").json()[0]["zone"] == typed)
+    page.close()
+
+
+def test_operator_watches_the_camera_wall_and_it_reopens_ended_streams(browser: Any, tmp_path: Path) -> None:
+    for api in build_api(make_settings(tmp_path, alert_stream_max_s=2)):
+        server = serve(api.app)
+        try:
+            services = api.app.state.ctx.services
+            cameras: CameraManager = services.cameras
+            with api.db.session() as session:
+                folder = frame_folder(tmp_path / "hall", 6, 4)
+                camera_id = cameras.add_camera(session, name="hall", source=str(folder), created_by="t", loop=True).id
+                session.commit()
+            enrol_subject(services.store, services.enroller.engine, 1, "alice")
+            mandate = live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera_id])
+            cameras.start_recognition(mandate)
+            api.user("ann", "operator")
+            page = sign_in(browser, server, "ann")
+            page.click("#nav-wall")
+            tile = page.locator(f"#wall-grid figure[data-id='{camera_id}']")
+            tile.wait_for()
+            page.wait_for_function("() => document.querySelector('#wall-grid img')?.naturalWidth === 400")
+            # The server ends each stream after api.alert_stream_max_s (2 s here): the wall opens a new one.
+            page.wait_for_function("() => Number(document.querySelector('#wall-grid img').dataset.opened) >= 2")
+            frames = int(tile.locator("img").get_attribute("data-frames") or 0)
+            page.wait_for_function(
+                "(n) => Number(document.querySelector('#wall-grid img').dataset.frames) > n", arg=frames
+            )
+            page.click("#nav-alerts")  # leaving the wall closes its streams
+            assert page.locator("#wall-grid img").count() == 0
+            page.close()
+            cameras.stop_all()
+        finally:
+            server.stop()

@@ -28,6 +28,7 @@ from openlfr.api.routes import (
     notice,
     tokens,
     users,
+    wall,
     watchlists,
 )
 from openlfr.api.routes import deployments as governance
@@ -49,6 +50,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     watchlists.subjects_router,
     alerts.router,
     cameras.router,
+    wall.router,
     governance.router,
     deployment_review.router,
     governance.retention_router,

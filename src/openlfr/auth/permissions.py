@@ -36,6 +36,8 @@ class Permission(StrEnum):
     CAMERAS_READ = "cameras:read"
     """camera list, health and the face-blurred live preview"""
     CAMERAS_MANAGE = "cameras:manage"
+    CAMERAS_WALL = "cameras:wall"
+    """the live camera wall: video of running cameras, every face blanked on the server except alerted matches"""
     DEPLOYMENTS_READ = "deployments:read"
     """deployment records, deployment and transparency reports, saved calibrations"""
     DEPLOYMENTS_MANAGE = "deployments:manage"
@@ -67,6 +69,9 @@ POLICY: Mapping[Permission, frozenset[Role]] = MappingProxyType(
         Permission.ALERTS_ADJUDICATE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
         Permission.CAMERAS_READ: _ALL,
         Permission.CAMERAS_MANAGE: frozenset({Role.ADMIN}),
+        # Live video with alerted matches' faces is for the officers who act on alerts, not for those who run the
+        # system or audit it afterwards.
+        Permission.CAMERAS_WALL: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
         Permission.DEPLOYMENTS_READ: _ALL,
         # Planning and running a deployment is operational work; authorising it is the supervisor's alone.
         Permission.DEPLOYMENTS_MANAGE: frozenset({Role.SUPERVISOR, Role.OPERATOR}),

@@ -134,6 +134,7 @@ def run_notice(args: argparse.Namespace) -> int:
     from openlfr.deployments.service import get_deployment
     from openlfr.errors import OpenLFRError
     from openlfr.reports.notice import NoticeKind, build_notice, render_notice
+    from openlfr.reports.zones import zone_lines
     from openlfr.store.context import open_store
 
     if args.format == "pdf" and args.output is None:
@@ -142,7 +143,9 @@ def run_notice(args: argparse.Namespace) -> int:
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
         reader = signed_in(args, settings, session)
-        content = build_notice(get_deployment(session, args.id), settings.governance)
+        deployment = get_deployment(session, args.id)
+        areas = zone_lines(session, deployment.camera_ids)
+        content = build_notice(deployment, settings.governance, camera_areas=areas)
         body, _ = render_notice(kind, content, args.format)
         _audit(session, reader, kind.value, args.id, {"format": args.format})
     _emit(body, args.output)

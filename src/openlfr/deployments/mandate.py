@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from openlfr.deployments.service import get_deployment, in_window, is_authorised
 from openlfr.deployments.types import DeploymentError, DeploymentStateError
 from openlfr.sources.mandate import CameraGrant, RecognitionMandate
-from openlfr.store.camera_models import CameraRecord
+from openlfr.store.camera_models import CameraRecord, camera_zone
 from openlfr.store.models import SnapshotTemplate
 from openlfr.utc import as_utc
 
@@ -45,7 +45,7 @@ def issue_mandate(session: Session, deployment_id: str, *, now: datetime) -> Rec
         record = session.get(CameraRecord, camera_id)
         if record is None:
             raise DeploymentError(f"deployment {deployment.id} names camera {camera_id!r}, which is not registered")
-        grants.append(CameraGrant(record.id, record.name, record.source, record.loop))
+        grants.append(CameraGrant(record.id, record.name, record.source, record.loop, camera_zone(record)))
     return RecognitionMandate.issue(
         deployment_id=deployment.id,
         revision=deployment.revision,

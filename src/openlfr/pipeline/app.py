@@ -18,7 +18,7 @@ import queue
 import resource
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +27,7 @@ import numpy as np
 from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.event import Mode
 from openlfr.config.models import Settings
+from openlfr.detect.zone import Zone
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.alerting import AlertWriter
 from openlfr.pipeline.camera import CameraReader, DetectorFailed, EndOfStream, PreparedFrame, QueueItem
@@ -34,6 +35,7 @@ from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot
 from openlfr.pipeline.runner import STAGES, Judgement, ModelRunner
 from openlfr.pipeline.thresholds import default_threshold
+from openlfr.pipeline.view import CameraView
 from openlfr.sources.base import FrameSource
 from openlfr.sources.mandate import RecognitionMandate, RecognitionNotAuthorisedError
 from openlfr.utc import utcnow
@@ -182,12 +184,16 @@ class WatchPipeline:
         observer: Callable[[Judgement], None] | None = None,
         mandate: RecognitionMandate | None = None,
         clock: Callable[[], datetime] = utcnow,
+        zones: Mapping[str, Zone] | None = None,
+        views: Callable[[CameraView], None] | None = None,
     ) -> None:
         """``drop_when_behind``: see ``CameraReader``; ``lfr watch --realtime`` sets it so files behave as
         cameras (frames the models cannot keep up with are dropped and counted, not queued).
         ``mandate``: required when any source is live (RecognitionNotAuthorisedError otherwise); the pipeline then
-        runs in production mode on the mandate's snapshot, threshold and cameras only, and stops when
-        ``clock()`` passes the mandate's end."""
+        runs in production mode on the mandate's snapshot, threshold and cameras only (each camera within
+        its zone, if it has one), and stops when ``clock()`` passes the mandate's end.
+        ``zones``: source id → the zone recognition runs in on that source (files; a mandate's cameras carry
+        their own, which take precedence). ``views``: see ``ModelRunner`` (the live camera wall)."""
         if not sources:
             raise ValueError("a pipeline needs at least one source")
         ids = [s.source_id for s in sources]
@@ -207,7 +213,7 @@ class WatchPipeline:
         self.alert_writer = AlertWriter(dispatcher)
         policy = self.config.policy(threshold)
         self.runner = ModelRunner(
-            engine, snapshot, self.config, policy, self.alert_writer, mode=mode, observer=observer
+            engine, snapshot, self.config, policy, self.alert_writer, mode=mode, observer=observer, views=views
         )
         self.readers = [
             CameraReader(
@@ -219,8 +225,13 @@ class WatchPipeline:
             )
             for s in sources
         ]
+        zone_of = dict(zones or {})
+        if mandate is not None:
+            zone_of.update({c.name: c.zone for c in mandate.cameras if c.zone is not None})
         for reader in self.readers:
-            self.runner.add_camera(reader.source_id, realtime=reader.drop_when_behind)
+            self.runner.add_camera(
+                reader.source_id, realtime=reader.drop_when_behind, zone=zone_of.get(reader.source_id)
+            )
 
     def forget_subject(self, subject_id: str) -> None:
         """An erasure: from when this returns, no alert about ``subject_id`` is stored or pushed, and it is no

@@ -11,7 +11,9 @@ a new face fuses its best faces and is judged by the rules; an alert goes to the
 
 Privacy: a track's faces and embeddings live in its ``TrackEvidence`` and its wait only, and are discarded when
 the track is done (ended and no face waiting); what outlives a track is its counts. Only an alert leaves this
-module with images.
+module with images, and, when a ``views`` callback is given (the live camera wall), each processed frame as a
+``CameraView`` held in memory, whose faces ``openlfr.service.wall`` blanks before it is shown. On a camera with
+a zone, faces outside it are dropped before the tracker: never tracked, aligned or embedded.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from openlfr.alerts.event import AlertEvent, Mode
 from openlfr.alerts.rules import Decision, DecisionPolicy, Outcome, decide
 from openlfr.alerts.state import FaceSample, TrackEvidence, candidate_from, quality_rank, rank_ceiling
+from openlfr.detect.zone import Zone
 from openlfr.embed.align import align_faces
 from openlfr.engine import FaceEngine
 from openlfr.match.index import SearchHit
@@ -38,10 +42,11 @@ from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot
 from openlfr.pipeline.latency import LatencyHistogram
 from openlfr.pipeline.schedule import Pick, TrackWait, Waiting, WaitingFace, offer, pick, wants
+from openlfr.pipeline.view import CameraView
 from openlfr.quality.gate import gate_face
 from openlfr.quality.metrics import measure_face
 from openlfr.track.tracker import FaceTracker
-from openlfr.types import FloatArray, ImageBGR
+from openlfr.types import FaceDetections, FloatArray, ImageBGR
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,8 @@ class CameraState:
     tracker: FaceTracker
     realtime: bool = False
     """frames are dropped when the models fall behind (a live camera): waiting for an embedding has a deadline"""
+    zone: Zone | None = None
+    """the part of the view recognition runs in: faces whose box centre is outside are dropped before tracking"""
     tracks: dict[int, TrackEvidence] = field(default_factory=dict)
     """tracks in view"""
     ended: dict[int, TrackEvidence] = field(default_factory=dict)
@@ -104,6 +111,12 @@ class RunnerStats:
     """capture of the decisive frame → decision, every alert since the start (for /metrics)"""
 
 
+def _in_zone(zone: Zone | None, detections: FaceDetections, width: int, height: int) -> npt.NDArray[np.intp]:
+    if zone is None:
+        return np.arange(len(detections), dtype=np.intp)
+    return zone.keeps(detections, width, height)
+
+
 def _thumbnail(small: ImageBGR) -> np.ndarray:
     grey = cv2.cvtColor(cv2.resize(small, (32, 18), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
     return np.asarray(grey, np.float32)
@@ -121,9 +134,11 @@ class ModelRunner:
         mode: Mode = "evaluation",
         clock: Callable[[], float] = time.monotonic,
         observer: Callable[[Judgement], None] | None = None,
+        views: Callable[[CameraView], None] | None = None,
     ) -> None:
         """``clock``: the deadline clock of real-time cameras (``give_up_after_s``); injected by tests.
-        ``observer``: told every judgement (evaluation only)."""
+        ``observer``: told every judgement (evaluation only). ``views``: told every processed frame with its
+        faces, tracks and alerted matches (the live camera wall; called on this thread: it must be quick)."""
         snapshot.contract.require_same(engine.contract)
         self.engine = engine
         self.snapshot = snapshot
@@ -136,6 +151,7 @@ class ModelRunner:
         self._k = 2 if snapshot.subjects > 1 else 1
         self._clock = clock
         self._observer = observer
+        self._views = views
         self._round = 0
 
     def use_snapshot(self, snapshot: WatchlistSnapshot) -> None:
@@ -145,8 +161,8 @@ class ModelRunner:
         snapshot.contract.require_same(self.engine.contract)
         self.snapshot, self._k = snapshot, (2 if snapshot.subjects > 1 else 1)
 
-    def add_camera(self, source_id: str, *, realtime: bool = False) -> CameraState:
-        camera = CameraState(source_id, FaceTracker(self.config.tracker()), realtime=realtime)
+    def add_camera(self, source_id: str, *, realtime: bool = False, zone: Zone | None = None) -> CameraState:
+        camera = CameraState(source_id, FaceTracker(self.config.tracker()), realtime=realtime, zone=zone)
         self.cameras[source_id] = camera
         return camera
 
@@ -171,12 +187,14 @@ class ModelRunner:
     def process(self, batch: list[PreparedFrame]) -> None:
         """One round: one frame from each camera that had one ready (none: only embed waiting faces)."""
         self._round += 1
-        for prepared in batch:
-            self._frame(prepared)
+        tracks = [self._frame(prepared) for prepared in batch]
         self._give_up_overdue()
         picks = self._pick()
         if picks:
             self._embed_and_decide(picks)
+        if self._views is not None:
+            for prepared, track_of in zip(batch, tracks, strict=True):
+                self._views(self._view(prepared, track_of))
         self._retire_ended()
         done = time.monotonic()
         for prepared in batch:
@@ -233,7 +251,18 @@ class ModelRunner:
                 camera.waits.pop(track_id, None)
                 camera.ended.pop(track_id).discard()
 
-    def _frame(self, prepared: PreparedFrame) -> None:
+    def _view(self, prepared: PreparedFrame, track_of: npt.NDArray[np.int64]) -> CameraView:
+        camera = self.cameras[prepared.frame.source_id]
+        alerted: list[str | None] = []
+        for track_id in track_of.tolist():
+            evidence = camera.tracks.get(track_id) or camera.ended.get(track_id) if track_id >= 0 else None
+            alerted.append(min(evidence.alerted) if evidence is not None and evidence.alerted else None)
+        frame = prepared.frame
+        boxes = prepared.detections.boxes
+        return CameraView(frame.source_id, frame.index, frame.image, boxes, tuple(track_of.tolist()), tuple(alerted))
+
+    def _frame(self, prepared: PreparedFrame) -> npt.NDArray[np.int64]:
+        """Track and select the frame's faces; returns each detection's confirmed track id (-1: none)."""
         stages = self.stats.stages_ms
         stages["decode"].append(prepared.decode_ms)
         stages["resize"].append(prepared.resize_ms)
@@ -248,44 +277,56 @@ class ModelRunner:
             # the last pass, measured on the old clock, no longer apply.
             camera.last_alert_at.clear()
         camera.last_media_time_s = prepared.frame.media_time_s
-        camera.faces += len(detections)
+        # Indices into ``detections`` of the faces in the camera's zone: the others are never tracked nor
+        # embedded. The indices stay those of the frame's detections (an alert's context frame blurs them all).
+        kept = _in_zone(camera.zone, detections, image.shape[1], image.shape[0])
+        camera.faces += len(kept)
         if self._scene_changed(camera, prepared.small):
             camera.scene_cuts += 1
             self._end_tracks(camera, camera.tracker.end_all())
-        update = camera.tracker.update(detections)
+        update = camera.tracker.update(detections if camera.zone is None else detections[kept])
         self._end_tracks(camera, update.ended)
         tracked = time.perf_counter()
-        for i in range(len(detections)):
-            track_id = int(update.track_ids[i])
-            if track_id < 0 or not update.confirmed[i]:
+        track_of = np.full(len(detections), -1, np.int64)
+        for position, index in enumerate(kept):
+            i = int(index)
+            track_id = int(update.track_ids[position])
+            if track_id < 0 or not update.confirmed[position]:
                 continue
-            evidence = camera.tracks.get(track_id)
-            if evidence is None:
-                evidence = camera.tracks[track_id] = TrackEvidence(track_id, self.config.keep_faces)
-            evidence.faces_seen += 1
-            if evidence.alerted:
-                continue  # one alert per track: nothing more to learn from this person's pass
-            wait = camera.waits.get(track_id)
-            need, better = self.policy.min_evidence, self.config.improvement
-            ceiling = rank_ceiling(float(detections.scores[i]), detections.landmarks[i])
-            if not wants(evidence, wait, ceiling, min_evidence=need, improvement=better):
-                continue  # could not beat the track's faces even if perfectly sharp: skip aligning it
-            aligned = align_faces(image, detections.landmarks[i : i + 1])[0]
-            quality = measure_face(
-                image.shape, detections.boxes[i], detections.landmarks[i], float(detections.scores[i]), aligned
-            )
-            if gate_face(quality, self.config.match_quality):
-                continue
-            rank = quality_rank(quality)
-            if wants(evidence, wait, rank, min_evidence=need, improvement=better):
-                if wait is None:
-                    wait = camera.waits[track_id] = TrackWait()
-                if not wait.faces:
-                    wait.since = self._round  # its wait begins now
-                offer(wait, WaitingFace(rank, aligned, prepared, i), capacity=self.policy.min_evidence)
+            track_of[i] = track_id
+            self._consider(camera, prepared, i, track_id)
         selected = time.perf_counter()
         stages["track"].append((tracked - started) * 1e3)
         stages["select"].append((selected - tracked) * 1e3)
+        return track_of
+
+    def _consider(self, camera: CameraState, prepared: PreparedFrame, i: int, track_id: int) -> None:
+        """Face ``i`` of the frame, on a confirmed track: offer it for an embedding if the track wants it."""
+        detections, image = prepared.detections, prepared.frame.image
+        evidence = camera.tracks.get(track_id)
+        if evidence is None:
+            evidence = camera.tracks[track_id] = TrackEvidence(track_id, self.config.keep_faces)
+        evidence.faces_seen += 1
+        if evidence.alerted:
+            return  # one alert per track: nothing more to learn from this person's pass
+        wait = camera.waits.get(track_id)
+        need, better = self.policy.min_evidence, self.config.improvement
+        ceiling = rank_ceiling(float(detections.scores[i]), detections.landmarks[i])
+        if not wants(evidence, wait, ceiling, min_evidence=need, improvement=better):
+            return  # could not beat the track's faces even if perfectly sharp: skip aligning it
+        aligned = align_faces(image, detections.landmarks[i : i + 1])[0]
+        quality = measure_face(
+            image.shape, detections.boxes[i], detections.landmarks[i], float(detections.scores[i]), aligned
+        )
+        if gate_face(quality, self.config.match_quality):
+            return
+        rank = quality_rank(quality)
+        if wants(evidence, wait, rank, min_evidence=need, improvement=better):
+            if wait is None:
+                wait = camera.waits[track_id] = TrackWait()
+            if not wait.faces:
+                wait.since = self._round  # its wait begins now
+            offer(wait, WaitingFace(rank, aligned, prepared, i), capacity=self.policy.min_evidence)
 
     def _scene_changed(self, camera: CameraState, small: ImageBGR) -> bool:
         # A cut changes most of the picture at once; people walking change a small part of it. A 32×18 grey

@@ -20,6 +20,7 @@ from openlfr.csvsafe import SafeDictWriter
 from openlfr.deployments.figures import alert_figures, faces_seen, get_counts
 from openlfr.deployments.service import get_deployment
 from openlfr.deployments.signoff import get_sign_off
+from openlfr.reports.zones import zone_lines
 from openlfr.utc import as_utc
 
 COLUMNS: Final = (
@@ -51,6 +52,7 @@ COLUMNS: Final = (
     "authorised_by",
     "authorised_at",
     "snapshot_fingerprint",
+    "camera_zones",
     "signed_off_by",
     "signed_off_at",
     "unreviewed_at_sign_off",
@@ -91,6 +93,8 @@ class DeploymentRecord:
     authorised_by: str | None
     authorised_at: str | None
     snapshot_fingerprint: str
+    camera_zones: tuple[str, ...]
+    """per camera: where it is and the area of its view recognition ran in (``openlfr.reports.zones``)"""
     signed_off_by: str | None
     """the supervisor who signed off the record after the deployment (post-deployment review)"""
     signed_off_at: str | None
@@ -155,6 +159,7 @@ def build_record(session: Session, deployment_id: str) -> DeploymentRecord:
         authorised_by=deployment.authorised_by,
         authorised_at=_iso(deployment.authorised_at),
         snapshot_fingerprint=deployment.snapshot_fingerprint,
+        camera_zones=zone_lines(session, deployment.camera_ids),
         signed_off_by=review.by if review else None,
         signed_off_at=_iso(review.at) if review else None,
         sign_off_notes=review.notes if review else None,
@@ -169,7 +174,7 @@ def to_csv(records: list[DeploymentRecord]) -> str:
     writer = SafeDictWriter(out, COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for record in records:
-        writer.writerow(record.as_dict())
+        writer.writerow({**record.as_dict(), "camera_zones": "; ".join(record.camera_zones)})
     return out.getvalue()
 
 
@@ -231,6 +236,7 @@ def to_html(record: DeploymentRecord) -> str:
         ("False alerts (of reviewed alerts)", _pct(record.false_alert_share, 1)),
         ("Authorised by", f"{record.authorised_by or '-'} at {record.authorised_at or '-'}"),
         ("Watchlist snapshot", record.snapshot_fingerprint),
+        ("Cameras and the areas they looked at", "; ".join(record.camera_zones) or "-"),
         ("Signed off after the deployment", _signed_off(record)),
     ]
     rows += [(f"Correction {i}", text) for i, text in enumerate(record.corrections, 1)]

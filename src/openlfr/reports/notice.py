@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import functools
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -59,6 +60,8 @@ class NoticeContent:
     what_to_send: str
     response_time: str
     record_url: str
+    camera_areas: tuple[str, ...] = ()
+    """per camera with a zone: where it is and the area it looks at (``openlfr.reports.zones``)"""
 
 
 def record_url(base_url: str, deployment_id: str) -> str:
@@ -88,9 +91,11 @@ def your_image_text(retention_days: int) -> str:
     )
 
 
-def build_notice(deployment: Deployment, config: GovernanceConfig) -> NoticeContent:
+def build_notice(
+    deployment: Deployment, config: GovernanceConfig, *, camera_areas: Sequence[str] = ()
+) -> NoticeContent:
     """The notice of ``deployment``; NoticeNotConfiguredError when ``governance.notice`` lacks what the public
-    needs (say what is missing)."""
+    needs (say what is missing). ``camera_areas``: ``openlfr.reports.zones.zone_lines`` of its cameras."""
     notice = config.notice
     missing = notice.missing()
     if missing:
@@ -113,6 +118,7 @@ def build_notice(deployment: Deployment, config: GovernanceConfig) -> NoticeCont
         what_to_send=notice.subject_access.what_to_send,
         response_time=notice.subject_access.response_time,
         record_url=record_url(notice.public_base_url, deployment.id),
+        camera_areas=tuple(camera_areas),
     )
 
 
@@ -214,12 +220,20 @@ def _document(kind: NoticeKind, content: NoticeContent, pages: list[str]) -> str
 """
 
 
+def _areas(content: NoticeContent) -> str:
+    if not content.camera_areas:
+        return ""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in content.camera_areas)
+    return f'<p>The cameras and the areas they look at:</p><ul class="areas">{items}</ul>'
+
+
 def signage_html(content: NoticeContent) -> str:
     e = html.escape
     page = (
         _band(content) + f'<p class="lead">Cameras here compare the faces of people passing with a watchlist of people '
         f"sought by {e(content.organisation)}.</p>"
         + f"<h2>Where</h2><p>{e(content.location)}</p>"
+        + _areas(content)
         + f"<h2>When</h2><p>{e(content.when)}</p>"
         + f"<h2>Why</h2><p>{e(content.use_case)}: {e(content.purpose)}</p>"
         + "<h2>The law we rely on</h2>"

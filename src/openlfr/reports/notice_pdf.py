@@ -230,7 +230,7 @@ def signage_pdf(content: NoticeContent) -> bytes:
             f"{content.organisation}.",
             styles["lead"],
         ),
-        *_section("Where", [content.location], styles),
+        *_section("Where", [content.location, *content.camera_areas], styles),
         *_section("When", [content.when], styles),
         *_section("Why", [f"{content.use_case}: {content.purpose}"], styles),
         *_section("The law we rely on", _legal(content), styles),

@@ -44,6 +44,7 @@ from openlfr.pipeline.camera import downscale
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot, build_snapshot
 from openlfr.pipeline.latency import HistogramSnapshot
+from openlfr.service.wall import CameraWall
 from openlfr.sources.base import FrameSource, SourceHealth
 from openlfr.sources.factory import open_source
 from openlfr.sources.hosts import SourceNotAllowedError, check_stream_host
@@ -285,6 +286,8 @@ class CameraManager:
         self._lock = threading.RLock()
         self._preview_detector: FaceDetector | None = None
         self._preview_lock = threading.Lock()
+        self.wall = CameraWall()
+        """the live camera wall's frames (openlfr.service.wall)"""
 
     # -- the camera registry ------------------------------------------------------------------------------
 
@@ -375,12 +378,15 @@ class CameraManager:
                     mode="production",
                     mandate=mandate,
                     clock=self.clock,
+                    views=self.wall.publish,
                 )
             except BaseException:
                 for tap in taps.values():
                     tap.close()
                 raise
             cameras = {grant.camera_id: grant.name for grant in mandate.cameras}
+            for grant in mandate.cameras:
+                self.wall.open(grant.name, grant.zone)
             run = _Run(deployment_id, mandate.snapshot_id, mandate.threshold, cameras, pipeline, taps, erasures)
             run.stop_listening = on_erasure(pipeline.forget_subject)
             run.thread = threading.Thread(
@@ -437,6 +443,8 @@ class CameraManager:
             run.thread.join(_JOIN_TIMEOUT_S)
             if run.thread.is_alive():
                 log.error("recognition for deployment %s did not stop within %.0f s", deployment_id, _JOIN_TIMEOUT_S)
+        for name in run.cameras.values():
+            self.wall.close(name)
         with self._lock:
             self._stopped_counts[deployment_id] = _run_counts(run)
         log.info("recognition stopped: deployment %s", deployment_id)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from openlfr.detect.zone import Zone
 from openlfr.errors import OpenLFRError
 from openlfr.utc import as_utc
 from openlfr.utc import utcnow as utcnow  # noqa: PLC0414 (re-exported: service/cameras.py imports it from here)
@@ -47,6 +48,8 @@ class CameraGrant:
     source: str = field(repr=False)
     """what ``open_source`` opens (may hold credentials: never logged)"""
     loop: bool = False
+    zone: Zone | None = None
+    """the camera's zone (faces outside it are neither tracked nor embedded); None: the whole view"""
 
 
 @dataclass(frozen=True, slots=True)

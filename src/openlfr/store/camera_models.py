@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String, Text
+from sqlalchemy import JSON, Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from openlfr.detect.zone import Zone
 from openlfr.store.models import Base, UTCDateTime, new_id
 from openlfr.utc import utcnow
 
@@ -24,5 +25,12 @@ class CameraRecord(Base):
     source: Mapped[str] = mapped_column(Text)
     location: Mapped[str] = mapped_column(String(200), default="")
     loop: Mapped[bool] = mapped_column(Boolean, default=False)
+    # [[x, y], ...] in normalised image coordinates (openlfr.detect.zone); None: the whole view.
+    zone: Mapped[list[list[float]] | None] = mapped_column(JSON, default=None)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def camera_zone(record: CameraRecord) -> Zone | None:
+    """The camera's stored zone as a checked ``Zone`` (None: recognition uses the whole view)."""
+    return Zone.parse(record.zone) if record.zone else None

@@ -75,7 +75,7 @@ router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
 _POLL_S = 2.0
 """how often the stream looks at the database without a wake-up from the bus (alerts of other processes)"""
-_TICK_S = 0.2
+_TICK_S = 0.05
 _HEARTBEAT_S = 15.0
 
 
@@ -207,7 +207,7 @@ def options(db: SessionDep) -> AlertOptions:
 _END_REVOKED = 'event: end\ndata: {"reason": "credentials_revoked"}\n\n'
 
 
-def _still_valid(ctx: AppContext, principal: Principal) -> bool:
+def still_valid(ctx: AppContext, principal: Principal) -> bool:
     """Whether ``principal``'s credentials would still be accepted (read only)."""
     now = ctx.services.clock()
     with ctx.services.sessions() as session:
@@ -275,7 +275,7 @@ async def stream(
             while time.monotonic() < deadline and not stopping.is_set() and not await request.is_disconnected():
                 if credentials.generation != seen or time.monotonic() >= next_poll:
                     seen = credentials.generation
-                    if not await run_in_threadpool(_still_valid, ctx, principal):
+                    if not await run_in_threadpool(still_valid, ctx, principal):
                         log.info("alert stream of %s closed: its credentials were revoked", principal.actor)
                         yield _END_REVOKED
                         return

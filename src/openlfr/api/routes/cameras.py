@@ -13,8 +13,10 @@ from openlfr.api.context import AppContext
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.errors import ApiError
 from openlfr.api.permissions import Permission
-from openlfr.api.schemas.cameras import CameraCreate, CameraHealthPublic, CameraPublic
+from openlfr.api.schemas.cameras import CameraCreate, CameraHealthPublic, CameraPublic, CameraZoneUpdate
+from openlfr.detect.zone import Zone
 from openlfr.service.cameras import CameraManager, redacted_target
+from openlfr.service.zones import set_camera_zone
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.errors import NotFoundError
 
@@ -38,6 +40,7 @@ def _public(record: CameraRecord) -> CameraPublic:
         target=redacted_target(record.source),
         location=record.location,
         loop=record.loop,
+        zone=record.zone,
         created_by=record.created_by,
         created_at=record.created_at,
     )
@@ -92,6 +95,19 @@ def remove(camera_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUs
     audit(db, principal, "camera.remove", "camera", camera_id, {"name": record.name})
     db.commit()
     log.info("camera %s removed by %s", record.name, principal.label)
+
+
+@router.put("/{camera_id}/zone", dependencies=[manage])
+def set_zone(camera_id: str, body: CameraZoneUpdate, db: SessionDep, principal: CurrentUser) -> CameraPublic:
+    """Draw or clear the camera's zone: faces whose box centre lies outside it are neither tracked nor embedded.
+    400 ``zone_invalid`` for fewer than three points, points outside [0, 1] or crossing edges; 409 while an
+    authorised or live deployment names the camera."""
+    zone = Zone.parse(body.points) if body.points is not None else None
+    record = set_camera_zone(db, camera_id, zone, by=principal)
+    public = _public(record)
+    db.commit()
+    log.info("camera %s zone %s by %s", record.name, "set" if zone else "cleared", principal.label)
+    return public
 
 
 _JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "description": "a JPEG frame"}}

@@ -26,6 +26,7 @@ from openlfr.reports.public_feed import (
     published_deployment,
     record_html,
 )
+from openlfr.reports.zones import zone_lines
 
 signage_router = APIRouter(prefix="/api/deployments", tags=["deployments"])
 public_router = APIRouter(prefix="/public", tags=["public"])
@@ -101,7 +102,7 @@ def public_record(
 def _notice(kind: NoticeKind, deployment_id: str, db: SessionDep, ctx: ContextDep, fmt: str) -> Response:
     deployment = published_deployment(db, deployment_id)
     try:
-        content = build_notice(deployment, ctx.settings.governance)
+        content = build_notice(deployment, ctx.settings.governance, camera_areas=zone_lines(db, deployment.camera_ids))
     except NoticeNotConfiguredError as exc:
         raise ApiError(str(exc), code=exc.code, status=503) from exc
     body, media_type = render_notice(kind, content, fmt)

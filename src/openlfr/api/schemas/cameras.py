@@ -20,6 +20,14 @@ class CameraCreate(Input):
     loop: bool = Field(False, description="restart a video file at its end (demonstrations)")
 
 
+class CameraZoneUpdate(Input):
+    points: list[list[float]] | None = Field(
+        max_length=64,
+        description="the zone's corners in order, [x, y] as fractions of the image (0,0 top left); at least "
+        "three, edges not crossing; null: the whole view",
+    )
+
+
 class CameraPublic(Output):
     id: str
     name: str
@@ -27,6 +35,8 @@ class CameraPublic(Output):
     """the source, with any credentials redacted"""
     location: str
     loop: bool
+    zone: list[list[float]] | None = None
+    """the area recognition runs in ([x, y] fractions of the image); null: the whole view"""
     created_by: str
     created_at: datetime
 

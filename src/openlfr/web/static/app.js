@@ -6,6 +6,8 @@ import { api, session } from "./api.js";
 import { $, el, fmtTime } from "./dom.js";
 import { loadQueue, onLiveAlert, queue, setUpQueue } from "./queue.js";
 import { ask, can, flash, user } from "./ui.js";
+import { hideWall, showWall } from "./wall.js";
+import { drawZone, zoneEditor, zoneOverlay } from "./zone.js";
 
 const state = {
   /** @type {EventSource | null} */ stream: null,
@@ -17,7 +19,7 @@ const state = {
 };
 
 /** Pages: the permission each needs (as the server names it). */
-const PAGES = { alerts: "alerts:read", watchlists: "watchlists:read", cameras: "cameras:read" };
+const PAGES = { alerts: "alerts:read", watchlists: "watchlists:read", cameras: "cameras:read", wall: "cameras:wall" };
 
 // ---- session -------------------------------------------------------------------------------------------
 
@@ -31,6 +33,7 @@ function showLogin(message) {
   user.me = null;
   if (state.stream) { state.stream.close(); state.stream = null; }
   stopTimers();
+  hideWall();
   $("#top").hidden = true;
   for (const view of document.querySelectorAll(".view")) /** @type {HTMLElement} */ (view).hidden = view.id !== "view-login";
   $("#login-error").textContent = message || "";
@@ -80,6 +83,7 @@ async function route() {
   const allowed = Object.keys(PAGES).filter((name) => can(PAGES[/** @type {keyof PAGES} */ (name)]));
   const known = allowed.includes(asked) ? asked : allowed[0];
   stopTimers();
+  if (known !== "wall") hideWall();
   for (const view of document.querySelectorAll(".view")) /** @type {HTMLElement} */ (view).hidden = view.id !== `view-${known}`;
   for (const link of document.querySelectorAll(".top nav a")) {
     const active = link.id === `nav-${known}`;
@@ -89,6 +93,7 @@ async function route() {
   if (known === "alerts") { state.newCount = 0; updateCount(); await loadQueue(); }
   if (known === "watchlists") await loadWatchlists();
   if (known === "cameras") await loadCameras();
+  if (known === "wall") await showWall();
 }
 
 // ---- live alerts ---------------------------------------------------------------------------------------
@@ -328,17 +333,30 @@ async function loadCameras() {
 }
 
 async function refreshCameras() {
-  let health;
-  try { health = await api("GET", "/api/cameras/health"); } catch (error) { return; }
+  let health, cameras;
+  try {
+    [health, cameras] = await Promise.all([api("GET", "/api/cameras/health"), api("GET", "/api/cameras")]);
+  } catch (error) { return; }
+  /** @type {Map<string, any>} */
+  const byId = new Map(cameras.map((/** @type {any} */ c) => [c.id, c]));
   const box = $("#camera-list");
   const seen = new Set();
   for (const cam of health) {
     seen.add(cam.camera_id);
     let card = box.querySelector(`[data-id="${cam.camera_id}"]`);
     if (!card) {
+      const svg = zoneOverlay();
+      const img = el("img", { alt: `Live preview of ${cam.name}, faces blanked` });
+      // The overlay is in fractions of the picture: the view takes the picture's shape once it is known.
+      img.addEventListener("load", () => { view.style.aspectRatio = `${img.naturalWidth} / ${img.naturalHeight}`; });
+      const view = el("div", { class: "camera-view" }, img, svg);
       card = el("article", { class: "card camera", "data-id": cam.camera_id },
-        el("h2", { text: cam.name }), el("img", { alt: `Live preview of ${cam.name}, faces blanked` }),
-        el("dl", {}), el("div", { class: "actions" }));
+        el("h2", { text: cam.name }), view, el("dl", {}), el("div", { class: "actions" }));
+      const zone = byId.get(cam.camera_id)?.zone ?? null;
+      if (can("cameras:manage")) {
+        card.insertBefore(zoneEditor({ name: cam.name, view, svg, points: zone,
+          save: (points) => saveZone(cam, points) }), $(".actions", card));
+      } else drawZone(svg, zone);
       if (can("cameras:manage")) {
         $(".actions", card).append(el("button", { type: "button", class: "danger", text: "Remove",
           "aria-label": `Remove camera ${cam.name}`, onclick: () => removeCamera(cam) }));
@@ -357,6 +375,18 @@ async function refreshCameras() {
   }
   for (const card of [...box.children]) if (!seen.has(card.dataset.id)) card.remove();
   if (!health.length) box.replaceChildren(el("p", { class: "empty", text: "No cameras." }));
+}
+
+/**
+ * Store a camera's zone (null: the whole view); the server checks it and says why it refuses one.
+ * @param {any} cam
+ * @param {number[][] | null} points
+ */
+async function saveZone(cam, points) {
+  try {
+    await api("PUT", `/api/cameras/${cam.camera_id}/zone`, { points });
+    flash(points ? `Zone of ${cam.name} saved.` : `Zone of ${cam.name} cleared: the whole view.`);
+  } catch (error) { flash(error.message); }
 }
 
 /**

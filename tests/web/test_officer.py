@@ -1,0 +1,128 @@
+"""The officer on the street, in real Chromium at phone size (390×844): both images, the subject's details, the
+decision and outcome controls; after a dropped connection the page reconnects and shows the alerts raised
+meanwhile; installable (the app's own manifest and service worker, nothing from another site); axe-core clean."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openlfr.store.alert_models import AlertRecord
+from tests.api.conftest import PASSWORD, Api, build_api, make_settings
+from tests.helpers.console import enrol_subject, store_alert
+from tests.web.conftest import LiveServer, axe_violations, serve
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def street(tmp_path: Path) -> Iterator[tuple[Api, LiveServer]]:
+    # A short stream limit: the server ends each stream every 2 s, as a dropped connection would.
+    for api in build_api(make_settings(tmp_path, alert_stream_max_s=2)):
+        api.user("olly", "operator")
+        server = serve(api.app)
+        try:
+            yield api, server
+        finally:
+            server.stop()
+
+
+def raise_alert(api: Api, subject: tuple[str, str], seconds_ago: float = 0) -> str:
+    services = api.app.state.ctx.services
+    stored = store_alert(services.store, subject[0], subject[1], bus=services.bus, decided_at=time.time() - seconds_ago)
+    return str(stored["alert_id"])
+
+
+def cards(page: Any) -> list[str]:
+    return list(page.eval_on_selector_all("#officer-list li", "items => items.map(i => i.dataset.id)"))
+
+
+def test_officer_checks_alerts_on_a_phone_and_catches_up_after_a_dropped_connection(
+    browser: Any, street: tuple[Api, LiveServer]
+) -> None:
+    api, server = street
+    services = api.app.state.ctx.services
+    alice = enrol_subject(services.store, services.enroller.engine, 1, "alice")
+    first = raise_alert(api, alice, seconds_ago=90)
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{server.url}/console/officer.html")
+    page.fill("#officer-username", "olly")
+    page.fill("#officer-password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#link-state:has-text('Live')")
+    assert cards(page) == [first]  # the open alert raised before the officer signed in
+
+    # Both images, loaded, side by side; who the subject is and why they are sought.
+    card = page.locator(f"#officer-list li[data-id='{first}']")
+    page.wait_for_function(
+        "(id) => [...document.querySelectorAll(`li[data-id='${id}'] img`)].every(i => i.naturalWidth > 0)", arg=first
+    )
+    camera, watchlist = (card.locator("img").nth(i).bounding_box() for i in (0, 1))
+    assert camera is not None and watchlist is not None
+    assert camera["y"] == watchlist["y"] and camera["x"] + camera["width"] <= watchlist["x"]
+    assert watchlist["x"] + watchlist["width"] <= PHONE["width"]
+    text = card.text_content() or ""
+    assert "Alice" in text and "wanted by courts" in text and "warrant 123" in text
+    assert axe_violations(page) == []
+
+    # A new alert arrives live.
+    second = raise_alert(api, alice)
+    page.wait_for_function("(id) => document.querySelector(`#officer-list li[data-id='${id}']`)", arg=second)
+
+    # The connection drops (every stream request fails) while two alerts are raised...
+    page.route("**/api/alerts/stream*", lambda route: route.abort())
+    page.wait_for_selector("#link-state:has-text('Reconnecting')")
+    missed = [raise_alert(api, alice), raise_alert(api, alice)]
+    assert set(cards(page)) == {first, second}
+    # ...and comes back: the page catches up with both, once each, newest first.
+    page.unroute("**/api/alerts/stream*")
+    page.wait_for_selector("#link-state:has-text('Live')")
+    page.wait_for_function("() => document.querySelectorAll('#officer-list li').length === 4")
+    assert cards(page) == [missed[1], missed[0], second, first]
+
+    # The decision, confirmed in a dialog (it cannot be undone), then the outcome of the engagement.
+    newest = page.locator(f"#officer-list li[data-id='{missed[1]}']")
+    newest.get_by_role("button", name="confirm the alert on Alice").click()
+    dialog = page.locator("#ask-dialog")
+    assert "cannot be undone" in (dialog.locator(".ask-text").text_content() or "")
+    assert axe_violations(page) == []
+    dialog.locator("textarea[name=note]").fill("checked face to face")
+    dialog.locator("button.ask-submit").click()
+    newest.get_by_role("button", name="Outcome: spoken to").click()
+    page.wait_for_function(
+        "(id) => document.querySelector(`li[data-id='${id}']`).textContent.includes('Outcome')", arg=missed[1]
+    )
+    with services.store.db.session() as session:
+        decided = session.get(AlertRecord, missed[1])
+        assert decided is not None
+        assert (decided.status, decided.outcome, decided.adjudicated_by) == ("confirmed", "spoken_to", "olly")
+    # Reject asks why.
+    page.locator(f"#officer-list li[data-id='{missed[0]}']").get_by_role(
+        "button", name="reject the alert on Alice"
+    ).click()
+    dialog.locator("input[name=reason][value=different_person]").check()
+    dialog.locator("button.ask-submit").click()
+    page.wait_for_function(
+        "(id) => document.querySelector(`li[data-id='${id}']`).classList.contains('status-rejected')", arg=missed[0]
+    )
+    assert axe_violations(page) == []
+
+    # Installable: the app's manifest and service worker; nothing was fetched from another site.
+    served = page.request.get(f"{server.url}/console/manifest.webmanifest")
+    assert served.headers["content-type"] == "application/manifest+json"
+    manifest = served.json()
+    assert manifest["start_url"] == "/console/officer.html" and manifest["display"] == "standalone"
+    assert {icon["sizes"] for icon in manifest["icons"]} == {"192x192", "512x512"}
+    scope = page.evaluate("async () => (await navigator.serviceWorker.ready).scope")
+    assert scope == f"{server.url}/console/"
+    assert requested and all(url.startswith(server.url) for url in requested), requested
+    context.close()
