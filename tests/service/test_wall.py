@@ -80,6 +80,7 @@ def test_the_wall_blanks_every_face_but_the_alerted_match(live: tuple[Api, LiveS
     url = f"{server.url}/api/cameras/{camera_id}/wall.mjpg"
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(urllib.request.Request(url, headers=operator), timeout=GENEROUS_S)
+    refused.value.close()  # the error holds the response's socket
     assert refused.value.code == 404  # not running
     mandate = live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera_id])
     cameras.start_recognition(mandate)
