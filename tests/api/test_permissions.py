@@ -55,6 +55,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/cameras"): STAFF,
     ("POST", "/api/cameras"): {"admin"},
     ("GET", "/api/cameras/health"): STAFF,
+    ("GET", "/api/cameras/status"): STAFF,
     ("DELETE", "/api/cameras/{camera_id}"): {"admin"},
     ("GET", "/api/cameras/{camera_id}/preview"): STAFF,
     ("GET", "/api/deployments"): STAFF,

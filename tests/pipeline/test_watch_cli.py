@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 from tests.helpers.accounts import cli_sign_in, person
+from tests.helpers.cameras import register_camera
 from tests.helpers.console import enrol_subject, frame_folder, live_deployment, snapshot
 from tests.helpers.data import shared_data
 from tests.pipeline.conftest import scene
 from tests.watchlists.helpers import fake_config, run_cli, write_face
 
-from openlfr.alerts.sinks import AlertBus
 from openlfr.audit import AuditRecord, iter_entries
 from openlfr.auth.principal import Principal
 from openlfr.cli import main
@@ -32,7 +32,6 @@ from openlfr.deployments.service import end_deployment
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.retention.purge import purge_alerts
-from openlfr.service.cameras import CameraManager
 from openlfr.sources.mandate import RecognitionMandate, utcnow
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import open_store
@@ -367,13 +366,7 @@ def _live_gate(tmp_path: Path, config: Path, *, loop: bool = False, frames: int 
         enrol_subject(store, engine, 1, "alice")
         snapshot_id = snapshot(store, engine)
         with store.db.session() as session:
-            camera = CameraManager(settings, store.db, store.media, AlertBus()).add_camera(
-                session,
-                name="gate",
-                source=str(frame_folder(tmp_path / "gate", 1, frames)),
-                created_by="admin",
-                loop=loop,
-            )
+            camera = register_camera(session, "gate", str(frame_folder(tmp_path / "gate", 1, frames)), loop=loop)
             camera_id = camera.id
         mandate = live_deployment(store, snapshot_id, [camera_id])
     # Joining a live deployment is governed: the command runs as a signed-in operator.
