@@ -85,3 +85,15 @@ def test_uvicorn_runs_the_factory_and_stops_it_cleanly_on_sigint(tmp_path: Path)
             assert list(iter_entries(session, action="config.loaded"))
     finally:
         db.close()
+
+
+def test_lfr_serve_reports_the_step_that_failed_to_start(tmp_path: Path) -> None:
+    """The host only logs a failed start-up; ``lfr serve`` raises the step's own error (its stable code)."""
+    from openlfr.commands.serve import serve
+    from openlfr.store.errors import StorageError
+
+    unreachable = "postgresql+psycopg://nobody@127.0.0.1:1/openlfr"  # nothing listens on port 1
+    settings = Settings(data_dir=tmp_path / "var", database_url=unreachable)
+    settings = settings.model_copy(update={"api": settings.api.model_copy(update={"port": free_port()})})
+    with pytest.raises(StorageError, match="cannot open database"):
+        serve(settings)
