@@ -40,7 +40,7 @@ from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import WatchPipeline, pipeline_settings
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.thresholds import default_threshold
-from openlfr.service.cameras import load_snapshot
+from openlfr.service.supervisor import load_snapshot
 from openlfr.sources.factory import open_source
 from openlfr.store.alert_models import AlertRecord
 from openlfr.watchlists.enrol import Enroller, EnrolRequest
@@ -116,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario,
                 if result.outcome is not Outcome.ENROLLED:
                     raise SystemExit(f"{subject}: not enrolled ({result})")
                 with store.db.session() as session:
-                    found = find_watchlist(session, "wl") or create_watchlist(session, "wl")
-                    add_member(session, found, get_subject(session, subject))
+                    found = find_watchlist(session, "wl") or create_watchlist(session, "wl", by=by)
+                    add_member(session, found, get_subject(session, subject), by=by)
             with store.db.session() as session:
                 watchlist = load_snapshot(session, snapshot(store, engine))
             api.user("bench-officer", "operator")

@@ -38,7 +38,7 @@ from openlfr.commands.demo_serve import (
 )
 from openlfr.config.models import Settings
 from openlfr.deployments.service import get_deployment, in_window, is_authorised
-from openlfr.service.cameras import CameraManager
+from openlfr.service.registry import list_cameras
 from openlfr.store.context import open_store
 from openlfr.store.governance_models import AuditEntry
 from openlfr.store.models import SnapshotTemplate, Template
@@ -128,7 +128,7 @@ def test_prepare_demo_builds_a_live_authorised_deployment(tmp_path: Path) -> Non
         templates = s.scalars(select(Template).where(Template.subject_id == subjects[PERFORMER].id)).all()
         assert len(templates) == 1
 
-        (camera,) = CameraManager.list_cameras(s)
+        (camera,) = list_cameras(s)
         assert camera.id == state.camera_id and camera.loop
         assert Path(camera.source) == (data / "video" / "hamilton_short.mp4").resolve()
 

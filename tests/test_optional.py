@@ -29,7 +29,10 @@ def without_eval_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_service_and_the_pipeline_import_without_the_extra() -> None:
-    modules = "openlfr.cli, openlfr.api.app, openlfr.commands.serve, openlfr.service.cameras, openlfr.pipeline.app"
+    modules = (
+        "openlfr.cli, openlfr.api.app, openlfr.api.factory, openlfr.commands.serve, openlfr.service.supervisor, "
+        "openlfr.service.monitor, openlfr.pipeline.app"
+    )
     code = BLOCK + f"import {modules}; import openlfr.eval.calibrate, openlfr.reports.transparency"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 

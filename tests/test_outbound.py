@@ -24,10 +24,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from openlfr.alerts.sinks import AlertBus
 from openlfr.config.models import Settings
 from openlfr.engine import FaceEngine
-from openlfr.service.cameras import CameraManager
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import open_store
 from openlfr.watchlists.enrol import Enroller, EnrolRequest
@@ -35,6 +33,7 @@ from openlfr.watchlists.snapshots import create_snapshot
 from openlfr.watchlists.subjects import add_member, create_watchlist, get_subject
 from openlfr.watchlists.types import Category, Outcome, SubjectInfo
 from tests.helpers.accounts import person
+from tests.helpers.cameras import register_camera
 from tests.helpers.console import live_deployment
 from tests.helpers.data import shared_data
 from tests.helpers.streams import RtspServer, free_port, require_gstreamer
@@ -112,11 +111,9 @@ def _prepare(data_dir: Path, camera_url: str) -> str:
         result = Enroller(store, engine, 0.9).enrol(request)
         assert result.outcome is Outcome.ENROLLED
         with store.db.session() as session:
-            sgt = person(session, "sgt", "supervisor")
             add_member(session, create_watchlist(session, "stage", by=sgt), get_subject(session, "LMM-1"), by=sgt)
             snapshot_id = create_snapshot(session, "stage", engine.contract, date.today(), by=sgt).id
-            cameras = CameraManager(settings, store.db, store.media, AlertBus())
-            camera_id = cameras.add_camera(session, name="stage-cam", source=camera_url, created_by="admin").id
+            camera_id = register_camera(session, "stage-cam", camera_url).id
         return live_deployment(store, snapshot_id, [camera_id], threshold=0.47).deployment_id
 
 

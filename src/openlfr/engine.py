@@ -11,7 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from openlfr.config.models import EngineConfig, QualityThresholds, Settings
+from openlfr.config.models import EngineConfig, Settings
+from openlfr.config.quality import QualityThresholds
 from openlfr.detect.base import FaceDetector, create_detector, detect_scaled
 from openlfr.embed.align import align_faces
 from openlfr.embed.base import FaceEmbedder, create_embedder

@@ -23,11 +23,11 @@ from openlfr.auth.roles import Role
 from openlfr.config.api import ApiConfig
 from openlfr.config.models import EngineConfig, FakeDetectorConfig, FakeEmbedderConfig, Settings
 from openlfr.engine import FaceEngine
-from openlfr.service.cameras import CameraManager
 from openlfr.store.context import Store
 from openlfr.store.db import Database, open_database
 from openlfr.store.media import MediaStore
 from tests.helpers.accounts import PASSWORD, fast_hasher, insert_user, mint_token, person
+from tests.helpers.cameras import camera_service
 
 __all__ = ["PASSWORD", "Api", "Clock", "build_api", "fast_hasher", "make_settings"]
 
@@ -115,14 +115,9 @@ def build_api(settings: Settings, **services: object) -> Iterator[Api]:
     defaults: dict[str, object] = {
         "store": store,
         "bus": bus,
-        "cameras": CameraManager(
-            settings.model_copy(update={"engine": FAKE_ENGINE}),
-            db,
-            store.media,
-            bus,
-            engine_factory=engines,
-            realtime_files=False,
-        ),
+        "cameras": camera_service(
+            settings.model_copy(update={"engine": FAKE_ENGINE}), store, bus, engines, realtime_files=False
+        ).monitor,
         "enroller": UploadEnroller(store, engines, settings.watchlist.duplicate_threshold),
     }
     app = create_app(
@@ -134,7 +129,7 @@ def build_api(settings: Settings, **services: object) -> Iterator[Api]:
     finally:
         cameras = app.state.ctx.services.cameras
         if cameras is not None:
-            cameras.stop_all()
+            cameras.supervisor.stop_all()
         db.close()
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from openlfr.service.cameras import CameraManager
+from openlfr.service.monitor import CameraMonitor
 from openlfr.store.governance_models import AuditEntry
 from tests.api.conftest import Api
 from tests.helpers.console import end_live, enrol_subject, frame_folder, live_deployment, png, snapshot
@@ -42,19 +42,29 @@ def test_cameras_add_health_preview_remove(api: Api, tmp_path: Path) -> None:
     assert operator.get(f"/api/cameras/{camera_id}/preview").status_code == 404
     # a deployment (started the way the scheduler does) makes the camera live
     services = api.app.state.ctx.services
-    cameras: CameraManager = services.cameras
+    monitor: CameraMonitor = services.cameras
+    cameras = monitor.supervisor
     enrol_subject(services.store, services.enroller.engine, 1, "alice")
     mandate = live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera_id])
     cameras.start_recognition(mandate)
-    assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None)
+    assert wait_until(lambda: monitor.preview_jpeg(camera_id) is not None)
     preview = operator.get(f"/api/cameras/{camera_id}/preview")
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
     frame = cv2.imdecode(np.frombuffer(preview.content, np.uint8), cv2.IMREAD_COLOR)
     assert frame[110:250, 130:270].astype(float).std(axis=(0, 1)).max() < 3  # the face is blanked
     live = {h["name"]: h for h in operator.get("/api/cameras/health").json()}["gate-1"]
     assert live["deployment_id"] == mandate.deployment_id and live["state"] in {"running", "starting"}
+    # The pipeline's own status, per deployment (its first frame may still be on its way to the models).
+    assert wait_until(lambda: operator.get("/api/cameras/status").json()[0]["frames"] >= 1)
+    (running,) = operator.get("/api/cameras/status").json()
+    assert running["deployment_id"] == mandate.deployment_id and running["state"] == "running"
+    (camera,) = running["cameras"]
+    assert (camera["camera_id"], camera["name"]) == (camera_id, "gate-1") and camera["frames"] >= 1
+    assert running["frames"] == camera["frames"] and camera["latency_p50_ms"] is not None
+    assert {"faces", "tracks", "tracks_unexamined", "alerts", "queue_depth", "frames_dropped"} <= set(camera)
     assert admin.delete(f"/api/cameras/{camera_id}").status_code == 409
     cameras.stop_recognition(mandate.deployment_id)
+    assert operator.get("/api/cameras/status").json() == []  # nothing runs
     assert admin.delete(f"/api/cameras/{camera_id}").status_code == 409  # the deployment is not over
     end_live(services.store, mandate.deployment_id)
     assert admin.delete(f"/api/cameras/{camera_id}").status_code == 204

@@ -56,6 +56,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/cameras"): STAFF,
     ("POST", "/api/cameras"): {"admin"},
     ("GET", "/api/cameras/health"): STAFF,
+    ("GET", "/api/cameras/status"): STAFF,
     ("DELETE", "/api/cameras/{camera_id}"): {"admin"},
     ("GET", "/api/cameras/{camera_id}/preview"): STAFF,
     ("PUT", "/api/cameras/{camera_id}/zone"): {"admin"},

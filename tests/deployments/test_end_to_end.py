@@ -19,11 +19,12 @@ from openlfr.config.models import Settings
 from openlfr.deployments.scheduler import DeploymentScheduler
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import pipeline_settings
-from openlfr.service.cameras import CameraManager
+from openlfr.service.supervisor import RecognitionSupervisor
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
 from openlfr.store.models import SnapshotTemplate, Subject
-from tests.helpers.accounts import cli_sign_in
+from tests.helpers.accounts import cli_sign_in, person
+from tests.helpers.cameras import register_camera
 from tests.helpers.data import shared_data
 from tests.helpers.waiting import wait_until
 
@@ -77,13 +78,12 @@ def test_deployment_end_to_end_on_sample_video(
     engine = FaceEngine.from_settings(settings)
     with open_store(settings) as store:
         bus = AlertBus()
-        cameras = CameraManager(
+        cameras = RecognitionSupervisor(
             settings, store.db, store.media, bus, engine_factory=lambda: engine, realtime_files=False
         )
         with store.db.session() as session:
-            camera_id = cameras.add_camera(
-                session, name="stage-cam", source=str(video / "hamilton_short.mp4"), created_by="root"
-            ).id
+            root = person(session, "root", "admin")
+            camera_id = register_camera(session, "stage-cam", str(video / "hamilton_short.mp4"), by=root).id
 
         cli_sign_in(url, tmp_path, "planner", "operator")  # an operator plans it, the supervisor authorises
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
@@ -107,7 +107,7 @@ def test_deployment_end_to_end_on_sample_video(
         assert lfr("deployment", "signage-placed", deployment_id, "--location", "theatre foyer doors")[0] == 0
         assert lfr("deployment", "start", deployment_id)[0] == 0
 
-        # The scheduler starts recognition (inside the window) through the real camera manager.
+        # The scheduler starts recognition (inside the window) through the real recognition supervisor.
         clock = Clock(start + timedelta(minutes=2))
         scheduler = DeploymentScheduler(store.db, cameras, clock=clock)
         try:

@@ -24,7 +24,7 @@ from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import WatchPipeline
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.thresholds import SFACE_INT8BQ_TAIL
-from openlfr.service.cameras import CameraError, check_camera
+from openlfr.service.registry import CameraError, check_camera
 from openlfr.sources.factory import open_source
 from openlfr.sources.hosts import SourceNotAllowedError
 from openlfr.sources.mandate import RecognitionMandate, RecognitionNotAuthorisedError

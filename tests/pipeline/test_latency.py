@@ -27,3 +27,19 @@ def test_memory_does_not_grow_with_observations() -> None:
 def test_bounds_must_increase() -> None:
     with pytest.raises(ValueError, match="increasing"):
         LatencyHistogram((0.1, 0.01))
+
+
+def test_quantiles_are_estimated_inside_their_bucket_as_prometheus_does() -> None:
+    histogram = LatencyHistogram((0.01, 0.1, 1.0))
+    assert histogram.snapshot().quantile(0.5) is None  # nothing observed yet
+    for seconds in (0.005, 0.005, 0.05, 0.05):
+        histogram.observe(seconds)
+    snap = histogram.snapshot()
+    # rank 2 of 4 is the last observation of the first bucket: its upper bound
+    assert snap.quantile(0.5) == pytest.approx(0.01)
+    # rank 3 of 4 lies half-way through the second bucket (0.01, 0.1]
+    assert snap.quantile(0.75) == pytest.approx(0.055)
+    histogram.observe(30.0)
+    assert histogram.snapshot().quantile(0.99) == 1.0  # in the +Inf bucket: the highest finite bound
+    with pytest.raises(ValueError, match="between"):
+        snap.quantile(1.0)

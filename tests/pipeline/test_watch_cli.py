@@ -16,14 +16,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import yaml
 from sqlalchemy import select
 from tests.helpers.accounts import cli_sign_in, person
+from tests.helpers.cameras import register_camera
 from tests.helpers.console import enrol_subject, frame_folder, live_deployment, snapshot
 from tests.helpers.data import shared_data
 from tests.pipeline.conftest import scene
 from tests.watchlists.helpers import fake_config, run_cli, write_face
 
-from openlfr.alerts.sinks import AlertBus
 from openlfr.audit import AuditRecord, iter_entries
 from openlfr.auth.principal import Principal
 from openlfr.cli import main
@@ -32,7 +33,6 @@ from openlfr.deployments.service import end_deployment
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.retention.purge import purge_alerts
-from openlfr.service.cameras import CameraManager
 from openlfr.sources.mandate import RecognitionMandate
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import open_store
@@ -335,6 +335,33 @@ def test_watch_takes_a_database_watchlist_by_name(tmp_path: Path, capsys: pytest
     assert missing.code == 1 and "neither a folder" in missing.err and "nor a watchlist in the database" in missing.err
 
 
+def test_watch_runs_with_the_pipeline_section_of_the_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/PIPELINE.md "Settings": `pipeline:` sets lfr watch's pipeline (here its threshold, and no context
+    frame beside the alert); --threshold still wins."""
+    config = fake_config(tmp_path)
+    written = yaml.safe_load(config.read_text(encoding="utf-8"))
+    written["pipeline"] = {"context_frames": False, "threshold": 0.9}
+    config.write_text(yaml.safe_dump(written), encoding="utf-8")
+    settings = load_settings(config)
+    with open_store(settings) as store:
+        enrol_subject(store, FaceEngine.from_settings(settings), 3, "alice", watchlist="events-1")
+    frames = frame_folder(tmp_path / "frames", 3, 12)
+    args = ["--config", config, "watch", "--source", frames, "--watchlist", "events-1"]
+    result = run_cli(capsys, *args)
+    assert result.code == 0, result.err
+    (alert,) = [json.loads(line) for line in result.out.splitlines()]
+    assert alert["threshold"] == 0.9 and alert.get("context_image") is None, alert
+    with open_store(settings) as store, store.db.session() as session:
+        (stored,) = session.scalars(select(AlertRecord)).all()
+        assert stored.context_media is None and stored.probe_media is not None
+    flagged = run_cli(capsys, *args, "--threshold", "0.95")
+    assert flagged.code == 0, flagged.err
+    (alert,) = [json.loads(line) for line in flagged.out.splitlines()]
+    assert alert["threshold"] == 0.95  # the flag wins over the section
+
+
 def test_evaluation_alerts_are_found_by_subject_search_and_purged_by_retention(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -372,13 +399,7 @@ def _live_gate(tmp_path: Path, config: Path, *, loop: bool = False, frames: int 
         enrol_subject(store, engine, 1, "alice")
         snapshot_id = snapshot(store, engine)
         with store.db.session() as session:
-            camera = CameraManager(settings, store.db, store.media, AlertBus()).add_camera(
-                session,
-                name="gate",
-                source=str(frame_folder(tmp_path / "gate", 1, frames)),
-                created_by="admin",
-                loop=loop,
-            )
+            camera = register_camera(session, "gate", str(frame_folder(tmp_path / "gate", 1, frames)), loop=loop)
             camera_id = camera.id
         mandate = live_deployment(store, snapshot_id, [camera_id])
     # Joining a live deployment is governed: the command runs as a signed-in operator.

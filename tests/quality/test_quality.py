@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from openlfr.config.models import QualityThresholds
+from openlfr.config.quality import QualityThresholds
 from openlfr.embed.align import ARCFACE_TEMPLATE_112
 from openlfr.quality.gate import Reason, assess_image, gate_face
 from openlfr.quality.metrics import FaceQuality, estimate_pose, measure_face

@@ -26,7 +26,8 @@ from openlfr.alerts.store import SubjectGoneError
 from openlfr.auth.principal import Principal
 from openlfr.config.models import Settings
 from openlfr.engine import FaceEngine
-from openlfr.service.cameras import CameraManager
+from openlfr.service.monitor import CameraMonitor
+from openlfr.service.registry import list_cameras
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store
 from openlfr.store.db import open_database
@@ -36,6 +37,7 @@ from openlfr.utc import as_utc, utcnow
 from openlfr.watchlists.erase import erase_subject
 from tests.api.conftest import FAKE_ENGINE, build_api, make_settings
 from tests.deployments.helpers import alert_event
+from tests.helpers.cameras import camera_service, register_camera
 from tests.helpers.console import enrol_subject, live_deployment, snapshot
 from tests.helpers.waiting import wait_until
 from tests.watchlists.helpers import face_image
@@ -67,9 +69,9 @@ def passing_by(folder: Path, seed: int) -> Path:
     return folder
 
 
-def frames_seen(cameras: CameraManager, store: Store) -> int:
+def frames_seen(monitor: CameraMonitor, store: Store) -> int:
     with store.db.session() as session:
-        return sum(h.frames for h in cameras.health(cameras.list_cameras(session)))
+        return sum(h.frames for h in monitor.health(list_cameras(session)))
 
 
 def erased_alerts_after(store: Store, subject_id: str, returned_at: object) -> list[str]:
@@ -83,7 +85,7 @@ def erased_alerts_after(store: Store, subject_id: str, returned_at: object) -> l
 def erase_while_live(
     store: Store,
     engine: FaceEngine,
-    cameras: CameraManager,
+    monitor: CameraMonitor,
     bus: RecordingBus,
     tmp_path: Path,
     erase: Callable[[str], None],
@@ -91,11 +93,9 @@ def erase_while_live(
     alice, _ = enrol_subject(store, engine, 1, "alice")
     enrol_subject(store, engine, 2, "bob")  # stays listed: the pipeline must go on running for him
     snapshot_id = snapshot(store, engine)
+    cameras = monitor.supervisor
     with store.db.session() as session:
-        camera = cameras.add_camera(
-            session, name="gate", source=str(passing_by(tmp_path / "gate", 1)), created_by="test", loop=True
-        )
-        camera_id = camera.id
+        camera_id = register_camera(session, "gate", str(passing_by(tmp_path / "gate", 1)), loop=True).id
     heard = bus.subscribe(maxsize=1000)
     cameras.start_recognition(live_deployment(store, snapshot_id, [camera_id]))
     try:
@@ -104,11 +104,11 @@ def erase_while_live(
         erase(alice)
         returned_at = utcnow()
         bus.erased.set()
-        seen = frames_seen(cameras, store)
+        seen = frames_seen(monitor, store)
         # Four more passes of the erased person in front of the camera.
-        assert wait_until(lambda: frames_seen(cameras, store) >= seen + 4 * PASS, 120)
+        assert wait_until(lambda: frames_seen(monitor, store) >= seen + 4 * PASS, 120)
         with store.db.session() as session:
-            (health,) = cameras.health(cameras.list_cameras(session))
+            (health,) = monitor.health(list_cameras(session))
         assert health.state == "running", health  # still recognising (bob), not stopped
     finally:
         cameras.stop_all()
@@ -135,12 +135,12 @@ def test_erasure_through_the_domain_function_stops_alerts_before_it_returns(
 ) -> None:
     engine = FaceEngine.from_settings(settings)
     bus = RecordingBus()
-    cameras = CameraManager(settings, store.db, store.media, bus, engine_factory=lambda: engine, realtime_files=False)
+    monitor = camera_service(settings, store, bus, lambda: engine).monitor
 
     def erase(subject_id: str) -> None:
         erase_subject(store, subject_id, by=_dpo(store), reason="erasure request 7")
 
-    erase_while_live(store, engine, cameras, bus, tmp_path, erase)
+    erase_while_live(store, engine, monitor, bus, tmp_path, erase)
 
 
 def test_erasure_through_the_api_stops_alerts_before_it_answers(tmp_path: Path) -> None:
@@ -149,8 +149,8 @@ def test_erasure_through_the_api_stops_alerts_before_it_answers(tmp_path: Path) 
     api = next(running)
     try:
         services = api.app.state.ctx.services
-        cameras = services.cameras
-        cameras.bus = bus  # build_api's camera manager was made with its own bus
+        monitor = services.cameras
+        monitor.supervisor.bus = bus  # build_api's supervisor was made with its own bus
         supervisor = {"Authorization": f"Bearer {api.token('supervisor', name='dpo-desk')}"}
         client = api.client()
 
@@ -158,7 +158,7 @@ def test_erasure_through_the_api_stops_alerts_before_it_answers(tmp_path: Path) 
             answer = client.post(f"/api/subjects/{subject_id}/erase", json={"reason": "request 8"}, headers=supervisor)
             assert answer.status_code == 200, answer.text
 
-        erase_while_live(services.store, services.enroller.engine, cameras, bus, tmp_path, erase)
+        erase_while_live(services.store, services.enroller.engine, monitor, bus, tmp_path, erase)
     finally:
         running.close()
 
@@ -195,12 +195,9 @@ def test_the_service_gallery_catches_up_with_an_erasure_made_by_another_process(
     alice, _ = enrol_subject(store, engine, 1, "alice")
     bob, _ = enrol_subject(store, engine, 2, "bob")
     snapshot_id = snapshot(store, engine)
-    cameras = CameraManager(settings, store.db, store.media, AlertBus(), engine_factory=lambda: engine)
+    cameras = camera_service(settings, store, AlertBus(), lambda: engine, realtime_files=True).supervisor
     with store.db.session() as session:
-        camera = cameras.add_camera(
-            session, name="gate", source=str(passing_by(tmp_path / "gate", 1)), created_by="test", loop=True
-        )
-        camera_id = camera.id
+        camera_id = register_camera(session, "gate", str(passing_by(tmp_path / "gate", 1)), loop=True).id
     mandate = live_deployment(store, snapshot_id, [camera_id])
     cameras.start_recognition(mandate)
     try:
@@ -208,9 +205,9 @@ def test_the_service_gallery_catches_up_with_an_erasure_made_by_another_process(
         with monkeypatch.context() as elsewhere:  # this process's pipelines hear nothing of it
             elsewhere.setattr("openlfr.watchlists.erase._listeners", [])
             erase_subject(store, alice, by=_dpo(store), reason="erased from another process")
-        assert set(pipeline.runner.snapshot.subject_ids) == {alice, bob}
+        assert pipeline.searched_subjects() == {alice, bob}
         cameras.refresh_galleries()  # what the deployment scheduler does every tick
-        assert set(pipeline.runner.snapshot.subject_ids) == {bob}
+        assert pipeline.searched_subjects() == {bob}
     finally:
         cameras.stop_all()
 

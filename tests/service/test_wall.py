@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 
 from openlfr.pipeline.view import CameraView
-from openlfr.service.cameras import CameraManager
+from openlfr.service.monitor import CameraMonitor
+from openlfr.service.registry import get_camera
 from openlfr.service.wall import CameraWall
 from tests.api.conftest import Api, build_api, make_settings
+from tests.helpers.cameras import register_camera
 from tests.helpers.console import enrol_subject, live_deployment, snapshot
 from tests.helpers.waiting import GENEROUS_S, wait_until
 from tests.watchlists.helpers import face_image
@@ -71,9 +73,10 @@ def test_the_wall_blanks_every_face_but_the_alerted_match(live: tuple[Api, LiveS
         cv2.imwrite(str(folder / f"{index:04d}.png"), frame)
         originals.append(frame)
     services = api.app.state.ctx.services
-    cameras: CameraManager = services.cameras
+    monitor: CameraMonitor = services.cameras
+    cameras = monitor.supervisor
     with api.db.session() as session:
-        camera_id = cameras.add_camera(session, name="street", source=str(folder), created_by="t", loop=True).id
+        camera_id = register_camera(session, "street", str(folder), loop=True).id
         session.commit()
     enrol_subject(services.store, services.enroller.engine, 1, "alice")
     operator = {"Authorization": f"Bearer {api.token('operator')}"}
@@ -84,7 +87,7 @@ def test_the_wall_blanks_every_face_but_the_alerted_match(live: tuple[Api, LiveS
     assert refused.value.code == 404  # not running
     mandate = live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera_id])
     cameras.start_recognition(mandate)
-    assert wait_until(lambda: alerts_on(cameras, api, camera_id) >= 1)
+    assert wait_until(lambda: alerts_on(monitor, api, camera_id) >= 1)
 
     original = cv2.resize(originals[0], (640, 320), interpolation=cv2.INTER_AREA)
     assert texture(original, PASSER_BY) > 500 and texture(original, LISTED) > 500
@@ -119,6 +122,6 @@ def test_a_face_missed_by_the_detector_for_a_frame_stays_blanked() -> None:
     assert wall.next_jpeg("cam", 0, timeout_s=0) is None and not wall.is_open("cam")
 
 
-def alerts_on(cameras: CameraManager, api: Api, camera_id: str) -> int:
+def alerts_on(monitor: CameraMonitor, api: Api, camera_id: str) -> int:
     with api.db.session() as session:
-        return cameras.health([cameras.get_camera(session, camera_id)])[0].alerts
+        return monitor.health([get_camera(session, camera_id)])[0].alerts

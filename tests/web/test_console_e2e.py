@@ -20,7 +20,7 @@ from openlfr.api.enrolment import UploadEnroller
 from openlfr.audit import iter_entries
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import pipeline_settings
-from openlfr.service.cameras import CameraManager
+from openlfr.service.supervisor import RecognitionSupervisor
 from openlfr.sources.mandate import RecognitionMandate
 from openlfr.store.context import Store
 from openlfr.store.db import open_database
@@ -31,6 +31,7 @@ from openlfr.watchlists.subjects import add_member, create_watchlist, get_subjec
 from openlfr.watchlists.types import Category, Outcome, SubjectInfo
 from tests.api.conftest import PASSWORD, Clock, fast_hasher, make_settings
 from tests.helpers.accounts import insert_user, person
+from tests.helpers.cameras import camera_service, register_camera
 from tests.helpers.console import live_deployment
 from tests.helpers.data import shared_data
 from tests.web.conftest import LiveServer, serve
@@ -41,14 +42,15 @@ SCREENSHOT_DIR_ENV = "LFR_CONSOLE_SCREENSHOT_DIR"
 
 
 @pytest.fixture
-def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, RecognitionMandate, str, FaceEngine]]:
+def console(tmp_path: Path) -> Iterator[tuple[LiveServer, RecognitionSupervisor, RecognitionMandate, str, FaceEngine]]:
     video = shared_data() / "video"
     settings = make_settings(tmp_path, alert_stream_max_s=60)
     engine = FaceEngine.from_settings(pipeline_settings(settings))
     db = open_database(settings)
     store = Store(db, MediaStore(settings.data_dir / "media", settings.media_key))
     bus = AlertBus()
-    cameras = CameraManager(settings, db, store.media, bus, engine_factory=lambda: engine, realtime_files=False)
+    service = camera_service(settings, store, bus, lambda: engine)
+    cameras = service.supervisor
     hasher = fast_hasher()
     reference = video / "hamilton_refs" / "lin_manuel_miranda" / "lin-manuel-miranda.png"
     info = SubjectInfo(
@@ -65,9 +67,8 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, Recogni
         sue = person(session, "sue", "supervisor")
         add_member(session, create_watchlist(session, "hamilton", by=sue), get_subject(session, "LMM-1"), by=sue)
         snapshot_id = create_snapshot(session, "hamilton", engine.contract, Clock()().date(), by=sue).id
-        camera_id = cameras.add_camera(
-            session, name="stage-cam", source=str(video / "hamilton_short.mp4"), created_by="root"
-        ).id
+        root = person(session, "root", "admin")
+        camera_id = register_camera(session, "stage-cam", str(video / "hamilton_short.mp4"), by=root).id
         insert_user(session, "ann", "operator", PASSWORD, hasher)
     mandate = live_deployment(store, snapshot_id, [camera_id], threshold=0.47)
     services = Services(
@@ -75,7 +76,7 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, Recogni
         password_hasher=hasher,
         store=store,
         bus=bus,
-        cameras=cameras,
+        cameras=service.monitor,
         enroller=UploadEnroller(store, lambda: engine, 0.9),
     )
     server = serve(create_app(settings, services))
@@ -88,7 +89,7 @@ def console(tmp_path: Path) -> Iterator[tuple[LiveServer, CameraManager, Recogni
 
 
 def test_live_alert_is_confirmed_and_its_outcome_saved(
-    browser: Any, console: tuple[LiveServer, CameraManager, RecognitionMandate, str, FaceEngine], tmp_path: Path
+    browser: Any, console: tuple[LiveServer, RecognitionSupervisor, RecognitionMandate, str, FaceEngine], tmp_path: Path
 ) -> None:
     server, cameras, mandate, _, _ = console
     page = browser.new_page(viewport={"width": 1200, "height": 900})
@@ -168,7 +169,7 @@ def test_live_alert_is_confirmed_and_its_outcome_saved(
     page.close()
 
 
-def _colleague(client: httpx.Client, cameras: CameraManager) -> str:
+def _colleague(client: httpx.Client, cameras: RecognitionSupervisor) -> str:
     """Sign ``client`` in as bob, an operator (decisions are made in person); returns the CSRF token."""
     with cameras.db.session() as session:
         insert_user(session, "bob", "operator")

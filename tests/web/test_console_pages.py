@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from openlfr.service.cameras import CameraManager
+from openlfr.service.monitor import CameraMonitor
 from tests.api.conftest import PASSWORD, Api, build_api, make_settings
+from tests.helpers.cameras import register_camera
 from tests.helpers.console import end_live, enrol_subject, frame_folder, live_deployment, png, snapshot
 from tests.helpers.waiting import wait_until
 from tests.web.conftest import LiveServer, serve
@@ -82,7 +83,8 @@ def test_camera_page_shows_health_and_a_blanked_preview(
     api, server = live
     api.user("root", "admin")
     services = api.app.state.ctx.services
-    cameras: CameraManager = services.cameras
+    monitor: CameraMonitor = services.cameras
+    cameras = monitor.supervisor
     page = sign_in(browser, server, "root")
     page.click("#nav-cameras")
     page.fill("#camera-form input[name=name]", "lobby")
@@ -96,7 +98,7 @@ def test_camera_page_shows_health_and_a_blanked_preview(
     enrol_subject(services.store, services.enroller.engine, 1, "alice")
     mandate = live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera_id])
     cameras.start_recognition(mandate)
-    assert wait_until(lambda: cameras.preview_jpeg(camera_id) is not None, 10)
+    assert wait_until(lambda: monitor.preview_jpeg(camera_id) is not None, 10)
     page.wait_for_function("() => document.querySelector('article.camera img')?.naturalWidth > 0", timeout=10_000)
     assert "running" in card.locator("dl").text_content()
     # What the browser received is the server's blanked frame.
@@ -163,10 +165,11 @@ def test_operator_watches_the_camera_wall_and_it_reopens_ended_streams(browser: 
         server = serve(api.app)
         try:
             services = api.app.state.ctx.services
-            cameras: CameraManager = services.cameras
+            monitor: CameraMonitor = services.cameras
+            cameras = monitor.supervisor
             with api.db.session() as session:
                 folder = frame_folder(tmp_path / "hall", 6, 4)
-                camera_id = cameras.add_camera(session, name="hall", source=str(folder), created_by="t", loop=True).id
+                camera_id = register_camera(session, "hall", str(folder), loop=True).id
                 session.commit()
             enrol_subject(services.store, services.enroller.engine, 1, "alice")
             mandate = live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera_id])

@@ -1,4 +1,5 @@
-"""``create_app(settings, services)``: the FastAPI application, assembled from what it is given."""
+"""``create_app(settings, services)``: the FastAPI application, assembled from what it is given. The service that
+builds its own services at start-up is ``openlfr.api.factory``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.routing import APIRouter
+from starlette.types import Lifespan
 
 from openlfr import __version__
 from openlfr.api.context import AppContext
@@ -83,8 +85,40 @@ def _session_secret(settings: Settings) -> bytes:
 
 
 def create_app(settings: Settings, services: Services) -> FastAPI:
-    """Build the app. Refuses (SessionSecretError) a missing or weak session secret outside development, and
+    """Build the app for ``services`` built already (tests; ``openlfr.api.factory`` builds them in the app's
+    lifespan instead). Refuses (SessionSecretError) a missing or weak session secret outside development, and
     (ValueError) any route that does not declare exactly one permission."""
+    app = build_app(settings)
+    bind_services(app, settings, services)
+    return app
+
+
+def build_app(settings: Settings, lifespan: Lifespan[FastAPI] | None = None) -> FastAPI:
+    """The routes, error handlers and middleware; it answers requests once ``bind_services`` gave it its
+    services (``lifespan``: what starts and stops them around the server's life)."""
+    config = settings.api
+    app = FastAPI(
+        title="OpenLFR",
+        version=__version__,
+        description='Operator console API of OpenLFR. Errors: {"error": {"code", "message", "details"}}.',
+        # Served by routes/docs.py behind login, without third-party script.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app_routes(app)  # raises for a route that does not declare exactly one permission
+    # Added last = outermost: the headers also cover the body-limit refusals.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_upload_bytes + BODY_SLACK_BYTES)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+def bind_services(app: FastAPI, settings: Settings, services: Services) -> None:
+    """Give ``app`` what its routes work with (``settings`` with the session secret in force)."""
     config = settings.api
     limits = LoginLimits(
         per_pair=config.login_max_failures_per_user,
@@ -96,23 +130,6 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     policy = SessionPolicy(
         idle=timedelta(minutes=config.session_idle_minutes), max_age=timedelta(hours=config.session_max_hours)
     )
-    app = FastAPI(
-        title="OpenLFR",
-        version=__version__,
-        description='Operator console API of OpenLFR. Errors: {"error": {"code", "message", "details"}}.',
-        # Served by routes/docs.py behind login, without third-party script.
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
-    )
     app.state.ctx = AppContext(settings, services, _session_secret(settings), limits, LoginCounters(), policy)
     app.state.metrics = build_registry(app.state.ctx, services.metric_sources)  # this app's own registry
     app.state.decode_slots = threading.BoundedSemaphore(config.max_parallel_decodes)
-    install_error_handlers(app)
-    for router in ROUTERS:
-        app.include_router(router)
-    app_routes(app)  # raises for a route that does not declare exactly one permission
-    # Added last = outermost: the headers also cover the body-limit refusals.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_upload_bytes + BODY_SLACK_BYTES)
-    app.add_middleware(SecurityHeadersMiddleware)
-    return app

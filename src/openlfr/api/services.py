@@ -20,7 +20,7 @@ from openlfr.utc import utcnow
 
 if TYPE_CHECKING:
     from openlfr.api.enrolment import UploadEnroller
-    from openlfr.service.cameras import CameraManager
+    from openlfr.service.monitor import CameraMonitor
     from openlfr.store.context import Store
 
 
@@ -33,7 +33,7 @@ class AlertCounter(Protocol):
 
 @runtime_checkable
 class MetricSource(Protocol):
-    """Anything that adds metric families to /metrics: a prometheus_client collector (the camera manager is one)."""
+    """Anything that adds metric families to /metrics: a prometheus_client collector (the camera monitor is one)."""
 
     def collect(self) -> Iterable[Metric]: ...
 
@@ -49,8 +49,9 @@ class Services:
     """the database and media store together (images, enrolment, erasure); None: those routes answer 503"""
     bus: AlertBus | None = None
     """the in-process alert bus the live stream listens to (it also polls the database)"""
-    cameras: CameraManager | None = None
-    """the camera registry and recognition pipelines; None: camera routes answer 503"""
+    cameras: CameraMonitor | None = None
+    """health, status and preview of the cameras and the recognition reading them; None: camera routes answer
+    503"""
     enroller: UploadEnroller | None = None
     """enrols uploaded reference images (quality gate, duplicate check); None: uploads answer 503"""
     stopping: threading.Event = field(default_factory=threading.Event)

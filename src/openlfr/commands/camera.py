@@ -1,6 +1,7 @@
 """``lfr camera add|list|remove``: the registered cameras a deployment can name (the same rules as
 ``/api/cameras``: names, sources, ``sources.allowed_hosts``; a camera named by a deployment that is not over
-cannot be removed). Every change is in the audit chain (``camera.add``, ``camera.remove``)."""
+cannot be removed). Every change is in the audit chain (``camera.add``, ``camera.remove``), written by the
+registry (``openlfr.service.registry``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from openlfr.commands.common import add_database_flag, print_json, settings_with
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from openlfr.auth.principal import Principal
     from openlfr.config.models import Settings
 
 
@@ -42,17 +44,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
     add_database_flag(parser)
 
 
-def _actor(args: argparse.Namespace, settings: Settings, session: Session) -> str:
-    """Who changes the camera registry, as the audit chain records it (the one place that says so): the
-    signed-in principal, who must be allowed to manage cameras."""
+def _principal(args: argparse.Namespace, settings: Settings, session: Session) -> Principal:
+    """Who changes the camera registry: the signed-in principal (the registry checks it may manage cameras and
+    writes it into the audit chain)."""
     from openlfr.auth.permissions import Permission
     from openlfr.commands.common import require_principal
 
-    return require_principal(args, settings, session, Permission.CAMERAS_MANAGE).actor
+    return require_principal(args, settings, session, Permission.CAMERAS_MANAGE)
 
 
 def _public(record: Any) -> dict[str, object]:
-    from openlfr.service.cameras import redacted_target
+    from openlfr.service.registry import redacted_target
 
     return {
         "id": record.id,
@@ -63,30 +65,20 @@ def _public(record: Any) -> dict[str, object]:
     }
 
 
-def _manager(store: Any, settings: Any) -> Any:
-    from openlfr.alerts.sinks import AlertBus
-    from openlfr.service.cameras import CameraManager
-
-    return CameraManager(settings, store.db, store.media, AlertBus())
-
-
 def run_add(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit
+    from openlfr.service.registry import add_camera
     from openlfr.store.context import open_store
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
-        actor = _actor(args, settings, session)
-        record = _manager(store, settings).add_camera(
-            session, name=args.name, source=args.source, created_by=actor, location=args.location, loop=args.loop
-        )
-        append_audit(
+        record = add_camera(
             session,
-            actor=actor,
-            action="camera.add",
-            target_type="camera",
-            target_id=record.id,
-            details={"name": record.name},
+            name=args.name,
+            source=args.source,
+            by=_principal(args, settings, session),
+            location=args.location,
+            loop=args.loop,
+            allowed_hosts=settings.sources.allowed_hosts,
         )
         public = _public(record)
     if args.json:
@@ -97,11 +89,11 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from openlfr.service.cameras import CameraManager
+    from openlfr.service.registry import list_cameras
     from openlfr.store.context import open_store
 
     with open_store(settings_with_database(args)) as store, store.db.session() as session:
-        cameras = [_public(r) for r in CameraManager.list_cameras(session)]
+        cameras = [_public(r) for r in list_cameras(session)]
     if args.json:
         print_json({"cameras": cameras})
     else:
@@ -111,21 +103,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from openlfr.audit import append_audit
+    from openlfr.service.registry import remove_camera
     from openlfr.store.context import open_store
 
     settings = settings_with_database(args)
     with open_store(settings) as store, store.db.session() as session:
-        actor = _actor(args, settings, session)
-        record = _manager(store, settings).remove_camera(session, args.id)
-        append_audit(
-            session,
-            actor=actor,
-            action="camera.remove",
-            target_type="camera",
-            target_id=args.id,
-            details={"name": record.name},
-        )
+        record = remove_camera(session, args.id, by=_principal(args, settings, session))
     if args.json:
         print_json({"removed": args.id})
     else:

@@ -174,7 +174,7 @@ def prepare_demo(
             people = _create_accounts(session, accounts)
         refs, rejected, snapshot_id = _enrol(store, engine, settings, data, folders, people.supervisor, now, log)
         with store.db.session() as session:
-            camera_id = _add_camera(session, settings, store, video, people.admin)
+            camera_id = _add_camera(session, settings, video, people.admin)
         deployment_id, threshold, planned_end = _deploy(store, settings, camera_id, snapshot_id, people, now)
     log(
         f"deployment {deployment_id} authorised by {SUPERVISOR} and live until {planned_end:%Y-%m-%d %H:%M} UTC "
@@ -273,30 +273,17 @@ def _enrol(
     return refs, rejected, snapshot.id
 
 
-def _add_camera(session: Session, settings: Settings, store: Store, video: Path, by: Principal) -> str:
-    from openlfr.alerts.sinks import AlertBus
-    from openlfr.audit import append_audit
-    from openlfr.service.cameras import CameraManager
+def _add_camera(session: Session, settings: Settings, video: Path, by: Principal) -> str:
+    from openlfr.service.registry import add_camera
 
-    bus = AlertBus()
-    try:
-        camera = CameraManager(settings, store.db, store.media, bus).add_camera(
-            session,
-            name=CAMERA,
-            source=str(video.resolve()),
-            created_by=by.label,
-            location=f"sample video {VIDEO}, played in a loop",
-            loop=True,
-        )
-    finally:
-        bus.close()
-    append_audit(
+    camera = add_camera(
         session,
-        actor=by.actor,
-        action="camera.add",
-        target_type="camera",
-        target_id=camera.id,
-        details={"name": camera.name},
+        name=CAMERA,
+        source=str(video.resolve()),
+        by=by,
+        location=f"sample video {VIDEO}, played in a loop",
+        loop=True,
+        allowed_hosts=settings.sources.allowed_hosts,
     )
     return camera.id
 

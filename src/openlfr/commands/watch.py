@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from openlfr.config.models import Settings
     from openlfr.engine import FaceEngine
     from openlfr.pipeline.app import RunSummary, WatchPipeline
+    from openlfr.pipeline.config import PipelineConfig
     from openlfr.pipeline.gallery import WatchlistSnapshot
     from openlfr.sources.base import FrameSource
     from openlfr.sources.mandate import RecognitionMandate
@@ -145,12 +146,18 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise WatchUsageError(f"{' and '.join(missing)} needed (or --deployment ID to join a live deployment)")
 
 
+def _pipeline_config(settings: Settings, threshold: float | None) -> PipelineConfig:
+    """The configuration's ``pipeline`` section; a threshold given here (the flag, a deployment's) wins."""
+    if threshold is None:
+        return settings.pipeline
+    return settings.pipeline.model_copy(update={"threshold": threshold})
+
+
 def _evaluate(args: argparse.Namespace, settings: Settings, engine: FaceEngine, store: Store) -> int:
     from openlfr.alerts.db_store import DbAlertStore
     from openlfr.alerts.dispatch import AlertDispatcher
     from openlfr.errors import SourceError
     from openlfr.pipeline.app import WatchPipeline
-    from openlfr.pipeline.config import PipelineConfig
     from openlfr.utc import utcnow
 
     gallery = _evaluation_gallery(args.watchlist, engine, store, utcnow().date())
@@ -164,7 +171,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings, engine: FaceEngine, 
             gallery.snapshot,
             sources,
             AlertDispatcher(alert_store, _sinks(args)),
-            PipelineConfig(threshold=args.threshold),
+            _pipeline_config(settings, args.threshold),
             mode="evaluation",
             # --realtime plays files as cameras: frames the models cannot keep up with are dropped and counted.
             drop_when_behind=args.realtime or None,
@@ -177,7 +184,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings, engine: FaceEngine, 
     record = _RunRecord(store, actor, "evaluation", target=("recognition_run", None))
     record.start(pipeline, sources, gallery.facts, failed)
     summary = _run_until_signal(pipeline, record)
-    failed += [{"source": r.source_id, "error": str(r.error)} for r in pipeline.readers if r.error]
+    failed += [{"source": c.source_id, "error": c.error} for c in pipeline.status().cameras if c.error]
     return _finish(summary, pipeline, record, gallery.facts, [s.source_id for s in sources], failed)
 
 
@@ -186,8 +193,7 @@ def _join_deployment(args: argparse.Namespace, settings: Settings, engine: FaceE
     from openlfr.alerts.dispatch import AlertDispatcher
     from openlfr.deployments.mandate import issue_mandate
     from openlfr.pipeline.app import WatchPipeline
-    from openlfr.pipeline.config import PipelineConfig
-    from openlfr.service.cameras import load_snapshot
+    from openlfr.service.supervisor import load_snapshot
     from openlfr.sources.factory import open_source
     from openlfr.utc import utcnow
     from openlfr.watchlists.erase import on_erasure
@@ -214,7 +220,7 @@ def _join_deployment(args: argparse.Namespace, settings: Settings, engine: FaceE
             snapshot,
             sources,
             AlertDispatcher(alert_store, _sinks(args)),
-            PipelineConfig(threshold=mandate.threshold),
+            _pipeline_config(settings, mandate.threshold),
             mode="production",
             mandate=mandate,
         )
@@ -242,7 +248,7 @@ def _join_deployment(args: argparse.Namespace, settings: Settings, engine: FaceE
     finally:
         guard.stop()
         stop_listening()
-    failed = [{"source": r.source_id, "error": str(r.error)} for r in pipeline.readers if r.error]
+    failed = [{"source": c.source_id, "error": c.error} for c in pipeline.status().cameras if c.error]
     if guard.reason is not None:
         print(f"lfr watch: recognition stopped: {guard.reason}", file=sys.stderr)
     return _finish(summary, pipeline, record, facts, names, failed, revoked=guard.reason)
@@ -299,7 +305,7 @@ class _DeploymentGuard:
             self.reason = f"deployment {self.mandate.deployment_id} changed (revision {current.revision})"
             self.revoked.set()
             return
-        for subject_id in sorted(set(self.pipeline.runner.snapshot.subject_ids) - present):
+        for subject_id in sorted(self.pipeline.searched_subjects() - present):
             self.pipeline.forget_subject(subject_id)  # erased by another process
 
 

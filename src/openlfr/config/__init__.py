@@ -7,9 +7,10 @@ from openlfr.config.models import (
     EngineConfig,
     FakeDetectorConfig,
     FakeEmbedderConfig,
-    QualityThresholds,
     Settings,
 )
+from openlfr.config.pipeline import PipelineConfig
+from openlfr.config.quality import QualityThresholds
 
 __all__ = [
     "DetectorConfig",
@@ -17,6 +18,7 @@ __all__ = [
     "EngineConfig",
     "FakeDetectorConfig",
     "FakeEmbedderConfig",
+    "PipelineConfig",
     "QualityThresholds",
     "Settings",
     "load_settings",

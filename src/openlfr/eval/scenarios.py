@@ -310,7 +310,7 @@ def record(engine: FaceEngine, watchlist: Watchlist, clips: Sequence[Clip], conf
     dispatcher = AlertDispatcher(DiscardingStore(), [])
     pipeline = WatchPipeline(engine, watchlist.snapshot, sources, dispatcher, trace, observer=judgements.append)
     summary = pipeline.run()
-    tracks = {sid: camera.tracker.tracks_started for sid, camera in pipeline.runner.cameras.items()}
+    tracks = {camera.source_id: camera.tracks for camera in pipeline.status().cameras}
     run = ScenarioRun(tuple(clips), watchlist.listed, tracks, tuple(judgements))
     return RecordedRun(run, summary.frames, summary.tracks_unexamined)
 

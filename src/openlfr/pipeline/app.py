@@ -34,6 +34,7 @@ from openlfr.pipeline.camera import CameraReader, DetectorFailed, EndOfStream, P
 from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.gallery import WatchlistSnapshot
 from openlfr.pipeline.runner import STAGES, Judgement, ModelRunner
+from openlfr.pipeline.status import CameraStatus, PipelineStatus
 from openlfr.pipeline.thresholds import default_threshold
 from openlfr.pipeline.view import CameraView
 from openlfr.sources.base import FrameSource
@@ -62,6 +63,8 @@ class RunSummary:
     latency_p50_ms: float
     latency_p95_ms: float
     alert_latency_ms: tuple[float, ...]
+    """capture → decision of the run's most recent alerts (at most 20 000: memory stays bounded on a run of
+    weeks; the full count is in ``alerts``)"""
     outcomes: dict[str, int]
     threshold: float
     stopped: bool
@@ -244,11 +247,44 @@ class WatchPipeline:
             elif remaining is not self.runner.snapshot:
                 self.runner.use_snapshot(remaining)
 
+    def searched_subjects(self) -> frozenset[str]:
+        """The subjects the pipeline searches for now (the snapshot less what was erased while it runs)."""
+        return frozenset(self.runner.snapshot.subject_ids)
+
     def _halt_with(self, reason: str) -> None:
         if self.halted is None:
             self.halted = reason
             log.warning("pipeline stops itself: %s", reason)
         self._halt.set()
+
+    def status(self) -> PipelineStatus:
+        """What the pipeline has counted so far, per camera and in all (safe from any thread; see status.py)."""
+        runner = self.runner
+        cameras = []
+        for reader in self.readers:
+            state = runner.cameras[reader.source_id]
+            source = reader.source.health()
+            cameras.append(
+                CameraStatus(
+                    source_id=reader.source_id,
+                    source=source,
+                    frames=state.frames,
+                    faces=state.faces,
+                    tracks=state.tracker.tracks_started,
+                    tracks_unexamined=state.tracks_unexamined,
+                    alerts=state.alerts,
+                    queue_depth=reader.queue.qsize(),
+                    frames_dropped=reader.dropped + source.frames_dropped,
+                    latency=state.latency.snapshot(),
+                    error=str(reader.error) if reader.error else None,
+                )
+            )
+        return PipelineStatus(
+            cameras=tuple(cameras),
+            frame_latency=runner.stats.frame_latency.snapshot(),
+            alert_latency=runner.stats.alert_latency.snapshot(),
+            halted=self.halted,
+        )
 
     def run(self, stop: threading.Event | None = None) -> RunSummary:
         """Process until every source ends or ``stop`` is set; always stops everything it started."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from openlfr.config.models import QualityThresholds
+from openlfr.config.quality import QualityThresholds
 from openlfr.engine import FaceEngine
 from openlfr.errors import DatasetError, ImageDecodeError
 from openlfr.match.index import SearchHit, VectorIndex, build_index

@@ -23,6 +23,22 @@ class HistogramSnapshot:
     def count(self) -> int:
         return self.cumulative[-1]
 
+    def quantile(self, q: float) -> float | None:
+        """The ``q``-quantile (0 < q < 1) estimated as Prometheus's ``histogram_quantile`` does: linear inside
+        the bucket that holds it; the highest finite bound when it falls in the +Inf bucket; None when empty."""
+        if not 0 < q < 1:
+            raise ValueError("a quantile is strictly between 0 and 1")
+        if self.count == 0:
+            return None
+        rank = q * self.count
+        index = bisect.bisect_left(self.cumulative, rank)
+        if index >= len(self.bounds_s):
+            return self.bounds_s[-1]
+        lower = self.bounds_s[index - 1] if index > 0 else 0.0
+        below = self.cumulative[index - 1] if index > 0 else 0
+        inside = self.cumulative[index] - below
+        return lower + (self.bounds_s[index] - lower) * (rank - below) / inside
+
 
 class LatencyHistogram:
     """``observe`` from the pipeline's thread, ``snapshot`` from a scrape: a lock keeps the two consistent."""

@@ -79,6 +79,8 @@ class CameraState:
     scene_cuts: int = 0
     tracks_unexamined: int = 0
     """tracks with a usable face that ended without any embedding (given up by a real-time camera, or stopped)"""
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """capture → decision of this camera's frames since the start (its status; fixed size)"""
 
     def evidence(self, track_id: int) -> TrackEvidence:
         return self.tracks.get(track_id) or self.ended[track_id]
@@ -103,7 +105,8 @@ class RunnerStats:
         default_factory=lambda: {s: deque(maxlen=_TIMING_WINDOW) for s in STAGES}
     )
     frame_latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_TIMING_WINDOW))
-    alert_latency_ms: list[float] = field(default_factory=list)
+    alert_latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_TIMING_WINDOW))
+    """the most recent alerts' latencies (a run summary's percentiles): bounded like the stage timings"""
     outcomes: dict[str, int] = field(default_factory=dict)
     frame_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     """capture → decision of every frame since the start (for /metrics)"""
@@ -198,8 +201,10 @@ class ModelRunner:
         self._retire_ended()
         done = time.monotonic()
         for prepared in batch:
-            self.stats.frame_latency_ms.append((done - prepared.frame.captured_at) * 1e3)
-            self.stats.frame_latency.observe(done - prepared.frame.captured_at)
+            latency_s = done - prepared.frame.captured_at
+            self.stats.frame_latency_ms.append(latency_s * 1e3)
+            self.stats.frame_latency.observe(latency_s)
+            self.cameras[prepared.frame.source_id].latency.observe(latency_s)
 
     def abandon(self) -> None:
         """The run stops (stop signal, or a failure): every waiting face is given up, every track forgotten."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from openlfr.config.models import QualityThresholds
+from openlfr.config.quality import QualityThresholds
 from openlfr.quality.metrics import FaceQuality
 
 

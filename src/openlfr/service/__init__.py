@@ -1,1 +1,2 @@
-"""Long-running services of ``lfr serve``: the camera manager that runs recognition pipelines."""
+"""The camera service of ``lfr serve``: the camera registry (``registry``), the recognition supervisor that runs
+one pipeline per live deployment (``supervisor``), and the health, preview and metrics of both (``monitor``)."""

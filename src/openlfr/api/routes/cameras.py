@@ -1,4 +1,6 @@
-"""``/api/cameras``: the registered cameras, their health, and a live preview with every face blanked out."""
+"""``/api/cameras``: the registered cameras, their health, the status of the recognition reading them, and a
+live preview with every face blanked out. Changes go through the camera registry's domain functions, which
+write their own audit entries (``openlfr.service.registry``)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,22 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from openlfr.api.audit import audit
 from openlfr.api.context import AppContext
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.errors import ApiError
 from openlfr.api.permissions import Permission
-from openlfr.api.schemas.cameras import CameraCreate, CameraHealthPublic, CameraPublic, CameraZoneUpdate
+from openlfr.api.schemas.cameras import (
+    CameraCreate,
+    CameraHealthPublic,
+    CameraPublic,
+    CameraStatusPublic,
+    CameraZoneUpdate,
+    DeploymentStatusPublic,
+)
 from openlfr.detect.zone import Zone
-from openlfr.service.cameras import CameraManager, redacted_target
+from openlfr.service import registry
+from openlfr.service.monitor import CameraHealth, CameraMonitor
+from openlfr.service.supervisor import DeploymentRun
 from openlfr.service.zones import set_camera_zone
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.errors import NotFoundError
@@ -27,7 +37,7 @@ read = require(Permission.CAMERAS_READ)
 manage = require(Permission.CAMERAS_MANAGE)
 
 
-def _manager(ctx: AppContext) -> CameraManager:
+def _monitor(ctx: AppContext) -> CameraMonitor:
     if ctx.services.cameras is None:
         raise ApiError("cameras are not managed by this server", code="cameras_unavailable", status=503)
     return ctx.services.cameras
@@ -37,7 +47,7 @@ def _public(record: CameraRecord) -> CameraPublic:
     return CameraPublic(
         id=record.id,
         name=record.name,
-        target=redacted_target(record.source),
+        target=registry.redacted_target(record.source),
         location=record.location,
         loop=record.loop,
         zone=record.zone,
@@ -48,15 +58,21 @@ def _public(record: CameraRecord) -> CameraPublic:
 
 @router.get("", dependencies=[read])
 def list_all(db: SessionDep) -> list[CameraPublic]:
-    return [_public(r) for r in CameraManager.list_cameras(db)]
+    return [_public(r) for r in registry.list_cameras(db)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[manage])
 def add(body: CameraCreate, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> CameraPublic:
-    record = _manager(ctx).add_camera(
-        db, name=body.name, source=body.source, location=body.location, loop=body.loop, created_by=principal.label
+    _monitor(ctx)
+    record = registry.add_camera(
+        db,
+        name=body.name,
+        source=body.source,
+        by=principal,
+        location=body.location,
+        loop=body.loop,
+        allowed_hosts=ctx.settings.sources.allowed_hosts,
     )
-    audit(db, principal, "camera.add", "camera", record.id, {"name": record.name})
     public = _public(record)
     db.commit()
     log.info("camera %s added by %s", record.name, principal.label)
@@ -66,33 +82,20 @@ def add(body: CameraCreate, db: SessionDep, ctx: ContextDep, principal: CurrentU
 @router.get("/health", dependencies=[read])
 def health(db: SessionDep, ctx: ContextDep) -> list[CameraHealthPublic]:
     """Per camera: idle, or the state of the deployment pipeline reading it (fps, frames, reconnects…)."""
-    reports = _manager(ctx).health(CameraManager.list_cameras(db))
-    return [
-        CameraHealthPublic(
-            camera_id=h.camera_id,
-            name=h.name,
-            target=h.target,
-            state=h.state,
-            deployment_id=h.deployment_id,
-            fps=h.fps,
-            frames=h.frames,
-            faces=h.faces,
-            alerts=h.alerts,
-            frames_dropped=h.frames_dropped,
-            reconnects=h.reconnects,
-            queue_depth=h.queue_depth,
-            last_frame_at=datetime.fromtimestamp(h.last_frame_at, UTC) if h.last_frame_at is not None else None,
-            last_error=h.last_error,
-        )
-        for h in reports
-    ]
+    return [_health(h) for h in _monitor(ctx).health(registry.list_cameras(db))]
+
+
+@router.get("/status", dependencies=[read])
+def recognition_status(ctx: ContextDep) -> list[DeploymentStatusPublic]:
+    """Per deployment whose recognition runs in this server: its state and, per camera, what the pipeline has
+    counted in this run (frames, faces, tracks, alerts), its queue depth and its capture → decision latency."""
+    return [_deployment_status(run) for run in _monitor(ctx).runs()]
 
 
 @router.delete("/{camera_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[manage])
 def remove(camera_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> None:
-    """Remove a camera (409 while a live deployment uses it)."""
-    record = _manager(ctx).remove_camera(db, camera_id)
-    audit(db, principal, "camera.remove", "camera", camera_id, {"name": record.name})
+    """Remove a camera (409 while a deployment that is not over names it, or recognition reads it)."""
+    record = registry.remove_camera(db, camera_id, by=principal, reading=_monitor(ctx).deployment_of)
     db.commit()
     log.info("camera %s removed by %s", record.name, principal.label)
 
@@ -117,8 +120,63 @@ _JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "
 def preview(camera_id: str, db: SessionDep, ctx: ContextDep) -> Response:
     """The camera's newest frame (at most 640 px) with EVERY detected face blanked out; 404 while the camera
     is not running. Never an unblurred frame: faces are found and blanked here, on the server."""
-    CameraManager.get_camera(db, camera_id)
-    data = _manager(ctx).preview_jpeg(camera_id)
+    registry.get_camera(db, camera_id)
+    data = _monitor(ctx).preview_jpeg(camera_id)
     if data is None:
         raise NotFoundError("the camera is not running (no live deployment uses it)")
     return Response(data, media_type="image/jpeg")
+
+
+def _health(h: CameraHealth) -> CameraHealthPublic:
+    return CameraHealthPublic(
+        camera_id=h.camera_id,
+        name=h.name,
+        target=h.target,
+        state=h.state,
+        deployment_id=h.deployment_id,
+        fps=h.fps,
+        frames=h.frames,
+        faces=h.faces,
+        tracks=h.tracks,
+        alerts=h.alerts,
+        frames_dropped=h.frames_dropped,
+        reconnects=h.reconnects,
+        queue_depth=h.queue_depth,
+        latency_p50_ms=h.latency_p50_ms,
+        latency_p95_ms=h.latency_p95_ms,
+        last_frame_at=datetime.fromtimestamp(h.last_frame_at, UTC) if h.last_frame_at is not None else None,
+        last_error=h.last_error,
+    )
+
+
+def _deployment_status(run: DeploymentRun) -> DeploymentStatusPublic:
+    status = run.status
+    ids = {name: camera_id for camera_id, name in run.cameras}
+    return DeploymentStatusPublic(
+        deployment_id=run.deployment_id,
+        state=run.state,
+        error=run.error,
+        halted=status.halted,
+        frames=status.frames,
+        faces=status.faces,
+        tracks=status.tracks,
+        tracks_unexamined=status.tracks_unexamined,
+        alerts=status.alerts,
+        cameras=[
+            CameraStatusPublic(
+                camera_id=ids.get(c.source_id, ""),
+                name=c.source_id,
+                state=str(c.source.state),
+                frames=c.frames,
+                faces=c.faces,
+                tracks=c.tracks,
+                tracks_unexamined=c.tracks_unexamined,
+                alerts=c.alerts,
+                queue_depth=c.queue_depth,
+                frames_dropped=c.frames_dropped,
+                latency_p50_ms=c.latency_p50_ms,
+                latency_p95_ms=c.latency_p95_ms,
+            )
+            for c in status.cameras
+        ],
+    )

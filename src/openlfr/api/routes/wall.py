@@ -21,7 +21,7 @@ from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.errors import ApiError
 from openlfr.api.permissions import Permission
 from openlfr.api.routes.alerts import still_valid
-from openlfr.service.cameras import CameraManager
+from openlfr.service.registry import get_camera
 from openlfr.store.errors import NotFoundError
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
@@ -46,8 +46,8 @@ async def wall_stream(
     manager = ctx.services.cameras
     if manager is None:
         raise ApiError("cameras are not managed by this server", code="cameras_unavailable", status=503)
-    name = CameraManager.get_camera(db, camera_id).name
-    feeds = manager.wall
+    name = get_camera(db, camera_id).name
+    feeds = manager.supervisor.wall
     if not feeds.is_open(name):
         raise NotFoundError("the camera is not running (no live deployment uses it)")
 

@@ -50,9 +50,47 @@ class CameraHealthPublic(Output):
     fps: float
     frames: int
     faces: int
+    tracks: int = Field(description="distinct faces that passed the camera in the current deployment")
     alerts: int
     frames_dropped: int
     reconnects: int
     queue_depth: int
+    latency_p50_ms: float | None = Field(description="capture to decision, median (from the latency histogram)")
+    latency_p95_ms: float | None
     last_frame_at: datetime | None
     last_error: str | None
+
+
+class CameraStatusPublic(Output):
+    """One camera of a running deployment, as its pipeline counts it (this run only)."""
+
+    camera_id: str
+    name: str
+    state: str = Field(description="the source's state: starting, running, reconnecting, ended, failed, closed")
+    frames: int
+    faces: int = Field(description="face detections, once per frame a face is found in")
+    tracks: int = Field(description="distinct faces that passed the camera (the published faces seen)")
+    tracks_unexamined: int = Field(description="passers-by with a usable face the models had no time for")
+    alerts: int
+    queue_depth: int = Field(description="frames waiting between the camera and the models")
+    frames_dropped: int
+    latency_p50_ms: float | None = Field(
+        description="capture to decision of the camera's frames: median, estimated from the histogram buckets "
+        "(as Prometheus's histogram_quantile); null before the first frame"
+    )
+    latency_p95_ms: float | None
+
+
+class DeploymentStatusPublic(Output):
+    """A deployment whose recognition runs in this server."""
+
+    deployment_id: str
+    state: str = Field(description="running; ended (every source reached its end); failed (see error)")
+    error: str | None
+    halted: str | None = Field(description="why the pipeline stopped itself: mandate_expired, watchlist_empty")
+    frames: int
+    faces: int
+    tracks: int
+    tracks_unexamined: int
+    alerts: int
+    cameras: list[CameraStatusPublic]
