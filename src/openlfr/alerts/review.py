@@ -21,6 +21,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
+from openlfr.auth.competence import Competence, require_competence
 from openlfr.auth.errors import SeparationOfDutiesError
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal, same_person
@@ -112,10 +113,14 @@ def adjudicate(
     reason: RejectReason | None = None,
     separation_of_duties: bool = True,
     note: str = "",
+    competence_required: bool = True,
 ) -> AlertRecord:
     """Record the officer's decision and its audit entry (with the officer's free-text ``note``, if any); the
-    caller commits."""
+    caller commits. ``competence_required`` (``governance.require_competence``): the officer needs a current
+    operator competence record."""
     by.require(Permission.ALERTS_ADJUDICATE)
+    if competence_required:
+        require_competence(session, by, Competence.OPERATOR, now)
     record = get_alert(session, alert_id)
     if record.version != version:
         raise StaleVersionError(

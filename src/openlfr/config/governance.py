@@ -40,6 +40,12 @@ class GovernanceConfig(BaseModel):
         "escalated alert is decided by another officer than the one who escalated it (a token counts as its "
         "creator); turn off only where one officer must do everything, and say so in the DPIA",
     )
+    require_competence: bool = Field(
+        True,
+        description="adjudicating an alert needs a current operator competence record and authorising a "
+        "deployment a current supervisor competence record (`lfr user competence add`, recorded by a supervisor); "
+        "turn off only where training is recorded elsewhere, and say so in the DPIA",
+    )
     max_watchlist_subjects: int = Field(
         20_000,
         ge=1,

@@ -386,6 +386,7 @@ def adjudication(
             reason=body.reason,
             separation_of_duties=ctx.settings.governance.separation_of_duties,
             note=body.note or "",
+            competence_required=ctx.settings.governance.require_competence,
         )
     except StaleVersionError as exc:
         db.rollback()
