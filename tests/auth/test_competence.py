@@ -27,7 +27,9 @@ from openlfr.auth.tokens import authenticate_token
 from openlfr.auth.users import get_user_by_name
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
+from openlfr.store.auth_models import CompetenceRecord
 from openlfr.store.db import Database, open_database
+from openlfr.store.errors import ConflictError
 from tests.helpers.accounts import mint_token, person
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
@@ -207,3 +209,26 @@ def test_helper_accounts_are_trained_unless_told_otherwise(db: Database) -> None
         untrained = person(session, "new", "operator", competent=False)
         with pytest.raises(CompetenceRequiredError):
             require_competence(session, untrained, Competence.OPERATOR, NOW)
+
+
+def test_two_records_made_at_once_cannot_both_supersede_the_same_one(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history stays a line: a record made from a stale view of the newest one is refused (409), nothing
+    is audited for it, and the one that won is kept."""
+    trainer = who(db, "trainer", "supervisor")
+    ann = who(db, "ann", "operator")
+    first = _add(db, "ann", trainer)
+    _add(db, "ann", trainer, course="recorded by someone else meanwhile")
+    with db.session() as session:
+        stale = session.get(CompetenceRecord, first)
+    monkeypatch.setattr("openlfr.auth.competence.current_record", lambda *_: stale)
+    with pytest.raises(ConflictError, match="at the same time") as raised:
+        _add(db, "ann", trainer, course="LFR operator refresher")
+    assert raised.value.code == "conflict"
+    with db.session() as session:
+        assert [r.course for r in competence_history(session, ann.id)] == [
+            "recorded by someone else meanwhile",
+            "LFR operator course",
+        ]
+        assert len(list(iter_entries(session, action="user.competence.record"))) == 2

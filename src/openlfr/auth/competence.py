@@ -20,6 +20,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
@@ -34,6 +35,7 @@ from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal
 from openlfr.auth.roles import Role
 from openlfr.store.auth_models import CompetenceRecord, User
+from openlfr.store.errors import ConflictError
 
 COURSE_MAX = 200
 
@@ -187,8 +189,15 @@ def record_competence(
         recorded_by_account=by.account,
         recorded_at=now,
     )
+    username = user.username  # the session is unusable after a failed flush
     session.add(record)
-    session.flush()  # a concurrent record of the same revision fails here, before anything is audited
+    try:
+        session.flush()  # a concurrent record of the same revision fails here, before anything is audited
+    except IntegrityError:
+        raise ConflictError(
+            f"another {competence.value} competence record of {username} was recorded at the same time: "
+            "list the records and try again (nothing was recorded)"
+        ) from None
     append_audit(
         session,
         actor=by.actor,
