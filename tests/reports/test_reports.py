@@ -279,5 +279,7 @@ def test_reports_render_legibly_in_chromium(store: Store) -> None:
             assert all(scroll <= client for scroll, client in fingerprint)  # nothing spills out of its cell
             page.set_content(report)
             assert page.evaluate(WORDS_WHOLE_JS) == []
+            body = page.eval_on_selector("body", "b => b.getBoundingClientRect().right")
+            assert page.eval_on_selector("table", "t => t.getBoundingClientRect().right") <= body  # no overflow
         finally:
             browser.close()
