@@ -64,6 +64,7 @@ def _deployment(
     reviews: list[tuple[str, str | None]],
     faces: int | None,
     location: str = "High Street, outside the station",
+    use_case: str = "crime hotspot",
 ) -> str:
     start = T0 + timedelta(days=day)
     with store.db.session() as session:
@@ -74,6 +75,7 @@ def _deployment(
                 snapshot.id,
                 name=name,
                 location=location,
+                use_case=use_case,
                 planned_start=start,
                 planned_end=start + timedelta(hours=3),
             ),
@@ -262,6 +264,9 @@ def test_reports_render_legibly_in_chromium(store: Store) -> None:
     from playwright.sync_api import sync_playwright
 
     deployment_id = _deployment(store, "OpenLFR demo: Hamilton clip", 0, REVIEWS, faces=27)
+    # as the demo writes it (docs/transparency-report.png): a location in words, a 10-character date, no space
+    demo = {"location": "this computer (sample video)", "use_case": "demonstration"}
+    _deployment(store, "Demo", 0, REVIEWS, faces=42, **demo)
     with store.db.session() as session:
         record = to_html(build_record(session, deployment_id))
         report = render_transparency(

@@ -199,7 +199,7 @@ def to_html(report: TransparencyReport) -> str:
     not_run = ", ".join(f"{n} {s}" for s, n in sorted(report.not_run.items())) or "none"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>LFR transparency report</title>
-<style>{PAGE_CSS} th {{ width: auto; }} table {{ font-size: 0.9em; }}
+<style>{PAGE_CSS} th {{ width: auto; }} table {{ font-size: 0.9em; }} body {{ max-width: 60em; }}
 td:first-child {{ white-space: nowrap; }} /* a date never breaks at its hyphen */</style></head>
 <body>
 <h1>Live facial recognition transparency report</h1>
