@@ -176,6 +176,8 @@ def test_competence_is_recorded_listed_and_required_from_the_command_line(
     dates = ["--passed", "2026-01-10", "--expires", "2099-01-10"]
     assert main([*add, *dates, *db_args]) == 1  # nobody signed in
     assert "not_signed_in" in capsys.readouterr().err
+    assert main(["user", "competence", "list", "ann", *db_args]) == 0  # reading needs no sign-in, as `user list`
+    assert "ann: no competence records" in capsys.readouterr().err
     cli_sign_in(db_args[1], tmp_path, "sgt", "supervisor")
     assert main([*add, "--passed", "2025-01-10", "--expires", "2025-12-31", *db_args]) == 0
     assert "revision 1" in capsys.readouterr().err
