@@ -34,7 +34,6 @@ import numpy as np
 
 from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.dispatch import AlertDispatcher
-from openlfr.audit.chain import as_utc
 from openlfr.config.models import Settings
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.app import WatchPipeline, pipeline_settings
@@ -43,6 +42,7 @@ from openlfr.pipeline.thresholds import default_threshold
 from openlfr.service.supervisor import load_snapshot
 from openlfr.sources.factory import open_source
 from openlfr.store.alert_models import AlertRecord
+from openlfr.utc import as_utc
 from openlfr.watchlists.enrol import Enroller, EnrolRequest
 from openlfr.watchlists.subjects import add_member, create_watchlist, find_watchlist, get_subject
 from openlfr.watchlists.types import Category, Outcome, SubjectInfo

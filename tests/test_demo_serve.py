@@ -21,8 +21,9 @@ import pytest
 from sqlalchemy import select
 
 from openlfr.audit import verify_chain
+from openlfr.auth.competence import Competence, require_competence
 from openlfr.auth.passwords import default_hasher, verify_password
-from openlfr.auth.users import find_user
+from openlfr.auth.users import find_user, get_user_by_name, user_principal
 from openlfr.cli import main
 from openlfr.commands.demo_serve import (
     ADMIN,
@@ -30,6 +31,7 @@ from openlfr.commands.demo_serve import (
     MARKER,
     OPERATOR,
     SUPERVISOR,
+    TRAINER,
     DemoError,
     credentials_text,
     demo_settings,
@@ -174,7 +176,23 @@ def test_prepare_demo_builds_a_live_authorised_deployment(tmp_path: Path) -> Non
             SUPERVISOR: "system:bootstrap",
             OPERATOR: f"user:{SUPERVISOR}",
             AUDITOR: f"user:{ADMIN}",
+            TRAINER: f"user:{SUPERVISOR}",
         }
+        # The officers are trained (governance.require_competence holds as in production): nobody recorded
+        # their own, and the training lead who recorded the supervisor's cannot sign in afterwards.
+        trained = {
+            (json.loads(e.details)["username"], json.loads(e.details)["competence"]): e.actor
+            for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "user.competence.record"))
+        }
+        assert trained == {
+            (SUPERVISOR, "supervisor"): f"user:{TRAINER}",
+            (SUPERVISOR, "operator"): f"user:{TRAINER}",
+            (OPERATOR, "operator"): f"user:{SUPERVISOR}",
+        }
+        for username, competence in trained:
+            user = get_user_by_name(s, username)
+            require_competence(s, user_principal(user), Competence(competence), utcnow())
+        assert get_user_by_name(s, TRAINER).disabled
         assert not any(actor.startswith("cli:") for actor in actors.values())
     assert any("reset on every run" in line for line in logged)
 

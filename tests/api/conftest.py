@@ -54,10 +54,11 @@ class Api:
     def client(self, *, https: bool = False) -> TestClient:
         return TestClient(self.app, base_url="https://testserver" if https else "http://testserver")
 
-    def user(self, username: str, role: Role | str, password: str = PASSWORD) -> str:
-        """A user inserted as a fixture (the grant rules are tested through the API and the domain)."""
+    def user(self, username: str, role: Role | str, password: str = PASSWORD, *, competent: bool = True) -> str:
+        """A user inserted as a fixture (the grant rules are tested through the API and the domain); operators
+        and supervisors are trained (current competence records) unless ``competent`` is False."""
         with self.db.session() as session:
-            return insert_user(session, username, role, password, self.hasher).id
+            return insert_user(session, username, role, password, self.hasher, competent=competent).id
 
     def principal(self, username: str, role: Role | str) -> Principal:
         with self.db.session() as session:
@@ -70,10 +71,13 @@ class Api:
         with self.db.session() as session:
             return mint_token(session, role, self.clock(), name, expires_in, owner)
 
-    def session_client(self, username: str, role: Role | str) -> tuple[TestClient, dict[str, str]]:
-        """A client logged in as ``username`` (created with ``role`` if needed) and its CSRF header."""
+    def session_client(
+        self, username: str, role: Role | str, *, competent: bool = True
+    ) -> tuple[TestClient, dict[str, str]]:
+        """A client logged in as ``username`` (created with ``role`` — trained unless ``competent`` is False — if
+        needed) and its CSRF header."""
         with self.db.session() as session:
-            person(session, username, role)
+            person(session, username, role, competent=competent)
         client = self.client()
         return client, {"X-CSRF-Token": self.login(client, username)}
 

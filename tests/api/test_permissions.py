@@ -28,6 +28,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/users"): {"admin", "supervisor"},
     ("POST", "/api/users"): {"admin", "supervisor"},
     ("PATCH", "/api/users/{user_id}"): {"admin", "supervisor"},
+    # Supervisors record their officers' training; oversight reads it (issue 12 §6).
+    ("GET", "/api/users/{username}/competence"): {"admin", "supervisor", "auditor"},
+    ("POST", "/api/users/{username}/competence"): {"supervisor"},
     ("GET", "/api/tokens"): {"admin", "supervisor"},
     ("POST", "/api/tokens"): {"admin", "supervisor"},
     ("DELETE", "/api/tokens/{token_id}"): {"admin", "supervisor"},
@@ -113,6 +116,7 @@ PERSON_ONLY: set[tuple[str, str]] = {
     ("GET", "/api/users"),
     ("POST", "/api/users"),
     ("PATCH", "/api/users/{user_id}"),
+    ("POST", "/api/users/{username}/competence"),
     ("GET", "/api/tokens"),
     ("POST", "/api/tokens"),
     ("DELETE", "/api/tokens/{token_id}"),
@@ -213,6 +217,7 @@ def test_the_grant_and_token_ceilings_keep_administration_and_operations_apart()
         Permission.TOKENS_MANAGE,
         Permission.DEPLOYMENTS_AUTHORISE,
         Permission.ALERTS_ADJUDICATE,
+        Permission.COMPETENCE_MANAGE,
     } == HUMAN_ONLY
 
 

@@ -157,3 +157,47 @@ def test_lfr_token_signs_scripts_in_and_a_bad_token_is_an_error(
     monkeypatch.setenv("LFR_TOKEN", "lfr_not-a-token")
     assert main(["watchlist", "create", "wl2", *db_args]) == 1
     assert "not_signed_in" in capsys.readouterr().err
+
+
+def test_competence_is_recorded_listed_and_required_from_the_command_line(
+    db_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``lfr user competence add|list`` (issue 12 §6): recorded by the signed-in supervisor, a new record
+    supersedes the last, refusals exit non-zero with the code and a readable message."""
+    from tests.helpers.accounts import cli_sign_in, insert_user
+
+    db = open_database(Settings(data_dir=tmp_path, database_url=db_args[1]))
+    try:
+        with db.session() as session:
+            insert_user(session, "ann", "operator", competent=False)
+    finally:
+        db.close()
+    add = ["user", "competence", "add", "ann", "--competence", "operator", "--course", "LFR operator course"]
+    dates = ["--passed", "2026-01-10", "--expires", "2099-01-10"]
+    assert main([*add, *dates, *db_args]) == 1  # nobody signed in
+    assert "not_signed_in" in capsys.readouterr().err
+    assert main(["user", "competence", "list", "ann", *db_args]) == 0  # reading needs no sign-in, as `user list`
+    assert "ann: no competence records" in capsys.readouterr().err
+    cli_sign_in(db_args[1], tmp_path, "sgt", "supervisor")
+    assert main([*add, "--passed", "2025-01-10", "--expires", "2025-12-31", *db_args]) == 0
+    assert "revision 1" in capsys.readouterr().err
+    assert main([*add[:-1], "LFR operator refresher", *dates, *db_args]) == 0
+    assert "superseding revision 1" in capsys.readouterr().err
+    assert main(["user", "competence", "list", "ann", "--json", *db_args]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(r["revision"], r["course"], r["superseded"], r["current"]) for r in listed["records"]] == [
+        (2, "LFR operator refresher", False, True),
+        (1, "LFR operator course", True, False),
+    ]
+    assert main(["user", "competence", "list", "ann", *db_args]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "current" in lines[0] and "superseded" in lines[1]
+    # Refusals: a supervisor competence for an operator account, dates backwards, a bad date, an unknown user.
+    assert main([*add[:5], "supervisor", *add[6:], *dates, *db_args]) == 1
+    assert "lfr: error [competence_invalid]: ann is an operator account" in capsys.readouterr().err
+    assert main([*add, "--passed", "2026-01-10", "--expires", "2026-01-01", *db_args]) == 1
+    assert "competence_invalid" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*add, "--passed", "10/01/2026", "--expires", "2099-01-10", *db_args])
+    assert main(["user", "competence", "list", "nobody", *db_args]) == 1
+    assert "not_found" in capsys.readouterr().err

@@ -65,6 +65,12 @@ def test_deployment_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monk
     code, _, err = lfr("deployment", "authorise", deployment_id, "--text", "ok")
     assert code == 1 and "signage" in err
     assert lfr("deployment", "update", deployment_id, "--signage-confirmed")[0] == 0
+    # An untrained supervisor is refused with the code and who must record what (issue 12 §6).
+    cli_sign_in(url, tmp_path, "rookie", "supervisor", competent=False)
+    code, _, err = lfr("deployment", "authorise", deployment_id, "--text", "approved")
+    assert code == 1 and "lfr: error [competence_required]: rookie has no supervisor competence record" in err
+    assert "lfr user competence add rookie --competence supervisor" in err
+    cli_sign_in(url, tmp_path, "sgt", "supervisor")
     code, out, _ = lfr("deployment", "authorise", deployment_id, "--text", "approved")
     assert code == 0 and "authorised" in out and "by sgt" in out
     cli_sign_in(url, tmp_path, "op", "operator")

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from openlfr.audit import iter_entries, verify_chain
-from openlfr.auth.errors import PermissionDeniedError, SeparationOfDutiesError
+from openlfr.auth.competence import Competence, record_competence
+from openlfr.auth.errors import (
+    CompetenceExpiredError,
+    CompetenceRequiredError,
+    PermissionDeniedError,
+    SeparationOfDutiesError,
+)
 from openlfr.auth.principal import Principal
+from openlfr.auth.users import get_user_by_name
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.models import Settings
 from openlfr.deployments.calibrations import save_calibration
@@ -170,6 +177,38 @@ def test_the_creator_cannot_authorise_nor_override_and_a_token_counts_as_its_cre
     other = _create(db, by="sgt")
     with db.session() as session:
         assert authorise_deployment(session, other, by=sgt, text="ok", config=solo, now=T0).authorised_by == "sgt"
+
+
+def test_authorising_needs_a_current_supervisor_record(db: Database) -> None:
+    """Issue 12 §6: an untrained (or expired) supervisor's authorisation is refused with a stable code and the
+    deployment stays a draft, unaudited; ``governance.require_competence`` off lifts the requirement."""
+    deployment_id = _create(db)
+    trainer = who(db, "trainer", "supervisor")
+    with db.session() as session:
+        chief = person(session, "chief", "supervisor", competent=False)
+    with db.session() as session, pytest.raises(CompetenceRequiredError, match="no supervisor competence") as missing:
+        authorise_deployment(session, deployment_id, by=chief, text="ok", config=CONFIG, now=T0)
+    assert missing.value.code == "competence_required"
+    with db.session() as session:
+        # An operator record (reviewing alerts) is not an authorising officer's.
+        for competence, expires in ((Competence.OPERATOR, date(2027, 1, 1)), (Competence.SUPERVISOR, T0.date())):
+            record_competence(
+                session, get_user_by_name(session, "chief"), competence=competence, course="LFR course",
+                passed_on=date(2026, 1, 1), expires_on=expires, by=trainer, now=T0,
+            )  # fmt: skip
+    later = T0 + timedelta(days=1)
+    with db.session() as session:
+        get_deployment(session, deployment_id).planned_end = later + timedelta(hours=4)
+    with db.session() as session, pytest.raises(CompetenceExpiredError, match=f"expired on {T0.date().isoformat()}"):
+        authorise_deployment(session, deployment_id, by=chief, text="ok", config=CONFIG, now=later)
+    assert "deployment.authorise" not in _actions(db, deployment_id)
+    with db.session() as session:
+        assert get_deployment(session, deployment_id).status == "draft"
+        lenient = GovernanceConfig(require_competence=False)
+        authorise_deployment(session, deployment_id, by=chief, text="ok", config=lenient, now=later)
+    other = _create(db)
+    with db.session() as session:  # trained on the day of expiry: it still counts
+        assert authorise_deployment(session, other, by=chief, text="ok", config=CONFIG, now=T0).status == "authorised"
 
 
 def test_an_operator_cannot_authorise_or_override(db: Database) -> None:

@@ -30,7 +30,7 @@ from openlfr.deployments.service import (
 from openlfr.deployments.types import RunCounts
 from openlfr.pipeline.thresholds import SFACE_INT8BQ_TAIL
 from openlfr.reports.deployment import build_record, to_csv, to_html
-from openlfr.reports.transparency import build_transparency, charts, render_transparency
+from openlfr.reports.transparency import alerts_figure, build_transparency, charts, render_transparency
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
 from openlfr.store.governance_models import Deployment
@@ -105,6 +105,7 @@ def _deployment(
     reviews: list[tuple[str, str | None]],
     faces: int | None,
     location: str = "High Street, outside the station",
+    use_case: str = "crime hotspot",
 ) -> str:
     start = T0 + timedelta(days=day)
     with store.db.session() as session:
@@ -115,6 +116,7 @@ def _deployment(
                 snapshot.id,
                 name=name,
                 location=location,
+                use_case=use_case,
                 planned_start=start,
                 planned_end=start + timedelta(hours=3),
             ),
@@ -258,3 +260,72 @@ def test_deployment_and_transparency_csv_neutralise_typed_formulas(store: Store)
         (row,) = csv.DictReader(io.StringIO(text))
         assert (row["name"], row["location"]) == ("'@SUM(1+1)", "'" + link)
         assert row["alerts"] == "1"  # numbers are written as numbers
+
+
+def test_the_alerts_chart_is_legible_with_one_deployment(store: Store) -> None:
+    """Rendered from a real demo run (docs/transparency-report.png), the chart hid the legend's swatch behind the
+    one bar, which filled the whole axis, and counted alerts in halves: the legend sits beside the axes, a lone
+    deployment is one bar among room for more, and the count axis shows whole numbers."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    reviews = [("confirmed", None), ("confirmed", None), ("rejected", None)]
+    deployment_id = _deployment(store, "OpenLFR demo: Hamilton clip, a long name", 0, reviews, faces=27)
+    with store.db.session() as session:
+        figure = alerts_figure([build_record(session, deployment_id)])
+    figure.draw_without_rendering()
+    ax = figure.axes[0]
+    plot_area, legend = ax.get_window_extent(), ax.get_legend().get_window_extent()
+    assert not legend.overlaps(plot_area)
+    bars = [patch.get_window_extent() for patch in ax.patches if patch.get_height() > 0]
+    assert bars and all(bar.width < plot_area.width / 3 for bar in bars)
+    shown = [tick for tick in ax.get_yticks() if ax.get_ylim()[0] <= tick <= ax.get_ylim()[1]]
+    assert shown and all(float(tick).is_integer() for tick in shown)
+    assert "Hamilton clip" in ax.get_xticklabels()[0].get_text()  # the name, shortened with an ellipsis
+
+
+# Every word of every table cell on one line (a word broken across lines has more than one client rect).
+WORDS_WHOLE_JS = """() => [...document.querySelectorAll('td')].flatMap(td => {
+  const text = td.firstChild; if (!text || text.nodeType !== 3) return [];
+  const out = []; const re = /\\S+/g; let m;
+  while ((m = re.exec(text.data))) { const r = document.createRange(); r.setStart(text, m.index);
+    r.setEnd(text, m.index + m[0].length); if (r.getClientRects().length > 1) out.push(m[0]); }
+  return out; })"""
+
+
+@pytest.mark.browser
+def test_reports_render_legibly_in_chromium(store: Store) -> None:
+    """Rendered from a real demo run (docs/deployment-record.png), the record's 64-character snapshot
+    fingerprint squeezed the labels into a narrow column (five lines for one label): the labels keep their
+    column and the fingerprint wraps; in the transparency report no word is broken across lines."""
+    from tests.web.conftest import CHROMIUM_ARGS, chromium_path
+
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed (scripts/install-system-deps.sh)")
+    from playwright.sync_api import sync_playwright
+
+    deployment_id = _deployment(store, "OpenLFR demo: Hamilton clip", 0, REVIEWS, faces=27)
+    # as the demo writes it (docs/transparency-report.png): a location in words, a 10-character date, no space
+    demo = {"location": "this computer (sample video)", "use_case": "demonstration"}
+    _deployment(store, "Demo", 0, REVIEWS, faces=42, **demo)
+    with store.db.session() as session:
+        record = to_html(build_record(session, deployment_id))
+        report = render_transparency(
+            build_transparency(session, T0 - timedelta(days=1), T0 + timedelta(days=1)), "html"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 800})
+            page.set_content(record)
+            table = page.eval_on_selector("table", "t => t.getBoundingClientRect().width")
+            widths = page.eval_on_selector_all("th", "ths => ths.map(th => th.getBoundingClientRect().width)")
+            assert widths and min(widths) >= 0.35 * table, (widths, table)
+            fingerprint = page.eval_on_selector_all("td", "tds => tds.map(td => [td.scrollWidth, td.clientWidth])")
+            assert all(scroll <= client for scroll, client in fingerprint)  # nothing spills out of its cell
+            page.set_content(report)
+            assert page.evaluate(WORDS_WHOLE_JS) == []
+            body = page.eval_on_selector("body", "b => b.getBoundingClientRect().right")
+            assert page.eval_on_selector("table", "t => t.getBoundingClientRect().right") <= body  # no overflow
+        finally:
+            browser.close()

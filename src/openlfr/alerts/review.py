@@ -37,6 +37,7 @@ from openlfr.alerts.vocabulary import (
     RejectReason,
 )
 from openlfr.audit import append_audit
+from openlfr.auth.competence import Competence, require_competence
 from openlfr.auth.errors import SeparationOfDutiesError
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal, same_person
@@ -146,11 +147,15 @@ def adjudicate(
     separation_of_duties: bool = True,
     note: str = "",
     amendment_reason: str = "",
+    competence_required: bool = True,
 ) -> AlertRecord:
     """Record the officer's decision, its history row and its audit entry (with the officer's free-text
     ``note``, if any); the caller commits. A confirmed or rejected alert is changed only by an amendment:
-    confirm or reject again with ``amendment_reason``."""
+    confirm or reject again with ``amendment_reason``. ``competence_required``
+    (``governance.require_competence``): the officer needs a current operator competence record."""
     by.require(Permission.ALERTS_ADJUDICATE)
+    if competence_required:
+        require_competence(session, by, Competence.OPERATOR, now)
     record = get_alert(session, alert_id)
     _check_version(record, version)
     amending = _check_decision(record, decision, reason, by, separation_of_duties)

@@ -17,7 +17,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from openlfr.auth.errors import AccountInvalidError, PermissionDeniedError, SessionSecretError
+from openlfr.auth.errors import (
+    AccountInvalidError,
+    CompetenceInvalidError,
+    PermissionDeniedError,
+    SessionSecretError,
+)
 from openlfr.deployments.calibrations import CalibrationError
 from openlfr.errors import ImageDecodeError, OpenLFRError
 from openlfr.store.errors import ConflictError, MediaKeyError, NotFoundError, StorageError
@@ -106,6 +111,7 @@ _DOMAIN_STATUS: Sequence[tuple[type[OpenLFRError], int]] = (
     (PermissionDeniedError, 403),
     (ConflictError, 409),
     (AccountInvalidError, 422),
+    (CompetenceInvalidError, 422),
     (CalibrationError, 422),
     (ImageDecodeError, 422),
     (StorageError, 503),

@@ -62,3 +62,22 @@ class InvalidLoginError(OpenLFRError):
     """Wrong username or password (or a disabled account: the answer is the same)."""
 
     code = "invalid_credentials"
+
+
+class CompetenceInvalidError(OpenLFRError):
+    """A competence record the rules refuse (an empty course, dates that mean nothing, an account whose role
+    does not take that competence); the message says which rule."""
+
+    code = "competence_invalid"
+
+
+class CompetenceRequiredError(PermissionDeniedError):
+    """The person has no competence record for what they are doing (governance.require_competence)."""
+
+    code = "competence_required"
+
+
+class CompetenceExpiredError(CompetenceRequiredError):
+    """The person's newest competence record for what they are doing has expired."""
+
+    code = "competence_expired"

@@ -48,6 +48,10 @@ class Permission(StrEnum):
     """place and lift holds on alerts; run the retention purge now"""
     AUDIT_READ = "audit:read"
     """read, verify and export the audit chain"""
+    COMPETENCE_READ = "competence:read"
+    """the competence (training) records of accounts, with their history"""
+    COMPETENCE_MANAGE = "competence:manage"
+    """record that an operator or supervisor passed a course (a new record supersedes the last)"""
 
 
 _ALL = frozenset(Role)
@@ -79,6 +83,10 @@ POLICY: Mapping[Permission, frozenset[Role]] = MappingProxyType(
         Permission.RETENTION_MANAGE: frozenset({Role.SUPERVISOR}),
         # Oversight reads the audit chain; supervisors answer for it; admins keep it running.
         Permission.AUDIT_READ: frozenset({Role.ADMIN, Role.AUDITOR, Role.SUPERVISOR}),
+        # Supervisors answer for their officers' training (they manage the operational accounts); oversight
+        # checks it.
+        Permission.COMPETENCE_READ: frozenset({Role.ADMIN, Role.AUDITOR, Role.SUPERVISOR}),
+        Permission.COMPETENCE_MANAGE: frozenset({Role.SUPERVISOR}),
     }
 )
 
@@ -90,6 +98,8 @@ HUMAN_ONLY: frozenset[Permission] = frozenset(
         # Decisions that a named officer answers for: authorising, overriding a threshold, reviewing an alert.
         Permission.DEPLOYMENTS_AUTHORISE,
         Permission.ALERTS_ADJUDICATE,
+        # A training record is vouched for by a named supervisor.
+        Permission.COMPETENCE_MANAGE,
     }
 )
 """permissions a signed-in person must exercise; an API token of a role that holds them is refused"""

@@ -111,6 +111,7 @@ def run_decide(args: argparse.Namespace) -> int:
             separation_of_duties=settings.governance.separation_of_duties,
             note=args.note,
             amendment_reason=args.amend,
+            competence_required=settings.governance.require_competence,
         )
         state = _state(record)
     _print_state(state, args.json)

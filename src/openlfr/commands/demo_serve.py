@@ -8,6 +8,9 @@ and the audit chain names):
   empty database (bootstrap, as ``lfr user create`` does on a new system), and ``demo-operator``,
   created by ``demo-supervisor`` (supervisors manage operator accounts). The operator's and admin's passwords
   are printed once, on stdout, when the server is up; the supervisor's is never shown;
+- current competence records (``governance.require_competence`` holds as in production): demo-supervisor
+  records demo-operator's; a training lead, ``demo-trainer`` (a supervisor, disabled afterwards), records
+  demo-supervisor's, since nobody records their own;
 - ``demo-supervisor`` imports the watchlist ``demo`` from the sample data (``video/hamilton_refs``, the
   performer in the clip, and, when present, ``faces/knn``) and snapshots it; ``demo-admin`` registers a camera
   that plays ``video/hamilton_short.mp4`` in a loop;
@@ -36,11 +39,13 @@ from typing import TYPE_CHECKING
 from openlfr.errors import OpenLFRError
 
 if TYPE_CHECKING:
+    from argon2 import PasswordHasher
     from sqlalchemy.orm import Session
 
     from openlfr.auth.principal import Principal
     from openlfr.config.models import Settings
     from openlfr.engine import FaceEngine
+    from openlfr.store.auth_models import User
     from openlfr.store.context import Store
 
 DEFAULT_DATA_DIR = Path(".demo")
@@ -48,6 +53,8 @@ MARKER = ".openlfr-demo"
 ADMIN = "demo-admin"
 OPERATOR = "demo-operator"
 SUPERVISOR = "demo-supervisor"
+TRAINER = "demo-trainer"
+TRAINING_VALID = timedelta(days=365)
 AUDITOR = "demo-auditor"
 WATCHLIST = "demo"
 CAMERA = "hamilton-stage"
@@ -221,7 +228,35 @@ def _create_accounts(session: Session, accounts: Iterable[DemoAccount]) -> DemoP
     # Admins manage admin and auditor accounts: the auditor is demo-admin's.
     auditor = given[AUDITOR]
     create_user(session, hasher, auditor.username, auditor.password, auditor.role, by=user_principal(admin_user))
+    _record_training(session, hasher, supervisor_user, operator_user)
     return DemoPeople(user_principal(admin_user), supervisor, user_principal(operator_user))
+
+
+def _record_training(session: Session, hasher: PasswordHasher, supervisor_user: User, operator_user: User) -> None:
+    """Competence records, so that the demo's officers may adjudicate and authorise (governance.require_competence
+    holds as in production): demo-supervisor records demo-operator's; nobody records their own, so a training
+    lead, ``demo-trainer`` (created by demo-supervisor, password never shown), records demo-supervisor's and
+    is then disabled."""
+    from openlfr.auth.competence import Competence, record_competence
+    from openlfr.auth.users import create_user, set_disabled, user_principal
+    from openlfr.utc import utcnow
+
+    now = utcnow()
+    supervisor = user_principal(supervisor_user)
+    trainer_user = create_user(session, hasher, TRAINER, _password(), "supervisor", by=supervisor)
+    trainer = user_principal(trainer_user)
+    passed, expires = now.date(), now.date() + TRAINING_VALID
+    course = "demo: recorded by `lfr demo --serve`, no course was taken"
+    trained = (
+        (supervisor_user, Competence.SUPERVISOR, trainer),
+        (supervisor_user, Competence.OPERATOR, trainer),  # supervisors decide escalated alerts
+        (operator_user, Competence.OPERATOR, supervisor),
+    )
+    for user, competence, by in trained:
+        record_competence(
+            session, user, competence=competence, course=course, passed_on=passed, expires_on=expires, by=by, now=now
+        )
+    set_disabled(session, trainer_user, True, by=supervisor, now=now)
 
 
 def _enrol(

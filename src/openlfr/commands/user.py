@@ -1,4 +1,5 @@
-"""``lfr user create|list|set-role|disable|enable|set-password``: operator accounts.
+"""``lfr user create|list|set-role|disable|enable|set-password|competence``: operator accounts, and their
+competence (training) records.
 
 Passwords are never arguments (they would land in shell history and ``ps``): they are asked for twice on a
 terminal, or read from the first line of standard input otherwise (``printf '%s\\n' "$PW" | lfr user create``).
@@ -8,6 +9,9 @@ Every change is made by the signed-in user (`lfr login`; API tokens cannot manag
 There are no default accounts. The first admin — and the first supervisor — is made here without signing in,
 and only while no enabled account of that role exists (bootstrap, audited as ``system:bootstrap`` with the
 operating-system user).
+
+Competence records (``lfr user competence add|list``; ``openlfr.auth.competence``) are recorded by a signed-in
+supervisor, never for themselves: a new record supersedes the last and the history stays.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from typing import Any
 from openlfr.commands.common import (
     add_database_flag,
     cli_principal,
+    iso_date,
     print_json,
     require_principal,
     settings_with_database,
 )
 
 ROLES = ("admin", "supervisor", "operator", "auditor")
+COMPETENCES = ("operator", "supervisor")
 
 
 def register(subparsers: Any) -> None:
@@ -57,6 +63,31 @@ def register(subparsers: Any) -> None:
     password = _with_db(sub.add_parser("set-password", help="replace the password and end the account's sessions"))
     password.add_argument("username", metavar="USERNAME")
     password.set_defaults(handler=run_set_password)
+
+    _register_competence(sub)
+
+
+def _register_competence(sub: Any) -> None:
+    parser = sub.add_parser("competence", help="training records: adjudicating and authorising need a current one")
+    actions = parser.add_subparsers(dest="competence_command", metavar="ACTION", required=True)
+
+    add = _with_db(actions.add_parser("add", help="record a passed course (supersedes the last record)"))
+    add.add_argument("username", metavar="USERNAME")
+    add.add_argument(
+        "--competence",
+        choices=COMPETENCES,
+        required=True,
+        help="operator: reviews alerts; supervisor: authorises deployments",
+    )
+    add.add_argument("--course", required=True, help="the course passed, e.g. 'LFR operator course v3'")
+    add.add_argument("--passed", type=iso_date, required=True, help="the day it was passed (YYYY-MM-DD)")
+    add.add_argument("--expires", type=iso_date, required=True, help="the last day it counts (YYYY-MM-DD)")
+    add.set_defaults(handler=run_competence_add)
+
+    listing = _with_db(actions.add_parser("list", help="an account's records, newest first, with the superseded"))
+    listing.add_argument("username", metavar="USERNAME")
+    listing.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    listing.set_defaults(handler=run_competence_list)
 
 
 def _with_db(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -171,4 +202,74 @@ def run_set_password(args: argparse.Namespace) -> int:
             target = get_user_by_name(session, args.username)
             user = set_password(session, default_hasher(), target, password, by=principal, now=utcnow())
         print(f"{user.username}: password changed, sessions ended", file=sys.stderr)
+    return 0
+
+
+def competence_json(standing: Any) -> dict[str, Any]:
+    return {
+        "id": standing.id,
+        "competence": standing.competence.value,
+        "revision": standing.revision,
+        "course": standing.course,
+        "passed_on": standing.passed_on.isoformat(),
+        "expires_on": standing.expires_on.isoformat(),
+        "recorded_by": standing.recorded_by,
+        "recorded_at": standing.recorded_at.isoformat(),
+        "supersedes": standing.supersedes,
+        "superseded": standing.superseded,
+        "current": standing.current,
+    }
+
+
+def run_competence_add(args: argparse.Namespace) -> int:
+    from openlfr.auth.competence import parse_competence, record_competence
+    from openlfr.auth.permissions import Permission
+    from openlfr.auth.users import get_user_by_name
+    from openlfr.store.context import open_store
+    from openlfr.utc import utcnow
+
+    settings = settings_with_database(args)
+    with open_store(settings) as store, store.db.session() as session:
+        principal = require_principal(args, settings, session, Permission.COMPETENCE_MANAGE)
+        record = record_competence(
+            session,
+            get_user_by_name(session, args.username),
+            competence=parse_competence(args.competence),
+            course=args.course,
+            passed_on=args.passed,
+            expires_on=args.expires,
+            by=principal,
+            now=utcnow(),
+            separation_of_duties=settings.governance.separation_of_duties,
+        )
+        superseding = f", superseding revision {record.revision - 1}" if record.supersedes_id else ""
+        print(
+            f"{args.username}: {record.competence} competence ({record.course}) passed {record.passed_on}, "
+            f"counts until {record.expires_on} (revision {record.revision}{superseding})",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def run_competence_list(args: argparse.Namespace) -> int:
+    from openlfr.auth.competence import standings
+    from openlfr.auth.users import get_user_by_name
+    from openlfr.store.context import open_store
+    from openlfr.utc import utcnow
+
+    # A read: like `lfr user list`, no sign-in (whoever holds the database holds the records anyway).
+    with open_store(settings_with_database(args)) as store, store.db.session() as session:
+        user = get_user_by_name(session, args.username)
+        rows = [competence_json(standing) for standing in standings(session, user.id, utcnow())]
+    if args.json:
+        print_json({"username": user.username, "records": rows})
+        return 0
+    if not rows:
+        print(f"{user.username}: no competence records", file=sys.stderr)
+    for row in rows:
+        state = "superseded" if row["superseded"] else ("current" if row["current"] else "NOT CURRENT")
+        print(
+            f"{row['competence']:<11} r{row['revision']:<3} {row['passed_on']} to {row['expires_on']}  "
+            f"{state:<11} {row['course']}  (recorded by {row['recorded_by']})"
+        )
     return 0

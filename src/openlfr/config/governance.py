@@ -54,6 +54,12 @@ class GovernanceConfig(BaseModel):
         description="engagement outcomes that make an alert evidence: recording one puts the alert on legal hold "
         "automatically (kept past the retention period until a supervisor lifts the hold)",
     )
+    require_competence: bool = Field(
+        True,
+        description="adjudicating an alert needs a current operator competence record and authorising a "
+        "deployment a current supervisor competence record (`lfr user competence add`, recorded by a supervisor); "
+        "turn off only where training is recorded elsewhere, and say so in the DPIA",
+    )
     max_watchlist_subjects: int = Field(
         20_000,
         ge=1,

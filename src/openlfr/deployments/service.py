@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from openlfr.audit import append_audit
 from openlfr.audit.chain import iso_utc
+from openlfr.auth.competence import Competence, require_competence
 from openlfr.auth.errors import SeparationOfDutiesError
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal, same_person
@@ -427,8 +428,12 @@ def authorise_deployment(
     current revision. The threshold is checked against the floor in force now (a calibration saved since the
     deployment was planned may have raised it). ``composition_digest`` is the digest of the watchlist
     composition the supervisor was shown (the API and CLI always show it first): refused when the watchlist no
-    longer looks like that. The composition authorised against is kept on the record and in the audit chain."""
+    longer looks like that. The composition authorised against is kept on the record and in the audit chain.
+    With ``governance.require_competence`` (on by default) the supervisor needs a current supervisor competence
+    record."""
     by.require(Permission.DEPLOYMENTS_AUTHORISE)
+    if config.require_competence:
+        require_competence(session, by, Competence.SUPERVISOR, now)
     deployment = get_deployment(session, deployment_id)
     if deployment.status != "draft":
         raise DeploymentStateError(f"deployment {deployment.id} is {deployment.status}: only a draft is authorised")

@@ -200,6 +200,8 @@ body { font: 11pt/1.4 "DejaVu Sans", Arial, sans-serif; margin: 2em auto; max-wi
 h1 { font-size: 1.5em; margin-bottom: 0.1em; } .sub { color: #555; margin-top: 0; }
 table { border-collapse: collapse; width: 100%; margin: 1em 0; }
 th, td { border: 1px solid #999; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+/* the record's two columns keep their widths: a 64-character fingerprint wraps instead of squeezing the labels */
+table.record { table-layout: fixed; } table.record td { overflow-wrap: anywhere; }
 th { background: #eee; width: 40%; } .num { text-align: right; font-variant-numeric: tabular-nums; }
 .note { font-size: 0.85em; color: #444; } .draft { color: #a00; font-weight: bold; }
 @media print { body { margin: 0; max-width: none; } }
@@ -249,7 +251,7 @@ def to_html(record: DeploymentRecord) -> str:
 <h1>Live facial recognition deployment record</h1>
 <p class="sub">{e(record.name)} &middot; {e(record.deployment_id)}</p>
 {status}
-<table>
+<table class="record">
 {table}
 </table>
 <p class="note">True/false: the reviewing officer's decision. Confirmed: the person was engaged by an officer.

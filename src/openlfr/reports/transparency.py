@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,16 +83,19 @@ def _png(figure: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def charts(report: TransparencyReport) -> dict[str, str]:
-    """Base64 PNGs: ``alerts`` (stacked bars per deployment) and ``false_alert_rate`` (over time).
-    MissingExtraError without matplotlib (the ``eval`` extra)."""
-    matplotlib = require("matplotlib", extra="eval", purpose="the transparency report's charts")
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+NAME_CHARS = 28
+MIN_BAR_SLOTS = 4
+"""the x axis has room for at least this many bars, so that one or two deployments are not drawn as walls"""
 
-    records = report.records
-    labels = [f"{r.date}\n{r.name[:18]}" for r in records]
-    figure = Figure(figsize=(7.5, 3.4))
+
+def alerts_figure(records: Sequence[DeploymentRecord]) -> Any:
+    """Stacked bars of each deployment's alerts by category, the legend beside the axes (never over a bar),
+    whole numbers on the count axis. Needs matplotlib (the caller checks)."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    labels = [f"{r.date}\n{r.name if len(r.name) <= NAME_CHARS else r.name[: NAME_CHARS - 1] + '…'}" for r in records]
+    figure = Figure(figsize=(7.5, 3.4), layout="constrained")
     ax = figure.subplots()
     bottom = [0] * len(records)
     series = (
@@ -103,13 +107,26 @@ def charts(report: TransparencyReport) -> dict[str, str]:
     )
     for key, label, colour in series:
         values = [getattr(r, key) for r in records]
-        ax.bar(range(len(records)), values, bottom=bottom, label=label, color=colour)
+        ax.bar(range(len(records)), values, bottom=bottom, width=0.6, label=label, color=colour)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_xticks(range(len(records)), labels, fontsize=7)
+    ax.set_xlim(-0.6, max(len(records), MIN_BAR_SLOTS) - 0.4)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("alerts")
     ax.set_title("Alerts per deployment")
-    ax.legend(fontsize=7, frameon=False)
-    out = {"alerts": _png(figure)}
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return figure
+
+
+def charts(report: TransparencyReport) -> dict[str, str]:
+    """Base64 PNGs: ``alerts`` (stacked bars per deployment) and ``false_alert_rate`` (over time).
+    MissingExtraError without matplotlib (the ``eval`` extra)."""
+    matplotlib = require("matplotlib", extra="eval", purpose="the transparency report's charts")
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    records = report.records
+    out = {"alerts": _png(alerts_figure(records))}
 
     figure = Figure(figsize=(7.5, 3.0))
     ax = figure.subplots()
@@ -182,7 +199,8 @@ def to_html(report: TransparencyReport) -> str:
     not_run = ", ".join(f"{n} {s}" for s, n in sorted(report.not_run.items())) or "none"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>LFR transparency report</title>
-<style>{PAGE_CSS} th {{ width: auto; }}</style></head>
+<style>{PAGE_CSS} th {{ width: auto; }} table {{ font-size: 0.9em; }} body {{ max-width: 60em; }}
+td:first-child {{ white-space: nowrap; }} /* a date never breaks at its hyphen */</style></head>
 <body>
 <h1>Live facial recognition transparency report</h1>
 <p class="sub">{e(report.period_from.date().isoformat())} to {e(report.period_to.date().isoformat())}</p>

@@ -1,4 +1,4 @@
-"""SQLAlchemy models of the operator accounts: users, console sessions and API tokens.
+"""SQLAlchemy models of the operator accounts: users, console sessions, API tokens and competence records.
 
 Nothing here holds a usable secret: passwords are argon2 hashes, and session and API token ids are the
 sha256 of the random values handed to the client, so a copy of the database lets nobody log in.
@@ -6,9 +6,9 @@ sha256 of the random values handed to the client, so a copy of the database lets
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openlfr.store.models import Base, UTCDateTime, new_id
@@ -97,3 +97,25 @@ class LoginKnownClient(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
     client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_success_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CompetenceRecord(Base):
+    """A user's training in one competence (``openlfr.auth.competence``): never updated nor deleted while the
+    account exists; a newer record (the next ``revision``) supersedes it and the history stays."""
+
+    __tablename__ = "user_competence"
+    # One record per revision: two supervisors recording at once cannot both supersede the same record.
+    __table_args__ = (UniqueConstraint("user_id", "competence", "revision"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    competence: Mapped[str] = mapped_column(String(20))
+    revision: Mapped[int] = mapped_column(Integer)
+    supersedes_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    course: Mapped[str] = mapped_column(String(200))
+    passed_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    """the last day on which the record counts"""
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_by_account: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -380,6 +380,7 @@ def adjudication(
             separation_of_duties=ctx.settings.governance.separation_of_duties,
             note=body.note or "",
             amendment_reason=body.amendment_reason or "",
+            competence_required=ctx.settings.governance.require_competence,
         )
     except StaleVersionError as exc:
         db.rollback()

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import Field, SecretStr
 
 from openlfr.api.schemas.base import Input, Output
+from openlfr.auth.competence import Competence
 from openlfr.auth.roles import Role
 
 
@@ -26,3 +27,29 @@ class UserPublic(Output):
     disabled: bool
     created_at: datetime
     updated_at: datetime
+
+
+class CompetenceCreate(Input):
+    competence: Competence = Field(description="operator: reviews alerts; supervisor: authorises deployments")
+    course: str = Field(min_length=1, max_length=200, description="the course passed")
+    passed_on: date = Field(description="the day it was passed (not in the future)")
+    expires_on: date = Field(description="the last day it counts (after passed_on)")
+
+
+class CompetencePublic(Output):
+    id: str
+    competence: Competence
+    revision: int = Field(description="1, 2, …: each record supersedes the one before (kept, never changed)")
+    course: str
+    passed_on: date
+    expires_on: date
+    recorded_by: str
+    recorded_at: datetime
+    supersedes: str | None
+    superseded: bool
+    current: bool = Field(description="the newest record of its competence, and it counts today")
+
+
+class CompetenceList(Output):
+    username: str
+    records: list[CompetencePublic]
