@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from openlfr.alerts.state import FUSIONS, FaceSample, Fusion, TrackEvidence, quality_rank
+from openlfr.alerts.rules import FUSIONS, Fusion
+from openlfr.alerts.state import FaceSample, TrackEvidence, quality_rank
 from openlfr.config.models import Settings
 from openlfr.embed.align import align_faces
 from openlfr.engine import FaceEngine

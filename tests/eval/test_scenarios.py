@@ -177,7 +177,7 @@ def test_the_configured_fusion_rule_makes_the_fused_probe(fake_engine: FaceEngin
 def test_the_cli_offers_every_fusion_rule() -> None:
     import argparse
 
-    from openlfr.alerts.state import FUSIONS
+    from openlfr.alerts.rules import FUSIONS
     from openlfr.commands.eval import register
 
     parser = argparse.ArgumentParser()

@@ -12,6 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
+
+Fusion = Literal["quality", "mean", "best"]
+"""How a track's kept faces make its probe (docs/EVALUATION.md measures them): ``quality``, the mean weighted by
+``quality_rank``; ``mean``, unweighted; ``best``, the best-ranked face alone."""
+FUSIONS: tuple[Fusion, ...] = ("quality", "mean", "best")
 
 
 class Outcome(StrEnum):

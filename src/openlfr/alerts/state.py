@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
-from openlfr.alerts.rules import Candidate
+from openlfr.alerts.rules import Candidate, Fusion
 from openlfr.match.index import SearchHit
 from openlfr.quality.metrics import FaceQuality, estimate_pose
 from openlfr.types import FloatArray, ImageBGR, l2_normalise
@@ -48,12 +47,6 @@ def _geometry_rank(detector_score: float, inter_ocular_px: float, yaw_deg: float
     frontal = 1.0 - 0.5 * min(abs(yaw_deg) / 90.0, 1.0)
     level = 1.0 - 0.5 * min(abs(pitch_deg) / 60.0, 1.0)
     return float(detector_score * size * frontal * level)
-
-
-Fusion = Literal["quality", "mean", "best"]
-"""How a track's kept faces make its probe (docs/EVALUATION.md measures them): ``quality``, the mean weighted by
-``quality_rank``; ``mean``, unweighted; ``best``, the best-ranked face alone."""
-FUSIONS: tuple[Fusion, ...] = ("quality", "mean", "best")
 
 
 @dataclass(slots=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from openlfr.alerts.rules import DecisionPolicy
-from openlfr.alerts.state import Fusion
+from openlfr.alerts.rules import DecisionPolicy, Fusion
 from openlfr.config.quality import QualityThresholds
 from openlfr.track.tracker import TrackerConfig
 
