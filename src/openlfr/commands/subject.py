@@ -137,6 +137,7 @@ def _enrol_files(
                 "detail": result.detail,
                 "duplicate_of": result.duplicate_of,
                 "duplicate_score": result.duplicate_score,
+                "warning": result.warning.as_dict() if result.warning else None,
             }
         )
     return results
@@ -166,6 +167,8 @@ def _finish(args: argparse.Namespace, store: Any, results: list[dict[str, Any]],
         for result in results:
             note = f" ({result['code']}: {result['detail']})" if result["code"] else ""
             print(f"{result['image']}: {result['outcome']}{note}")
+            if result["warning"]:
+                print(f"  WARNING {result['warning']['code']}: {result['warning']['detail']}")
     failed = [r for r in results if r["outcome"] not in ("enrolled", "already_enrolled")]
     if failed:
         raise EnrolmentRefusedError(f"{len(failed)} of {len(results)} image(s) not enrolled (see above)")
