@@ -101,7 +101,6 @@ export async function loadUsers() {
     await api("POST", "/api/users", { username: f.username.value, password: f.password.value, role: f.role.value });
     flash(`Account ${f.username.value} created.`);
     await loadUsers();
-    $("#view-users h2").focus();
   });
   view.replaceChildren(el("h1", { text: "Users and roles" }),
     el("p", { class: "hint", text: `You manage accounts of these roles: ${roles.map(words).join(", ")}.` }),
