@@ -5,6 +5,7 @@ warned about. In the domain, over the API and in the CLI."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -125,3 +126,23 @@ def check_api(api: Api) -> None:
     with api.db.session() as session:
         actors = [e.actor for e in iter_entries(session) if e.action == "subject.image.mismatch"]
     assert actors == ["user:sue"]
+
+
+def test_a_bulk_import_lists_the_images_that_may_show_someone_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in" / "KIT-1"
+    folder.mkdir(parents=True)
+    # Read in name order: Kit twice, then Rose filed under Kit.
+    for name, source in (("a.jpeg", kit("john1.jpeg")), ("b.jpeg", kit("john2.jpeg")), ("c.jpg", rose("img1.jpg"))):
+        shutil.copyfile(source, folder / name)
+    config = tmp_path / "lfr.yaml"
+    config.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "var"), "cache_dir": str(tmp_path / "cache")}))
+    meta = ("--category", "witness", "--reason", "test", "--image-source", "custody_image")
+    result = run_cli(capsys, "--config", config, "watchlist", "import", "wl", tmp_path / "in", *meta, "--json")
+    assert result.code == 0 and result.json()["enrolled"] == 3
+    warnings = result.json()["warnings"]
+    assert [(w["source"].rsplit("/", 1)[-1], w["subject_ref"], w["code"]) for w in warnings] == [
+        ("c.jpg", "KIT-1", "subject_images_differ")
+    ]
+    assert "does not match the subject's 2 other image(s)" in warnings[0]["detail"]

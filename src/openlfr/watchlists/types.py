@@ -223,6 +223,8 @@ class ImportSummary:
     rejects_file: str | None = None
     import_id: str = ""
     """links the audit entries of one import: its start, each enrolment, its end"""
+    mismatched: tuple[Reject, ...] = ()
+    """images enrolled with a warning: their face matches none of their subject's other images"""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -234,6 +236,10 @@ class ImportSummary:
             "rejected": dict(sorted(self.rejected.items())),
             "duplicates": self.duplicates,
             "rejects_file": self.rejects_file,
+            "warnings": [
+                {"source": w.source, "subject_ref": w.subject_ref, "code": w.code, "detail": w.detail}
+                for w in self.mismatched
+            ],
         }
 
 
