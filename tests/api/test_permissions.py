@@ -66,6 +66,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/deployments/{deployment_id}/end"): {"supervisor", "operator"},
     ("POST", "/api/deployments/{deployment_id}/cancel"): {"supervisor", "operator"},
     ("GET", "/api/deployments/{deployment_id}/record"): STAFF,
+    ("GET", "/api/reports/transparency"): STAFF,
     ("GET", "/api/deployments/{deployment_id}/review"): STAFF,
     ("GET", "/api/deployments/{deployment_id}/composition"): STAFF,
     ("POST", "/api/deployments/{deployment_id}/sign-off"): {"supervisor"},

@@ -123,6 +123,13 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
         ("token:auditor-desk", "report.deployment"),
         ("token:auditor-desk", "report.deployment"),
     ]
+    period = {"from": (now - timedelta(days=1)).date().isoformat(), "to": (now + timedelta(days=1)).date().isoformat()}
+    report = client.get("/api/reports/transparency", params={**period, "format": "json"}, headers=aud)
+    assert report.status_code == 200 and [r["name"] for r in report.json()["deployments"]] == ["Station forecourt"]
+    backwards = client.get(
+        "/api/reports/transparency", params={"from": period["to"], "to": period["from"]}, headers=aud
+    )
+    assert backwards.status_code == 422 and backwards.json()["error"]["code"] == "period_invalid"
     verified = client.get("/api/audit/verify", headers=aud).json()
     assert verified["ok"] and verified["entries"] >= 6
     anchor = client.get("/api/audit/anchor", headers=aud).json()

@@ -249,6 +249,10 @@ def test_a_deployment_from_plan_to_sign_off(
     assert csv.startswith("deployment_id,name,status")
     public = [link for link in links if link.startswith("/public/deployments/") and "/" not in link[20:]]
     assert public and sue.evaluate("(u) => fetch(u).then(r => r.status)", public[0]) == 200
+    # The transparency report of the period it ran in (dates in the page's form; today is inside the default).
+    report = sue.locator("#transparency a", has_text="Download CSV").get_attribute("href")
+    rows = sue.evaluate("(u) => fetch(u).then(r => r.text())", report).splitlines()
+    assert len(rows) == 2 and "Station forecourt" in rows[1]
     with console.api.db.session() as session:
         deployment = session.query(Deployment).one()
         entries = iter_entries(session, target_id=deployment.id)

@@ -160,6 +160,7 @@ export async function loadDeployments() {
     table("Deployments, newest first", ["Name", "Status", "Location", "Planned start", "Planned end", "Subjects"], rows),
     el("div", { id: "deployment-detail" })];
   if (can("deployments:manage")) children.push(await planForm());
+  children.push(transparencyCard());
   view.replaceChildren(...children);
   if (deployments.open) await showDeployment(deployments.open);
 }
@@ -337,6 +338,29 @@ function reportLinks(d) {
   }
   return el("section", { class: "card reports", "aria-label": "Reports" }, el("h3", { text: "Reports" }), el("ul", {}, ...items),
     d.published ? null : el("p", { class: "hint", text: "Signs, leaflet and the public record appear once it is authorised." }));
+}
+
+/** The transparency report of a period: links to view (HTML) and download (CSV, JSON), for the dates chosen. */
+function transparencyCard() {
+  const today = new Date();
+  const iso = (/** @type {Date} */ d) => d.toISOString().slice(0, 10);
+  const from = el("input", { name: "from", type: "date", required: true, value: iso(new Date(today.getTime() - 30 * 86400_000)) });
+  const to = el("input", { name: "to", type: "date", required: true, value: iso(new Date(today.getTime() + 86400_000)) });
+  const links = el("ul", { class: "transparency-links" });
+  const update = () => {
+    const query = `from=${encodeURIComponent(from.value)}&to=${encodeURIComponent(to.value)}`;
+    const link = (/** @type {string} */ fmt, /** @type {string} */ text, download = false) => el("li", {},
+      el("a", { href: `/api/reports/transparency?${query}&format=${fmt}`, text, target: download ? undefined : "_blank",
+        rel: "noopener", download: download ? `transparency-${from.value}-${to.value}.${fmt}` : undefined }));
+    links.replaceChildren(link("html", "View (printable page)"), link("csv", "Download CSV", true), link("json", "Download JSON", true));
+  };
+  from.addEventListener("change", update);
+  to.addEventListener("change", update);
+  update();
+  return el("section", { class: "card reports", id: "transparency", "aria-label": "Transparency report" },
+    el("h2", { text: "Transparency report" }),
+    el("p", { class: "hint", text: "Every deployment started in the period, with the published figures." }),
+    el("div", { class: "filters" }, field("From", from), field("To (not included)", to)), links);
 }
 
 // ---- retention holds -----------------------------------------------------------------------------------
