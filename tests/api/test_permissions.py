@@ -73,6 +73,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/deployments/{deployment_id}/end"): {"supervisor", "operator"},
     ("POST", "/api/deployments/{deployment_id}/cancel"): {"supervisor", "operator"},
     ("GET", "/api/deployments/{deployment_id}/record"): STAFF,
+    ("GET", "/api/reports/transparency"): STAFF,
     ("GET", "/api/deployments/{deployment_id}/review"): STAFF,
     ("GET", "/api/deployments/{deployment_id}/composition"): STAFF,
     ("POST", "/api/deployments/{deployment_id}/sign-off"): {"supervisor"},
@@ -225,3 +226,24 @@ def test_separation_of_duties_is_on_by_default() -> None:
     from openlfr.config.governance import GovernanceConfig
 
     assert GovernanceConfig().separation_of_duties is True
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_session_offers_exactly_the_roles_the_server_accepts(api: Api, role: Role) -> None:
+    """The console takes the roles it offers from the session; each offered role is accepted, the others refused."""
+    client, csrf = api.session_client(f"who-{role}", role)
+    session = client.get("/api/auth/session").json()
+    for index, other in enumerate(Role):
+        made = client.post(
+            "/api/users", json={"username": f"new{index}", "password": "a long password 1", "role": other}, headers=csrf
+        )
+        assert (made.status_code == 201) == (other in session["account_roles"]), (other, made.json())
+        minted = client.post("/api/tokens", json={"name": f"tok{index}", "role": other}, headers=csrf)
+        assert (minted.status_code == 201) == (other in session["token_roles"]), (other, minted.json())
+    assert bool(session["account_roles"]) == ("users:manage" in session["permissions"])
+
+
+def test_a_token_is_offered_no_roles_to_grant(api: Api) -> None:
+    secret = api.token("admin")
+    seen = api.client().get("/api/auth/session", headers={"Authorization": f"Bearer {secret}"}).json()
+    assert seen["kind"] == "token" and seen["account_roles"] == [] and seen["token_roles"] == []

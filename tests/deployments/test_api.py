@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,11 @@ def api(tmp_path: Path) -> Iterator[Api]:
 
 def _headers(api: Api, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api.token(role, name=f'{role}-desk')}"}
+
+
+def steps(deployment: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the console may offer next (the step and the permission it needs), as the server says."""
+    return [(s["step"], s["permission"]) for s in deployment["next_steps"]]
 
 
 def test_deployment_lifecycle_over_http(api: Api) -> None:
@@ -62,6 +68,11 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     )
     assert deployment["created_by_account"] == "owner-supervisor"  # the person who minted the token
     url = f"/api/deployments/{deployment['id']}"
+    assert steps(deployment) == [
+        ("authorise", "deployments:authorise"),
+        ("signage", "deployments:manage"),
+        ("cancel", "deployments:manage"),
+    ]
     assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "deployment_state"
     renamed = client.patch(url, json={"camera_ids": ["cam-404"]}, headers=op)
     assert renamed.status_code == 400 and renamed.json()["error"]["code"] == "camera_unknown"
@@ -83,13 +94,20 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     authorised = person.post(f"{url}/authorise", json=body, headers=person_csrf).json()
     assert authorised["status"] == "authorised" and authorised["authorisation"]["by"] == "insp"
     assert authorised["composition"]["subjects"] == 3
+    assert [s for s, _ in steps(authorised)] == ["signage", "start", "cancel"]
+    assert authorised["published"] and not deployment["published"]
     assert client.post(f"{url}/start", headers=op).json()["error"]["code"] == "signage_not_placed"
     placed = client.post(f"{url}/signage", json={"location": "forecourt, both entrances"}, headers=op)
     assert placed.status_code == 201, placed.text
-    assert client.post(f"{url}/start", headers=op).json()["status"] == "live"
+    live = client.post(f"{url}/start", headers=op).json()
+    assert live["status"] == "live" and [s for s, _ in steps(live)] == ["signage", "end"]
     assert client.patch(url, json={"name": "x"}, headers=op).status_code == 409
     ended = client.post(f"{url}/end", json={"reason": "done"}, headers=op).json()
     assert (ended["status"], ended["templates_destroyed"]) == ("ended", 3)
+    assert steps(ended) == [("sign_off", "deployments:authorise")]
+    signed = person.post(f"{url}/sign-off", json={"notes": "reviewed"}, headers=person_csrf)
+    assert signed.status_code == 200, signed.text
+    assert steps(client.get(url, headers=aud).json()) == []
     page = client.get(f"{url}/record?format=html", headers=aud)
     assert page.status_code == 200 and "Live facial recognition deployment record" in page.text
     csv = client.get(f"{url}/record?format=csv", headers=aud).text
@@ -101,9 +119,17 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
         ("token:operator-desk", "deployment.signage_placed"),
         ("token:operator-desk", "deployment.start"),
         ("token:operator-desk", "deployment.end"),
+        ("user:insp", "deployment.sign_off"),
         ("token:auditor-desk", "report.deployment"),
         ("token:auditor-desk", "report.deployment"),
     ]
+    period = {"from": (now - timedelta(days=1)).date().isoformat(), "to": (now + timedelta(days=1)).date().isoformat()}
+    report = client.get("/api/reports/transparency", params={**period, "format": "json"}, headers=aud)
+    assert report.status_code == 200 and [r["name"] for r in report.json()["deployments"]] == ["Station forecourt"]
+    backwards = client.get(
+        "/api/reports/transparency", params={"from": period["to"], "to": period["from"]}, headers=aud
+    )
+    assert backwards.status_code == 422 and backwards.json()["error"]["code"] == "period_invalid"
     verified = client.get("/api/audit/verify", headers=aud).json()
     assert verified["ok"] and verified["entries"] >= 6
     anchor = client.get("/api/audit/anchor", headers=aud).json()

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from openlfr.alerts.encounters import DEFAULT_GAP_S
 from openlfr.alerts.event import AlertEvent
 from openlfr.alerts.store import SubjectGoneError
 from openlfr.alerts.vocabulary import AlertStatus
@@ -34,6 +35,7 @@ from openlfr.store.db import Database
 from openlfr.store.errors import StorageError
 from openlfr.store.media import MediaStore
 from openlfr.store.models import Subject
+from openlfr.utc import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ class DbAlertStore:
                         row = AlertRecord(
                             id=event.alert_id,
                             seq=seq,
+                            encounter_key=self._encounter_key(session, event),
                             deployment_id=self.deployment_id,
                             mode=event.mode,
                             source=event.source,
@@ -130,6 +133,26 @@ class DbAlertStore:
                     log.debug("alert seq %s taken by another writer (attempt %d)", seq, attempt + 1)
                     time.sleep(random.uniform(0.001, 0.02) * (attempt + 1))
             raise StorageError(f"could not allocate a sequence number for alert {event.alert_id}")
+
+    def _encounter_key(self, session: Session, event: AlertEvent) -> str:
+        """The key of the encounter this alert continues (the latest alert of its subject on its camera in its
+        deployment, if within the gap), else its own id: it starts one. Read inside the insert's transaction,
+        under the write lock, so two alerts of one encounter cannot both start it."""
+        deployment = (
+            AlertRecord.deployment_id.is_(None)
+            if self.deployment_id is None
+            else AlertRecord.deployment_id == self.deployment_id
+        )
+        previous = session.execute(
+            select(AlertRecord.id, AlertRecord.encounter_key, AlertRecord.decided_at)
+            .where(AlertRecord.subject_id == event.subject_id, AlertRecord.source == event.source, deployment)
+            .order_by(AlertRecord.seq.desc())
+            .limit(1)
+        ).first()
+        if previous is None:
+            return event.alert_id
+        gap = abs((_from_epoch(event.decided_at) - as_utc(previous.decided_at)).total_seconds())
+        return (previous.encounter_key or previous.id) if gap <= DEFAULT_GAP_S else event.alert_id
 
     @staticmethod
     def _locked_subject(session: Session, subject_id: str) -> bool:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 
-from openlfr.auth.permissions import HUMAN_ONLY, POLICY, Permission, allows
+from openlfr.auth.permissions import GRANTS, HUMAN_ONLY, POLICY, Permission, allows, within
 from openlfr.auth.roles import Role
 
 __all__ = [
@@ -23,12 +23,24 @@ __all__ = [
     "MatrixRow",
     "Permission",
     "RouteEntry",
+    "account_roles_of",
     "allows",
     "app_routes",
     "matrix_markdown",
     "permission_matrix",
     "route_permission",
+    "token_roles_of",
 ]
+
+
+def account_roles_of(role: Role) -> list[Role]:
+    """The roles ``role`` may give an account, in the enum's order (empty without ``users:manage``)."""
+    return [r for r in Role if r in GRANTS[role]] if allows(Permission.USERS_MANAGE, role) else []
+
+
+def token_roles_of(role: Role) -> list[Role]:
+    """The roles ``role`` may mint an API token for: within its own powers (empty without ``tokens:manage``)."""
+    return [r for r in Role if within(r, role)] if allows(Permission.TOKENS_MANAGE, role) else []
 
 
 def held_by(role: Role) -> list[Permission]:

@@ -4,10 +4,10 @@ Every run wipes that folder (only one this command made: it carries a marker fil
 domain functions as the ``lfr`` commands and each step done by a real account (the principal the rules check
 and the audit chain names):
 
-- accounts with fresh random passwords: ``demo-admin`` and ``demo-supervisor``, the first of their roles in the
-  empty database (bootstrap, as ``lfr user create`` does on a new system), and ``demo-operator``,
-  created by ``demo-supervisor`` (supervisors manage operator accounts). The operator's and admin's passwords
-  are printed once, on stdout, when the server is up; the supervisor's is never shown;
+- an account for every role, each with a fresh random password: ``demo-admin`` and ``demo-supervisor``, the
+  first of their roles in the empty database (bootstrap, as ``lfr user create`` does on a new system),
+  ``demo-operator``, created by ``demo-supervisor``, and ``demo-auditor``, created by ``demo-admin`` (each side
+  manages its own accounts). Every password is printed once, on stdout, when the server is up;
 - current competence records (``governance.require_competence`` holds as in production): demo-supervisor
   records demo-operator's; a training lead, ``demo-trainer`` (a supervisor, disabled afterwards), records
   demo-supervisor's, since nobody records their own;

@@ -152,15 +152,18 @@ def _finish(args: argparse.Namespace, store: Any, enrolled: list[tuple[Path, Enr
             "detail": result.detail,
             "duplicate_of": result.duplicate_of,
             "duplicate_score": result.duplicate_score,
+            "warning": result.warning.as_dict() if result.warning else None,
         }
         for path, result in enrolled
     ]
     if args.json:
         print_json({"subject": view, "images": results})
     else:
-        for result in results:
-            note = f" ({result['code']}: {result['detail']})" if result["code"] else ""
-            print(f"{result['image']}: {result['outcome']}{note}")
+        for path, result in enrolled:
+            note = f" ({result.code}: {result.detail})" if result.code else ""
+            print(f"{path}: {result.outcome}{note}")
+            if result.warning is not None:
+                print(f"  WARNING {result.warning.code}: {result.warning.detail}")
     failed = [r for r in results if r["outcome"] not in ("enrolled", "already_enrolled")]
     if failed:
         raise EnrolmentRefusedError(f"{len(failed)} of {len(results)} image(s) not enrolled (see above)")

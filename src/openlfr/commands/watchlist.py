@@ -204,6 +204,8 @@ def run_import(args: argparse.Namespace) -> int:
     )
     for code, count in sorted(summary.rejected.items()):
         print(f"  rejected {code}: {count}")
+    for warned in summary.mismatched:
+        print(f"  WARNING {warned.code}: {warned.source} ({warned.subject_ref}): {warned.detail}")
     print(f"rejects report: {rejects_path}")
     return 0
 

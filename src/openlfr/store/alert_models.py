@@ -6,7 +6,10 @@ delete the alert history (erasure may null ``subject_id``), and the deployment t
 
 ``seq`` is a strictly increasing number allocated inside the insert transaction: the live stream uses it
 as the Server-Sent Events id, so a reconnecting console asks for everything after the last one it saw.
-``version`` is the optimistic lock of adjudication: an update names the version it read and fails when
+``encounter_key`` is set when the alert is stored: the id of the first alert of its encounter (the same
+subject on the same camera in the same deployment, each alert within five minutes of the previous; see
+``openlfr.alerts.encounters``), so the queue groups alerts with one indexed GROUP BY instead of reading every
+alert. ``version`` is the optimistic lock of adjudication: an update names the version it read and fails when
 someone else changed the row in between.
 
 The alert row holds the *current* adjudication and engagement outcome; ``alert_change`` keeps every change
@@ -36,6 +39,7 @@ class AlertRecord(Base):
     source: Mapped[str] = mapped_column(String(200), index=True)
     track_id: Mapped[int] = mapped_column(Integer)
     subject_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    encounter_key: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     score: Mapped[float] = mapped_column(Float)
     second_score: Mapped[float | None] = mapped_column(Float, default=None)
     threshold: Mapped[float] = mapped_column(Float)

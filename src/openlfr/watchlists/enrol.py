@@ -1,5 +1,9 @@
 """Enrolment of one reference image: digest check → decode → strict quality gate → duplicate-identity
-check → media + database, in that order, so nothing of a rejected image is ever written anywhere."""
+check → media + database, in that order, so nothing of a rejected image is ever written anywhere.
+
+An image enrolled for a subject that already has images is compared with them: when its face matches none
+of them at the model's calibrated threshold, it is enrolled with a warning (``ImageMismatch``) that says so,
+and the warning is audited with the image, in the same transaction."""
 
 from __future__ import annotations
 
@@ -19,13 +23,14 @@ from openlfr.auth.principal import Principal
 from openlfr.engine import FaceEngine
 from openlfr.errors import ImageDecodeError
 from openlfr.imaging.decode import decode_image
+from openlfr.pipeline.thresholds import calibrated_for
 from openlfr.store import media_refs
 from openlfr.store.context import Store
 from openlfr.store.media import sha256_hex
 from openlfr.store.models import ReferenceImage, Subject, Template, Watchlist
 from openlfr.types import Embedding, FloatArray, ModelContract
 from openlfr.watchlists.subjects import add_member, create_subject, find_subject, validate_info
-from openlfr.watchlists.types import EnrolResult, Outcome, RejectCode, SubjectInfo
+from openlfr.watchlists.types import EnrolResult, ImageMismatch, Outcome, RejectCode, SubjectInfo
 
 
 def template_digest(contract: ModelContract, vector: FloatArray) -> str:
@@ -126,11 +131,28 @@ class EnrolRequest:
     on_stored: OnStored | None = None
 
 
+def calibrated_threshold(contract: ModelContract) -> float | None:
+    """The model's calibrated 1:1 threshold (``openlfr.pipeline.thresholds``); None for an uncalibrated one."""
+    found = calibrated_for(contract.model, contract.weights_sha256, contract.preprocessing)
+    return found.threshold if found is not None else None
+
+
 class Enroller:
-    def __init__(self, store: Store, engine: FaceEngine, duplicate_threshold: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        engine: FaceEngine,
+        duplicate_threshold: float,
+        consistency_threshold: float | None = None,
+    ) -> None:
+        """``consistency_threshold``: below it, a subject's new image does not match its others (default: the
+        engine model's calibrated threshold; a model without one gets no such check)."""
         self.store = store
         self.engine = engine
         self.duplicate_threshold = duplicate_threshold
+        self.consistency_threshold = (
+            consistency_threshold if consistency_threshold is not None else calibrated_threshold(engine.contract)
+        )
         self._gallery: Gallery | None = None
 
     def gallery(self) -> Gallery:
@@ -163,13 +185,43 @@ class Enroller:
         duplicate = match if match is not None and match[1] >= self.duplicate_threshold else None
         if duplicate is not None and not request.force:
             return self._duplicate_result(duplicate, digest)
-        self._store(request, digest, analysis.verdict.as_dict(), face.quality.as_dict(), face.embedding, duplicate)
+        mismatch = self._mismatch(subject_id, face.embedding)
+        self._store(
+            request, digest, analysis.verdict.as_dict(), face.quality.as_dict(), face.embedding, duplicate, mismatch
+        )
         return EnrolResult(
             Outcome.ENROLLED,
             digest=digest,
             duplicate_of=duplicate[0] if duplicate else None,
             duplicate_score=duplicate[1] if duplicate else None,
+            warning=mismatch,
         )
+
+    def _mismatch(self, subject_id: str | None, embedding: Embedding) -> ImageMismatch | None:
+        """A warning when the face matches none of the subject's other templates (same model contract)."""
+        threshold = self.consistency_threshold
+        if subject_id is None or threshold is None:
+            return None
+        contract = embedding.contract
+        with self.store.db.session() as session:
+            rows = session.execute(
+                select(Template.vector, ReferenceImage.source_name)
+                .join(ReferenceImage, ReferenceImage.id == Template.image_id)
+                .where(
+                    Template.subject_id == subject_id,
+                    Template.model == contract.model,
+                    Template.weights_sha256 == contract.weights_sha256,
+                    Template.dimension == contract.dimension,
+                    Template.preprocessing == contract.preprocessing,
+                )
+            ).all()
+        if not rows:
+            return None
+        scores = np.stack([vector_from(data) for data, _ in rows]) @ embedding.vector
+        best = int(np.argmax(scores))
+        if float(scores[best]) >= threshold:
+            return None
+        return ImageMismatch(float(scores[best]), threshold, len(rows), rows[best][1])
 
     def _check_known(self, session: Session, request: EnrolRequest, digest: str) -> EnrolResult | None:
         """Already enrolled (for this subject: fine, idempotent) or enrolled for someone else (rejected)."""
@@ -225,6 +277,22 @@ class Enroller:
         )
 
     @staticmethod
+    def _audit_mismatch(
+        session: Session, request: EnrolRequest, subject_id: str, image_id: str, mismatch: ImageMismatch
+    ) -> None:
+        """The warning goes on the record with the image, naming who enrolled it."""
+        if request.by is None:
+            raise PermissionDeniedError("an image that does not match its subject's others needs who enrols it")
+        append_audit(
+            session,
+            actor=request.by.actor,
+            action="subject.image.mismatch",
+            target_type="subject",
+            target_id=subject_id,
+            details={"image_id": image_id, **{k: v for k, v in mismatch.as_dict().items() if k != "detail"}},
+        )
+
+    @staticmethod
     def _ensure_member(session: Session, subject: Subject, request: EnrolRequest) -> None:
         if request.watchlist_id is not None:
             watchlist = session.get(Watchlist, request.watchlist_id)
@@ -241,6 +309,7 @@ class Enroller:
         quality: dict[str, float | bool],
         embedding: Embedding,
         duplicate: tuple[str, float] | None,
+        mismatch: ImageMismatch | None = None,
     ) -> None:
         # Media first, then the rows: a crash in between leaves an unreferenced file that the next run of the
         # same import re-uses (same address); the reverse would leave rows pointing at nothing.
@@ -281,6 +350,8 @@ class Enroller:
                     )
                 )
                 subject_id = subject.id
+                if mismatch is not None:
+                    self._audit_mismatch(session, request, subject.id, image.id, mismatch)
                 if request.on_stored is not None:
                     request.on_stored(session, StoredImage(subject.id, image.id, new_subject))
         except BaseException:
@@ -307,5 +378,6 @@ def record_enrolment(
         details={
             "outcomes": dict(Counter(str(r.outcome) for r in results)),
             "codes": dict(Counter(str(r.code) for r in results if r.code)),
+            "mismatch_warnings": sum(1 for r in results if r.warning is not None),
         },
     )

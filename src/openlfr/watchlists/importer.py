@@ -112,9 +112,12 @@ class Importer:
         rejected: Counter[str] = Counter(r.code for r in manifest.problems)
         rejects = list(manifest.problems)
         duplicates = 0
+        mismatched: list[Reject] = []
         for item in progress(manifest.items):
             result = self._one(item, infos[item.subject_ref], watchlist_id)
             counts[result.outcome] += 1
+            if result.warning is not None:
+                mismatched.append(Reject(item.source, item.subject_ref, result.warning.code, result.warning.detail))
             duplicates += result.duplicate_of is not None
             if result.outcome in (Outcome.REJECTED, Outcome.DUPLICATE):
                 code = result.code or RejectCode.INTERNAL_ERROR
@@ -130,6 +133,7 @@ class Importer:
             duplicates=duplicates,
             rejects=tuple(rejects),
             import_id=self.import_id,
+            mismatched=tuple(mismatched),
         )
         self._audit_finish(summary)
         return summary

@@ -155,8 +155,42 @@ class SubjectView:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageMismatch:
+    """A warning on an enrolled image: its face does not match the subject's other images (the best score
+    against them is below the model's calibrated threshold), so it may show someone else. Scores and names
+    of the images only: never a template."""
+
+    best_score: float
+    threshold: float
+    compared: int
+    """how many of the subject's other templates (same model) it was compared with"""
+    closest_image: str
+    """the source name of the other image it is most like"""
+    code: str = "subject_images_differ"
+
+    @property
+    def detail(self) -> str:
+        return (
+            f"the face in this image does not match the subject's {self.compared} other image(s): the best score, "
+            f"{self.best_score:.3f} (with {self.closest_image!r}), is below the model's calibrated threshold "
+            f"{self.threshold:.3f}; check that every image of the subject shows the same person"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "best_score": round(self.best_score, 4),
+            "threshold": self.threshold,
+            "compared": self.compared,
+            "closest_image": self.closest_image,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class EnrolResult:
-    """What happened to one image. ``code`` is a quality Reason or RejectCode value when not enrolled."""
+    """What happened to one image. ``code`` is a quality Reason or RejectCode value when not enrolled;
+    ``warning`` says what to check about an enrolled one."""
 
     outcome: Outcome
     code: str | None = None
@@ -164,6 +198,7 @@ class EnrolResult:
     digest: str | None = None
     duplicate_of: str | None = None
     duplicate_score: float | None = None
+    warning: ImageMismatch | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +223,8 @@ class ImportSummary:
     rejects_file: str | None = None
     import_id: str = ""
     """links the audit entries of one import: its start, each enrolment, its end"""
+    mismatched: tuple[Reject, ...] = ()
+    """images enrolled with a warning: their face matches none of their subject's other images"""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -199,6 +236,10 @@ class ImportSummary:
             "rejected": dict(sorted(self.rejected.items())),
             "duplicates": self.duplicates,
             "rejects_file": self.rejects_file,
+            "warnings": [
+                {"source": w.source, "subject_ref": w.subject_ref, "code": w.code, "detail": w.detail}
+                for w in self.mismatched
+            ],
         }
 
 

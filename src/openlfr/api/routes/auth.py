@@ -17,7 +17,7 @@ from openlfr.api.deps import (
     require,
 )
 from openlfr.api.errors import InvalidCredentialsError, RateLimitedError
-from openlfr.api.permissions import Permission, held_by
+from openlfr.api.permissions import Permission, account_roles_of, held_by, token_roles_of
 from openlfr.api.schemas.auth import LoginRequest, SessionPublic
 from openlfr.auth.errors import InvalidLoginError, LoginRefusedError
 from openlfr.auth.login import LoginRequest as Attempt
@@ -77,6 +77,8 @@ def login(body: LoginRequest, request: Request, response: Response, db: SessionD
         expires_at=issued.record.expires_at,
         csrf_token=csrf,
         permissions=held_by(Role(user.role)),
+        account_roles=account_roles_of(Role(user.role)),
+        token_roles=token_roles_of(Role(user.role)),
     )
 
 
@@ -104,4 +106,7 @@ def current_session(principal: CurrentUser, ctx: ContextDep) -> SessionPublic:
         expires_at=principal.expires_at,
         csrf_token=csrf,
         permissions=held_by(principal.role),
+        # Accounts and tokens are made by people in person (HUMAN_ONLY): a token is offered neither.
+        account_roles=account_roles_of(principal.role) if principal.kind == "user" else [],
+        token_roles=token_roles_of(principal.role) if principal.kind == "user" else [],
     )

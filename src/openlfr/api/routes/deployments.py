@@ -33,7 +33,10 @@ from openlfr.audit.anchor import make_anchor
 from openlfr.deployments import service
 from openlfr.deployments.calibrations import calibration_dict, list_calibrations, save_calibration
 from openlfr.deployments.figures import get_counts
+from openlfr.deployments.signoff import get_sign_off
+from openlfr.deployments.steps import next_steps
 from openlfr.deployments.types import DeploymentChanges, DeploymentPlan, ThresholdReasons
+from openlfr.reports.public_feed import is_published
 from openlfr.retention.purge import MediaDeletionError, held_alerts, lift_hold, place_hold, purge_alerts
 from openlfr.store.alert_models import AlertRecord
 
@@ -53,7 +56,14 @@ authorise_permission = require(Permission.DEPLOYMENTS_AUTHORISE)
 
 
 def _public(db: SessionDep, deployment: Any) -> DeploymentPublic:
-    return DeploymentPublic.model_validate(service.deployment_dict(deployment, get_counts(db, deployment.id)))
+    steps = next_steps(deployment, signed_off=get_sign_off(db, deployment.id) is not None)
+    return DeploymentPublic.model_validate(
+        {
+            **service.deployment_dict(deployment, get_counts(db, deployment.id)),
+            "published": is_published(deployment),
+            "next_steps": [{"step": s.step.value, "permission": s.permission.value} for s in steps],
+        }
+    )
 
 
 def _committed(db: SessionDep, deployment: Any) -> DeploymentPublic:

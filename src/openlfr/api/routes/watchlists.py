@@ -19,6 +19,7 @@ from openlfr.api.schemas.watchlists import (
     ErasurePublic,
     ErasureRequest,
     ExclusionPublic,
+    ImageMismatchPublic,
     ImagePublic,
     MemberPublic,
     SnapshotCreated,
@@ -208,7 +209,8 @@ def upload_image(
     key is configured); a rejected image is not kept anywhere."""
     subject = get_subject(db, subject_id)
     db.rollback()  # the enroller works in its own transactions
-    result = _enroller(ctx).enrol(EnrolRequest(subject.external_ref, upload.data, upload.name, force=force))
+    request = EnrolRequest(subject.external_ref, upload.data, upload.name, force=force, by=principal)
+    result = _enroller(ctx).enrol(request)
     image = None
     if result.outcome in (Outcome.ENROLLED, Outcome.ALREADY_ENROLLED) and result.digest is not None:
         view = subject_view(db, get_subject(db, subject.id))
@@ -223,6 +225,7 @@ def upload_image(
         digest=result.digest,
         duplicate_of=result.duplicate_of,
         duplicate_score=result.duplicate_score,
+        warning=ImageMismatchPublic.model_validate(result.warning.as_dict()) if result.warning else None,
         image=None
         if image is None
         else ImagePublic(

@@ -28,3 +28,10 @@ class SessionPublic(Output):
     permissions: list[Permission] = Field(
         description="what this caller may do (the console shows only what these allow; the server checks every call)"
     )
+    account_roles: list[Role] = Field(
+        default_factory=list,
+        description="the roles this caller may give an account (create, change role, disable); empty: none",
+    )
+    token_roles: list[Role] = Field(
+        default_factory=list, description="the roles this caller may mint an API token for; empty: none"
+    )

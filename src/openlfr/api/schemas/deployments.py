@@ -82,6 +82,11 @@ class DeploymentCountsPublic(Output):
     faces_seen: int = Field(description="distinct faces that passed the cameras (tracks): the published figure")
 
 
+class NextStepPublic(Output):
+    step: str = Field(description="authorise, signage, start, end, cancel or sign_off")
+    permission: str = Field(description="the permission the step needs (the console offers it to those who hold it)")
+
+
 class DeploymentPublic(Output):
     id: str
     name: str
@@ -122,6 +127,12 @@ class DeploymentPublic(Output):
         description="the watchlist composition the authorising supervisor was shown (counts only)"
     )
     counts: DeploymentCountsPublic | None
+    published: bool = Field(
+        False, description="its record, sign and leaflet are on the public notice (/public/deployments/{id})"
+    )
+    next_steps: list[NextStepPublic] = Field(
+        default_factory=list, description="what the deployment's state allows next, and the permission each needs"
+    )
 
 
 class HoldPublic(Output):

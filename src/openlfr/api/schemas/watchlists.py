@@ -101,6 +101,17 @@ class SubjectUpdate(Input):
     minor_justification: str | None = Field(None, max_length=2000)
 
 
+class ImageMismatchPublic(Output):
+    """The image was enrolled, but its face matches none of the subject's other images."""
+
+    code: str
+    best_score: float
+    threshold: float
+    compared: int
+    closest_image: str
+    detail: str
+
+
 class EnrolReport(Output):
     """The quality verdict on one uploaded image."""
 
@@ -114,6 +125,8 @@ class EnrolReport(Output):
     duplicate_score: float | None
     image: ImagePublic | None
     """the stored image with its quality report, when enrolled"""
+    warning: ImageMismatchPublic | None = None
+    """enrolled, but check it: the face does not match the subject's other images (it may be someone else)"""
 
 
 class ErasureRequest(Input):

@@ -5,6 +5,7 @@
 import { api, session } from "./api.js";
 import { $, el, fmtTime } from "./dom.js";
 import { loadQueue, onLiveAlert, queue, setUpQueue } from "./queue.js";
+import { loadAudit, loadDeployments, loadHolds, loadTokens, loadUsers } from "./governance.js";
 import { ask, can, flash, user } from "./ui.js";
 import { hideWall, showWall } from "./wall.js";
 import { drawZone, zoneEditor, zoneOverlay } from "./zone.js";
@@ -19,7 +20,12 @@ const state = {
 };
 
 /** Pages: the permission each needs (as the server names it). */
-const PAGES = { alerts: "alerts:read", watchlists: "watchlists:read", cameras: "cameras:read", wall: "cameras:wall" };
+const PAGES = { alerts: "alerts:read", watchlists: "watchlists:read", cameras: "cameras:read",
+  deployments: "deployments:read", holds: "retention:manage", audit: "audit:read", users: "users:manage",
+  tokens: "tokens:manage", wall: "cameras:wall" };
+
+/** @type {Record<string, () => Promise<void>>} */
+const GOVERNANCE = { deployments: loadDeployments, holds: loadHolds, audit: loadAudit, users: loadUsers, tokens: loadTokens };
 
 // ---- session -------------------------------------------------------------------------------------------
 
@@ -94,6 +100,7 @@ async function route() {
   if (known === "watchlists") await loadWatchlists();
   if (known === "cameras") await loadCameras();
   if (known === "wall") await showWall();
+  if (GOVERNANCE[known]) await GOVERNANCE[known]();
 }
 
 // ---- live alerts ---------------------------------------------------------------------------------------
@@ -271,6 +278,8 @@ function verdictLine(name, report) {
   if (report.reasons.length) text += ` — ${report.reasons.map((r) => r.replaceAll("_", " ")).join(", ")}`;
   else if (!ok && report.detail) text += ` — ${report.detail}`;
   if (report.image) text += ` — quality: eyes ${report.image.quality.quality ? report.image.quality.quality.inter_ocular_px : "?"} px apart`;
+  // Enrolled, but it may show someone else: said plainly, with the server's reason.
+  if (report.warning) return el("li", { class: "verdict warn-box" }, el("strong", { text: `${text}. Check it: ` }), report.warning.detail);
   return el("li", { class: `verdict ${ok ? "ok" : "bad"}`, text });
 }
 
