@@ -20,7 +20,6 @@ from openlfr.alerts.store import FileAlertStore
 from openlfr.config.models import EngineConfig, FakeDetectorConfig, Settings, YuNetConfig
 from openlfr.detect.base import FaceDetector
 from openlfr.detect.fake import FakeDetector
-from openlfr.detect.zone import Zone
 from openlfr.engine import FaceEngine
 from openlfr.errors import AlertStoreError, ConfigError, ModelLoadError
 from openlfr.pipeline.alerting import blur_faces_except
@@ -30,6 +29,7 @@ from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.thresholds import default_threshold
 from openlfr.sources.mandate import RecognitionMandate, RecognitionNotAuthorisedError
 from openlfr.types import FaceDetections
+from openlfr.zone import Zone
 
 # The fake embedder's scores are ≥ 0.99 for the same texture and ≤ 0.97 across textures.
 CONFIG = PipelineConfig(threshold=0.99, margin=0.005)

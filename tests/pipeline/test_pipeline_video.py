@@ -19,7 +19,6 @@ from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.sinks import AlertBus
 from openlfr.alerts.store import FileAlertStore
 from openlfr.config.models import Settings
-from openlfr.detect.zone import Zone
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.alerting import AlertWriter
 from openlfr.pipeline.app import RunSummary, WatchPipeline, pipeline_settings
@@ -29,6 +28,7 @@ from openlfr.pipeline.gallery import enrol_folder
 from openlfr.pipeline.runner import ModelRunner
 from openlfr.pipeline.thresholds import default_threshold
 from openlfr.sources.factory import open_source
+from openlfr.zone import Zone
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

@@ -77,8 +77,8 @@ def nav_shown(page: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("username", "pages"),
     [
-        ("ann", ["alerts", "watchlists", "cameras", "deployments"]),
-        ("sue", ["alerts", "watchlists", "cameras", "deployments", "holds", "audit", "users", "tokens"]),
+        ("ann", ["alerts", "watchlists", "cameras", "wall", "deployments"]),
+        ("sue", ["alerts", "watchlists", "cameras", "wall", "deployments", "holds", "audit", "users", "tokens"]),
         ("aud", ["alerts", "watchlists", "cameras", "deployments", "audit"]),
         ("root", ["alerts", "watchlists", "cameras", "deployments", "audit", "users", "tokens"]),
     ],

@@ -27,7 +27,6 @@ import numpy as np
 from openlfr.alerts.dispatch import AlertDispatcher
 from openlfr.alerts.event import Mode
 from openlfr.config.models import Settings
-from openlfr.detect.zone import Zone
 from openlfr.engine import FaceEngine
 from openlfr.pipeline.alerting import AlertWriter
 from openlfr.pipeline.camera import CameraReader, DetectorFailed, EndOfStream, PreparedFrame, QueueItem
@@ -40,6 +39,7 @@ from openlfr.pipeline.view import CameraView
 from openlfr.sources.base import FrameSource
 from openlfr.sources.mandate import RecognitionMandate, RecognitionNotAuthorisedError
 from openlfr.utc import utcnow
+from openlfr.zone import Zone
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,6 @@ import numpy.typing as npt
 from openlfr.alerts.event import AlertEvent, Mode
 from openlfr.alerts.rules import Decision, DecisionPolicy, Outcome, decide
 from openlfr.alerts.state import FaceSample, TrackEvidence, candidate_from, quality_rank, rank_ceiling
-from openlfr.detect.zone import Zone
 from openlfr.embed.align import align_faces
 from openlfr.engine import FaceEngine
 from openlfr.match.index import SearchHit
@@ -47,6 +46,7 @@ from openlfr.quality.gate import gate_face
 from openlfr.quality.metrics import measure_face
 from openlfr.track.tracker import FaceTracker
 from openlfr.types import FaceDetections, FloatArray, ImageBGR
+from openlfr.zone import Zone
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The camera zones of a deployment, in words, for its record and its signage (``openlfr.detect.zone``)."""
+"""The camera zones of a deployment, in words, for its record and its signage (``openlfr.zone``)."""
 
 from __future__ import annotations
 

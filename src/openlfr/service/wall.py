@@ -19,11 +19,11 @@ from typing import Final
 import cv2
 import numpy as np
 
-from openlfr.detect.zone import Zone
 from openlfr.pipeline.alerting import encode_jpeg
 from openlfr.pipeline.camera import downscale
 from openlfr.pipeline.view import CameraView
 from openlfr.types import ImageBGR
+from openlfr.zone import Zone
 
 WALL_MAX_SIDE: Final = 640
 MARGIN: Final = 0.25

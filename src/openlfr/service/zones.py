@@ -1,4 +1,4 @@
-"""``set_camera_zone``: draw, change or clear the zone of a registered camera (``openlfr.detect.zone``).
+"""``set_camera_zone``: draw, change or clear the zone of a registered camera (``openlfr.zone``).
 
 The zone is part of what a deployment was authorised for and what its signage tells the public ("cameras here
 look at this area"), so it cannot change under a deployment that is authorised or live: end it, or change its
@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from openlfr.audit import append_audit
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal
-from openlfr.detect.zone import Zone
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.errors import ConflictError, NotFoundError
 from openlfr.store.governance_models import Deployment
+from openlfr.zone import Zone
 
 # A camera named by a deployment in one of these states keeps the zone it was authorised with.
 _FROZEN = ("authorised", "live")

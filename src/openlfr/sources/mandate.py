@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from openlfr.detect.zone import Zone
 from openlfr.errors import OpenLFRError
 from openlfr.utc import as_utc
 from openlfr.utc import utcnow as utcnow  # noqa: PLC0414 (re-exported: service/cameras.py imports it from here)
+from openlfr.zone import Zone
 
 
 class RecognitionNotAuthorisedError(OpenLFRError):

@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openlfr.detect.zone import Zone
 from openlfr.store.models import Base, UTCDateTime, new_id
 from openlfr.utc import utcnow
+from openlfr.zone import Zone
 
 
 class CameraRecord(Base):
@@ -25,7 +25,7 @@ class CameraRecord(Base):
     source: Mapped[str] = mapped_column(Text)
     location: Mapped[str] = mapped_column(String(200), default="")
     loop: Mapped[bool] = mapped_column(Boolean, default=False)
-    # [[x, y], ...] in normalised image coordinates (openlfr.detect.zone); None: the whole view.
+    # [[x, y], ...] in normalised image coordinates (openlfr.zone); None: the whole view.
     zone: Mapped[list[list[float]] | None] = mapped_column(JSON, default=None)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

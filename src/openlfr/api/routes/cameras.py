@@ -22,13 +22,13 @@ from openlfr.api.schemas.cameras import (
     CameraZoneUpdate,
     DeploymentStatusPublic,
 )
-from openlfr.detect.zone import Zone
 from openlfr.service import registry
 from openlfr.service.monitor import CameraHealth, CameraMonitor
 from openlfr.service.supervisor import DeploymentRun
 from openlfr.service.zones import set_camera_zone
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.errors import NotFoundError
+from openlfr.zone import Zone
 
 log = logging.getLogger(__name__)
 

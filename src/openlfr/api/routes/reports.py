@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from openlfr.api.deps import CurrentUser, SessionDep, require
 from openlfr.api.errors import ApiError
 from openlfr.api.permissions import Permission
-from openlfr.audit import append_audit
+from openlfr.reports.reads import record_report
 from openlfr.reports.transparency import build_transparency, render_transparency
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -32,13 +32,12 @@ def transparency(
     if end <= start:
         raise ApiError("'to' must be after 'from'", code="period_invalid", status=422)
     report = build_transparency(db, start, end)
-    append_audit(
+    record_report(
         db,
-        actor=principal.actor,
-        action="report.transparency",
-        target_type="report",
-        target_id=None,
-        details={"from": date_from.isoformat(), "to": date_to.isoformat(), "deployments": len(report.records)},
+        "transparency",
+        None,
+        {"from": date_from.isoformat(), "to": date_to.isoformat(), "deployments": len(report.records)},
+        by=principal,
     )
     db.commit()
     filename = f"transparency-{date_from.isoformat()}-{date_to.isoformat()}.{fmt}"

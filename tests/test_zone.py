@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from openlfr.detect.zone import Zone, ZoneError
 from openlfr.types import FaceDetections
+from openlfr.zone import Zone, ZoneError
 
 SQUARE = [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5], [0.1, 0.5]]
 # An L: the top-right quarter of the unit square is cut away (concave).
