@@ -254,7 +254,8 @@ def to_html(record: DeploymentRecord) -> str:
 <table class="record">
 {table}
 </table>
-<p class="note">True/false: the reviewing officer's decision. Confirmed: the person was engaged by an officer.
+<p class="note">True/false: the reviewing officer's decision, as last amended; an alert confirmed and then found
+to be someone else when the person was spoken to counts as false. Confirmed: the person was engaged by an officer.
 The false-alert rate is false alerts divided by the number of faces seen (each person passing counts once).
 No image or biometric data of anyone who was not on the watchlist was kept.</p>
 </body></html>
