@@ -208,7 +208,8 @@ def test_a_round_embeds_the_faces_of_every_camera_in_one_batch(fake_engine: Face
     cam1 = ListSource("cam1", [scene([f]) for f in walk(0, 6)])
     cam2 = ListSource("cam2", [scene([f]) for f in walk(1, 6)])
     dispatcher = AlertDispatcher(FileAlertStore(tmp_path), [])
-    pipeline = WatchPipeline(fake_engine, fake_watchlist(fake_engine, (0, 1)), [cam1, cam2], dispatcher, CONFIG)
+    config = CONFIG.model_copy(update={"embed_budget": 2})  # room for both cameras' faces in one round
+    pipeline = WatchPipeline(fake_engine, fake_watchlist(fake_engine, (0, 1)), [cam1, cam2], dispatcher, config)
     pipeline.alert_writer.start()
     try:
         for frame1, frame2 in zip(cam1.frames(), cam2.frames(), strict=True):  # both cameras ready each round

@@ -31,6 +31,7 @@ from openlfr.cli import main
 from openlfr.config.loader import load_settings
 from openlfr.deployments.service import end_deployment
 from openlfr.engine import FaceEngine
+from openlfr.pipeline.config import PipelineConfig
 from openlfr.pipeline.thresholds import SFACE_INT8BQ
 from openlfr.retention.purge import purge_alerts
 from openlfr.sources.mandate import RecognitionMandate
@@ -203,9 +204,9 @@ def test_bench_pipeline_reports_throughput_and_stages(tmp_path: Path, capsys: py
     assert result["frames"] == 8 and result["runs"] == 2 and result["fps"] > 0
     assert set(result["stage_median_ms"]) == {"decode", "resize", "detect", "track", "select", "embed", "match"}
     assert {"latency_p50_ms", "latency_p95_ms", "cpu_cores_used", "peak_rss_mb", "faces_per_s"} <= result.keys()
-    assert result["embed_budget"] == 2  # the pipeline's default
-    assert main([*args, "--runs", "1", "--threshold", "0.99", "--embed-budget", "1", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["embed_budget"] == 1
+    assert result["embed_budget"] == PipelineConfig().embed_budget  # the pipeline's default
+    assert main([*args, "--runs", "1", "--threshold", "0.99", "--embed-budget", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["embed_budget"] == 3
 
 
 @pytest.mark.model

@@ -48,14 +48,14 @@ class PipelineConfig(BaseModel):
         "track's best face by this factor",
     )
     embed_budget: int = Field(
-        2,
+        1,
         ge=1,
         description="faces embedded per round (one frame from each ready camera) at most; the others wait with "
         "their track, in an order that cannot starve a track (tracks nobody has examined first, ended tracks "
         "before those in view, then the longest wait, cameras in turn), so a crowd walking in at once delays "
-        "some decisions by a few frames instead of stalling the cameras (docs/BENCHMARKS.md: 2 kept two 1080p "
-        "cameras free of drops on 2 cores before flip augmentation doubled the cost per face; with flip it was "
-        "re-measured only on an overloaded host, which did not settle it) and nobody goes unexamined",
+        "some decisions by a few frames instead of stalling the cameras, and nobody goes unexamined "
+        "(docs/BENCHMARKS.md: with flip augmentation, 1 dropped fewer frames than 2 on two real-time 1080p "
+        "cameras on 2 free cores, with the same alerts)",
     )
     give_up_after_s: float = Field(
         5.0,
