@@ -204,7 +204,7 @@ td:first-child {{ white-space: nowrap; }} /* a date never breaks at its hyphen *
 <body>
 <h1>Live facial recognition transparency report</h1>
 <p class="sub">{e(report.period_from.date().isoformat())} to {e(report.period_to.date().isoformat())}</p>
-<p>{totals["deployments"]} deployments; {seen}
+<p>{totals["deployments"]} deployment{"" if totals["deployments"] == 1 else "s"}; {seen}
 faces seen; {totals["alerts"]} alerts ({totals["true_confirmed"] + totals["true_unconfirmed"]} true,
 {totals["false_confirmed"] + totals["false_unconfirmed"]} false, {totals["unreviewed"]} not reviewed);
 {totals["engagements"]} engagements; {totals["arrests"]} arrests; false-alert rate
