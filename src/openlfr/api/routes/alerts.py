@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -92,25 +92,34 @@ def alert_public(session: Session, record: AlertRecord) -> AlertPublic:
     )
 
 
-@router.get("", dependencies=[read])
-def list_all(
-    db: SessionDep,
+def _alert_filter(
     status: AlertStatus | None = None,
     source: Annotated[str | None, Query(max_length=64, description="camera name")] = None,
     subject: Annotated[str | None, Query(max_length=32, description="subject id")] = None,
     deployment: Annotated[str | None, Query(max_length=32, description="deployment id")] = None,
     since: Annotated[datetime | None, Query(description="decided at or after (ISO 8601; UTC if no offset)")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> AlertPage:
-    """Alerts, newest first."""
-    found = AlertFilter(
+) -> AlertFilter:
+    """The filter query parameters the alert list and the encounter queue share."""
+    return AlertFilter(
         status=status,
         source=source,
         subject_id=subject,
         deployment_id=deployment,
         since=as_utc(since) if since is not None else None,
     )
+
+
+FilterDep = Annotated[AlertFilter, Depends(_alert_filter)]
+
+
+@router.get("", dependencies=[read])
+def list_all(
+    db: SessionDep,
+    found: FilterDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> AlertPage:
+    """Alerts, newest first."""
     rows, total = list_alerts(db, found, limit=limit, offset=offset)
     return AlertPage(items=[alert_public(db, r) for r in rows], total=total, limit=limit, offset=offset)
 
@@ -138,11 +147,7 @@ def _encounter_public(db: Session, encounter: Encounter) -> EncounterPublic:
 @router.get("/encounters", dependencies=[read])
 def encounters(
     db: SessionDep,
-    status: AlertStatus | None = None,
-    source: Annotated[str | None, Query(max_length=64, description="camera name")] = None,
-    subject: Annotated[str | None, Query(max_length=32, description="subject id")] = None,
-    deployment: Annotated[str | None, Query(max_length=32, description="deployment id")] = None,
-    since: Annotated[datetime | None, Query(description="decided at or after (ISO 8601; UTC if no offset)")] = None,
+    found: FilterDep,
     gap_s: Annotated[float, Query(ge=0, le=86_400, description="longest quiet gap inside one encounter")] = (
         DEFAULT_GAP_S
     ),
@@ -154,13 +159,6 @@ def encounters(
     """Alerts grouped into encounters (one subject on one camera in one deployment, each alert within
     ``gap_s`` of the previous), newest first, with the true number of encounters and alerts that match.
     Page on with ``before_seq`` = the previous page's ``next_before_seq``."""
-    found = AlertFilter(
-        status=status,
-        source=source,
-        subject_id=subject,
-        deployment_id=deployment,
-        since=as_utc(since) if since is not None else None,
-    )
     page = list_encounters(db, found, gap_s=gap_s, limit=limit, before_seq=before_seq)
     return EncounterPage(
         items=[_encounter_public(db, e) for e in page.items],
