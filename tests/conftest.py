@@ -8,18 +8,22 @@ when no server could be started.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy.engine import Engine
 
 # Property tests must not depend on the machine's speed: no per-example deadline, no "generation is slow" failure
 # (the shared 2-core machine runs several suites at once).
 settings.register_profile("openlfr", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("openlfr")
+# `make test-fast` tries fewer examples per property (the full suite, `make test`, keeps Hypothesis's 100).
+settings.register_profile("openlfr-fast", parent=settings.get_profile("openlfr"), max_examples=25)
+settings.load_profile(os.environ.get("LFR_HYPOTHESIS_PROFILE", "openlfr"))
 
 POSTGRES_URL_ENV = "LFR_TEST_POSTGRES_URL"
 POSTGRES_SKIP_ENV = "LFR_TEST_POSTGRES_SKIP"
@@ -69,3 +73,39 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+pysqlite:///{tmp_path / 'lfr.db'}"
     url: str = request.getfixturevalue("postgres_database_url")
     return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test opens a new SQLite database, and running the Alembic chain for each took a third of the fast
+    suite. The chain runs once, on a template; a new, empty SQLite file is then given a copy of the template in
+    place of the same migrations. Files that hold anything (an older schema, a corrupt file) and PostgreSQL
+    still run the real ``migrate``; tests of the migrations themselves call Alembic directly."""
+    from sqlalchemy.engine import make_url
+
+    from openlfr.store import db
+
+    template = tmp_path_factory.mktemp("schema") / "template.db"
+    engine = db.create_db_engine(make_url(f"sqlite+pysqlite:///{template}"))
+    db.migrate(engine)
+    engine.dispose()  # the last connection closed: SQLite folds the write-ahead log into the file
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db, "migrate", _copy_template_into_empty_sqlite(template, db.migrate))
+        yield template
+
+
+def _copy_template_into_empty_sqlite(template: Path, migrate: Callable[[Engine], None]) -> Callable[[Engine], None]:
+    def migrate_or_copy(engine: Engine) -> None:
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        path = Path(database) if database and database != ":memory:" else None
+        if path is not None and path.exists() and path.stat().st_size == 0 and not _sidecars(path):
+            engine.dispose()
+            shutil.copyfile(template, path)  # into the existing file: it keeps the 0600 mode the store gave it
+            return
+        migrate(engine)
+
+    return migrate_or_copy
+
+
+def _sidecars(path: Path) -> bool:
+    return any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-journal"))

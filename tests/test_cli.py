@@ -14,6 +14,7 @@ def _lfr(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "openlfr", *args], capture_output=True, text=True, check=False)
 
 
+@pytest.mark.slow
 def test_version_and_help() -> None:
     assert _lfr("--version").stdout.strip() == f"lfr {__version__}"
     helped = _lfr("--help")
@@ -25,12 +26,14 @@ def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) ->
     assert "usage: lfr" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_log_level_reaches_the_logging_module() -> None:
     done = _lfr("--log-level", "debug", "eval", "verify", "/nonexistent/dataset")
     assert done.returncode == 1 and "not a directory" in done.stderr
     assert _lfr("--log-level", "loud", "demo").returncode == 2
 
 
+@pytest.mark.slow
 def test_bad_config_file_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("engine:\n  detector:\n    type: nonsense\n")
@@ -38,6 +41,7 @@ def test_bad_config_file_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 1 and "config_invalid" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_closed_stdout_pipe_is_not_a_traceback() -> None:
     # `lfr ... | head -1`: the reader leaves early; we exit like a SIGPIPE'd tool, without a traceback.
     with subprocess.Popen(

@@ -28,6 +28,7 @@ def without_eval_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "scipy", None)
 
 
+@pytest.mark.slow
 def test_the_service_and_the_pipeline_import_without_the_extra() -> None:
     modules = (
         "openlfr.cli, openlfr.api.app, openlfr.api.factory, openlfr.commands.serve, openlfr.service.supervisor, "

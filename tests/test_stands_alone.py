@@ -27,6 +27,7 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+@pytest.mark.slow
 def test_no_module_imports_a_network_client() -> None:
     found = {
         str(path.relative_to(_PACKAGE)): sorted(_imports(path) & _NETWORK_CLIENTS)

@@ -7,6 +7,8 @@ import ast
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 import openlfr
 from openlfr.utc import as_utc, utcnow
 
@@ -20,6 +22,7 @@ def test_as_utc_reads_a_naive_time_as_utc_and_converts_an_aware_one() -> None:
     assert utcnow().utcoffset() == timedelta(0)
 
 
+@pytest.mark.slow
 def test_the_helpers_are_defined_once() -> None:
     defined: dict[str, list[str]] = {"utcnow": [], "as_utc": []}
     replaced: list[str] = []

@@ -25,6 +25,7 @@ def test_the_command_offers_the_codes_the_domain_records() -> None:
     assert set(REJECT_REASONS) == {r.value for r in RejectReason}
 
 
+@pytest.mark.slow
 def test_decide_outcome_amend_and_history(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -109,6 +109,7 @@ def pages(store: Store, f: AlertFilter, gap_s: float) -> list[list[list[int]]]:
             before = page.items[-1].newest.seq
 
 
+@pytest.mark.slow
 def test_stored_keys_group_as_the_rule_does_with_true_totals(store: Store) -> None:
     rng = random.Random(15)
     clock = dict.fromkeys(((s, c, d) for s in ("s1", "s2", "s3") for c in ("cam1", "cam2") for d in ("d1", "d2")), 0.0)

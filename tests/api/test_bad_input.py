@@ -47,6 +47,7 @@ def supervisor(api: Api) -> dict[str, str]:
         "two  spaces",
     ],
 )
+@pytest.mark.slow
 def test_unsafe_watchlist_names_are_refused(api: Api, supervisor: dict[str, str], name: str) -> None:
     response = api.client().post("/api/watchlists", json={"name": name}, headers=supervisor)
     assert response.status_code in (400, 422), response.text

@@ -133,6 +133,7 @@ def test_person_only_routes_are_the_human_only_permissions(api: Api) -> None:
     assert {(row.method, row.path) for row in permission_matrix(api.app) if not row.tokens} == PERSON_ONLY
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("as_", ["token", "person"])
 def test_every_route_against_every_role(api: Api, as_: str) -> None:
     credentials: dict[str, tuple[object, dict[str, str]]] = {}
@@ -228,6 +229,7 @@ def test_separation_of_duties_is_on_by_default() -> None:
     assert GovernanceConfig().separation_of_duties is True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", list(Role))
 def test_the_session_offers_exactly_the_roles_the_server_accepts(api: Api, role: Role) -> None:
     """The console takes the roles it offers from the session; each offered role is accepted, the others refused."""

@@ -17,6 +17,7 @@ from openlfr.lifecycle import Lifecycle, Step
 from openlfr.store.db import open_database
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("secret", [None, "", "changeme", "x" * 40, "changeme-changeme-changeme-changeme-1234"])
 def test_create_app_refuses_missing_or_weak_secret_outside_development(tmp_path: Path, secret: str | None) -> None:
     settings = Settings(

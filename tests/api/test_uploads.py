@@ -101,6 +101,7 @@ def test_missing_file_field_is_422(upload_api: Api) -> None:
         ("", "upload"),
     ],
 )
+@pytest.mark.slow
 def test_hostile_file_names_become_harmless_labels(upload_api: Api, tmp_path: Path, filename: str, label: str) -> None:
     assert display_name(filename) == label
     before = _files(tmp_path)

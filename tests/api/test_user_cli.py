@@ -83,6 +83,7 @@ def _login(monkeypatch: pytest.MonkeyPatch, db_args: list[str], username: str, p
     return main(["login", *db_args])
 
 
+@pytest.mark.slow
 def test_sign_in_then_manage_accounts_of_ones_own_side(
     db_args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -134,6 +134,7 @@ def test_an_anchor_kept_elsewhere_catches_a_cut_tail_with_a_rewritten_head(
     assert "entry 6: the anchor of" in err and "the log ends at 1 (entries cut from the end)" in err
 
 
+@pytest.mark.slow
 def test_an_anchor_catches_a_rewritten_entry_and_a_forged_anchor_is_refused(
     db_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

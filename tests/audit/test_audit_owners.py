@@ -13,6 +13,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 import openlfr
 
 SRC = Path(openlfr.__file__).parent
@@ -97,6 +99,7 @@ def test_each_audit_action_is_written_from_exactly_one_module() -> None:
     assert shared == {}
 
 
+@pytest.mark.slow
 def test_routes_and_commands_write_no_domain_action() -> None:
     owned_elsewhere = {
         (action, module)

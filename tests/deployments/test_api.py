@@ -142,6 +142,7 @@ def test_deployment_lifecycle_over_http(api: Api) -> None:
     assert client.get("/api/audit/entries", headers=op).status_code == 403
 
 
+@pytest.mark.slow
 def test_holds_and_purge_over_http(api: Api) -> None:
     client = api.client()
     sup = _headers(api, "supervisor")

@@ -271,6 +271,7 @@ def test_the_default_grows_with_the_watchlist_size(db: Database) -> None:
     assert thresholds[3] == FLOOR3 < thresholds[30] == round(SFACE_INT8BQ_TAIL.threshold_for_size(30), 4)
 
 
+@pytest.mark.slow
 def test_the_default_follows_the_tail_of_the_snapshots_own_set_up(db: Database) -> None:
     planner = who(db, "planner", "operator")
     thresholds = {}
@@ -350,6 +351,7 @@ def test_a_saved_calibration_sets_the_floor_and_its_equity_range_needs_a_justifi
         ({"latitude": None}, "both latitude and longitude"),
     ],
 )
+@pytest.mark.slow
 def test_invalid_plans_are_refused(db: Database, changes: dict[str, object], message: str) -> None:
     with pytest.raises(DeploymentError, match=message):
         _create(db, **changes)

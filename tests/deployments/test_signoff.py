@@ -55,6 +55,7 @@ def _ended_with_alerts(api: Api, *, end: bool = True) -> str:
     return deployment_id
 
 
+@pytest.mark.slow
 def test_sign_off_records_notes_corrections_and_what_was_left_unreviewed(api: Api) -> None:
     deployment_id = _ended_with_alerts(api)
     later = T0 + timedelta(days=1)
@@ -94,12 +95,14 @@ def test_only_an_ended_deployment_is_signed_off(api: Api) -> None:
         sign_off_deployment(session, deployment_id, by=sgt(session), notes="n", now=T0)
 
 
+@pytest.mark.slow
 def test_only_a_supervisor_signs_off(api: Api) -> None:
     deployment_id = _ended_with_alerts(api)
     with api.db.session() as session, pytest.raises(PermissionDeniedError, match="deployments:authorise"):
         sign_off_deployment(session, deployment_id, by=person(session, "op", "operator"), notes="n", now=T0)
 
 
+@pytest.mark.slow
 def test_sign_off_over_http_is_for_supervisors_in_person(api: Api) -> None:
     deployment_id = _ended_with_alerts(api)
     client = api.client()
@@ -128,6 +131,7 @@ def test_sign_off_over_http_is_for_supervisors_in_person(api: Api) -> None:
     assert record["signed_off_by"] == "insp"
 
 
+@pytest.mark.slow
 def test_review_and_sign_off_on_the_command_line(
     api: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

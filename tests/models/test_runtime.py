@@ -220,6 +220,7 @@ def _fresh_python(code: str, home: Path) -> str:
     return result.stdout.strip()
 
 
+@pytest.mark.slow
 def test_onnxruntime_configured_means_openvino_is_never_imported_and_nothing_under_home(tmp_path: Path) -> None:
     """With onnxruntime configured, OpenVINO is not even imported, and onnxruntime's own telemetry (device id and
     event cache under ~/.cache/Microsoft/DeveloperTools on main) is opted out of."""

@@ -272,6 +272,7 @@ def _recognition_entries(config: Path) -> list[AuditRecord]:
         return [e for e in iter_entries(session) if e.action.startswith("recognition.")]
 
 
+@pytest.mark.slow
 def test_live_sources_are_refused_without_a_deployment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`lfr watch --source` takes recordings; a camera, a device or a playlist that leads to the network needs a
     live, authorised deployment — the sources layer refuses it, so nothing starts and nothing is recorded."""
@@ -408,6 +409,7 @@ def _live_gate(tmp_path: Path, config: Path, *, loop: bool = False, frames: int 
     return mandate
 
 
+@pytest.mark.slow
 def test_watch_joins_a_live_deployment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = fake_config(tmp_path)
     mandate = _live_gate(tmp_path, config)
@@ -428,6 +430,7 @@ def test_watch_joins_a_live_deployment(tmp_path: Path, capsys: pytest.CaptureFix
     assert refused.code == 1 and "[deployment_state]" in refused.err and "live, authorised deployment" in refused.err
 
 
+@pytest.mark.slow
 def test_watch_on_a_deployment_stops_when_the_deployment_ends(tmp_path: Path) -> None:
     config = fake_config(tmp_path)
     mandate = _live_gate(tmp_path, config, loop=True, frames=4)

@@ -19,6 +19,7 @@ from tests.helpers.accounts import cli_sign_in
 from tests.reports.notice_helpers import A3, A5, BASE_URL, approx, decode_qr, read_pdf, words
 
 
+@pytest.mark.slow
 def test_notice_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite+pysqlite:///{tmp_path / 'lfr.db'}"
     monkeypatch.setenv("LFR_DATA_DIR", str(tmp_path))

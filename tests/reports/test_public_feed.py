@@ -187,6 +187,7 @@ def test_without_notice_settings_the_sign_answers_503_with_a_stable_code(tmp_pat
         assert "signage_pdf" not in listed[0]["links"]  # no broken download links
 
 
+@pytest.mark.slow
 def test_placements_over_the_api_name_the_caller_and_start_needs_one(api: Api) -> None:
     deployment_id = _deployment(api, "Api")
     operator = {"Authorization": f"Bearer {api.token(Role.OPERATOR, name='desk-7')}"}

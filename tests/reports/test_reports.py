@@ -66,6 +66,7 @@ def test_the_final_state_decides_true_or_false() -> None:
     assert (t.engagements, t.arrests, t.unreviewed) == (2, 0, 0)
 
 
+@pytest.mark.slow
 def test_published_figures_follow_the_final_state_and_count_the_unreviewed(store: Store) -> None:
     """The deployment record, the transparency report and the public feed count "not the person" as false and
     say how many alerts nobody reviewed; the purge keeps those figures."""

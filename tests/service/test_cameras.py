@@ -127,6 +127,7 @@ def test_passers_by_leave_nothing_behind(settings: Settings, store: Store, engin
     assert sorted(p for p in (settings.data_dir / "media").rglob("*") if p.is_file()) == media_before
 
 
+@pytest.mark.slow
 def test_preview_blanks_every_face_and_cameras_are_guarded_while_in_use(
     settings: Settings, store: Store, engine: FaceEngine, tmp_path: Path
 ) -> None:
@@ -234,6 +235,7 @@ def test_the_supervisor_counts_a_run_from_its_status_then_its_summary(
     assert stopped == running  # the run's summary, kept until the deployment starts again
 
 
+@pytest.mark.slow
 def test_under_the_scheduler_the_deployment_figures_hold_what_the_pipeline_counted(
     settings: Settings, store: Store, engine: FaceEngine, tmp_path: Path
 ) -> None:

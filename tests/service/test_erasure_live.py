@@ -130,6 +130,7 @@ def store(settings: Settings) -> Iterator[Store]:
         db.close()
 
 
+@pytest.mark.slow
 def test_erasure_through_the_domain_function_stops_alerts_before_it_returns(
     settings: Settings, store: Store, tmp_path: Path
 ) -> None:
@@ -143,6 +144,7 @@ def test_erasure_through_the_domain_function_stops_alerts_before_it_returns(
     erase_while_live(store, engine, monitor, bus, tmp_path, erase)
 
 
+@pytest.mark.slow
 def test_erasure_through_the_api_stops_alerts_before_it_answers(tmp_path: Path) -> None:
     bus = RecordingBus()
     running = build_api(make_settings(tmp_path / "api"), bus=bus)

@@ -122,6 +122,7 @@ def test_source_config_defaults_and_validation() -> None:
         SourceConfig.model_validate({"reconnect_min": 1})  # unknown keys are errors
 
 
+@pytest.mark.slow
 def test_importing_the_package_loads_no_decoder() -> None:
     code = "import sys, openlfr.sources; assert 'cv2' not in sys.modules, 'cv2 imported at import time'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

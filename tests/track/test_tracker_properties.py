@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -42,6 +43,7 @@ def detections(boxes: list[tuple[int, int, int, int]], scores: list[float]) -> F
     return FaceDetections(np.array(boxes, np.float32), np.array(scores, np.float32), np.zeros((n, 5, 2), np.float32))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(frames())
 def test_assignment_invariants_hold_on_every_frame(video: list[FaceDetections]) -> None:

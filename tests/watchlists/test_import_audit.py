@@ -52,6 +52,7 @@ def _wait_until_reading(fifo: Path, process: subprocess.Popen[bytes]) -> None:
             pytest.fail(f"the import ended (exit {process.returncode}) before it reached the last image")
 
 
+@pytest.mark.slow
 def test_a_killed_import_is_audited_for_every_image_it_enrolled(database_url: str, tmp_path: Path) -> None:
     config = fake_config(tmp_path)
     folder, fifo = _folder(tmp_path)
