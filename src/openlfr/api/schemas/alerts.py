@@ -58,6 +58,7 @@ class AlertPage(Output):
     total: int
     limit: int
     offset: int
+    next_before_seq: int | None = Field(description="``before_seq`` for the next page; null: this is the last")
 
 
 class AdjudicationRequest(Input):
