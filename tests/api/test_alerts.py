@@ -95,6 +95,29 @@ def _decide(client: TestClient, seq: int, decision: str) -> None:
     assert response.status_code == 200, response.text
 
 
+def test_a_supervisor_holds_an_alert_and_the_alert_says_so(seeded: tuple[Api, str, list[dict[str, object]]]) -> None:
+    api, _, alerts = seeded
+    alert_id = str(alerts[0]["alert_id"])
+    ann, sue = logged_in(api, "ann"), logged_in(api, "sue")
+    assert ann.get(f"/api/alerts/{alert_id}").json()["hold"] is False
+    refused = ann.post(f"/api/retention/holds/{alert_id}", json={"reason": "case 42"})
+    assert refused.status_code == 403  # retention:manage is the supervisor's
+    for blank in ({"reason": ""}, {}, {"reason": "   "}):
+        bad = sue.post(f"/api/retention/holds/{alert_id}", json=blank)
+        assert bad.status_code in (400, 422) and bad.json()["error"]["code"] in ("validation_failed", "hold_invalid")
+    placed = sue.post(f"/api/retention/holds/{alert_id}", json={"reason": "case 42"})
+    assert placed.status_code == 200, placed.text
+    shown = ann.get(f"/api/alerts/{alert_id}").json()
+    assert shown["hold"] is True and shown["hold_by"] == "sue" and shown["hold_at"] is not None
+    listed = {a["id"]: a for a in ann.get("/api/alerts").json()["items"]}
+    assert listed[alert_id]["hold_by"] == "sue"
+    again = sue.post(f"/api/retention/holds/{alert_id}", json={"reason": "case 43"})
+    assert again.status_code == 400 and again.json()["error"]["code"] == "hold_invalid"
+    with api.db.session() as session:
+        entries = [e for e in iter_entries(session) if e.action == "alert.hold"]
+    assert [(e.actor, e.target_id, e.details["reason"]) for e in entries] == [("user:sue", alert_id, "case 42")]
+
+
 def test_images_are_served_and_their_viewing_audited(seeded: tuple[Api, str, list[dict[str, object]]]) -> None:
     api, _, alerts = seeded
     client = logged_in(api, "ann")

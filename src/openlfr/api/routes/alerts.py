@@ -186,7 +186,7 @@ def encounters(
 
 
 @router.get("/options", dependencies=[read])
-def options(db: SessionDep) -> AlertOptions:
+def options(db: SessionDep, ctx: ContextDep) -> AlertOptions:
     """The codes the console offers (statuses, decisions, reject reasons, outcomes) and the cameras,
     deployments and subjects that have alerts, for its filters."""
     sources = db.scalars(select(AlertRecord.source).distinct().order_by(AlertRecord.source))
@@ -207,6 +207,7 @@ def options(db: SessionDep) -> AlertOptions:
         reject_reasons=list(RejectReason),
         outcomes=list(EngagementOutcome),
         encounter_gap_s=DEFAULT_GAP_S,
+        retention_days=ctx.settings.governance.alert_retention_days,
         last_seq=last_seq(db),
         sources=list(sources),
         deployments=[d for d in deployments if d is not None],
