@@ -121,8 +121,10 @@ async function recount() {
 
 /** "Showing N of M open alerts" and the Load more button while there are more pages. */
 function showPaging() {
-  const { total, nextBefore, loading } = state.paging;
+  const { nextBefore, loading } = state.paging;
   const shown = [...state.alerts.values()].filter((a) => state.open.has(a.status)).length;
+  // A card the stream just brought may be on screen a moment before the recount that includes it returns.
+  const total = state.paging.total === null ? null : Math.max(state.paging.total, shown);
   const count = $("#officer-count");
   if (total === null) count.textContent = "";
   else if (nextBefore === null && shown >= total) count.textContent = `${total} open ${total === 1 ? "alert" : "alerts"}`;
