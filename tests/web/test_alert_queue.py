@@ -326,7 +326,9 @@ def test_controls_follow_the_permissions_the_server_sends(browser: Any, queue: Q
 
 
 @SIZES
-def test_a_supervisor_places_a_legal_hold_from_the_card(browser: Any, queue: Queue, viewport: dict[str, int]) -> None:
+def test_a_supervisor_places_a_legal_hold_from_the_card(
+    browser: Any, queue: Queue, viewport: dict[str, int], tmp_path: Path
+) -> None:
     stored = queue.alert("alice")
     alert_id = str(stored["alert_id"])
     # Operators and auditors are not sent retention:manage: no hold control on their cards.
@@ -365,6 +367,8 @@ def test_a_supervisor_places_a_legal_hold_from_the_card(browser: Any, queue: Que
         ("user:sue", alert_id, "Operation Lark, case 42/2026")
     ]
     assert axe_violations(page) == [], "held card"
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+    screenshot(page, f"console-hold-{'phone' if viewport == PHONE else 'desktop'}.png", tmp_path)
     # Still marked after a reload (the server's hold, not the page's memory); no second hold offered.
     page.reload()
     page.wait_for_selector("#queue-totals:has-text('Showing')")
