@@ -77,7 +77,7 @@ def test_decisions_versions_and_queries(database_url: str, tmp_path: Path) -> No
             )
             assert rejected.reject_reason == "poor_image"
         with db.session() as session:
-            rows, total = list_alerts(session, AlertFilter(status="pending"), limit=10, offset=0)
+            rows, total = list_alerts(session, AlertFilter(statuses=("pending",)), limit=10, offset=0)
             assert total == 1 and [r.id for r in rows] == [ids[2]]
             since = datetime.fromtimestamp(1_790_000_000.0, UTC)
             assert list_alerts(session, AlertFilter(since=since), limit=10, offset=0)[1] == 3

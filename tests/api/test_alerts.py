@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from openlfr.audit import iter_entries
 from openlfr.store.context import Store
+from openlfr.store.models import ReferenceImage
 from tests.api.conftest import Api, build_api, make_settings
 from tests.helpers.console import enrol_subject, store_alert
 
@@ -53,6 +54,68 @@ def test_list_filters_and_paging(seeded: tuple[Api, str, list[dict[str, object]]
     for bad in ({"status": "maybe"}, {"limit": 0}, {"limit": 201}, {"offset": -1}, {"since": "yesterday"}):
         response = client.get("/api/alerts", params=bad)
         assert response.status_code == 422 and response.json()["error"]["code"] == "validation_failed"
+
+
+def test_open_alerts_page_by_seq_without_skipping_when_alerts_are_decided_between_pages(
+    seeded: tuple[Api, str, list[dict[str, object]]],
+) -> None:
+    api, subject_id, _ = seeded
+    services = api.app.state.ctx.services
+    with api.db.session() as session:
+        reference = session.query(ReferenceImage).filter_by(subject_id=subject_id).one().id
+    for _ in range(5):
+        store_alert(services.store, subject_id, reference)
+    ann, sue = logged_in(api, "ann"), logged_in(api, "sue")
+    # Seven pending alerts (seq 1-7); seq 7 escalated, seq 6 confirmed.
+    _decide(ann, 7, "escalate")
+    _decide(ann, 6, "confirm")
+    open_ = {"status": ["pending", "escalated"], "limit": 2}
+
+    # Several statuses at once (the open ones), newest first, with their true total and where to page on.
+    first = ann.get("/api/alerts", params=open_).json()
+    assert [a["seq"] for a in first["items"]] == [7, 5] and first["total"] == 6
+    assert first["next_before_seq"] == 5
+    # Someone decides an alert of the next page, and a new one arrives, before the officer pages on:
+    # an offset would now skip seq 3; the key (before_seq) does not, and the total stays the true one.
+    _decide(sue, 4, "confirm")
+    store_alert(services.store, subject_id, reference)
+    second = ann.get("/api/alerts", params={**open_, "before_seq": first["next_before_seq"]}).json()
+    assert [a["seq"] for a in second["items"]] == [3, 2] and second["total"] == 6
+    last = ann.get("/api/alerts", params={**open_, "before_seq": second["next_before_seq"]}).json()
+    assert [a["seq"] for a in last["items"]] == [1] and last["next_before_seq"] is None
+    for bad in ({"before_seq": 0}, {"status": ["pending", "maybe"]}, {"status": ["pending"] * 5}):
+        response = ann.get("/api/alerts", params=bad)
+        assert response.status_code == 422 and response.json()["error"]["code"] == "validation_failed"
+
+
+def _decide(client: TestClient, seq: int, decision: str) -> None:
+    found = [a["id"] for a in client.get("/api/alerts", params={"limit": 200}).json()["items"] if a["seq"] == seq]
+    assert len(found) == 1
+    response = client.post(f"/api/alerts/{found[0]}/adjudication", json={"decision": decision, "version": 1})
+    assert response.status_code == 200, response.text
+
+
+def test_a_supervisor_holds_an_alert_and_the_alert_says_so(seeded: tuple[Api, str, list[dict[str, object]]]) -> None:
+    api, _, alerts = seeded
+    alert_id = str(alerts[0]["alert_id"])
+    ann, sue = logged_in(api, "ann"), logged_in(api, "sue")
+    assert ann.get(f"/api/alerts/{alert_id}").json()["hold"] is False
+    refused = ann.post(f"/api/retention/holds/{alert_id}", json={"reason": "case 42"})
+    assert refused.status_code == 403  # retention:manage is the supervisor's
+    for blank in ({"reason": ""}, {}, {"reason": "   "}):
+        bad = sue.post(f"/api/retention/holds/{alert_id}", json=blank)
+        assert bad.status_code in (400, 422) and bad.json()["error"]["code"] in ("validation_failed", "hold_invalid")
+    placed = sue.post(f"/api/retention/holds/{alert_id}", json={"reason": "case 42"})
+    assert placed.status_code == 200, placed.text
+    shown = ann.get(f"/api/alerts/{alert_id}").json()
+    assert shown["hold"] is True and shown["hold_by"] == "sue" and shown["hold_at"] is not None
+    listed = {a["id"]: a for a in ann.get("/api/alerts").json()["items"]}
+    assert listed[alert_id]["hold_by"] == "sue"
+    again = sue.post(f"/api/retention/holds/{alert_id}", json={"reason": "case 43"})
+    assert again.status_code == 400 and again.json()["error"]["code"] == "hold_invalid"
+    with api.db.session() as session:
+        entries = [e for e in iter_entries(session) if e.action == "alert.hold"]
+    assert [(e.actor, e.target_id, e.details["reason"]) for e in entries] == [("user:sue", alert_id, "case 42")]
 
 
 def test_images_are_served_and_their_viewing_audited(seeded: tuple[Api, str, list[dict[str, object]]]) -> None:

@@ -326,6 +326,59 @@ def test_controls_follow_the_permissions_the_server_sends(browser: Any, queue: Q
 
 
 @SIZES
+def test_a_supervisor_places_a_legal_hold_from_the_card(
+    browser: Any, queue: Queue, viewport: dict[str, int], tmp_path: Path
+) -> None:
+    stored = queue.alert("alice")
+    alert_id = str(stored["alert_id"])
+    # Operators and auditors are not sent retention:manage: no hold control on their cards.
+    for username in ("ann", "aud"):
+        page = sign_in(browser, queue, username, viewport)
+        assert card_of(page, "Alice").locator("button.hold").count() == 1
+        assert card_of(page, "Alice").locator("button.hold").is_hidden()
+        page.close()
+    page = sign_in(browser, queue, "sue", viewport)
+    card = card_of(page, "Alice")
+    assert card.locator(".hold-state").is_hidden()
+    hold = card.get_by_role("button", name="Place legal hold…")
+    hold.click()
+    dialog = page.locator("#ask-dialog")
+    assert "Place a legal hold" in (dialog.locator("h2").text_content() or "")
+    assert "31 days" in (dialog.locator(".ask-text").text_content() or "")
+    assert axe_violations(page) == [], "hold dialog"
+    # The reason is required: an empty one is not sent; cancelling holds nothing.
+    dialog.locator("button.ask-submit").click()
+    assert dialog.is_visible()
+    dialog.locator("button.ask-cancel").click()
+    hold.click()
+    dialog.locator("textarea[name=note]").fill("Operation Lark, case 42/2026")
+    dialog.locator("button.ask-submit").click()
+    held = card.locator(".hold-state")
+    held.wait_for()
+    assert "On legal hold" in (held.text_content() or "") and "sue" in (held.text_content() or "")
+    assert hold.is_hidden()
+    with queue.api.db.session() as session:
+        record = session.get(AlertRecord, alert_id)
+        assert record is not None and record.hold and record.hold_by == "sue"
+        assert record.hold_reason == "Operation Lark, case 42/2026"
+        entries = [e for e in iter_entries(session) if e.action == "alert.hold"]
+    # Audited once, by the domain function, in the name of the signed-in supervisor.
+    assert [(e.actor, e.target_id, e.details["reason"]) for e in entries] == [
+        ("user:sue", alert_id, "Operation Lark, case 42/2026")
+    ]
+    assert axe_violations(page) == [], "held card"
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+    screenshot(page, f"console-hold-{'phone' if viewport == PHONE else 'desktop'}.png", tmp_path)
+    # Still marked after a reload (the server's hold, not the page's memory); no second hold offered.
+    page.reload()
+    page.wait_for_selector("#queue-totals:has-text('Showing')")
+    assert "On legal hold" in (card_of(page, "Alice").locator(".hold-state").text_content() or "")
+    assert card_of(page, "Alice").locator("button.hold").is_hidden()
+    assert page.errors == []
+    page.close()
+
+
+@SIZES
 def test_pages_have_no_axe_violations(browser: Any, queue: Queue, viewport: dict[str, int]) -> None:
     for minutes in (3, 2):
         queue.alert("alice", minutes_ago=minutes)

@@ -1,6 +1,7 @@
 """The officer on the street, in real Chromium at phone size (390×844): both images, the subject's details, the
 decision and outcome controls; after a dropped connection the page reconnects and shows the alerts raised
-meanwhile; installable (the app's own manifest and service worker, nothing from another site); axe-core clean."""
+meanwhile; every open alert is reached by paging, with the true count; installable (the app's own manifest and
+service worker, nothing from another site); axe-core clean."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from typing import Any
 
 import pytest
 
+from openlfr.alerts.review import adjudicate
+from openlfr.alerts.vocabulary import Decision
 from openlfr.store.alert_models import AlertRecord
+from openlfr.utc import utcnow
 from tests.api.conftest import PASSWORD, Api, build_api, make_settings
+from tests.helpers.accounts import person
 from tests.helpers.console import enrol_subject, store_alert
 from tests.web.conftest import LiveServer, axe_violations, serve
 
@@ -125,4 +130,84 @@ def test_officer_checks_alerts_on_a_phone_and_catches_up_after_a_dropped_connect
     scope = page.evaluate("async () => (await navigator.serviceWorker.ready).scope")
     assert scope == f"{server.url}/console/"
     assert requested and all(url.startswith(server.url) for url in requested), requested
+    context.close()
+
+
+def decide(api: Api, alert_id: str, decision: Decision, officer: str = "sue") -> None:
+    """Another officer's decision, through the review domain (as the console or the command line would)."""
+    with api.app.state.ctx.services.store.db.session() as session:
+        by = person(session, officer, "supervisor")
+        record = session.get(AlertRecord, alert_id)
+        assert record is not None
+        adjudicate(session, alert_id, decision=decision, version=record.version, by=by, now=utcnow())
+        session.commit()
+
+
+def count_text(page: Any) -> str:
+    return str(page.text_content("#officer-count") or "")
+
+
+def test_officer_pages_through_every_open_alert_and_keeps_catching_up(
+    browser: Any, street: tuple[Api, LiveServer]
+) -> None:
+    api, server = street
+    services = api.app.state.ctx.services
+    alice = enrol_subject(services.store, services.enroller.engine, 1, "alice")
+    # 60 alerts, oldest first: two escalated (open: a supervisor decides them), one already confirmed (not open).
+    raised = [raise_alert(api, alice, seconds_ago=600 - i) for i in range(60)]
+    decide(api, raised[2], Decision.ESCALATE)
+    decide(api, raised[58], Decision.ESCALATE)
+    decide(api, raised[20], Decision.CONFIRM)
+    open_alerts = [a for a in reversed(raised) if a != raised[20]]  # newest first: 59
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{server.url}/console/officer.html")
+    page.fill("#officer-username", "olly")
+    page.fill("#officer-password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#link-state:has-text('Live')")
+
+    # The newest page, escalated and pending together in order, and the true number of open alerts.
+    assert cards(page) == open_alerts[:50]
+    page.wait_for_function("() => document.querySelector('#officer-count').textContent.includes('of 59')")
+    assert count_text(page) == "Showing 50 of 59 open alerts"
+    more = page.locator("#officer-more")
+    assert more.is_visible() and more.text_content() == "Load 50 more"
+
+    # Before the officer pages on, a colleague decides an alert of the next page and a new alert arrives.
+    decide(api, open_alerts[52], Decision.CONFIRM)
+    new = raise_alert(api, alice)
+    page.wait_for_function("(id) => document.querySelector(`#officer-list li[data-id='${id}']`)", arg=new)
+    page.wait_for_function(
+        "() => document.querySelector('#officer-count').textContent === 'Showing 51 of 59 open alerts'"
+    )
+
+    # The connection drops while two more are raised; on its return both are caught up, once each, on top.
+    page.route("**/api/alerts/stream*", lambda route: route.abort())
+    page.wait_for_selector("#link-state:has-text('Reconnecting')")
+    missed = [raise_alert(api, alice), raise_alert(api, alice)]
+    page.unroute("**/api/alerts/stream*")
+    page.wait_for_selector("#link-state:has-text('Live')")
+    page.wait_for_function("() => document.querySelectorAll('#officer-list li').length === 53")
+    page.wait_for_function(
+        "() => document.querySelector('#officer-count').textContent === 'Showing 53 of 61 open alerts'"
+    )
+
+    # Load more (by key, not offset): the rest, in order, the colleague's decided alert not among them, nothing
+    # twice or skipped; then the button goes and the count is the whole.
+    more.scroll_into_view_if_needed()
+    assert axe_violations(page) == []
+    more.click()
+    page.wait_for_function("() => document.querySelector('#officer-more').hidden")
+    rest = [a for a in open_alerts[50:] if a != open_alerts[52]]
+    assert cards(page) == [missed[1], missed[0], new, *open_alerts[:50], *rest]
+    assert count_text(page) == "61 open alerts"
+
+    # Deciding one here leaves its card (with the outcome controls) and the open count follows.
+    oldest = page.locator(f"#officer-list li[data-id='{rest[-1]}']")
+    oldest.get_by_role("button", name="confirm the alert on Alice").click()
+    page.locator("#ask-dialog button.ask-submit").click()
+    page.wait_for_function("() => document.querySelector('#officer-count').textContent === '60 open alerts'")
+    assert "status-confirmed" in (oldest.get_attribute("class") or "")
+    assert axe_violations(page) == []
     context.close()

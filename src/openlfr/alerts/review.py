@@ -301,7 +301,8 @@ def alert_history(session: Session, alert_id: str) -> list[HistoryEntry]:
 
 @dataclass(frozen=True, slots=True)
 class AlertFilter:
-    status: str | None = None
+    statuses: tuple[str, ...] = ()
+    """any of these (empty: every status)"""
     source: str | None = None
     subject_id: str | None = None
     deployment_id: str | None = None
@@ -311,8 +312,8 @@ class AlertFilter:
 
 
 def _filtered(query: _Q, f: AlertFilter) -> _Q:
-    if f.status is not None:
-        query = query.where(AlertRecord.status == f.status)
+    if f.statuses:
+        query = query.where(AlertRecord.status.in_(f.statuses))
     if f.source is not None:
         query = query.where(AlertRecord.source == f.source)
     if f.subject_id is not None:
@@ -326,12 +327,17 @@ def _filtered(query: _Q, f: AlertFilter) -> _Q:
     return query
 
 
-def list_alerts(session: Session, f: AlertFilter, *, limit: int, offset: int) -> tuple[list[AlertRecord], int]:
-    """Newest first, and the number of alerts that match."""
+def list_alerts(
+    session: Session, f: AlertFilter, *, limit: int, offset: int = 0, before_seq: int | None = None
+) -> tuple[list[AlertRecord], int]:
+    """Newest first, and the number of alerts that match. ``before_seq`` pages by key: only alerts with a lower
+    seq, so a page never skips an alert when others are decided (leave the filter) or raised meanwhile, as an
+    offset would; the total stays that of the whole filter."""
     total = session.scalar(_filtered(select(func.count()).select_from(AlertRecord), f)) or 0
-    rows = session.scalars(
-        _filtered(select(AlertRecord), f).order_by(AlertRecord.seq.desc()).limit(limit).offset(offset)
-    )
+    query = _filtered(select(AlertRecord), f)
+    if before_seq is not None:
+        query = query.where(AlertRecord.seq < before_seq)
+    rows = session.scalars(query.order_by(AlertRecord.seq.desc()).limit(limit).offset(offset))
     return list(rows), int(total)
 
 

@@ -1,7 +1,8 @@
-"""``lfr camera add|list|remove``: the registered cameras a deployment can name (the same rules as
+"""``lfr camera add|list|remove|zone``: the registered cameras a deployment can name (the same rules as
 ``/api/cameras``: names, sources, ``sources.allowed_hosts``; a camera named by a deployment that is not over
-cannot be removed). Every change is in the audit chain (``camera.add``, ``camera.remove``), written by the
-registry (``openlfr.service.registry``)."""
+cannot be removed) and the zone each one looks at. Every change is in the audit chain (``camera.add``,
+``camera.remove``, written by the registry, ``openlfr.service.registry``; ``camera.zone``, written by
+``openlfr.service.zones.set_camera_zone``, the function ``PUT /api/cameras/{id}/zone`` calls)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
     from openlfr.auth.principal import Principal
     from openlfr.config.models import Settings
+    from openlfr.store.camera_models import CameraRecord
 
 
 def register(subparsers: Any) -> None:
@@ -37,6 +39,26 @@ def register(subparsers: Any) -> None:
     remove.add_argument("id", metavar="ID")
     _common(remove)
     remove.set_defaults(handler=run_remove)
+
+    zone = sub.add_parser(
+        "zone",
+        help="show, set or clear the zone of a camera (the part of its view where recognition runs)",
+        description="Without --set or --clear, show the camera's zone. Faces whose box centre lies outside the "
+        "zone are neither tracked nor embedded. The zone cannot change while an authorised or live deployment "
+        "names the camera.",
+    )
+    zone.add_argument("camera", metavar="CAMERA", help="the camera's id or name")
+    change = zone.add_mutually_exclusive_group()
+    change.add_argument(
+        "--set",
+        dest="points",
+        metavar="POINTS",
+        help="the polygon's corners in order, as fractions of the image (0,0 top left): 'x,y; x,y; x,y; ...' "
+        "(at least three, inside [0, 1], edges that do not cross)",
+    )
+    change.add_argument("--clear", action="store_true", help="remove the zone: recognition on the whole view")
+    _common(zone)
+    zone.set_defaults(handler=run_zone)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -113,4 +135,75 @@ def run_remove(args: argparse.Namespace) -> int:
         print_json({"removed": args.id})
     else:
         print(f"camera {record.name} removed")
+    return 0
+
+
+def parse_points(text: str) -> list[list[float]]:
+    """``'x,y; x,y; ...'`` (the console's typed form) as ``[[x, y], ...]``; ZoneError when a point is not two
+    numbers (``Zone.parse`` then checks the polygon itself)."""
+    from openlfr.zone import ZoneError
+
+    points: list[list[float]] = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        values = [v.strip() for v in part.split(",")]
+        try:
+            if len(values) != 2:
+                raise ValueError(part)
+            points.append([float(values[0]), float(values[1])])
+        except ValueError:
+            raise ZoneError(f"zone point {part!r} is not 'x,y' (two numbers between 0 and 1)") from None
+    return points
+
+
+def _find_camera(session: Session, camera: str) -> CameraRecord:
+    """The camera with this id, else the one with this name (NotFoundError when neither)."""
+    from openlfr.service.registry import list_cameras
+    from openlfr.store.camera_models import CameraRecord
+    from openlfr.store.errors import NotFoundError
+
+    record = session.get(CameraRecord, camera)
+    if record is not None:
+        return record
+    for found in list_cameras(session):
+        if found.name == camera:
+            return found
+    raise NotFoundError(f"no camera with id or name {camera!r}")
+
+
+def _zone_public(record: CameraRecord) -> dict[str, object]:
+    from openlfr.store.camera_models import camera_zone
+
+    zone = camera_zone(record)
+    return {
+        "id": record.id,
+        "name": record.name,
+        "zone": zone.as_lists() if zone is not None else None,
+        "described": zone.describe() if zone is not None else "the whole view",
+        "points": "; ".join(f"{x:g},{y:g}" for x, y in zone.points) if zone is not None else None,
+    }
+
+
+def run_zone(args: argparse.Namespace) -> int:
+    from openlfr.service.zones import set_camera_zone
+    from openlfr.store.context import open_store
+    from openlfr.zone import Zone
+
+    settings = settings_with_database(args)
+    changing = args.points is not None or args.clear
+    # Parsed before the database is opened: a typo is refused without touching anything.
+    zone = Zone.parse(parse_points(args.points)) if args.points is not None else None
+    with open_store(settings) as store, store.db.session() as session:
+        record = _find_camera(session, args.camera)
+        if changing:
+            record = set_camera_zone(session, record.id, zone, by=_principal(args, settings, session))
+        public = _zone_public(record)
+    if args.json:
+        print_json(public)
+        return 0
+    verb = ("zone set" if zone is not None else "zone cleared") if changing else "zone"
+    print(f"camera {public['name']} {verb}: {public['described']}")
+    if public["points"] is not None:
+        print(f"  points: {public['points']}")
     return 0

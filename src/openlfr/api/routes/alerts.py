@@ -93,7 +93,9 @@ def alert_public(session: Session, record: AlertRecord) -> AlertPublic:
 
 
 def _alert_filter(
-    status: AlertStatus | None = None,
+    status: Annotated[
+        list[AlertStatus] | None, Query(max_length=len(AlertStatus), description="any of these (repeat it)")
+    ] = None,
     source: Annotated[str | None, Query(max_length=64, description="camera name")] = None,
     subject: Annotated[str | None, Query(max_length=32, description="subject id")] = None,
     deployment: Annotated[str | None, Query(max_length=32, description="deployment id")] = None,
@@ -101,7 +103,7 @@ def _alert_filter(
 ) -> AlertFilter:
     """The filter query parameters the alert list and the encounter queue share."""
     return AlertFilter(
-        status=status,
+        statuses=tuple(dict.fromkeys(status or ())),
         source=source,
         subject_id=subject,
         deployment_id=deployment,
@@ -118,10 +120,23 @@ def list_all(
     found: FilterDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    before_seq: Annotated[
+        int | None, Query(ge=1, le=2**62, description="only alerts with a lower seq (page on by key)")
+    ] = None,
 ) -> AlertPage:
-    """Alerts, newest first."""
-    rows, total = list_alerts(db, found, limit=limit, offset=offset)
-    return AlertPage(items=[alert_public(db, r) for r in rows], total=total, limit=limit, offset=offset)
+    """Alerts, newest first, with the true number that match. Page on with ``before_seq`` = the previous
+    page's ``next_before_seq`` (null: nothing more): unlike ``offset`` it skips nothing when alerts are
+    decided or raised between pages."""
+    # One row more than asked says whether there is another page.
+    rows, total = list_alerts(db, found, limit=limit + 1, offset=offset, before_seq=before_seq)
+    shown = rows[:limit]
+    return AlertPage(
+        items=[alert_public(db, r) for r in shown],
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_before_seq=shown[-1].seq if len(rows) > limit else None,
+    )
 
 
 MEMBERS_SHOWN = 100
@@ -171,7 +186,7 @@ def encounters(
 
 
 @router.get("/options", dependencies=[read])
-def options(db: SessionDep) -> AlertOptions:
+def options(db: SessionDep, ctx: ContextDep) -> AlertOptions:
     """The codes the console offers (statuses, decisions, reject reasons, outcomes) and the cameras,
     deployments and subjects that have alerts, for its filters."""
     sources = db.scalars(select(AlertRecord.source).distinct().order_by(AlertRecord.source))
@@ -192,6 +207,7 @@ def options(db: SessionDep) -> AlertOptions:
         reject_reasons=list(RejectReason),
         outcomes=list(EngagementOutcome),
         encounter_gap_s=DEFAULT_GAP_S,
+        retention_days=ctx.settings.governance.alert_retention_days,
         last_seq=last_seq(db),
         sources=list(sources),
         deployments=[d for d in deployments if d is not None],

@@ -48,6 +48,11 @@ class AlertPublic(Output):
     outcome_at: datetime | None
     version: int
     hold: bool
+    """kept past the retention period (investigation, court) until a supervisor lifts the hold"""
+    hold_by: str | None = None
+    """who placed the hold (the signed-in supervisor, a token, or the officer whose recorded outcome made it
+    evidence); the reason is in the audit chain and ``/api/retention/holds``"""
+    hold_at: datetime | None = None
     has_context: bool
     has_reference: bool
     created_at: datetime
@@ -58,6 +63,7 @@ class AlertPage(Output):
     total: int
     limit: int
     offset: int
+    next_before_seq: int | None = Field(description="``before_seq`` for the next page; null: this is the last")
 
 
 class AdjudicationRequest(Input):
@@ -162,6 +168,7 @@ class AlertOptions(Output):
     reject_reasons: list[RejectReason]
     outcomes: list[EngagementOutcome]
     encounter_gap_s: float
+    retention_days: int = Field(description="days an alert is kept unless it is on hold (governance)")
     last_seq: int = Field(description="the newest alert's seq: open the live stream with ?after= this")
     sources: list[str] = Field(description="cameras that have raised alerts")
     deployments: list[str] = Field(description="deployments that have raised alerts")

@@ -1,18 +1,29 @@
 // The officer on the street: a phone page with each alert's camera image and watchlist image side by side, who
 // the subject is and why they are sought, and the decision and outcome controls. Alerts arrive over the alert
 // stream (Server-Sent Events); after a dropped connection the stream is opened again from the last alert seen
-// (Last-Event-ID, or ?after= for a new stream), so nothing raised meanwhile is missed. Installable (PWA): the
-// app's own manifest and service worker, no third-party push service.
+// (Last-Event-ID, or ?after= for a new stream), so nothing raised meanwhile is missed. Every open alert can be
+// reached: the first page loads at sign-in and "Load more" pages on by key (before_seq), which skips nothing
+// when alerts are decided or raised between pages; the true number of open alerts is shown above the list.
+// Installable (PWA): the app's own manifest and service worker, no third-party push service.
 
 import { ApiError, api, session } from "./api.js";
 import { $, el, refreshTimes, timeEl, words } from "./dom.js";
 import { ask, can, flash, user } from "./ui.js";
 
 const RECONNECT_MS = 1000;
-const OPEN = new Set(["pending", "escalated"]);
+const PAGE = 50;
 
-/** @type {{ lastSeq: number, stream: EventSource | null, retry: number | null, options: any, alerts: Map<string, any> }} */
-const state = { lastSeq: 0, stream: null, retry: null, options: null, alerts: new Map() };
+/**
+ * @typedef {{ total: number | null, nextBefore: number | null, loading: boolean, counting: boolean,
+ *   recount: boolean }} Paging
+ * total: the server's number of open alerts; nextBefore: where the next page starts (null: all loaded).
+ * @type {{ lastSeq: number, stream: EventSource | null, retry: number | null, options: any,
+ *   alerts: Map<string, any>, open: Set<string>, generation: number, paging: Paging }}
+ */
+const state = {
+  lastSeq: 0, stream: null, retry: null, options: null, alerts: new Map(), open: new Set(), generation: 0,
+  paging: { total: null, nextBefore: null, loading: false, counting: false, recount: false },
+};
 
 /** @param {string} text */
 function linkState(text) {
@@ -38,13 +49,90 @@ async function start(me) {
   $("#officer-login").hidden = true;
   $("#officer-alerts").hidden = false;
   $("#officer-logout").hidden = false;
+  const generation = ++state.generation;
+  state.alerts.clear();
+  $("#officer-list").replaceChildren();
   state.options = await api("GET", "/api/alerts/options");
-  // Open alerts first (newest first), then everything raised from now on, from the stream.
-  const page = await api("GET", "/api/alerts?status=pending&limit=50");
-  const escalated = await api("GET", "/api/alerts?status=escalated&limit=50");
-  for (const alert of [...page.items, ...escalated.items].sort((a, b) => a.seq - b.seq)) upsert(alert);
+  state.open = new Set(state.options.open_statuses);
+  // The newest page of open alerts first, then everything raised from now on, from the stream (from the last
+  // alert there was before the page was read: one raised in between comes twice and is shown once).
   state.lastSeq = Math.max(state.lastSeq, state.options.last_seq);
+  state.paging = { total: null, nextBefore: null, loading: false, counting: false, recount: false };
+  await loadPage(generation, null);
+  if (generation !== state.generation) return;
   openStream();
+}
+
+// ---- paging through the open alerts --------------------------------------------------------------------
+
+/** @param {number | null} before @param {number} limit */
+function openQuery(before, limit) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  for (const status of state.open) query.append("status", status);
+  if (before !== null) query.set("before_seq", String(before));
+  return `/api/alerts?${query}`;
+}
+
+/**
+ * Read one page of open alerts, older than ``before`` (null: the newest).
+ * @param {number} generation the sign-in the page is for (a page read for an earlier one is dropped)
+ * @param {number | null} before
+ */
+async function loadPage(generation, before) {
+  state.paging.loading = true;
+  showPaging();
+  try {
+    const page = await api("GET", openQuery(before, PAGE));
+    if (generation !== state.generation) return;
+    for (const alert of page.items) upsert(alert);
+    state.paging.total = page.total;
+    state.paging.nextBefore = page.next_before_seq;
+  } finally {
+    if (generation === state.generation) { state.paging.loading = false; showPaging(); }
+  }
+}
+
+async function loadMore() {
+  const { nextBefore, loading } = state.paging;
+  if (nextBefore === null || loading) return;
+  try {
+    await loadPage(state.generation, nextBefore);
+  } catch (error) { flash(/** @type {Error} */ (error).message); }
+}
+
+/** Ask the server how many alerts are open now (after a new alert, a decision, a reconnection); one question
+ * at a time, and one more if something changed while it was asked. */
+async function recount() {
+  if (state.paging.counting) { state.paging.recount = true; return; }
+  const generation = state.generation;
+  state.paging.counting = true;
+  try {
+    do {
+      state.paging.recount = false;
+      const page = await api("GET", openQuery(null, 1));
+      if (generation !== state.generation) return;
+      state.paging.total = page.total;
+      showPaging();
+    } while (state.paging.recount);
+  } catch { /* offline: the count is asked again on reconnection */ } finally {
+    if (generation === state.generation) state.paging.counting = false;
+  }
+}
+
+/** "Showing N of M open alerts" and the Load more button while there are more pages. */
+function showPaging() {
+  const { nextBefore, loading } = state.paging;
+  const shown = [...state.alerts.values()].filter((a) => state.open.has(a.status)).length;
+  // A card the stream just brought may be on screen a moment before the recount that includes it returns.
+  const total = state.paging.total === null ? null : Math.max(state.paging.total, shown);
+  const count = $("#officer-count");
+  if (total === null) count.textContent = "";
+  else if (nextBefore === null && shown >= total) count.textContent = `${total} open ${total === 1 ? "alert" : "alerts"}`;
+  else count.textContent = `Showing ${shown} of ${total} open alerts`;
+  const more = /** @type {HTMLButtonElement} */ ($("#officer-more"));
+  more.hidden = nextBefore === null;
+  more.disabled = loading;
+  more.textContent = loading ? "Loading…" : `Load ${PAGE} more`;
 }
 
 /** @param {SubmitEvent} event */
@@ -62,6 +150,7 @@ async function login(event) {
 
 async function logout() {
   try { await api("POST", "/api/auth/logout"); } catch { /* already gone */ }
+  state.generation += 1;
   state.alerts.clear();
   $("#officer-list").replaceChildren();
   showLogin("Signed out.");
@@ -80,11 +169,12 @@ function openStream() {
   // EventSource reconnects by itself, the browser sends Last-Event-ID, which the server resumes from.
   const stream = new EventSource(`/api/alerts/stream?after=${state.lastSeq}`);
   state.stream = stream;
-  stream.addEventListener("open", () => linkState("Live"));
+  stream.addEventListener("open", () => { linkState("Live"); recount(); });
   stream.addEventListener("alert", (/** @type {MessageEvent} */ event) => {
     const alert = JSON.parse(event.data);
     state.lastSeq = Math.max(state.lastSeq, alert.seq);
     upsert(alert, true);
+    recount();
   });
   stream.addEventListener("end", () => { closeStream(); showLogin("Your session has ended: sign in again."); });
   stream.addEventListener("error", () => {
@@ -110,7 +200,8 @@ async function reconnect() {
 // ---- alert cards ---------------------------------------------------------------------------------------
 
 /**
- * Add or refresh an alert's card (newest at the top; an update keeps its place).
+ * Add or refresh an alert's card. Cards are in seq order, newest at the top, whichever way an alert came (a
+ * page, the stream, a catch-up after a reconnection); an update keeps its place.
  * @param {any} alert
  * @param {boolean} [fresh] it just arrived: announce it
  */
@@ -122,8 +213,12 @@ function upsert(alert, fresh = false) {
   const card = render(alert);
   const existing = list.querySelector(`li[data-id="${alert.id}"]`);
   if (existing) existing.replaceWith(card);
-  else list.prepend(card);
+  else {
+    const older = [...list.children].find((li) => Number(/** @type {HTMLElement} */ (li).dataset.seq) < alert.seq);
+    list.insertBefore(card, older ?? null);
+  }
   $("#officer-empty").hidden = list.children.length > 0;
+  showPaging();
   if (fresh && !known) {
     flash(`New alert: ${alert.subject ? alert.subject.display_name : "a subject"} on ${alert.source}.`);
     if (navigator.vibrate) navigator.vibrate(200);
@@ -151,7 +246,8 @@ function render(alert) {
   if (alert.outcome) facts.push(["Outcome", words(alert.outcome)]);
   const details = el("dl", { class: "officer-facts" },
     ...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]));
-  return el("li", { class: `card officer-alert status-${alert.status}`, "data-id": alert.id, "aria-labelledby": titleId },
+  return el("li", { class: `card officer-alert status-${alert.status}`, "data-id": alert.id, "data-seq": String(alert.seq),
+    "aria-labelledby": titleId },
     el("h2", { id: titleId, text: name }), timeEl(alert.decided_at), images, details, controls(alert, name));
 }
 
@@ -163,7 +259,7 @@ function render(alert) {
 function controls(alert, name) {
   const box = el("div", { class: "actions officer-actions" });
   if (!can("alerts:adjudicate") || !state.options) return box;
-  if (OPEN.has(alert.status)) {
+  if (state.open.has(alert.status)) {
     for (const decision of state.options.decisions) {
       if (decision === "escalate" && alert.status !== "pending") continue;
       box.append(el("button", { type: "button", class: decision === "confirm" ? "primary" : decision === "reject" ? "danger" : "",
@@ -202,6 +298,7 @@ async function decide(alert, decision, name) {
     if (answer.note) body.note = answer.note;
     upsert(await api("POST", `/api/alerts/${alert.id}/adjudication`, body));
     flash(`Alert on ${name}: ${words(decision)} recorded.`);
+    recount();
   } catch (error) { flash(/** @type {Error} */ (error).message); }
 }
 
@@ -223,7 +320,9 @@ document.addEventListener("DOMContentLoaded", async () => {
   session.onUnauthorised = showLogin;
   $("#officer-login-form").addEventListener("submit", login);
   $("#officer-logout").addEventListener("click", logout);
-  window.setInterval(refreshTimes, 30_000);
+  $("#officer-more").addEventListener("click", loadMore);
+  // Alerts decided elsewhere leave the open count without an event here: it is asked again now and then.
+  window.setInterval(() => { refreshTimes(); if (user.me) recount(); }, 30_000);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/console/sw.js").catch(() => {});
   try {
     await start(await api("GET", "/api/auth/session"));

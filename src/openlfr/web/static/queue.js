@@ -2,6 +2,7 @@
 // totals and "load more", filters, decisions with confirmation and a note, keyboard shortcuts. New alerts never
 // move what the officer is looking at: while the pointer or focus is in the queue (or a dialog is open), new
 // encounters wait behind an "N new" bar; a repeat of an encounter on screen only updates its card in place.
+// A supervisor (retention:manage, as the server sends it) can put the card's alert on legal hold, with a reason.
 import { api } from "./api.js";
 import { $, el, fmtTime, refreshTimes, timeEl, words } from "./dom.js";
 import { ask, can, flash } from "./ui.js";
@@ -282,6 +283,9 @@ function renderCard(encounter) {
   const heading = `alert-h-${encounter.key}`;
   $(".name", card).id = heading;
   card.setAttribute("aria-labelledby", heading);
+  $(".controls", card).append(el("div", { class: "actions hold-box" },
+    el("button", { type: "button", class: "hold", text: "Place legal hold…", onclick: () => placeHold(card) })));
+  $(".outcome", card).after(el("p", { class: "hold-state" }));
   fillCard(card, encounter);
   $(".confirm", card).addEventListener("click", () => decide(card, "confirm"));
   $(".reject", card).addEventListener("click", () => decide(card, "reject"));
@@ -341,6 +345,12 @@ function fillCard(card, encounter) {
   $(".outcome", card).textContent = outcome
     ? `Outcome: ${words(outcome.outcome)} (recorded by ${outcome.outcome_by} at ${fmtTime(outcome.outcome_at)})` : "";
   if (outcome) choice.value = outcome.outcome;
+  const held = $(".hold-state", card);
+  held.hidden = !alert.hold;
+  held.textContent = alert.hold
+    ? `On legal hold${alert.hold_by ? ` (placed by ${alert.hold_by}${alert.hold_at ? `, ${fmtTime(alert.hold_at)}` : ""})` : ""}: ` +
+      "kept past the retention period until a supervisor lifts the hold." : "";
+  $(".hold", card).hidden = alert.hold || !can("retention:manage");
 }
 
 /** @param {Encounter} encounter */
@@ -481,6 +491,36 @@ async function recordOutcome(card) {
   } catch (error) {
     const current = /** @type {any} */ (error).details?.current;
     if (current) { absorb(encounter, current); fillCard(card, encounter); }
+    showConflict(card, error);
+  }
+}
+
+/**
+ * Put the card's alert (the one whose faces it shows) on legal hold, after asking for the reason.
+ * @param {HTMLElement} card
+ */
+async function placeHold(card) {
+  const encounter = queue.encounters.get(card.dataset.key || "");
+  if (!encounter || encounter.best.hold || !can("retention:manage")) return;
+  const alert = encounter.best;
+  const who = subjectName(alert.subject);
+  const days = queue.options.retention_days;
+  const answer = await ask({
+    title: `Place a legal hold on this alert (${who} on ${alert.source})?`, submit: "Place hold", note: true,
+    noteRequired: true, noteLabel: "Reason for the hold (required; e.g. the investigation or case reference)",
+    text: "The alert, its images and its record are kept past the retention period (alerts are otherwise deleted " +
+      `after ${days} days) until a supervisor lifts the hold. The hold and its reason are kept in the audit ` +
+      "log in your name.",
+  });
+  card.focus();
+  if (!answer) return;
+  $(".conflict", card).hidden = true;
+  try {
+    const hold = await api("POST", `/api/retention/holds/${alert.id}`, { reason: answer.note });
+    absorb(encounter, { ...alert, hold: hold.hold, hold_by: hold.hold_by, hold_at: hold.hold_at });
+    fillCard(card, encounter);
+    flash(`Alert of ${who} on legal hold.`);
+  } catch (error) {
     showConflict(card, error);
   }
 }
