@@ -75,7 +75,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--alerts", type=int, default=200, help="alerts per producer-count run (split between them)")
     parser.add_argument("--clients", default="1,10,100", help="comma-separated SSE client counts")
     parser.add_argument("--fanout-alerts", type=int, default=20, help="alerts sent per client count")
-    parser.add_argument("--context-width", type=int, default=1920, help="width of each alert's context frame")
+    parser.add_argument(
+        "--context-width", type=int, default=1920, help="width of each alert's context frame (0: alerts without one)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--sse-client-process", nargs=3, metavar=("URL", "COOKIE", "N"), help=argparse.SUPPRESS)
     return parser.parse_args(list(argv))
@@ -90,7 +92,7 @@ class AlertImages:
     id after the JPEG's end, so no two alerts share a media file (the store is content-addressed)."""
 
     probe: bytes
-    context: bytes
+    context: bytes | None
 
     @classmethod
     def render(cls, context_width: int) -> AlertImages:
@@ -100,10 +102,11 @@ class AlertImages:
         from openlfr.pipeline.alerting import encode_jpeg
 
         rng = np.random.default_rng(16)
-        height = context_width * 9 // 16
-        coarse = rng.integers(0, 256, size=(height // 8, context_width // 8, 3), dtype=np.uint8)
-        frame = cv2.resize(coarse, (context_width, height), interpolation=cv2.INTER_CUBIC)
-        return cls(probe=encode_jpeg(frame[:160, :160]), context=encode_jpeg(frame))
+        width = max(context_width, 160)
+        height = width * 9 // 16
+        coarse = rng.integers(0, 256, size=(height // 8, width // 8, 3), dtype=np.uint8)
+        frame = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+        return cls(probe=encode_jpeg(frame[:160, :160]), context=encode_jpeg(frame) if context_width else None)
 
 
 def alert(images: AlertImages, producer: int, n: int) -> AlertEvent:
@@ -115,7 +118,7 @@ def alert(images: AlertImages, producer: int, n: int) -> AlertEvent:
         subject_id=f"s{(producer * 7 + n) % SUBJECTS:02d}", score=0.61, second_score=0.33, evidence=3,
         threshold=0.47, frame_index=n, frame_time_s=n / 25, frame_wall_time=now, decided_at=now, latency_ms=40.0,
         model="benchmark", reference_image="ref", probe_jpeg=images.probe + unique,
-        context_jpeg=images.context + unique,
+        context_jpeg=None if images.context is None else images.context + unique,
     )  # fmt: skip
 
 
@@ -357,7 +360,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             report: dict[str, Any] = {
                 "database": runtime.db.engine.dialect.name if runtime.db is not None else None,
                 "probe_jpeg_bytes": len(images.probe),
-                "context_jpeg_bytes": len(images.context),
+                "context_jpeg_bytes": len(images.context or b""),
                 "load_average_1min_before": load_average(),
                 "persist": [persist_rate(runtime, images, int(p), args.alerts) for p in args.producers.split(",")],
             }
