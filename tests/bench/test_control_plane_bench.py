@@ -4,10 +4,12 @@ alert. No timing assertions: the figures are the benchmark's to print, not the t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -46,3 +48,24 @@ def test_control_plane_benchmark_persists_every_alert_and_streams_it_to_every_cl
     finally:
         engine.dispose()
     assert stored == distinct_seq == 6 + 6 + 2 + 2  # each alert once, each with its own sequence number
+
+
+def _benchmark_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("control_plane_benchmark", BENCHMARK)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_benchmark_alert_has_its_own_images_so_the_media_store_cannot_share_them() -> None:
+    """The media store is content-addressed: alerts with identical images would share one file and the
+    benchmark would time less work than real alerts cost."""
+    bench = _benchmark_module()
+    images = bench.AlertImages.render(320)
+    alerts = [bench.alert(images, producer, n) for producer in range(2) for n in range(3)]
+    assert len({a.probe_jpeg for a in alerts}) == len({a.context_jpeg for a in alerts}) == 6
+    assert all(a.probe_jpeg.startswith(b"\xff\xd8") and a.context_jpeg.startswith(b"\xff\xd8") for a in alerts)
+    without_context = bench.AlertImages.render(0)
+    assert without_context.context is None and bench.alert(without_context, 0, 0).context_jpeg is None
