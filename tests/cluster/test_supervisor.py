@@ -254,3 +254,12 @@ def test_the_service_and_the_cluster_seams_import_without_ray(tmp_path: Path) ->
         f"ServiceRuntime(Settings(data_dir={str(tmp_path)!r}))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_metrics_carry_the_nodes_and_the_cameras_on_each(live: Live) -> None:
+    families = {f.name: f for f in live.supervisor.collect()}
+    assert families["openlfr_cluster_nodes_alive"].samples[0].value == 2
+    per_node = {s.labels["node"]: s.value for s in families["openlfr_cluster_cameras"].samples}
+    assert per_node == {"node-a": 1, "node-b": 1}
+    restarts = families["openlfr_cluster_camera_restarts"].samples
+    assert {s.labels["camera"] for s in restarts} == {c.camera_id for c in live.mandate.cameras}

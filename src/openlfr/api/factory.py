@@ -199,7 +199,8 @@ class ServiceRuntime:
             bus=self.bus,
             cameras=self.monitor,
             enroller=enroller,
-            metric_sources=(self.monitor,),
+            # Cluster mode adds the nodes' series (openlfr.cluster.supervisor).
+            metric_sources=(self.monitor, *((self.supervisor,) if hasattr(self.supervisor, "collect") else ())),
             stopping=self.stopping,
         )
         bind_services(self.app, settings, self.services)

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.dispatch import AlertDispatcher
@@ -226,6 +228,33 @@ class ClusterSupervisor:
 
     def cluster_status(self) -> ClusterStatus:
         return self.pool.status()
+
+    def collect(self) -> Iterable[Metric]:
+        """The cluster's series of /metrics (a prometheus_client collector; the cameras' own series come from the
+        camera monitor, as in single-machine mode)."""
+        try:
+            status = self.pool.status()
+        except OpenLFRError:
+            log.exception("the cluster did not report for /metrics")
+            return
+        yield GaugeMetricFamily(
+            "openlfr_cluster_nodes_alive", "Ray nodes alive in the cluster", value=sum(n.alive for n in status.nodes)
+        )
+        cameras = GaugeMetricFamily("openlfr_cluster_cameras", "cameras running on each node", labels=["node"])
+        capacity = GaugeMetricFamily(
+            "openlfr_cluster_camera_capacity", "camera units each node offers", labels=["node"]
+        )
+        for node in status.nodes:
+            cameras.add_metric([node.node_id], len(status.cameras_on(node.node_id)))
+            capacity.add_metric([node.node_id], node.cameras_capacity)
+        restarts = GaugeMetricFamily(
+            "openlfr_cluster_camera_restarts",
+            "whether a camera's worker was restarted (on another node) since it was placed",
+            labels=["deployment", "camera"],
+        )
+        for camera in status.cameras:
+            restarts.add_metric([camera.deployment_id, camera.camera_id], camera.restarts)
+        yield from (cameras, capacity, restarts)
 
     def _deployment_reports(self, deployment_id: str) -> tuple[CameraReport, ...]:
         try:
