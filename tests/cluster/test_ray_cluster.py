@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,160 @@ def _node_id(data_dir: Path) -> str | None:
         if str(node.get("ObjectStoreSocketName", "")).startswith(str(data_dir)):
             return str(node["NodeID"])
     return None
+
+
+def test_a_restarted_control_plane_reattaches_to_the_running_workers(
+    supervisor: ClusterSupervisor, settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    subjects, _, mandate = deployment_of_three(store, tmp_path)
+    supervisor.start_recognition(mandate)  # type: ignore[arg-type]
+    assert wait_until(lambda: len({s for _, s, _ in stored(store)}) == 3, WAIT_S)
+    before = {c.camera_id: c for c in supervisor.cluster_status().cameras}
+    # `lfr serve` stops (the scheduler detaches a cluster supervisor) and starts again.
+    supervisor.detach()
+    supervisor.stop_all()
+    count = len(stored(store))
+    restarted = ClusterSupervisor(settings, store.db, store.media, AlertBus(), connect(settings), realtime_files=True)
+    try:
+        restarted.start_recognition(mandate)  # type: ignore[arg-type]
+        after = {c.camera_id: c for c in restarted.cluster_status().cameras}
+        assert after.keys() == before.keys()
+        for camera_id, camera in after.items():
+            # The same workers, on the same nodes, not restarted: their counters went on from where they were.
+            assert camera.node_id == before[camera_id].node_id and camera.restarts == 0
+            assert camera.status is not None and before[camera_id].status is not None
+            assert camera.status.frames >= before[camera_id].status.frames  # type: ignore[union-attr]
+        assert wait_until(lambda: all(len(stored(store, s)) >= 2 for s in subjects) and len(stored(store)) > count)
+        ids = [a for a, _, _ in stored(store)]
+        assert len(ids) == len(set(ids))
+    finally:
+        restarted.stop_recognition(mandate.deployment_id)  # type: ignore[attr-defined]
+        restarted.stop_all()
+
+
+def test_workers_end_themselves_at_the_deployments_end_and_refuse_to_run_without_a_lease(
+    supervisor: ClusterSupervisor, store: Store, tmp_path: Path
+) -> None:
+    import ray
+
+    from openlfr.cluster import actors
+
+    engine = FaceEngine.from_settings(Settings(data_dir=tmp_path / "engine", engine=FAKE_ENGINE))
+    enrol_subject(store, engine, 1, "alice")
+    snapshot_id = snapshot(store, engine)
+    with store.db.session() as session:
+        camera_id = register_camera(session, "gate", str(passing_by(tmp_path / "gate", 1)), loop=True).id
+    # A window that ends about 25 s from now (it opened a minute ago).
+    mandate = live_deployment(store, snapshot_id, [camera_id], hours=85 / 3600)
+    supervisor.start_recognition(mandate)
+    name = actors.camera_actor_name(mandate.deployment_id, camera_id)
+
+    def named() -> bool:
+        return any(e["name"] == name for e in ray.util.list_named_actors(all_namespaces=True))
+
+    assert named()
+    assert wait_until(lambda: not named(), WAIT_S, interval_s=0.5)  # ended by itself, never stopped from here
+    # A worker started for that deployment now, after its end, refuses to run (nothing is restarted either).
+    plan = supervisor_plan(supervisor, mandate)
+    worker = ray.remote(actors.CameraWorker).options(resources={"openlfr_camera": 1}).remote(plan, camera_id)
+    with pytest.raises(ray.exceptions.RayActorError, match="no live lease"):
+        ray.get(worker.ready.remote(), timeout=WAIT_S)
+
+
+def supervisor_plan(supervisor: ClusterSupervisor, mandate: object) -> object:
+    from openlfr.cluster.types import DeploymentPlan, SnapshotPayload, WorkerConfig
+    from openlfr.service.supervisor import load_snapshot
+
+    with supervisor.db.session() as session:
+        snap = load_snapshot(session, mandate.snapshot_id)  # type: ignore[attr-defined]
+    config = WorkerConfig(supervisor.settings.engine, supervisor.settings.sources, supervisor.settings.pipeline)
+    return DeploymentPlan(mandate, SnapshotPayload.of(snap).emptied(), config)  # type: ignore[arg-type]
+
+
+def test_lfr_cluster_status_lists_the_nodes_and_the_cameras_on_each(
+    supervisor: ClusterSupervisor, settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    _, _, mandate = deployment_of_three(store, tmp_path)
+    supervisor.start_recognition(mandate)  # type: ignore[arg-type]
+    config = tmp_path / "lfr.yaml"
+    assert settings.cluster is not None
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": str(settings.data_dir),
+                "cluster": {
+                    "address": settings.cluster.address,
+                    "auth_token_file": str(settings.cluster.auth_token_file),
+                },
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}  # the command sets its own
+    done = subprocess.run(
+        [sys.executable, "-m", "openlfr", "--config", str(config), "cluster", "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=WAIT_S,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    workers = [n for n in report["nodes"] if n["camera_capacity"] > 0 and n["alive"]]
+    assert len(workers) == 2 and sum(len(n["cameras"]) for n in workers) == 3
+    assert all(0 < n["load"] <= 1 for n in workers)
+    deployment = mandate.deployment_id  # type: ignore[attr-defined]
+    assert {c["deployment"] for c in report["cameras"]} == {deployment}
+
+
+@pytest.mark.model
+def test_real_models_on_shared_video_alert_on_every_camera(
+    settings: Settings, store: Store, tmp_path: Path, cluster: RayCluster
+) -> None:
+    """Two cameras playing the Hamilton clip (the listed performer on stage), on two nodes, with the real
+    YuNet/SFace models loaded on each worker: both cameras raise alerts about him."""
+    from openlfr.watchlists.enrol import Enroller, EnrolRequest
+    from openlfr.watchlists.snapshots import create_snapshot
+    from openlfr.watchlists.subjects import add_member, create_watchlist, get_subject
+    from openlfr.watchlists.types import Category, Outcome, SubjectInfo
+    from tests.helpers.data import shared_data
+
+    real = settings.model_copy(update={"engine": Settings().engine})
+    engine = FaceEngine.from_settings(real)
+    video = shared_data() / "video"
+    reference = video / "hamilton_refs" / "lin_manuel_miranda" / "lin-manuel-miranda.png"
+    info = SubjectInfo(
+        "LMM-1", Category.SUSPECTED_OFFENCE, "test", "other", "sue", date(2099, 1, 1), "LMM",
+        image_source_note="public photograph",
+    )  # fmt: skip
+    with store.db.session() as session:
+        sgt = person(session, "sgt", "supervisor")
+    result = Enroller(store, engine, 0.9).enrol(
+        EnrolRequest("LMM-1", reference.read_bytes(), "ref.png", info=info, by=sgt)
+    )
+    assert result.outcome is Outcome.ENROLLED
+    with store.db.session() as session:
+        add_member(session, create_watchlist(session, "stage", by=sgt), get_subject(session, "LMM-1"), by=sgt)
+        snapshot_id = create_snapshot(session, "stage", engine.contract, date.today(), by=sgt).id
+        cameras = [register_camera(session, f"stage-{i}", str(video / "hamilton_short.mp4")).id for i in (1, 2)]
+    mandate = live_deployment(store, snapshot_id, cameras, threshold=0.47)
+    pool = connect(real)
+    # Files played as fast as they decode (nothing dropped): the same frames on any machine.
+    running = ClusterSupervisor(real, store.db, store.media, AlertBus(), pool, realtime_files=False)
+    try:
+        running.start_recognition(mandate)
+        nodes = {c.node_id for c in running.cluster_status().cameras}
+        assert len(nodes) == 2
+        assert wait_until(lambda: {c for _, _, c in stored(store)} == {"stage-1", "stage-2"}, WAIT_S)
+        with store.db.session() as session:
+            listed = get_subject(session, "LMM-1").id
+        assert {s for _, s, _ in stored(store)} == {listed}
+    finally:
+        running.stop_recognition(mandate.deployment_id)
+        running.stop_all()

@@ -48,11 +48,15 @@ class FakeWorkerPool:
             self.workers[key] = _Worker(plan, grant.camera_id, self.nodes[self._next % len(self.nodes)])
             self._next += 1
 
-    def stop(self, deployment_id: str) -> None:
+    def stop(self, deployment_id: str) -> tuple[CameraReport, ...]:
         self._check_reachable()
         self.calls.append(("stop", deployment_id))
+        reports = []
         for key in [k for k in self.workers if k[0] == deployment_id]:
-            self.workers.pop(key).stopped = True
+            worker = self.workers.pop(key)
+            worker.stopped = True
+            reports.append(CameraReport(deployment_id, worker.camera_id, worker.node_id, "ended", None))
+        return tuple(reports)
 
     def forget_subject(self, subject_id: str) -> None:
         self._check_reachable()

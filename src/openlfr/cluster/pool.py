@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from openlfr.cluster.types import ClusterStatus, DeploymentPlan, InboxAlert
+from openlfr.cluster.types import CameraReport, ClusterStatus, DeploymentPlan, InboxAlert
 from openlfr.errors import OpenLFRError
 
 
@@ -28,9 +28,9 @@ class WorkerPool(Protocol):
         plane that restarted reattaches to them); others are replaced. Raises ClusterError when it cannot."""
         ...
 
-    def stop(self, deployment_id: str) -> None:
+    def stop(self, deployment_id: str) -> tuple[CameraReport, ...]:
         """Revoke the deployment's lease and stop every one of its workers; returns once they acknowledged (or
-        were removed). A no-op for a deployment that is not placed."""
+        were removed), with the final report of each that answered. A no-op for a deployment not placed."""
         ...
 
     def forget_subject(self, subject_id: str) -> None:

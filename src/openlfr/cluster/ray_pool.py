@@ -110,18 +110,20 @@ class RayWorkerPool:
         ray.kill(handle, no_restart=True)
         return None
 
-    def stop(self, deployment_id: str) -> None:
+    def stop(self, deployment_id: str) -> tuple[CameraReport, ...]:
         self._call(self.control.revoke.remote(deployment_id))
+        reports = []
         for name in self._camera_names(deployment_id):
             try:
                 handle = ray.get_actor(name)
             except ValueError:
                 continue
             try:
-                ray.get(handle.stop.remote(), timeout=self.config.ack_timeout_s)
+                reports.append(ray.get(handle.stop.remote(), timeout=self.config.ack_timeout_s))
             except RayError as exc:
                 log.warning("worker %s did not stop cleanly (%s): removed", name, _reason(exc))
             ray.kill(handle, no_restart=True)
+        return tuple(reports)
 
     def forget_subject(self, subject_id: str) -> None:
         self._call(self.control.forget.remote(subject_id))

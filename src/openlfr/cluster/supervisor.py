@@ -134,10 +134,12 @@ class ClusterSupervisor:
             placed = self._placed.get(deployment_id)
         if placed is None:
             return
-        reports = self._deployment_reports(deployment_id)
-        self.pool.stop(deployment_id)  # every worker acknowledged, or was removed
+        final = {r.camera_id: r for r in self.pool.stop(deployment_id)}  # each acknowledged, or was removed
         self.persist_pending()  # what the workers handed over before they stopped
         with self._lock:
+            # A worker that did not answer its stop: its last report stands.
+            last = {r.camera_id: r for r in self._reports.pop(deployment_id, ())}
+            reports = tuple((last | {k: v for k, v in final.items() if v.status is not None}).values())
             self._placed.pop(deployment_id, None)
             self._stopped_counts[deployment_id] = _counts(reports).since(placed.offset)
         log.info("recognition stopped on the cluster: deployment %s", deployment_id)
@@ -173,9 +175,9 @@ class ClusterSupervisor:
         self.pool.forget_subject(subject_id)
 
     def refresh_galleries(self) -> None:
-        """Nothing to catch up with: the workers' alerts are stored by this process, whose store refuses an
-        alert about a subject erased by another process, and the erasing process's own listener is not here.
-        The workers are told when the erasure happens in this process (``forget_subject``)."""
+        """Nothing more to do each tick: every worker's alert is stored by this process, whose store refuses an
+        alert about a subject erased by any process. Workers are told of erasures made in this process
+        (``forget_subject``); one made by another process reaches them when the deployment next starts."""
 
     # -- alerts ---------------------------------------------------------------------------------------------
 
