@@ -7,6 +7,7 @@ Health checks are lowered on the head so a killed worker node is declared dead w
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -80,14 +81,14 @@ class RayCluster:
         return Node(data_dir, process)
 
     def start_head(self) -> Node:
-        self.head = self._spawn(_short_dir(), head=True)
+        self.head = self._spawn(short_dir(), head=True)
         return self.head
 
     def add_worker(self, cameras: int) -> Node:
         """A worker node offering ``cameras`` units of the camera resource; the token copied as an operator
         would (mode 0600)."""
         assert self.head is not None
-        data_dir = _short_dir()
+        data_dir = short_dir()
         token = data_dir / TOKEN_FILE
         token.parent.mkdir(mode=0o700)
         shutil.copyfile(self.head.data_dir / TOKEN_FILE, token)
@@ -97,19 +98,15 @@ class RayCluster:
         return node
 
     def stop(self) -> None:
+        # Thrown away: a stopped node would drain for 30 s first, for nothing.
         for node in [*self.workers, *([self.head] if self.head else [])]:
-            if node.process.poll() is None:
-                os.killpg(node.process.pid, signal.SIGTERM)
-        for node in [*self.workers, *([self.head] if self.head else [])]:
-            try:
-                node.process.wait(60)
-            except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(node.process.pid, signal.SIGKILL)
-                node.process.wait()
+            node.process.wait()
             shutil.rmtree(node.data_dir, ignore_errors=True)
 
 
-def _short_dir() -> Path:
+def short_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="lfr", dir="/tmp"))
 
 
