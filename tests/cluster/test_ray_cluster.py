@@ -286,8 +286,8 @@ def test_workers_end_themselves_at_the_deployments_end_and_refuse_to_run_without
     snapshot_id = snapshot(store, engine)
     with store.db.session() as session:
         camera_id = register_camera(session, "gate", str(passing_by(tmp_path / "gate", 1)), loop=True).id
-    # A window that ends about 25 s from now (it opened a minute ago).
-    mandate = live_deployment(store, snapshot_id, [camera_id], hours=85 / 3600)
+    # A window that ends 30 s from now: long enough to place the camera, short enough to wait for.
+    mandate = live_deployment(store, snapshot_id, [camera_id], hours=30 / 3600)
     supervisor.start_recognition(mandate)
     name = actors.camera_actor_name(mandate.deployment_id, camera_id)
 
