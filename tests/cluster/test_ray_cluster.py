@@ -230,9 +230,15 @@ def test_a_dead_worker_node_moves_its_cameras_and_loses_no_alert(
     finally:
         cluster.workers.remove(victim)
         cluster.add_worker(cameras=3)  # the next test gets two worker nodes again
+    supervisor.stop_recognition(mandate.deployment_id)  # type: ignore[attr-defined]
     ids = [a for a, _, _ in stored(store)]
     assert len(ids) == len(set(ids))
     assert acked_before <= set(ids)  # nothing stored before the death went missing
+    # Every alert the workers handed over, before and after the death, is stored, once.
+    import ray
+
+    accepted = ray.get(supervisor.pool.control.accepted.remote(mandate.deployment_id))  # type: ignore[attr-defined]
+    assert accepted == len(ids)
 
 
 def _node_id(data_dir: Path) -> str | None:

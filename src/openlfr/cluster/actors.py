@@ -67,6 +67,8 @@ class ClusterControl:
         self._leases: dict[str, Lease] = {}
         self._inbox: OrderedDict[str, InboxAlert] = OrderedDict()
         self._forgotten: set[str] = set()
+        self._accepted: dict[str, int] = {}
+        """per deployment: alerts the inbox took in (each id once), for the count a run's figures are checked by"""
         self._changed = threading.Condition()
 
     # -- leases ---------------------------------------------------------------------------------------------
@@ -117,7 +119,9 @@ class ClusterControl:
             lease = self._leases.get(alert.deployment_id)
             if alert.event.subject_id in self._forgotten or lease is None or not lease.valid(revision, utcnow()):
                 return False
-            self._inbox.setdefault(alert.event.alert_id, alert)
+            if alert.event.alert_id not in self._inbox:
+                self._inbox[alert.event.alert_id] = alert
+                self._accepted[alert.deployment_id] = self._accepted.get(alert.deployment_id, 0) + 1
             self._changed.notify_all()
             return True
 
@@ -130,6 +134,12 @@ class ClusterControl:
         with self._changed:
             for alert_id in alert_ids:
                 self._inbox.pop(alert_id, None)
+
+    def accepted(self, deployment_id: str) -> int:
+        """How many alerts the inbox took in for the deployment (an id handed over twice while it waited
+        counts once)."""
+        with self._changed:
+            return self._accepted.get(deployment_id, 0)
 
     def pending(self) -> int:
         with self._changed:
