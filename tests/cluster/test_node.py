@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,15 @@ from openlfr.errors import ConfigError
 
 
 @pytest.fixture
-def data_dir() -> Path:
+def data_dir() -> Iterator[Path]:
+    import shutil
     import tempfile
 
-    return Path(tempfile.mkdtemp(prefix="lfr", dir="/tmp"))  # short: Ray's socket paths live under it
+    path = Path(tempfile.mkdtemp(prefix="lfr", dir="/tmp"))  # short: Ray's socket paths live under it
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def flag(argv: tuple[str, ...], name: str) -> str:
