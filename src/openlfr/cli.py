@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "retention",
     "alert",
     "report",
+    "cluster",
 )
 
 LOG_LEVELS = ("debug", "info", "warning", "error")

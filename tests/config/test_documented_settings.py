@@ -154,3 +154,12 @@ def test_the_settings_tables_document_every_field(section: str) -> None:
     documented = {key for row in rows for key in re.findall(r"`([a-z_]+)`", row.split("|")[1])}
     fields = set(Settings.model_fields[section].annotation.model_fields)  # type: ignore[union-attr]
     assert fields - documented == set()
+
+
+def test_the_cluster_settings_tables_document_every_field() -> None:
+    from openlfr.config.cluster import ClusterConfig, ClusterTlsConfig
+
+    for section, model in (("cluster", ClusterConfig), ("cluster.tls", ClusterTlsConfig)):
+        (rows,) = [rows for _, s, rows in settings_tables() if s == section]
+        documented = {key for row in rows for key in re.findall(r"`([a-z_]+)`", row.split("|")[1])}
+        assert set(model.model_fields) - documented == set(), section

@@ -176,5 +176,9 @@ class DbAlertStore:
         with self.db.session() as session:
             return session.get(AlertRecord, alert_id) is not None
 
+    def contains(self, alert_id: str) -> bool:
+        """Whether the alert is stored already (a worker's alert handed over twice is stored once)."""
+        return self._exists(alert_id)
+
     def close(self) -> None:
         """Nothing to release: the database belongs to whoever opened it."""

@@ -32,6 +32,7 @@ from openlfr.lifecycle import Lifecycle, Step
 if TYPE_CHECKING:
     from openlfr.alerts.sinks import AlertBus
     from openlfr.api.services import Services
+    from openlfr.cluster.supervisor import ClusterSupervisor
     from openlfr.deployments.scheduler import DeploymentScheduler
     from openlfr.retention.purge import RetentionScheduler
     from openlfr.service.monitor import CameraMonitor
@@ -67,7 +68,7 @@ class ServiceRuntime:
         self.db: Database | None = None
         self.store: Store | None = None
         self.bus: AlertBus | None = None
-        self.supervisor: RecognitionSupervisor | None = None
+        self.supervisor: RecognitionSupervisor | ClusterSupervisor | None = None
         self.monitor: CameraMonitor | None = None
         self.services: Services | None = None
         self.scheduler: DeploymentScheduler | None = None
@@ -134,7 +135,14 @@ class ServiceRuntime:
         assert self.db is not None
         self.store = Store(self.db, MediaStore(self.settings.data_dir / MEDIA_DIR, self.settings.media_key))
         self.bus = AlertBus()
-        self.supervisor = RecognitionSupervisor(self.settings, self.db, self.store.media, self.bus)
+        if self.settings.cluster is not None:
+            # Cluster mode (docs/SCALING.md): cameras run on Ray worker machines; only now is Ray imported.
+            from openlfr.cluster.supervisor import ClusterSupervisor, open_pool
+
+            pool = open_pool(self.settings)
+            self.supervisor = ClusterSupervisor(self.settings, self.db, self.store.media, self.bus, pool)
+        else:
+            self.supervisor = RecognitionSupervisor(self.settings, self.db, self.store.media, self.bus)
         self.monitor = CameraMonitor(self.settings, self.db, self.supervisor)
 
     def stop_cameras(self) -> None:
@@ -191,7 +199,8 @@ class ServiceRuntime:
             bus=self.bus,
             cameras=self.monitor,
             enroller=enroller,
-            metric_sources=(self.monitor,),
+            # Cluster mode adds the nodes' series (openlfr.cluster.supervisor).
+            metric_sources=(self.monitor, *((self.supervisor,) if hasattr(self.supervisor, "collect") else ())),
             stopping=self.stopping,
         )
         bind_services(self.app, settings, self.services)

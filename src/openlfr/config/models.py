@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openlfr.config.api import ApiConfig
+from openlfr.config.cluster import ClusterConfig
 from openlfr.config.governance import GovernanceConfig
 from openlfr.config.pipeline import PipelineConfig
 from openlfr.config.quality import QualityThresholds
@@ -216,6 +217,10 @@ class Settings(BaseSettings):
         default_factory=PipelineConfig,
         description="the live pipeline of `lfr serve` and `lfr watch`: tracking, face selection, decision rules, "
         "queues (docs/PIPELINE.md); a deployment's threshold always comes from the deployment",
+    )
+    cluster: ClusterConfig | None = Field(
+        None,
+        description="run live deployments' cameras on Ray worker machines (docs/SCALING.md); absent: on this machine",
     )
 
     @property

@@ -33,7 +33,7 @@ from openlfr.deployments.notice import SignageNotPlacedError, signed_deployments
 from openlfr.deployments.service import cancel_deployment, end_deployment, in_window, is_authorised
 from openlfr.deployments.types import NO_COUNTS, DeploymentStateError, RunCounts
 from openlfr.errors import OpenLFRError
-from openlfr.service.controller import GalleryRefresher, RecognitionController
+from openlfr.service.controller import Detachable, GalleryRefresher, RecognitionController
 from openlfr.sources.redact import redact
 from openlfr.store.db import Database
 from openlfr.store.governance_models import Deployment
@@ -212,10 +212,17 @@ class DeploymentScheduler:
 
     def stop(self) -> None:
         """Stop checking, then stop every pipeline this service runs (the deployments stay live: a restart
-        resumes them if still inside their window)."""
+        resumes them if still inside their window). A ``Detachable`` controller (cluster mode) is detached
+        instead: its workers keep running, and the restarted service reattaches to them."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(30)
         now = self.clock()
+        if isinstance(self.controller, Detachable):
+            # Cluster mode: the workers keep running; what they counted so far is stored, the rest is theirs.
+            for deployment_id in sorted(self.controller.active_deployments()):
+                self._store_counts(deployment_id, now)
+            self.controller.detach()
+            return
         for deployment_id in sorted(self.controller.active_deployments()):
             self._stop_one(deployment_id, now)

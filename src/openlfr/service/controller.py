@@ -31,3 +31,11 @@ class GalleryRefresher(Protocol):
     """Optional: a controller that catches up with erasures made by another process (each scheduler tick)."""
 
     def refresh_galleries(self) -> None: ...
+
+
+@runtime_checkable
+class Detachable(Protocol):
+    """Optional: a controller whose recognition runs outside this process (cluster mode) and outlives it. When
+    the service stops, the scheduler detaches it instead of stopping the deployments; the next start reattaches."""
+
+    def detach(self) -> None: ...

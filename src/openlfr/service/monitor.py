@@ -24,7 +24,7 @@ from openlfr.pipeline.camera import downscale
 from openlfr.pipeline.latency import HistogramSnapshot
 from openlfr.pipeline.status import CameraStatus
 from openlfr.service.registry import list_cameras, redacted_target
-from openlfr.service.supervisor import DeploymentRun, RecognitionSupervisor
+from openlfr.service.supervisor import DeploymentRun, RecognitionView
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.db import Database
 from openlfr.types import ImageBGR
@@ -126,7 +126,7 @@ _LATENCY_METRICS: tuple[tuple[str, str, Callable[[DeploymentRun], HistogramSnaps
 class CameraMonitor:
     """Health, preview and metrics of the registered cameras; implements ``openlfr.api.services.MetricSource``."""
 
-    def __init__(self, settings: Settings, db: Database, supervisor: RecognitionSupervisor) -> None:
+    def __init__(self, settings: Settings, db: Database, supervisor: RecognitionView) -> None:
         self.settings = settings
         self.db = db
         self.supervisor = supervisor

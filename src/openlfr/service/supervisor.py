@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,6 +68,19 @@ class DeploymentRun:
 
     def camera_name(self, camera_id: str) -> str | None:
         return next((name for cid, name in self.cameras if cid == camera_id), None)
+
+
+class RecognitionView(Protocol):
+    """What the camera monitor and the camera wall read of a supervisor: this module's, or the cluster's
+    (``openlfr.cluster.supervisor``)."""
+
+    wall: CameraWall
+
+    def deployment_of(self, camera_id: str) -> str | None: ...
+
+    def runs(self) -> tuple[DeploymentRun, ...]: ...
+
+    def latest_frame(self, camera_id: str) -> Frame | None: ...
 
 
 class TapSource:
