@@ -34,7 +34,9 @@ def test_records_are_added_by_a_supervisor_in_person_and_kept(api: Api) -> None:
     sgt, sgt_csrf = api.session_client("sgt", "supervisor")
     url = "/api/users/ann/competence"
     empty = sgt.get(url)
-    assert empty.status_code == 200 and empty.json() == {"username": "ann", "records": []}
+    assert empty.status_code == 200 and empty.json() == {"username": "ann", "eligible": ["operator"], "records": []}
+    # the competences an account may hold follow its role (the console offers only these)
+    assert sgt.get("/api/users/sgt/competence").json()["eligible"] == ["operator", "supervisor"]
     first = sgt.post(url, json={**RECORD, "expires_on": "2026-06-30"}, headers=sgt_csrf)
     assert first.status_code == 201, first.text
     assert (first.json()["revision"], first.json()["current"], first.json()["recorded_by"]) == (1, False, "sgt")

@@ -53,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     tokens.router,
     watchlists.watchlists_router,
     watchlists.subjects_router,
+    watchlists.reviews_router,
     alerts.router,
     reports.router,
     cameras.router,

@@ -10,7 +10,8 @@ from fastapi import APIRouter, status
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.permissions import Permission
 from openlfr.api.schemas.users import CompetenceCreate, CompetenceList, CompetencePublic
-from openlfr.auth.competence import record_competence, standings
+from openlfr.auth.competence import ELIGIBLE, Competence, record_competence, standings
+from openlfr.auth.roles import Role
 from openlfr.auth.users import get_user_by_name
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,8 @@ router = APIRouter(prefix="/api/users", tags=["users"])
 def _listing(db: SessionDep, ctx: ContextDep, username: str) -> CompetenceList:
     user = get_user_by_name(db, username)
     rows = [CompetencePublic.model_validate(s) for s in standings(db, user.id, ctx.services.clock())]
-    return CompetenceList(username=user.username, records=rows)
+    eligible = [c for c in Competence if Role(user.role) in ELIGIBLE[c]]
+    return CompetenceList(username=user.username, eligible=eligible, records=rows)
 
 
 @router.get("/{username}/competence", dependencies=[require(Permission.COMPETENCE_READ)])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Response, status
+from fastapi import APIRouter, Form, Query, Response, status
 
 from openlfr.api.context import AppContext
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
@@ -22,6 +22,8 @@ from openlfr.api.schemas.watchlists import (
     ImageMismatchPublic,
     ImagePublic,
     MemberPublic,
+    ReviewDuePublic,
+    ReviewsDuePublic,
     SnapshotCreated,
     SubjectCreate,
     SubjectPublic,
@@ -33,9 +35,11 @@ from openlfr.api.schemas.watchlists import (
 from openlfr.api.uploads import GuardedUpload, sniff_image
 from openlfr.store.context import Store
 from openlfr.store.errors import StorageError
+from openlfr.watchlists.composition import REVIEW_SOON_DAYS
 from openlfr.watchlists.enrol import EnrolRequest, record_enrolment
 from openlfr.watchlists.erase import erase_subject
 from openlfr.watchlists.report import list_watchlists, watchlist_info
+from openlfr.watchlists.reviews import ReviewState, reviews_due
 from openlfr.watchlists.snapshots import create_snapshot
 from openlfr.watchlists.subjects import (
     add_member,
@@ -58,6 +62,7 @@ read = require(Permission.WATCHLISTS_READ)
 manage = require(Permission.WATCHLISTS_MANAGE)
 watchlists_router = APIRouter(prefix="/api/watchlists", tags=["watchlists"])
 subjects_router = APIRouter(prefix="/api/subjects", tags=["subjects"])
+reviews_router = APIRouter(prefix="/api/watchlist-reviews", tags=["watchlists"])
 
 
 class InvalidSubjectError(ApiError):
@@ -269,3 +274,16 @@ def erase(
         templates=result.templates,
         snapshots_redacted=result.snapshots_redacted,
     )
+
+
+@reviews_router.get("", dependencies=[read])
+def due(
+    db: SessionDep,
+    ctx: ContextDep,
+    within_days: Annotated[int, Query(ge=0, le=366, description="the window for 'due soon'")] = REVIEW_SOON_DAYS,
+) -> ReviewsDuePublic:
+    """Every watchlist entry whose review-by date has passed (overdue) or falls within ``within_days``, most
+    overdue first, one row per watchlist it is on."""
+    today = ctx.services.clock().date()
+    entries = [ReviewDuePublic.model_validate(r, from_attributes=True) for r in reviews_due(db, today, within_days)]
+    return ReviewsDuePublic(as_of=today, within_days=within_days, states=list(ReviewState), entries=entries)

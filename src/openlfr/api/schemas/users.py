@@ -52,4 +52,5 @@ class CompetencePublic(Output):
 
 class CompetenceList(Output):
     username: str
+    eligible: list[Competence] = Field(description="the competences an account of this role may hold")
     records: list[CompetencePublic]
