@@ -7,6 +7,8 @@ import { $, el, fmtTime } from "./dom.js";
 import { loadQueue, onLiveAlert, queue, setUpQueue } from "./queue.js";
 import { loadAudit, loadDeployments, loadHolds, loadTokens, loadUsers } from "./governance.js";
 import { ask, can, flash, user } from "./ui.js";
+import { loadReviews } from "./reviews.js";
+import { testView } from "./testview.js";
 import { hideWall, showWall } from "./wall.js";
 import { drawZone, zoneEditor, zoneOverlay } from "./zone.js";
 
@@ -20,12 +22,12 @@ const state = {
 };
 
 /** Pages: the permission each needs (as the server names it). */
-const PAGES = { alerts: "alerts:read", watchlists: "watchlists:read", cameras: "cameras:read",
+const PAGES = { alerts: "alerts:read", watchlists: "watchlists:read", reviews: "watchlists:read", cameras: "cameras:read",
   deployments: "deployments:read", holds: "retention:manage", audit: "audit:read", users: "users:manage",
   tokens: "tokens:manage", wall: "cameras:wall" };
 
 /** @type {Record<string, () => Promise<void>>} */
-const GOVERNANCE = { deployments: loadDeployments, holds: loadHolds, audit: loadAudit, users: loadUsers, tokens: loadTokens };
+const GOVERNANCE = { reviews: loadReviews, deployments: loadDeployments, holds: loadHolds, audit: loadAudit, users: loadUsers, tokens: loadTokens };
 
 // ---- session -------------------------------------------------------------------------------------------
 
@@ -366,6 +368,9 @@ async function refreshCameras() {
         card.insertBefore(zoneEditor({ name: cam.name, view, svg, points: zone,
           save: (points) => saveZone(cam, points) }), $(".actions", card));
       } else drawZone(svg, zone);
+      const check = testView(cam);
+      $(".actions", card).append(check.button);
+      card.append(check.panel);
       if (can("cameras:manage")) {
         $(".actions", card).append(el("button", { type: "button", class: "danger", text: "Remove",
           "aria-label": `Remove camera ${cam.name}`, onclick: () => removeCamera(cam) }));

@@ -5,57 +5,9 @@
 // permission each needs). The server checks every call again.
 import { api } from "./api.js";
 import { $, el, fmtTime, words } from "./dom.js";
+import { facts, field, onSubmit, options, table } from "./forms.js";
 import { ask, can, flash, user } from "./ui.js";
-
-/**
- * @param {string} label
- * @param {any} input
- */
-function field(label, input) {
-  return el("label", {}, label, " ", input);
-}
-
-/**
- * A table with a caption (its accessible name) and header cells.
- * @param {string} caption
- * @param {string[]} headers
- * @param {any[][]} rows cells: text or nodes
- */
-function table(caption, headers, rows) {
-  const cell = (/** @type {any} */ value) => el("td", {}, value instanceof Node ? value : String(value ?? "–"));
-  return el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": caption }, el("table", {},
-    el("caption", { text: caption }),
-    el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { scope: "col", text: h })))),
-    el("tbody", {}, ...rows.map((row) => el("tr", {}, ...row.map(cell))))));
-}
-
-/**
- * Facts as a definition list.
- * @param {[string, any][]} facts
- */
-function facts(facts) {
-  return el("dl", { class: "facts-list" }, ...facts.flatMap(([k, v]) => [el("dt", { text: k }),
-    el("dd", {}, v instanceof Node ? v : String(v ?? "–"))]));
-}
-
-/**
- * A submit handler that reports errors in the flash line and re-enables the form.
- * @param {any} form
- * @param {(form: any) => Promise<void>} handler
- */
-function onSubmit(form, handler) {
-  form.addEventListener("submit", async (/** @type {Event} */ event) => {
-    event.preventDefault();
-    const button = form.querySelector("button[type=submit]");
-    if (button) button.disabled = true;
-    try { await handler(form); } catch (error) { flash(error.message); } finally { if (button) button.disabled = false; }
-  });
-}
-
-/** @param {string[]} values @param {string} [chosen] */
-function options(values, chosen) {
-  return values.map((v) => el("option", { value: v, text: words(v), selected: v === chosen }));
-}
+import { trainingSection } from "./training.js";
 
 // ---- users and roles -----------------------------------------------------------------------------------
 
@@ -102,9 +54,10 @@ export async function loadUsers() {
     flash(`Account ${f.username.value} created.`);
     await loadUsers();
   });
+  const training = await trainingSection(users, loadUsers);
   view.replaceChildren(el("h1", { text: "Users and roles" }),
     el("p", { class: "hint", text: `You manage accounts of these roles: ${roles.map(words).join(", ")}.` }),
-    table("Accounts", ["Username", "Role", "State", "Created", "Actions"], rows), form);
+    table("Accounts", ["Username", "Role", "State", "Created", "Actions"], rows), form, ...(training ? [training] : []));
 }
 
 // ---- API tokens ----------------------------------------------------------------------------------------
