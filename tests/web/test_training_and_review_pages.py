@@ -74,6 +74,9 @@ def test_a_supervisor_records_training_by_keyboard_and_sees_the_servers_refusal(
     assert "LFR operator refresher" in first and "current" in first and "2027-11-26" in first
     assert "superseded" in second
     assert "sue" in first  # recorded by the signed-in person, not a typed name
+    if viewport == DESKTOP:
+        page.evaluate("() => window.scrollTo(0, document.querySelector('#training').offsetTop - 8)")
+        screenshot(page, "console-users.png", tmp_path)
     # Nobody records their own training: the server refuses and the form says so, in place.
     own = training_card(page, "sue")
     own.locator("input[name=course]").fill("LFR authorising officer")
@@ -89,8 +92,6 @@ def test_a_supervisor_records_training_by_keyboard_and_sees_the_servers_refusal(
     with console.api.db.session() as session:
         recorded = [(e.actor, e.details["username"]) for e in iter_entries(session, action="user.competence.record")]
     assert recorded[-1] == ("user:sue", "ann") and ("user:sue", "sue") not in recorded
-    if viewport == DESKTOP:
-        screenshot(page, "console-users.png", tmp_path)
     assert axe_violations(page) == []
     assert fits(page, viewport) and page.errors == []
     page.close()
