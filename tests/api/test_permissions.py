@@ -37,6 +37,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/watchlists"): STAFF,
     ("GET", "/api/watchlists/{name}"): STAFF,
     ("GET", "/api/watchlist-reviews"): STAFF,
+    ("GET", "/api/watchlist-options"): STAFF,
     ("GET", "/api/subjects/{subject_id}"): STAFF,
     ("POST", "/api/watchlists"): {"supervisor"},
     ("POST", "/api/watchlists/{name}/snapshots"): {"supervisor"},

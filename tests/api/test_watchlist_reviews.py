@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from openlfr.watchlists.types import Category
 from tests.api.conftest import Api
 
 # The test clock stands at 2026-11-26.
@@ -61,3 +62,12 @@ def test_overdue_and_due_soon_entries_across_watchlists_and_how_they_are_settled
     assert sue.delete(f"/api/watchlists/missing/members/{soon}").status_code == 204
     assert [e["subject_id"] for e in aud.get("/api/watchlist-reviews").json()["entries"]] == [edge]
     assert api.client().get("/api/watchlist-reviews").status_code == 401
+
+
+def test_the_subject_codes_come_from_the_server(api: Api) -> None:
+    aud = logged_in(api, "aud", "auditor")
+    options = aud.get("/api/watchlist-options").json()
+    assert options == {
+        "categories": [c.value for c in Category],
+        "image_sources": ["custody_image", "other_police_image", "other"],
+    }

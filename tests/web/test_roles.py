@@ -19,6 +19,7 @@ from openlfr.commands.demo_serve import ADMIN, AUDITOR, OPERATOR, SUPERVISOR
 from openlfr.service.monitor import CameraMonitor
 from openlfr.sources.mandate import RecognitionMandate
 from openlfr.store.alert_models import AlertRecord
+from openlfr.watchlists.types import Category, ImageSource
 from tests.api.conftest import PASSWORD, Api, build_api, make_settings
 from tests.helpers.cameras import register_camera
 from tests.helpers.console import enrol_subject, frame_folder, live_deployment, snapshot, store_alert
@@ -96,7 +97,16 @@ def operator_page(page: Any) -> None:
 
 
 def supervisor_page(page: Any) -> None:
-    """The supervisor answers for the officers' training and holds alerts."""
+    """The supervisor keeps the watchlists (the codes offered are the server's), answers for the officers'
+    training and holds alerts."""
+    show(page, "watchlists")
+    page.click("#watchlist-list button")
+    form = page.locator("form:has(h2:has-text('Add a subject'))")
+    form.wait_for()
+    offered = form.locator("select[name=category] option").evaluate_all("os => os.map(o => o.value)")
+    assert offered == [c.value for c in Category]
+    offered = form.locator("select[name=image_source] option").evaluate_all("os => os.map(o => o.value)")
+    assert offered == [s.value for s in ImageSource]
     show(page, "users")
     page.wait_for_selector(f"#training article[data-user='{OPERATOR}'] form")
     show(page, "holds")

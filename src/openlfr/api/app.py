@@ -54,6 +54,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     watchlists.watchlists_router,
     watchlists.subjects_router,
     watchlists.reviews_router,
+    watchlists.options_router,
     alerts.router,
     reports.router,
     cameras.router,

@@ -30,6 +30,7 @@ from openlfr.api.schemas.watchlists import (
     SubjectUpdate,
     WatchlistCreate,
     WatchlistDetail,
+    WatchlistOptions,
     WatchlistPublic,
 )
 from openlfr.api.uploads import GuardedUpload, sniff_image
@@ -54,7 +55,7 @@ from openlfr.watchlists.subjects import (
     update_subject,
     validate_info,
 )
-from openlfr.watchlists.types import Outcome, SubjectChanges, SubjectInfo
+from openlfr.watchlists.types import Category, ImageSource, Outcome, SubjectChanges, SubjectInfo
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ manage = require(Permission.WATCHLISTS_MANAGE)
 watchlists_router = APIRouter(prefix="/api/watchlists", tags=["watchlists"])
 subjects_router = APIRouter(prefix="/api/subjects", tags=["subjects"])
 reviews_router = APIRouter(prefix="/api/watchlist-reviews", tags=["watchlists"])
+options_router = APIRouter(prefix="/api/watchlist-options", tags=["watchlists"])
 
 
 class InvalidSubjectError(ApiError):
@@ -287,3 +289,9 @@ def due(
     today = ctx.services.clock().date()
     entries = [ReviewDuePublic.model_validate(r, from_attributes=True) for r in reviews_due(db, today, within_days)]
     return ReviewsDuePublic(as_of=today, within_days=within_days, states=list(ReviewState), entries=entries)
+
+
+@options_router.get("", dependencies=[read])
+def subject_options() -> WatchlistOptions:
+    """The subject categories and image sources the server accepts, in order."""
+    return WatchlistOptions(categories=list(Category), image_sources=list(ImageSource))

@@ -176,3 +176,10 @@ class ReviewsDuePublic(Output):
     within_days: int
     states: list[ReviewState] = Field(description="every state an entry can be in, in order of urgency")
     entries: list[ReviewDuePublic]
+
+
+class WatchlistOptions(Output):
+    """The codes the console offers for a subject: from the server, never written into the script."""
+
+    categories: list[Category]
+    image_sources: list[ImageSource] = Field(description="'other' needs image_source_note")

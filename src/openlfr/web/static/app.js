@@ -3,7 +3,7 @@
 // Every piece of data is put into the page with textContent, never as HTML. What the page offers follows the
 // permissions the server sends with the session; the server checks every call anyway.
 import { api, session } from "./api.js";
-import { $, el, fmtTime } from "./dom.js";
+import { $, el, fmtTime, words } from "./dom.js";
 import { loadQueue, onLiveAlert, queue, setUpQueue } from "./queue.js";
 import { loadAudit, loadDeployments, loadHolds, loadTokens, loadUsers } from "./governance.js";
 import { ask, can, flash, user } from "./ui.js";
@@ -172,15 +172,14 @@ function onNewAlert(alert) {
 
 // ---- watchlists ----------------------------------------------------------------------------------------
 
-const CATEGORIES = ["wanted_by_courts", "suspected_offence", "bail_or_conditions", "missing_at_risk",
-  "risk_to_self_or_others", "associate", "witness", "victim"];
-const IMAGE_SOURCES = [["custody_image", "custody image"], ["other_police_image", "other police-held image"],
-  ["other", "other (say what in the note)"]];
+/** The codes a subject takes (GET /api/watchlist-options), loaded with the page: never written into the script. */
+const subjectCodes = { /** @type {string[]} */ categories: [], /** @type {string[]} */ image_sources: [] };
 
 function canManageWatchlists() { return can("watchlists:manage"); }
 
 async function loadWatchlists() {
   $("#watchlist-form").hidden = !canManageWatchlists();
+  Object.assign(subjectCodes, await api("GET", "/api/watchlist-options"));
   const lists = await api("GET", "/api/watchlists");
   const ul = $("#watchlist-list");
   ul.replaceChildren();
@@ -239,7 +238,7 @@ function field(label, input) { return el("label", {}, label, input); }
 function subjectForm(watchlist, subject) {
   const editing = Boolean(subject);
   const category = el("select", { name: "category" },
-    ...CATEGORIES.map((c) => el("option", { value: c, text: c.replaceAll("_", " "), selected: subject && subject.category === c })));
+    ...subjectCodes.categories.map((c) => el("option", { value: c, text: words(c), selected: subject && subject.category === c })));
   const form = el("form", { class: "card" },
     el("h2", { text: editing ? "Edit details" : "Add a subject" }),
     editing ? null : field("Reference", el("input", { name: "external_ref", required: true, maxlength: 200 })),
@@ -247,8 +246,8 @@ function subjectForm(watchlist, subject) {
     field("Category", category),
     field("Reason (legal basis)", el("input", { name: "reason", required: true, maxlength: 2000, value: subject ? subject.reason : "" })),
     field("Image source", el("select", { name: "image_source" },
-      ...IMAGE_SOURCES.map(([c, label]) => el("option", { value: c, text: label, selected: subject && subject.image_source === c })))),
-    field("Image source note (required for other)", el("input", { name: "image_source_note", maxlength: 2000, value: subject ? subject.image_source_note : "" })),
+      ...subjectCodes.image_sources.map((c) => el("option", { value: c, text: words(c), selected: subject && subject.image_source === c })))),
+    field("Image source note (required for other: say what it is and why it may be used)", el("input", { name: "image_source_note", maxlength: 2000, value: subject ? subject.image_source_note : "" })),
     field("Date of birth (if known)", el("input", { name: "date_of_birth", type: "date", value: subject && subject.date_of_birth ? subject.date_of_birth : "" })),
     field("Justification if under 18", el("input", { name: "minor_justification", maxlength: 2000, value: subject ? subject.minor_justification : "" })),
     field("Review by", el("input", { name: "review_by", type: "date", required: true, value: subject ? subject.review_by : "" })),
