@@ -94,6 +94,8 @@ def operator_page(page: Any) -> None:
     page.click("#view-deployments button.link:text-is('test deployment')")
     page.wait_for_selector("#step-end")
     assert page.locator("#authorise-form").count() == 0
+    cameras = page.locator("#deployment-detail dt:text-is('Cameras') + dd").text_content()
+    assert cameras == "hall"  # by name, not by id
 
 
 def supervisor_page(page: Any) -> None:

@@ -123,7 +123,8 @@ def test_the_camera_test_view_shows_a_frame_with_every_face_blanked(
     open_page(page, "cameras")
     card = page.locator("#camera-list article", has_text="gate-1")
     card.wait_for()
-    page.click("button[aria-label='Test view of gate-1']")
+    tab_to(page, "button[aria-label='Test view of gate-1']")  # keyboard only
+    page.keyboard.press("Enter")
     facts = card.locator(".test-facts")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.test-facts')].some(p => p.textContent.startsWith('400×400'))"

@@ -177,11 +177,17 @@ async function showDeployment(id) {
   deployments.open = id;
   const box = $("#deployment-detail");
   const d = await api("GET", `/api/deployments/${id}`);
+  // Cameras by name (and place), not by id; a camera removed since is shown by its id.
+  const registered = can("cameras:read") ? await api("GET", "/api/cameras").catch(() => []) : [];
+  const cameraNames = d.camera_ids.map((/** @type {string} */ cid) => {
+    const c = registered.find((/** @type {any} */ r) => r.id === cid);
+    return c ? (c.location ? `${c.name} (${c.location})` : c.name) : cid;
+  });
   const counts = d.counts ? `${d.counts.faces_seen} faces seen, ${d.counts.frames} frames` : "–";
   const children = [el("h2", { tabindex: "-1", text: d.name }), facts([
     ["Status", words(d.status)], ["Location", d.location], ["Use case", d.use_case], ["Purpose", d.purpose],
     ["Legal basis", d.legal_basis], ["Justification", d.justification],
-    ["Planned", `${fmtTime(d.planned_start)} – ${fmtTime(d.planned_end)}`], ["Cameras", d.camera_ids.join(", ")],
+    ["Planned", `${fmtTime(d.planned_start)} – ${fmtTime(d.planned_end)}`], ["Cameras", cameraNames.join(", ")],
     ["Watchlist", `${d.subject_count} subjects, ${d.watchlist_size} templates (snapshot ${d.snapshot_fingerprint.slice(0, 12)})`],
     ["Threshold", `${d.threshold}${d.threshold_minimum !== null ? ` (floor ${d.threshold_minimum})` : ""}`],
     ["Planned by", d.created_by],
