@@ -38,6 +38,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/watchlists/{name}"): STAFF,
     ("GET", "/api/watchlist-reviews"): STAFF,
     ("GET", "/api/watchlist-options"): STAFF,
+    ("GET", "/api/competence"): {"admin", "auditor", "supervisor"},
     ("GET", "/api/subjects/{subject_id}"): STAFF,
     ("POST", "/api/watchlists"): {"supervisor"},
     ("POST", "/api/watchlists/{name}/snapshots"): {"supervisor"},

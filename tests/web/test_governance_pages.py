@@ -82,7 +82,7 @@ def nav_shown(page: Any) -> list[str]:
             "sue",
             ["alerts", "watchlists", "reviews", "cameras", "wall", "deployments", "holds", "audit", "users", "tokens"],
         ),
-        ("aud", ["alerts", "watchlists", "reviews", "cameras", "deployments", "audit"]),
+        ("aud", ["alerts", "watchlists", "reviews", "cameras", "deployments", "audit", "users"]),
         ("root", ["alerts", "watchlists", "reviews", "cameras", "deployments", "audit", "users", "tokens"]),
     ],
 )

@@ -116,7 +116,11 @@ def supervisor_page(page: Any) -> None:
 
 
 def auditor_page(page: Any) -> None:
-    """The auditor verifies the audit chain."""
+    """The auditor checks the officers' training (without managing accounts) and verifies the audit chain."""
+    assert page.text_content("#nav-users") == "Training records"
+    show(page, "users")
+    page.wait_for_selector(f"#training article[data-user='{OPERATOR}'] tbody tr")
+    assert page.locator("#user-form, #training form").count() == 0
     show(page, "audit")
     page.click("#audit-verify")
     page.wait_for_selector("#audit-result.ok")
@@ -136,7 +140,7 @@ OVERSIGHT = ["alerts", "watchlists", "reviews", "cameras", "deployments", "audit
 ROLES: dict[str, tuple[list[str], bool, Callable[[Any], None]]] = {
     OPERATOR: (OPERATIONS, True, operator_page),
     SUPERVISOR: ([*OPERATIONS, "holds", "audit", "users", "tokens"], True, supervisor_page),
-    AUDITOR: (OVERSIGHT, False, auditor_page),
+    AUDITOR: ([*OVERSIGHT, "users"], False, auditor_page),
     ADMIN: ([*OVERSIGHT, "users", "tokens"], False, admin_page),
 }
 

@@ -50,6 +50,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     users.router,
     competence.router,
+    competence.everyone_router,
     tokens.router,
     watchlists.watchlists_router,
     watchlists.subjects_router,

@@ -21,10 +21,15 @@ const state = {
   /** @type {AudioContext | null} */ audio: null,
 };
 
-/** Pages: the permission each needs (as the server names it). */
-const PAGES = { alerts: "alerts:read", watchlists: "watchlists:read", reviews: "watchlists:read", cameras: "cameras:read",
-  deployments: "deployments:read", holds: "retention:manage", audit: "audit:read", users: "users:manage",
-  tokens: "tokens:manage", wall: "cameras:wall" };
+/** Pages: the permissions that open each (any one of them, as the server names them). */
+const PAGES = { alerts: ["alerts:read"], watchlists: ["watchlists:read"], reviews: ["watchlists:read"],
+  cameras: ["cameras:read"], deployments: ["deployments:read"], holds: ["retention:manage"], audit: ["audit:read"],
+  users: ["users:manage", "competence:read"], tokens: ["tokens:manage"], wall: ["cameras:wall"] };
+
+/** @param {string} name */
+function mayOpen(name) {
+  return PAGES[/** @type {keyof PAGES} */ (name)].some((permission) => can(permission));
+}
 
 /** @type {Record<string, () => Promise<void>>} */
 const GOVERNANCE = { reviews: loadReviews, deployments: loadDeployments, holds: loadHolds, audit: loadAudit, users: loadUsers, tokens: loadTokens };
@@ -54,7 +59,9 @@ async function startSession(me) {
   session.csrf = me.csrf_token;
   $("#top").hidden = false;
   $("#who").textContent = `${me.name} (${me.role})`;
-  for (const [name, permission] of Object.entries(PAGES)) $(`#nav-${name}`).hidden = !can(permission);
+  for (const name of Object.keys(PAGES)) $(`#nav-${name}`).hidden = !mayOpen(name);
+  // Oversight without account management sees the training records only.
+  $("#nav-users").textContent = can("users:manage") ? "Users" : "Training records";
   if (!location.hash || location.hash === "#login") location.hash = "#alerts";
   await route();
   openStream();
@@ -88,7 +95,7 @@ async function logout() {
 async function route() {
   if (!user.me) return;
   const asked = (location.hash || "#alerts").slice(1) || "alerts";
-  const allowed = Object.keys(PAGES).filter((name) => can(PAGES[/** @type {keyof PAGES} */ (name)]));
+  const allowed = Object.keys(PAGES).filter(mayOpen);
   const known = allowed.includes(asked) ? asked : allowed[0];
   stopTimers();
   if (known !== "wall") hideWall();

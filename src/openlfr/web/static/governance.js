@@ -13,6 +13,11 @@ import { trainingSection } from "./training.js";
 
 export async function loadUsers() {
   const view = $("#view-users");
+  const training = await trainingSection(loadUsers);
+  if (!can("users:manage")) {  // oversight: the officers' training records only
+    view.replaceChildren(el("h1", { text: "Training records" }), ...(training ? [training] : []));
+    return;
+  }
   const roles = /** @type {string[]} */ (user.me.account_roles);
   const users = await api("GET", "/api/users");
   const rows = users.map((/** @type {any} */ u) => {
@@ -54,7 +59,6 @@ export async function loadUsers() {
     flash(`Account ${f.username.value} created.`);
     await loadUsers();
   });
-  const training = await trainingSection(users, loadUsers);
   view.replaceChildren(el("h1", { text: "Users and roles" }),
     el("p", { class: "hint", text: `You manage accounts of these roles: ${roles.map(words).join(", ")}.` }),
     table("Accounts", ["Username", "Role", "State", "Created", "Actions"], rows), form, ...(training ? [training] : []));

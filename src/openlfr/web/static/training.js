@@ -20,17 +20,13 @@ function standing(r) {
 }
 
 /**
- * The training records of every account the caller may see (an account whose role holds no competence and
- * has no record is left out).
- * @param {any[]} accounts from GET /api/users
+ * The training records of every account that may hold a competence or has a record (GET /api/competence).
  * @param {() => Promise<void>} reload
  */
-export async function trainingSection(accounts, reload) {
+export async function trainingSection(reload) {
   if (!can("competence:read")) return null;
-  const lists = await Promise.all(accounts.map((/** @type {any} */ a) =>
-    api("GET", `/api/users/${encodeURIComponent(a.username)}/competence`).then((list) => ({ account: a, list }))));
-  const cards = lists.filter(({ list }) => list.eligible.length || list.records.length)
-    .map(({ account, list }) => accountCard(account, list, reload));
+  const lists = await api("GET", "/api/competence");
+  const cards = lists.map((/** @type {any} */ list) => accountCard(list, reload));
   return el("section", { class: "training", id: "training", "aria-labelledby": "training-title" },
     el("h2", { id: "training-title", text: "Training (competence) records" }),
     el("p", { class: "hint", text: "Reviewing alerts needs a current operator record; authorising a deployment a "
@@ -39,11 +35,11 @@ export async function trainingSection(accounts, reload) {
 }
 
 /**
- * @param {any} account
- * @param {any} list
+ * @param {any} list one account's records, with its username, role and eligible competences
  * @param {() => Promise<void>} reload
  */
-function accountCard(account, list, reload) {
+function accountCard(list, reload) {
+  const account = { username: list.username, role: list.role };
   const rows = list.records.map((/** @type {any} */ r) => [words(r.competence), r.course, r.passed_on, r.expires_on,
     standing(r), `${r.recorded_by}, ${fmtTime(r.recorded_at)}`]);
   const card = el("article", { class: "card training-account", "data-user": account.username },
