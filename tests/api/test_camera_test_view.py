@@ -53,8 +53,8 @@ def assert_face_blanked(frame: np.ndarray, faces: int = 1) -> None:
         assert region.astype(float).std(axis=(0, 1)).max() < 3
 
 
-def add_camera(admin: TestClient, name: str, source: str) -> str:
-    created = admin.post("/api/cameras", json={"name": name, "source": source})
+def add_camera(admin: TestClient, name: str, source: str, *, loop: bool = False) -> str:
+    created = admin.post("/api/cameras", json={"name": name, "source": source, "loop": loop})
     assert created.status_code == 201, created.text
     return str(created.json()["id"])
 
@@ -108,7 +108,7 @@ def test_a_running_camera_shows_the_deployments_newest_frame(api: Api, tmp_path:
     folder = frame_folder(tmp_path / "frames", 2, 4)
     admin = logged_in(api, "root", "admin")
     operator = logged_in(api, "ann", "operator")
-    camera_id = add_camera(admin, "gate-1", str(folder))
+    camera_id = add_camera(admin, "gate-1", str(folder), loop=True)  # still running when the view is asked for
     services = api.app.state.ctx.services
     monitor: CameraMonitor = services.cameras
     enrol_subject(services.store, services.enroller.engine, 1, "alice")

@@ -204,8 +204,13 @@ def test_the_review_page_lists_due_entries_and_a_supervisor_settles_them(
     assert "overdue: 25 days overdue" in str(rows.nth(0).text_content())
     assert "due soon: due in 24 days" in str(rows.nth(1).text_content())
     # Keyboard only: a new review date for "late", then renew.
+    new_date = sue.locator("input[aria-label='New review date for Late (late) on courts']")
+    new_date.fill("2026-11-20")  # not after today: refused before anything is sent
+    sue.click("button[aria-label='Renew review of Late (late) on courts']")
+    sue.wait_for_selector("#flash:has-text('after today')")
+    assert rows.count() == 2
     tab_to(sue, "input[aria-label='New review date for Late (late) on courts']")
-    sue.locator("input[aria-label='New review date for Late (late) on courts']").fill("2027-05-26")
+    new_date.fill("2027-05-26")
     tab_to(sue, "button[aria-label='Renew review of Late (late) on courts']")
     sue.keyboard.press("Enter")
     sue.wait_for_function("() => document.querySelectorAll('#view-reviews tbody tr').length === 1")

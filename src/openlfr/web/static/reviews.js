@@ -61,7 +61,7 @@ function actions(e, name, tomorrow) {
   return el("div", { class: "actions" }, date,
     el("button", { type: "button", text: "Renew review", "aria-label": `Renew review of ${name} on ${e.watchlist}`,
       onclick: async () => {
-        if (!date.value) { flash("Choose the new review date."); date.focus(); return; }
+        if (!date.value || date.value < tomorrow) { flash("Choose a new review date after today."); date.focus(); return; }
         try {
           await api("PATCH", `/api/subjects/${encodeURIComponent(e.subject_id)}`, { review_by: date.value });
           flash(`${name}: next review by ${date.value}.`);
