@@ -34,7 +34,10 @@ def test_records_are_added_by_a_supervisor_in_person_and_kept(api: Api) -> None:
     sgt, sgt_csrf = api.session_client("sgt", "supervisor")
     url = "/api/users/ann/competence"
     empty = sgt.get(url)
-    assert empty.status_code == 200 and empty.json() == {"username": "ann", "records": []}
+    assert empty.status_code == 200
+    assert empty.json() == {"username": "ann", "role": "operator", "eligible": ["operator"], "records": []}
+    # the competences an account may hold follow its role (the console offers only these)
+    assert sgt.get("/api/users/sgt/competence").json()["eligible"] == ["operator", "supervisor"]
     first = sgt.post(url, json={**RECORD, "expires_on": "2026-06-30"}, headers=sgt_csrf)
     assert first.status_code == 201, first.text
     assert (first.json()["revision"], first.json()["current"], first.json()["recorded_by"]) == (1, False, "sgt")
@@ -147,3 +150,21 @@ def test_an_untrained_supervisor_cannot_authorise(api: Api) -> None:
     assert sgt.post("/api/users/chief/competence", json=record, headers=sgt_csrf).status_code == 201
     authorised = chief.post(f"{url}/authorise", json=body, headers=csrf)
     assert authorised.status_code == 200 and authorised.json()["status"] == "authorised"
+
+
+def test_oversight_reads_every_officers_records_at_once(api: Api) -> None:
+    api.user("ann", "operator")
+    api.user("root", "admin")
+    sgt, _ = api.session_client("sgt", "supervisor")
+    auditor, _ = api.session_client("audrey", "auditor")
+    listing = auditor.get("/api/competence")
+    assert listing.status_code == 200, listing.text
+    # accounts that may hold a competence (or have a record), by name; admins and auditors hold none
+    rows = [(a["username"], a["role"], a["eligible"], [r["competence"] for r in a["records"]]) for a in listing.json()]
+    assert rows == [
+        ("ann", "operator", ["operator"], ["operator"]),
+        ("sgt", "supervisor", ["operator", "supervisor"], ["operator", "supervisor"]),
+    ]
+    assert sgt.get("/api/competence").json() == listing.json()
+    op, _ = api.session_client("bob", "operator")
+    assert op.get("/api/competence").status_code == 403

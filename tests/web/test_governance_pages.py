@@ -77,10 +77,13 @@ def nav_shown(page: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("username", "pages"),
     [
-        ("ann", ["alerts", "watchlists", "cameras", "wall", "deployments"]),
-        ("sue", ["alerts", "watchlists", "cameras", "wall", "deployments", "holds", "audit", "users", "tokens"]),
-        ("aud", ["alerts", "watchlists", "cameras", "deployments", "audit"]),
-        ("root", ["alerts", "watchlists", "cameras", "deployments", "audit", "users", "tokens"]),
+        ("ann", ["alerts", "watchlists", "reviews", "cameras", "wall", "deployments"]),
+        (
+            "sue",
+            ["alerts", "watchlists", "reviews", "cameras", "wall", "deployments", "holds", "audit", "users", "tokens"],
+        ),
+        ("aud", ["alerts", "watchlists", "reviews", "cameras", "deployments", "audit", "users"]),
+        ("root", ["alerts", "watchlists", "reviews", "cameras", "deployments", "audit", "users", "tokens"]),
     ],
 )
 def test_navigation_follows_the_permissions_the_server_sends(

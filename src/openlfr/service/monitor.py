@@ -25,6 +25,7 @@ from openlfr.pipeline.latency import HistogramSnapshot
 from openlfr.pipeline.status import CameraStatus
 from openlfr.service.registry import list_cameras, redacted_target
 from openlfr.service.supervisor import DeploymentRun, RecognitionView
+from openlfr.service.testview import BlankedFrame
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.db import Database
 from openlfr.types import ImageBGR
@@ -154,15 +155,23 @@ class CameraMonitor:
     def preview_jpeg(self, camera_id: str) -> bytes | None:
         """The camera's newest frame, downscaled, with EVERY detected face blanked; None when it is not running."""
         frame = self.supervisor.latest_frame(camera_id)
-        if frame is None:
-            return None
-        small, _ = downscale(frame.image, PREVIEW_MAX_SIDE)
+        return None if frame is None else self.blank(frame.image).jpeg
+
+    def latest_image(self, camera_id: str) -> ImageBGR | None:
+        """The running camera's newest frame, in memory, for ``blank`` only; None when it is not running."""
+        frame = self.supervisor.latest_frame(camera_id)
+        return None if frame is None else frame.image
+
+    def blank(self, image: ImageBGR) -> BlankedFrame:
+        """``image`` downscaled, with EVERY face the preview's own detector finds blanked, as a JPEG."""
+        small, _ = downscale(image, PREVIEW_MAX_SIDE)
         with self._preview_lock:
             if self._preview_detector is None:
                 self._preview_detector = create_detector(self.settings.engine.detector, self.settings.models_cache_dir)
             detections = detect_scaled(self._preview_detector, small, PREVIEW_MAX_SIDE)
         blurred = blur_faces_except(small, detections.boxes, keep=-1) if len(detections) else small.copy()
-        return _jpeg(blurred)
+        height, width = blurred.shape[:2]
+        return BlankedFrame(jpeg=_jpeg(blurred), width=width, height=height, faces=len(detections))
 
     def collect(self) -> Iterable[Metric]:
         """The per-camera and per-deployment series of /metrics (a prometheus_client collector)."""

@@ -4,6 +4,7 @@ write their own audit entries (``openlfr.service.registry``)."""
 
 from __future__ import annotations
 
+import base64
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -19,15 +20,20 @@ from openlfr.api.schemas.cameras import (
     CameraHealthPublic,
     CameraPublic,
     CameraStatusPublic,
+    CameraTestViewPublic,
     CameraZoneUpdate,
     DeploymentStatusPublic,
 )
+from openlfr.errors import SourceError
 from openlfr.service import registry
 from openlfr.service.monitor import CameraHealth, CameraMonitor
 from openlfr.service.supervisor import DeploymentRun
+from openlfr.service.testview import camera_test_frame, grab_frame
 from openlfr.service.zones import set_camera_zone
+from openlfr.sources.hosts import SourceNotAllowedError
 from openlfr.store.camera_models import CameraRecord
 from openlfr.store.errors import NotFoundError
+from openlfr.types import ImageBGR
 from openlfr.zone import Zone
 
 log = logging.getLogger(__name__)
@@ -125,6 +131,49 @@ def preview(camera_id: str, db: SessionDep, ctx: ContextDep) -> Response:
     if data is None:
         raise NotFoundError("the camera is not running (no live deployment uses it)")
     return Response(data, media_type="image/jpeg")
+
+
+@router.post("/{camera_id}/test-view", dependencies=[read])
+def test_view(camera_id: str, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> CameraTestViewPublic:
+    """One current frame, to check aim and focus before a deployment: the running deployment's newest frame, or
+    one read from the source (which is closed again), with EVERY detected face blanked here, on the server,
+    the source's resolution and the number of faces. Nothing is embedded, matched or kept; audited as
+    ``camera.test_view``. 502 ``source_unavailable`` when the source gives no frame (403
+    ``source_not_allowed`` for a stream outside ``sources.allowed_hosts``)."""
+    record = registry.get_camera(db, camera_id)
+    monitor = _monitor(ctx)
+    shot = camera_test_frame(
+        db,
+        record,
+        by=principal,
+        now=ctx.services.clock(),
+        running_frame=monitor.latest_image(record.id),
+        grab=lambda: _grab(record.source, ctx),
+        blank=monitor.blank,
+    )
+    db.commit()
+    log.info("camera %s test view by %s (%d faces)", record.name, principal.label, shot.view.faces)
+    return CameraTestViewPublic(
+        camera_id=shot.camera_id,
+        camera=shot.camera,
+        source_width=shot.source_width,
+        source_height=shot.source_height,
+        faces=shot.view.faces,
+        image="data:image/jpeg;base64," + base64.b64encode(shot.view.jpeg).decode("ascii"),
+        image_width=shot.view.width,
+        image_height=shot.view.height,
+        from_deployment=shot.from_deployment,
+        captured_at=shot.captured_at,
+    )
+
+
+def _grab(source: str, ctx: AppContext) -> ImageBGR:
+    try:
+        return grab_frame(source, ctx.settings.sources)
+    except SourceNotAllowedError as exc:
+        raise ApiError(str(exc), code=exc.code, status=403) from None
+    except SourceError as exc:  # the camera, not the request, is at fault
+        raise ApiError(str(exc), code=exc.code, status=502) from None
 
 
 def _health(h: CameraHealth) -> CameraHealthPublic:

@@ -10,18 +10,33 @@ from fastapi import APIRouter, status
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
 from openlfr.api.permissions import Permission
 from openlfr.api.schemas.users import CompetenceCreate, CompetenceList, CompetencePublic
-from openlfr.auth.competence import record_competence, standings
-from openlfr.auth.users import get_user_by_name
+from openlfr.auth.competence import ELIGIBLE, Competence, record_competence, standings
+from openlfr.auth.roles import Role
+from openlfr.auth.users import get_user_by_name, list_users
+from openlfr.store.auth_models import User
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/users", tags=["users"])
+everyone_router = APIRouter(prefix="/api/competence", tags=["users"])
 
 
 def _listing(db: SessionDep, ctx: ContextDep, username: str) -> CompetenceList:
-    user = get_user_by_name(db, username)
+    return _of(db, ctx, get_user_by_name(db, username))
+
+
+def _of(db: SessionDep, ctx: ContextDep, user: User) -> CompetenceList:
     rows = [CompetencePublic.model_validate(s) for s in standings(db, user.id, ctx.services.clock())]
-    return CompetenceList(username=user.username, records=rows)
+    eligible = [c for c in Competence if Role(user.role) in ELIGIBLE[c]]
+    return CompetenceList(username=user.username, role=Role(user.role), eligible=eligible, records=rows)
+
+
+@everyone_router.get("", dependencies=[require(Permission.COMPETENCE_READ)])
+def list_every_account(db: SessionDep, ctx: ContextDep) -> list[CompetenceList]:
+    """Every account that may hold a competence or has a record, by username, with its records (oversight
+    checks the officers' training without managing their accounts)."""
+    listings = [_of(db, ctx, user) for user in list_users(db)]
+    return [listing for listing in listings if listing.eligible or listing.records]
 
 
 @router.get("/{username}/competence", dependencies=[require(Permission.COMPETENCE_READ)])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Response, status
+from fastapi import APIRouter, Form, Query, Response, status
 
 from openlfr.api.context import AppContext
 from openlfr.api.deps import ContextDep, CurrentUser, SessionDep, require
@@ -22,20 +22,25 @@ from openlfr.api.schemas.watchlists import (
     ImageMismatchPublic,
     ImagePublic,
     MemberPublic,
+    ReviewDuePublic,
+    ReviewsDuePublic,
     SnapshotCreated,
     SubjectCreate,
     SubjectPublic,
     SubjectUpdate,
     WatchlistCreate,
     WatchlistDetail,
+    WatchlistOptions,
     WatchlistPublic,
 )
 from openlfr.api.uploads import GuardedUpload, sniff_image
 from openlfr.store.context import Store
 from openlfr.store.errors import StorageError
+from openlfr.watchlists.composition import REVIEW_SOON_DAYS
 from openlfr.watchlists.enrol import EnrolRequest, record_enrolment
 from openlfr.watchlists.erase import erase_subject
 from openlfr.watchlists.report import list_watchlists, watchlist_info
+from openlfr.watchlists.reviews import ReviewState, reviews_due
 from openlfr.watchlists.snapshots import create_snapshot
 from openlfr.watchlists.subjects import (
     add_member,
@@ -50,7 +55,7 @@ from openlfr.watchlists.subjects import (
     update_subject,
     validate_info,
 )
-from openlfr.watchlists.types import Outcome, SubjectChanges, SubjectInfo
+from openlfr.watchlists.types import Category, ImageSource, Outcome, SubjectChanges, SubjectInfo
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,8 @@ read = require(Permission.WATCHLISTS_READ)
 manage = require(Permission.WATCHLISTS_MANAGE)
 watchlists_router = APIRouter(prefix="/api/watchlists", tags=["watchlists"])
 subjects_router = APIRouter(prefix="/api/subjects", tags=["subjects"])
+reviews_router = APIRouter(prefix="/api/watchlist-reviews", tags=["watchlists"])
+options_router = APIRouter(prefix="/api/watchlist-options", tags=["watchlists"])
 
 
 class InvalidSubjectError(ApiError):
@@ -269,3 +276,22 @@ def erase(
         templates=result.templates,
         snapshots_redacted=result.snapshots_redacted,
     )
+
+
+@reviews_router.get("", dependencies=[read])
+def due(
+    db: SessionDep,
+    ctx: ContextDep,
+    within_days: Annotated[int, Query(ge=0, le=366, description="the window for 'due soon'")] = REVIEW_SOON_DAYS,
+) -> ReviewsDuePublic:
+    """Every watchlist entry whose review-by date has passed (overdue) or falls within ``within_days``, most
+    overdue first, one row per watchlist it is on."""
+    today = ctx.services.clock().date()
+    entries = [ReviewDuePublic.model_validate(r, from_attributes=True) for r in reviews_due(db, today, within_days)]
+    return ReviewsDuePublic(as_of=today, within_days=within_days, states=list(ReviewState), entries=entries)
+
+
+@options_router.get("", dependencies=[read])
+def subject_options() -> WatchlistOptions:
+    """The subject categories and image sources the server accepts, in order."""
+    return WatchlistOptions(categories=list(Category), image_sources=list(ImageSource))

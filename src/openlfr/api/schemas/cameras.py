@@ -94,3 +94,18 @@ class DeploymentStatusPublic(Output):
     tracks_unexamined: int
     alerts: int
     cameras: list[CameraStatusPublic]
+
+
+class CameraTestViewPublic(Output):
+    """One current frame of a camera with every face blanked on the server, to check aim and focus."""
+
+    camera_id: str
+    camera: str
+    source_width: int = Field(description="the source's resolution, in pixels")
+    source_height: int
+    faces: int = Field(description="faces detected in the frame (every one blanked)")
+    image: str = Field(description="a data: URL of the JPEG (at most 640 px) with every face blanked")
+    image_width: int
+    image_height: int
+    from_deployment: bool = Field(description="the frame is the running deployment's newest (source not reopened)")
+    captured_at: datetime

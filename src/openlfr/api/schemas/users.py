@@ -52,4 +52,6 @@ class CompetencePublic(Output):
 
 class CompetenceList(Output):
     username: str
+    role: Role
+    eligible: list[Competence] = Field(description="the competences an account of this role may hold")
     records: list[CompetencePublic]

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from openlfr.api.schemas.base import Input, Output
+from openlfr.watchlists.reviews import ReviewState
 from openlfr.watchlists.types import Category, ImageSource
 
 
@@ -154,3 +155,31 @@ class SnapshotCreated(Output):
     templates: int
     subjects: int
     excluded: list[ExclusionPublic]
+
+
+class ReviewDuePublic(Output):
+    watchlist: str
+    subject_id: str
+    external_ref: str
+    display_name: str
+    category: str
+    review_by: date
+    state: ReviewState
+    days_left: int = Field(description="days from today to the review-by date (negative: overdue)")
+
+
+class ReviewsDuePublic(Output):
+    """Watchlist entries whose review is overdue or due within ``within_days``; renew one with PATCH
+    /api/subjects/{id} (a new ``review_by``) or remove it with DELETE /api/watchlists/{name}/members/{id}."""
+
+    as_of: date
+    within_days: int
+    states: list[ReviewState] = Field(description="every state an entry can be in, in order of urgency")
+    entries: list[ReviewDuePublic]
+
+
+class WatchlistOptions(Output):
+    """The codes the console offers for a subject: from the server, never written into the script."""
+
+    categories: list[Category]
+    image_sources: list[ImageSource] = Field(description="'other' needs image_source_note")

@@ -3,10 +3,12 @@
 // Every piece of data is put into the page with textContent, never as HTML. What the page offers follows the
 // permissions the server sends with the session; the server checks every call anyway.
 import { api, session } from "./api.js";
-import { $, el, fmtTime } from "./dom.js";
+import { $, el, fmtTime, words } from "./dom.js";
 import { loadQueue, onLiveAlert, queue, setUpQueue } from "./queue.js";
 import { loadAudit, loadDeployments, loadHolds, loadTokens, loadUsers } from "./governance.js";
 import { ask, can, flash, user } from "./ui.js";
+import { loadReviews } from "./reviews.js";
+import { testView } from "./testview.js";
 import { hideWall, showWall } from "./wall.js";
 import { drawZone, zoneEditor, zoneOverlay } from "./zone.js";
 
@@ -19,13 +21,18 @@ const state = {
   /** @type {AudioContext | null} */ audio: null,
 };
 
-/** Pages: the permission each needs (as the server names it). */
-const PAGES = { alerts: "alerts:read", watchlists: "watchlists:read", cameras: "cameras:read",
-  deployments: "deployments:read", holds: "retention:manage", audit: "audit:read", users: "users:manage",
-  tokens: "tokens:manage", wall: "cameras:wall" };
+/** Pages: the permissions that open each (any one of them, as the server names them). */
+const PAGES = { alerts: ["alerts:read"], watchlists: ["watchlists:read"], reviews: ["watchlists:read"],
+  cameras: ["cameras:read"], deployments: ["deployments:read"], holds: ["retention:manage"], audit: ["audit:read"],
+  users: ["users:manage", "competence:read"], tokens: ["tokens:manage"], wall: ["cameras:wall"] };
+
+/** @param {string} name */
+function mayOpen(name) {
+  return PAGES[/** @type {keyof PAGES} */ (name)].some((permission) => can(permission));
+}
 
 /** @type {Record<string, () => Promise<void>>} */
-const GOVERNANCE = { deployments: loadDeployments, holds: loadHolds, audit: loadAudit, users: loadUsers, tokens: loadTokens };
+const GOVERNANCE = { reviews: loadReviews, deployments: loadDeployments, holds: loadHolds, audit: loadAudit, users: loadUsers, tokens: loadTokens };
 
 // ---- session -------------------------------------------------------------------------------------------
 
@@ -52,7 +59,9 @@ async function startSession(me) {
   session.csrf = me.csrf_token;
   $("#top").hidden = false;
   $("#who").textContent = `${me.name} (${me.role})`;
-  for (const [name, permission] of Object.entries(PAGES)) $(`#nav-${name}`).hidden = !can(permission);
+  for (const name of Object.keys(PAGES)) $(`#nav-${name}`).hidden = !mayOpen(name);
+  // Oversight without account management sees the training records only.
+  $("#nav-users").textContent = can("users:manage") ? "Users" : "Training records";
   if (!location.hash || location.hash === "#login") location.hash = "#alerts";
   await route();
   openStream();
@@ -86,7 +95,7 @@ async function logout() {
 async function route() {
   if (!user.me) return;
   const asked = (location.hash || "#alerts").slice(1) || "alerts";
-  const allowed = Object.keys(PAGES).filter((name) => can(PAGES[/** @type {keyof PAGES} */ (name)]));
+  const allowed = Object.keys(PAGES).filter(mayOpen);
   const known = allowed.includes(asked) ? asked : allowed[0];
   stopTimers();
   if (known !== "wall") hideWall();
@@ -170,15 +179,14 @@ function onNewAlert(alert) {
 
 // ---- watchlists ----------------------------------------------------------------------------------------
 
-const CATEGORIES = ["wanted_by_courts", "suspected_offence", "bail_or_conditions", "missing_at_risk",
-  "risk_to_self_or_others", "associate", "witness", "victim"];
-const IMAGE_SOURCES = [["custody_image", "custody image"], ["other_police_image", "other police-held image"],
-  ["other", "other (say what in the note)"]];
+/** The codes a subject takes (GET /api/watchlist-options), loaded with the page: never written into the script. */
+const subjectCodes = { /** @type {string[]} */ categories: [], /** @type {string[]} */ image_sources: [] };
 
 function canManageWatchlists() { return can("watchlists:manage"); }
 
 async function loadWatchlists() {
   $("#watchlist-form").hidden = !canManageWatchlists();
+  Object.assign(subjectCodes, await api("GET", "/api/watchlist-options"));
   const lists = await api("GET", "/api/watchlists");
   const ul = $("#watchlist-list");
   ul.replaceChildren();
@@ -237,7 +245,7 @@ function field(label, input) { return el("label", {}, label, input); }
 function subjectForm(watchlist, subject) {
   const editing = Boolean(subject);
   const category = el("select", { name: "category" },
-    ...CATEGORIES.map((c) => el("option", { value: c, text: c.replaceAll("_", " "), selected: subject && subject.category === c })));
+    ...subjectCodes.categories.map((c) => el("option", { value: c, text: words(c), selected: subject && subject.category === c })));
   const form = el("form", { class: "card" },
     el("h2", { text: editing ? "Edit details" : "Add a subject" }),
     editing ? null : field("Reference", el("input", { name: "external_ref", required: true, maxlength: 200 })),
@@ -245,8 +253,8 @@ function subjectForm(watchlist, subject) {
     field("Category", category),
     field("Reason (legal basis)", el("input", { name: "reason", required: true, maxlength: 2000, value: subject ? subject.reason : "" })),
     field("Image source", el("select", { name: "image_source" },
-      ...IMAGE_SOURCES.map(([c, label]) => el("option", { value: c, text: label, selected: subject && subject.image_source === c })))),
-    field("Image source note (required for other)", el("input", { name: "image_source_note", maxlength: 2000, value: subject ? subject.image_source_note : "" })),
+      ...subjectCodes.image_sources.map((c) => el("option", { value: c, text: words(c), selected: subject && subject.image_source === c })))),
+    field("Image source note (required for other: say what it is and why it may be used)", el("input", { name: "image_source_note", maxlength: 2000, value: subject ? subject.image_source_note : "" })),
     field("Date of birth (if known)", el("input", { name: "date_of_birth", type: "date", value: subject && subject.date_of_birth ? subject.date_of_birth : "" })),
     field("Justification if under 18", el("input", { name: "minor_justification", maxlength: 2000, value: subject ? subject.minor_justification : "" })),
     field("Review by", el("input", { name: "review_by", type: "date", required: true, value: subject ? subject.review_by : "" })),
@@ -366,6 +374,9 @@ async function refreshCameras() {
         card.insertBefore(zoneEditor({ name: cam.name, view, svg, points: zone,
           save: (points) => saveZone(cam, points) }), $(".actions", card));
       } else drawZone(svg, zone);
+      const check = testView(cam);
+      $(".actions", card).append(check.button);
+      card.append(check.panel);
       if (can("cameras:manage")) {
         $(".actions", card).append(el("button", { type: "button", class: "danger", text: "Remove",
           "aria-label": `Remove camera ${cam.name}`, onclick: () => removeCamera(cam) }));

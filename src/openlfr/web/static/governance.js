@@ -5,62 +5,19 @@
 // permission each needs). The server checks every call again.
 import { api } from "./api.js";
 import { $, el, fmtTime, words } from "./dom.js";
+import { facts, field, onSubmit, options, table } from "./forms.js";
 import { ask, can, flash, user } from "./ui.js";
-
-/**
- * @param {string} label
- * @param {any} input
- */
-function field(label, input) {
-  return el("label", {}, label, " ", input);
-}
-
-/**
- * A table with a caption (its accessible name) and header cells.
- * @param {string} caption
- * @param {string[]} headers
- * @param {any[][]} rows cells: text or nodes
- */
-function table(caption, headers, rows) {
-  const cell = (/** @type {any} */ value) => el("td", {}, value instanceof Node ? value : String(value ?? "–"));
-  return el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": caption }, el("table", {},
-    el("caption", { text: caption }),
-    el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { scope: "col", text: h })))),
-    el("tbody", {}, ...rows.map((row) => el("tr", {}, ...row.map(cell))))));
-}
-
-/**
- * Facts as a definition list.
- * @param {[string, any][]} facts
- */
-function facts(facts) {
-  return el("dl", { class: "facts-list" }, ...facts.flatMap(([k, v]) => [el("dt", { text: k }),
-    el("dd", {}, v instanceof Node ? v : String(v ?? "–"))]));
-}
-
-/**
- * A submit handler that reports errors in the flash line and re-enables the form.
- * @param {any} form
- * @param {(form: any) => Promise<void>} handler
- */
-function onSubmit(form, handler) {
-  form.addEventListener("submit", async (/** @type {Event} */ event) => {
-    event.preventDefault();
-    const button = form.querySelector("button[type=submit]");
-    if (button) button.disabled = true;
-    try { await handler(form); } catch (error) { flash(error.message); } finally { if (button) button.disabled = false; }
-  });
-}
-
-/** @param {string[]} values @param {string} [chosen] */
-function options(values, chosen) {
-  return values.map((v) => el("option", { value: v, text: words(v), selected: v === chosen }));
-}
+import { trainingSection } from "./training.js";
 
 // ---- users and roles -----------------------------------------------------------------------------------
 
 export async function loadUsers() {
   const view = $("#view-users");
+  const training = await trainingSection(loadUsers);
+  if (!can("users:manage")) {  // oversight: the officers' training records only
+    view.replaceChildren(el("h1", { text: "Training records" }), ...(training ? [training] : []));
+    return;
+  }
   const roles = /** @type {string[]} */ (user.me.account_roles);
   const users = await api("GET", "/api/users");
   const rows = users.map((/** @type {any} */ u) => {
@@ -104,7 +61,7 @@ export async function loadUsers() {
   });
   view.replaceChildren(el("h1", { text: "Users and roles" }),
     el("p", { class: "hint", text: `You manage accounts of these roles: ${roles.map(words).join(", ")}.` }),
-    table("Accounts", ["Username", "Role", "State", "Created", "Actions"], rows), form);
+    table("Accounts", ["Username", "Role", "State", "Created", "Actions"], rows), form, ...(training ? [training] : []));
 }
 
 // ---- API tokens ----------------------------------------------------------------------------------------
@@ -224,11 +181,17 @@ async function showDeployment(id) {
   deployments.open = id;
   const box = $("#deployment-detail");
   const d = await api("GET", `/api/deployments/${id}`);
+  // Cameras by name (and place), not by id; a camera removed since is shown by its id.
+  const registered = can("cameras:read") ? await api("GET", "/api/cameras").catch(() => []) : [];
+  const cameraNames = d.camera_ids.map((/** @type {string} */ cid) => {
+    const c = registered.find((/** @type {any} */ r) => r.id === cid);
+    return c ? (c.location ? `${c.name} (${c.location})` : c.name) : cid;
+  });
   const counts = d.counts ? `${d.counts.faces_seen} faces seen, ${d.counts.frames} frames` : "–";
   const children = [el("h2", { tabindex: "-1", text: d.name }), facts([
     ["Status", words(d.status)], ["Location", d.location], ["Use case", d.use_case], ["Purpose", d.purpose],
     ["Legal basis", d.legal_basis], ["Justification", d.justification],
-    ["Planned", `${fmtTime(d.planned_start)} – ${fmtTime(d.planned_end)}`], ["Cameras", d.camera_ids.join(", ")],
+    ["Planned", `${fmtTime(d.planned_start)} – ${fmtTime(d.planned_end)}`], ["Cameras", cameraNames.join(", ")],
     ["Watchlist", `${d.subject_count} subjects, ${d.watchlist_size} templates (snapshot ${d.snapshot_fingerprint.slice(0, 12)})`],
     ["Threshold", `${d.threshold}${d.threshold_minimum !== null ? ` (floor ${d.threshold_minimum})` : ""}`],
     ["Planned by", d.created_by],
