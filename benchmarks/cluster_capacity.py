@@ -106,6 +106,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.short:
         args.nodes, args.cameras, args.window, args.warmup = "1", "1", 5.0, 1.0
+    args.clip = args.clip.resolve()  # the workers run in their own folders
     args.node_counts = [int(x) for x in str(args.nodes).split(",")]
     args.camera_counts = [int(x) for x in str(args.cameras).split(",")]
     if any(n > m * args.slots for m in args.node_counts for n in args.camera_counts):
@@ -250,7 +251,7 @@ def people(store: Store) -> People:
     return People(*out)
 
 
-def watchlist_snapshot(store: Store, engine: FaceEngine, who: People) -> str:
+def enrol_performer(store: Store, engine: FaceEngine, who: People) -> None:
     info = SubjectInfo(
         "LMM-1", Category.SUSPECTED_OFFENCE, "benchmark", "other", "bench", date(2099, 1, 1), "LMM",
         image_source_note="public photograph",
@@ -263,6 +264,11 @@ def watchlist_snapshot(store: Store, engine: FaceEngine, who: People) -> str:
     with store.db.session() as session:
         listed = create_watchlist(session, "stage", by=who.supervisor)
         add_member(session, listed, get_subject(session, "LMM-1"), by=who.supervisor)
+
+
+def watchlist_snapshot(store: Store, engine: FaceEngine, who: People) -> str:
+    """A new snapshot for each deployment (a snapshot belongs to the deployment that first used it)."""
+    with store.db.session() as session:
         return create_snapshot(session, "stage", engine.contract, date.today(), by=who.supervisor).id
 
 
@@ -430,8 +436,9 @@ def run_nodes(m: int, args: argparse.Namespace, fps: float, folder: Path) -> lis
         try:
             engine = FaceEngine.from_settings(settings)
             who = people(store)
-            snapshot_id = watchlist_snapshot(store, engine, who)
+            enrol_performer(store, engine, who)
             for n in args.camera_counts:
+                snapshot_id = watchlist_snapshot(store, engine, who)
                 mandate = live_deployment(store, who, snapshot_id, args.clip, f"m{m}n{n}", n)
                 supervisor.start_recognition(mandate)  # returns once every worker loaded its models
                 try:
