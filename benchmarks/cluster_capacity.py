@@ -122,6 +122,9 @@ class LocalCluster:
     """Head + worker nodes on loopback, each its own ``ray start --block`` process group and short data folder."""
 
     port: int
+    token: Path
+    """one token for every cluster of the run: Ray reads the token when it is first imported, so the benchmark's
+    one driver process can only join clusters that share it"""
     folders: list[Path]
     processes: list[subprocess.Popen[bytes]]
 
@@ -129,22 +132,14 @@ class LocalCluster:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    @property
-    def token(self) -> Path:
-        return self.folders[0] / TOKEN_FILE
-
     def config(self) -> ClusterConfig:
         return ClusterConfig(address=self.address, auth_token_file=self.token, ack_timeout_s=120.0)
 
     def spawn(self, *, head: bool, cameras: int) -> None:
         folder = Path(tempfile.mkdtemp(prefix="lfr", dir="/tmp"))
-        if not head:  # the token copied as an operator would (mode 0600)
-            (folder / TOKEN_FILE).parent.mkdir(mode=0o700)
-            shutil.copyfile(self.token, folder / TOKEN_FILE)
-            (folder / TOKEN_FILE).chmod(0o600)
         command = start_command(
             folder,
-            self.config() if not head else None,
+            self.config(),  # the head creates the token file if it does not exist yet
             head=head,
             address=None if head else self.address,
             port=self.port,
@@ -179,8 +174,8 @@ class LocalCluster:
 
 
 @contextlib.contextmanager
-def local_cluster(workers: int, slots: int) -> Iterator[LocalCluster]:
-    cluster = LocalCluster(free_port(), [], [])
+def local_cluster(workers: int, slots: int, token: Path) -> Iterator[LocalCluster]:
+    cluster = LocalCluster(free_port(), token, [], [])
     try:
         cluster.spawn(head=True, cameras=0)
         for _ in range(workers):
@@ -428,7 +423,7 @@ def measure(
 
 def run_nodes(m: int, args: argparse.Namespace, fps: float, folder: Path) -> list[RunResult]:
     results = []
-    with local_cluster(m, args.slots) as cluster:
+    with local_cluster(m, args.slots, folder / TOKEN_FILE) as cluster:
         settings = Settings(data_dir=folder / f"m{m}", cluster=cluster.config())
         settings.data_dir.mkdir(parents=True)
         supervisor = connect(settings, m)
