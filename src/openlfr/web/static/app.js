@@ -9,6 +9,7 @@ import { loadAudit, loadDeployments, loadHolds, loadTokens, loadUsers } from "./
 import { ask, can, flash, user } from "./ui.js";
 import { loadReviews } from "./reviews.js";
 import { testView } from "./testview.js";
+import { notifyNewAlert, setUpNotify, unlockAudio } from "./notify.js";
 import { hideWall, showWall } from "./wall.js";
 import { drawZone, zoneEditor, zoneOverlay } from "./zone.js";
 
@@ -18,7 +19,6 @@ const state = {
   newCount: 0,
   /** @type {number[]} */ timers: [],
   /** @type {string | null} */ watchlist: null,
-  /** @type {AudioContext | null} */ audio: null,
 };
 
 /** Pages: the permissions that open each (any one of them, as the server names them). */
@@ -114,30 +114,6 @@ async function route() {
 
 // ---- live alerts ---------------------------------------------------------------------------------------
 
-function unlockAudio() {
-  try {
-    state.audio = state.audio || new AudioContext();
-    if (state.audio.state === "suspended") state.audio.resume();
-  } catch { state.audio = null; }
-}
-
-function beep() {
-  const ctx = state.audio;
-  if (!ctx) return;
-  const now = ctx.currentTime;
-  for (const [offset, freq] of [[0, 880], [0.18, 1175]]) {
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.frequency.value = freq;
-    gain.gain.setValueAtTime(0.0001, now + offset);
-    gain.gain.exponentialRampToValueAtTime(0.25, now + offset + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + 0.16);
-    osc.connect(gain).connect(ctx.destination);
-    osc.start(now + offset);
-    osc.stop(now + offset + 0.17);
-  }
-}
-
 function updateCount() {
   $("#new-count").textContent = state.newCount ? `${state.newCount} new` : "";
 }
@@ -169,12 +145,10 @@ function openStream() {
 
 /** @param {any} alert */
 function onNewAlert(alert) {
-  beep();
+  notifyNewAlert();
   if ($("#view-alerts").hidden) { state.newCount += 1; updateCount(); }
   flash(`New alert: ${alert.subject ? alert.subject.display_name || alert.subject.external_ref : "subject"} on ${alert.source}`);
   onLiveAlert(alert);
-  document.title = "(!) OpenLFR console";
-  setTimeout(() => { document.title = "OpenLFR console"; }, 5000);
 }
 
 // ---- watchlists ----------------------------------------------------------------------------------------
@@ -441,8 +415,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#watchlist-form").addEventListener("submit", createWatchlist);
   $("#camera-form").addEventListener("submit", addCamera);
   setUpQueue();
-  document.addEventListener("click", unlockAudio, { once: true });
-  document.addEventListener("keydown", unlockAudio, { once: true });
+  setUpNotify();
   window.addEventListener("hashchange", () => route().catch((error) => flash(error.message)));
   try {
     await startSession(await api("GET", "/api/auth/session"));
