@@ -101,6 +101,10 @@ def test_camera_page_shows_health_and_a_blanked_preview(
     assert wait_until(lambda: monitor.preview_jpeg(camera_id) is not None, 10)
     page.wait_for_function("() => document.querySelector('article.camera img')?.naturalWidth > 0", timeout=10_000)
     assert "running" in card.locator("dl").text_content()
+    # The deployment reading the camera is named, not shown as a hash (and no fact spills out of its card).
+    deployment = card.locator("dt:text-is('Deployment') + dd")
+    assert deployment.text_content() == "test deployment (live)"
+    assert card.evaluate("c => [...c.querySelectorAll('dd')].every(d => d.scrollWidth <= d.clientWidth)")
     # What the browser received is the server's blanked frame.
     pixels = page.evaluate(
         """() => { const img = document.querySelector('article.camera img'); const c = document.createElement('canvas');

@@ -359,7 +359,7 @@ async function refreshCameras() {
     }
     const facts = [["State", cam.state], ["Source", cam.target], ["FPS", cam.fps.toFixed(1)], ["Frames", cam.frames],
       ["Faces", cam.faces], ["Alerts", cam.alerts], ["Reconnects", cam.reconnects],
-      ["Last frame", fmtTime(cam.last_frame_at) || "–"], ["Deployment", cam.deployment_id ? cam.deployment_id.slice(0, 8) : "–"]];
+      ["Last frame", fmtTime(cam.last_frame_at) || "–"], ["Deployment", await deploymentLabel(cam.deployment_id)]];
     if (cam.last_error) facts.push(["Last error", cam.last_error]);
     $("dl", card).replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }),
       el("dd", { text: String(v), class: k === "State" ? `state-${cam.state}` : "" })]));
@@ -369,6 +369,25 @@ async function refreshCameras() {
   }
   for (const card of [...box.children]) if (!seen.has(card.dataset.id)) card.remove();
   if (!health.length) box.replaceChildren(el("p", { class: "empty", text: "No cameras." }));
+}
+
+/** Deployment id → "name (status)", asked once per deployment a camera shows. */
+const deploymentLabels = new Map();
+
+/**
+ * The deployment reading a camera, by its name (the id where the caller may not read deployments).
+ * @param {string | null} id
+ * @returns {Promise<string>}
+ */
+async function deploymentLabel(id) {
+  if (!id) return "–";
+  if (!deploymentLabels.has(id)) {
+    try {
+      const d = await api("GET", `/api/deployments/${encodeURIComponent(id)}`);
+      deploymentLabels.set(id, `${d.name} (${words(d.status)})`);
+    } catch { return id.slice(0, 8); }
+  }
+  return deploymentLabels.get(id);
 }
 
 /**
