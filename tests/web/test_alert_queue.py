@@ -124,8 +124,14 @@ def test_repeats_are_one_card_with_true_totals_and_paging(
     page.wait_for_function(
         "() => [...document.querySelectorAll('#alert-list img.probe')].every(i => i.complete && i.naturalWidth > 0)"
     )
-    zone = page.evaluate("() => Intl.DateTimeFormat().resolvedOptions().timeZone")
-    assert "ago" in alice.locator(".time").text_content() and zone  # relative, with the zone named beside it
+    shown = alice.locator(".time time")
+    zone = page.evaluate(
+        "(iso) => new Intl.DateTimeFormat(undefined, {timeZoneName: 'short'}).formatToParts(new Date(iso))"
+        ".find(p => p.type === 'timeZoneName').value",
+        shown.get_attribute("datetime"),
+    )
+    # Relative ("30 minutes ago"), with the absolute time and the browser's time zone named beside it.
+    assert "ago" in shown.locator(".ago").text_content() and shown.locator(".at").text_content().endswith(zone)
     screenshot(page, f"console-queue-{'phone' if viewport == PHONE else 'desktop'}.png", tmp_path)
     assert card_of(page, "Bob").count() == 19
     page.click("#load-more")
