@@ -300,15 +300,22 @@ async function showSubject(id) {
     children.push(upload, subjectForm(state.watchlist, subject));
     const actions = el("div", { class: "actions" });
     const listed = state.watchlist;
+    const who = subject.display_name || subject.external_ref;
     if (listed) {
-      actions.append(el("button", { type: "button", text: `Remove from ${listed}`, onclick: async () => {
+      actions.append(el("button", { type: "button", text: `Remove from ${listed}…`, onclick: async () => {
+        const answer = await ask({ title: `Remove ${who} from ${listed}?`, submit: "Remove from watchlist",
+          text: "The subject is no longer searched for in deployments that use a later snapshot of this watchlist. " +
+            "Its record and images stay; it can be added again." });
+        if (!answer) return;
         try { await api("DELETE", `/api/watchlists/${encodeURIComponent(listed)}/members/${subject.id}`);
           flash("Removed from the watchlist."); await showWatchlist(listed); } catch (error) { flash(error.message); } } }));
     }
     actions.append(el("button", { type: "button", class: "danger", text: "Erase subject…", onclick: async () => {
-      const reason = window.prompt("Erase every image and template of this subject. Why?");
-      if (!reason) return;
-      try { await api("POST", `/api/subjects/${subject.id}/erase`, { reason });
+      const answer = await ask({ title: `Erase ${who}?`, submit: "Erase subject", danger: true, note: true,
+        noteRequired: true, noteLabel: "Why it is erased (required; kept in the audit log)",
+        text: "Every image and template of this subject is deleted and it leaves every watchlist. This cannot be undone." });
+      if (!answer) return;
+      try { await api("POST", `/api/subjects/${subject.id}/erase`, { reason: answer.note });
         flash("Subject erased."); await loadWatchlists(); } catch (error) { flash(error.message); } } }));
     children.push(actions);
   }
