@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from tests.helpers.waiting import GENEROUS_S, wait_until
@@ -22,7 +23,7 @@ from openlfr.detect.base import FaceDetector
 from openlfr.detect.fake import FakeDetector
 from openlfr.engine import FaceEngine
 from openlfr.errors import AlertStoreError, ConfigError, ModelLoadError
-from openlfr.pipeline.alerting import blur_faces_except
+from openlfr.pipeline.alerting import AlertContext, blur_faces_except, context_jpeg, matched_scene
 from openlfr.pipeline.app import WatchPipeline, pipeline_settings
 from openlfr.pipeline.camera import CameraReader, PreparedFrame, prepare
 from openlfr.pipeline.config import PipelineConfig
@@ -323,6 +324,35 @@ def test_context_frame_blurs_every_other_face() -> None:
     assert image[100 : 100 + FACE, 200 : 200 + FACE].std() > 20
     assert other.std() == 0  # nothing of the pattern is left
     assert image is not out
+
+
+def _red(pixels: np.ndarray) -> np.ndarray:
+    """Which BGR pixels are clearly red (the box the console's officer looks for)."""
+    b, g, r = (pixels[..., i].astype(np.int16) for i in range(3))
+    return (r > 150) & (g < 100) & (b < 100)
+
+
+def test_context_frame_boxes_the_matched_face_and_leaves_it_whole() -> None:
+    image = scene([(0, 100, 80), (1, 220, 150)])
+    boxes = np.array([[100, 80, 100 + FACE, 80 + FACE], [220, 150, 220 + FACE, 150 + FACE]], np.float32)
+    out = matched_scene(image, boxes, keep=0)
+    face = (slice(80, 80 + FACE), slice(100, 100 + FACE))
+    np.testing.assert_array_equal(out[face], image[face])  # the face itself is not drawn over
+    ring = np.zeros(out.shape[:2], bool)
+    ring[70 : 90 + FACE, 90 : 110 + FACE] = True
+    ring[80 : 80 + FACE, 100 : 100 + FACE] = False
+    assert _red(out[ring]).mean() > 0.2  # a red frame around the matched face
+    assert not _red(out[~ring]).any()  # and nowhere else
+    assert out[150 : 150 + FACE, 220 : 220 + FACE].std() == 0  # the other face is still blanked
+    assert not _red(image).any() and image is not out
+
+
+def test_the_stored_context_frame_shows_the_box() -> None:
+    image = scene([(0, 100, 80)])
+    boxes = np.array([[100, 80, 100 + FACE, 80 + FACE]], np.float32)
+    data = context_jpeg(AlertContext(image=image, boxes=boxes, keep=0))
+    stored = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert _red(stored).sum() > FACE  # it survives JPEG encoding: the officer sees it in the console
 
 
 def test_no_default_threshold_for_an_uncalibrated_model(fake_engine: FaceEngine) -> None:

@@ -31,6 +31,7 @@ from openlfr.store.alert_models import AlertRecord
 from tests.api.conftest import Api, build_api, make_settings
 from tests.deployments.helpers import alert_event, make_snapshot, plan
 from tests.helpers.accounts import person
+from tests.helpers.console import enrol_subject, frame_folder, live_deployment, snapshot
 from tests.reports.notice_helpers import A3, A5, BASE_URL, NOTICE, approx, decode_qr, html_qr, read_pdf, words
 
 # Every name of a person or account the deployments below carry; none may reach the public.
@@ -220,3 +221,22 @@ def test_placements_over_the_api_name_the_caller_and_start_needs_one(api: Api) -
     assert (
         json.loads(client.get("/public/notice", params={"format": "json"}).text)["deployments"][0]["status"] == "live"
     )
+
+
+def test_the_sign_and_the_leaflet_say_where_a_zoned_camera_looks(api: Api, tmp_path: Path) -> None:
+    """A camera's zone is on the deployment's sign (web page and PDF, both linked from the console), in words."""
+    api.user("root", "admin")
+    admin = api.client()
+    admin.headers["X-CSRF-Token"] = api.login(admin, "root")
+    folder = frame_folder(tmp_path / "frames", 2, 4)
+    camera = admin.post("/api/cameras", json={"name": "gate-1", "source": str(folder), "location": "north"}).json()
+    square = [[0.1, 0.1], [0.6, 0.1], [0.6, 0.6], [0.1, 0.6]]
+    assert admin.put(f"/api/cameras/{camera['id']}/zone", json={"points": square}).status_code == 200
+    services = api.app.state.ctx.services
+    enrol_subject(services.store, services.enroller.engine, 1, "alice")
+    mandate = live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera["id"]])
+    area = "gate-1 (north): recognition limited to a 4-sided area covering 25% of the camera's view"
+    sign = api.client().get(f"/public/deployments/{mandate.deployment_id}/signage?format=html")
+    assert sign.status_code == 200 and area in words(sign.text.replace("&#x27;", "'")), sign.text
+    printed = api.client().get(f"/public/deployments/{mandate.deployment_id}/signage?format=pdf")
+    assert printed.status_code == 200 and area in words(" ".join(p.text for p in read_pdf(printed.content)))

@@ -80,8 +80,10 @@ def seed_shift(queue: Queue) -> dict[str, object]:
     return best
 
 
-def sign_in(browser: Any, queue: Queue, username: str, viewport: dict[str, int]) -> Any:
+def sign_in(browser: Any, queue: Queue, username: str, viewport: dict[str, int], *, init_script: str = "") -> Any:
     page = browser.new_page(viewport=viewport)
+    if init_script:
+        page.add_init_script(init_script)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors
@@ -122,8 +124,14 @@ def test_repeats_are_one_card_with_true_totals_and_paging(
     page.wait_for_function(
         "() => [...document.querySelectorAll('#alert-list img.probe')].every(i => i.complete && i.naturalWidth > 0)"
     )
-    zone = page.evaluate("() => Intl.DateTimeFormat().resolvedOptions().timeZone")
-    assert "ago" in alice.locator(".time").text_content() and zone  # relative, with the zone named beside it
+    shown = alice.locator(".time time")
+    zone = page.evaluate(
+        "(iso) => new Intl.DateTimeFormat(undefined, {timeZoneName: 'short'}).formatToParts(new Date(iso))"
+        ".find(p => p.type === 'timeZoneName').value",
+        shown.get_attribute("datetime"),
+    )
+    # Relative ("30 minutes ago"), with the absolute time and the browser's time zone named beside it.
+    assert "ago" in shown.locator(".ago").text_content() and shown.locator(".at").text_content().endswith(zone)
     screenshot(page, f"console-queue-{'phone' if viewport == PHONE else 'desktop'}.png", tmp_path)
     assert card_of(page, "Bob").count() == 19
     page.click("#load-more")
@@ -202,6 +210,44 @@ def test_new_alerts_never_move_the_card_under_the_pointer(browser: Any, queue: Q
     page.wait_for_function("() => document.querySelectorAll('#alert-list li.alert').length === 6")
     first = page.locator("#alert-list li.alert").first
     assert "new" in (first.get_attribute("class") or "") and first.locator(".camera").text_content() == "cam3"
+    assert page.errors == []
+    page.close()
+
+
+COUNT_SOUNDS = """
+window.sounds = 0;
+const make = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () { window.sounds += 1; return make.call(this); };
+"""
+"""counts the tones the page plays (each beep is made of oscillators): what the officer would hear"""
+
+SHOWN = "(name) => [...document.querySelectorAll('#alert-list h2.name')].some((h) => h.textContent === name)"
+
+
+def test_sound_and_visual_notifications_are_settings_kept_in_the_browser(browser: Any, queue: Queue) -> None:
+    page = sign_in(browser, queue, "ann", DESKTOP, init_script=COUNT_SOUNDS)
+    settings = page.locator("#notify-settings")
+    assert settings.get_by_label("Sound").is_checked() and settings.get_by_label("Visual").is_checked()
+    queue.alert("alice")
+    page.wait_for_function(SHOWN, arg="Alice")
+    assert page.evaluate("window.sounds") > 0
+    assert page.title().startswith("(!)") and "alerting" in (page.get_attribute("#top", "class") or "")
+    heard = page.evaluate("window.sounds")
+    page.get_by_role("button", name="Play the alert sound").click()  # to check the volume before a shift
+    assert page.evaluate("window.sounds") > heard
+
+    settings.get_by_label("Sound").uncheck()
+    settings.get_by_label("Visual").uncheck()
+    page.reload()  # the choice is this browser's, kept across reloads and sign-ins
+    page.wait_for_selector("#stream-state.live")
+    page.click("#view-alerts h1")  # a first gesture: the browser lets the page play sound from now on
+    page.evaluate("() => { window.sounds = 0; document.title = 'OpenLFR console'; }")
+    assert not settings.get_by_label("Sound").is_checked() and not settings.get_by_label("Visual").is_checked()
+    queue.alert("bob", source="cam2")
+    page.wait_for_function(SHOWN, arg="Bob")
+    assert page.evaluate("window.sounds") == 0
+    assert page.title() == "OpenLFR console" and "alerting" not in (page.get_attribute("#top", "class") or "")
+    assert axe_violations(page) == []
     assert page.errors == []
     page.close()
 

@@ -12,7 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
+from openlfr.audit import iter_entries
 from openlfr.service.monitor import CameraMonitor
+from openlfr.store.models import ErasureRecord
 from tests.api.conftest import PASSWORD, Api, build_api, make_settings
 from tests.helpers.cameras import register_camera
 from tests.helpers.console import end_live, enrol_subject, frame_folder, live_deployment, png, snapshot
@@ -74,6 +76,22 @@ def test_supervisor_builds_a_watchlist_with_upload_verdicts(
     assert "blank.png: rejected" in verdicts.nth(1).text_content()
     page.wait_for_function("() => document.querySelector('#subject-detail .thumbs img')?.naturalWidth > 0")
     assert page.locator("#watchlist-detail td", has_text="CRN-9").count() == 1
+    # Taking a subject off the watchlist and erasing it ask first, in the console's own dialog (Cancel keeps it).
+    dialog = page.locator("#ask-dialog")
+    page.click("#subject-detail button:has-text('Remove from event-b')")
+    assert "Remove Carol Nine from event-b?" in dialog.locator("h2").text_content()
+    dialog.locator("button.ask-cancel").click()
+    assert dialog.is_hidden() and page.locator("#watchlist-detail td", has_text="CRN-9").count() == 1
+    page.click("#subject-detail button:has-text('Erase subject')")
+    assert "cannot be undone" in dialog.locator(".ask-text").text_content()
+    dialog.locator("textarea[name=note]").fill("court order 12/2026")
+    dialog.locator("button.ask-submit", has_text="Erase subject").click()
+    page.wait_for_selector("#flash:has-text('Subject erased.')")
+    page.locator("#watchlist-detail td", has_text="CRN-9").wait_for(state="detached")
+    with api.db.session() as session:
+        actors = [e.actor for e in iter_entries(session, action="subject.erase")]
+        records = [(r.erased_by, r.reason) for r in session.query(ErasureRecord)]
+    assert actors == ["user:sue"] and records == [("sue", "court order 12/2026")]  # the signed-in supervisor's
     page.close()
 
 
@@ -101,6 +119,10 @@ def test_camera_page_shows_health_and_a_blanked_preview(
     assert wait_until(lambda: monitor.preview_jpeg(camera_id) is not None, 10)
     page.wait_for_function("() => document.querySelector('article.camera img')?.naturalWidth > 0", timeout=10_000)
     assert "running" in card.locator("dl").text_content()
+    # The deployment reading the camera is named, not shown as a hash (and no fact spills out of its card).
+    deployment = card.locator("dt:text-is('Deployment') + dd")
+    assert deployment.text_content() == "test deployment (live)"
+    assert card.evaluate("c => [...c.querySelectorAll('dd')].every(d => d.scrollWidth <= d.clientWidth)")
     # What the browser received is the server's blanked frame.
     pixels = page.evaluate(
         """() => { const img = document.querySelector('article.camera img'); const c = document.createElement('canvas');

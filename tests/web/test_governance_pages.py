@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from openlfr.audit import iter_entries
+from openlfr.config.governance import GovernanceConfig
 from openlfr.store.governance_models import Deployment
 from tests.api.conftest import PASSWORD, Api, build_api, make_settings
 from tests.deployments.helpers import make_snapshot
 from tests.helpers.console import enrol_subject, store_alert
+from tests.reports.notice_helpers import NOTICE
 from tests.web.conftest import LiveServer, axe_violations, serve
 from tests.web.test_alert_queue import screenshot
 
@@ -36,7 +38,9 @@ class Console:
 
 @pytest.fixture
 def console(tmp_path: Path) -> Iterator[Console]:
-    for api in build_api(make_settings(tmp_path)):
+    # Who the public contacts is configured, as a force must before it may print signs and leaflets.
+    settings = make_settings(tmp_path).model_copy(update={"governance": GovernanceConfig(notice=NOTICE)})
+    for api in build_api(settings):
         with api.db.session() as session:
             make_snapshot(session)  # three subjects on a watchlist, and camera cam-1 registered
             session.commit()
@@ -252,6 +256,22 @@ def test_a_deployment_from_plan_to_sign_off(
     assert csv.startswith("deployment_id,name,status")
     public = [link for link in links if link.startswith("/public/deployments/") and "/" not in link[20:]]
     assert public and sue.evaluate("(u) => fetch(u).then(r => r.status)", public[0]) == 200
+    # Every report the card offers opens or downloads as what it says: record, sign and leaflet, each format.
+    kinds = ("record?format=html", "record?format=csv", "record?format=json", "signage?format=pdf",
+             "signage?format=html", "leaflet?format=pdf", "leaflet?format=html")  # fmt: skip
+    assert all(any(link.endswith(kind) for link in links) for kind in kinds), links
+    served = sue.evaluate(
+        "(us) => Promise.all(us.map(u => fetch(u).then(r => [r.status, r.headers.get('content-type')])))", links
+    )
+    expected = {"pdf": "application/pdf", "html": "text/html", "csv": "text/csv", "json": "application/json"}
+    for link, (status, media) in zip(links, served, strict=True):
+        fmt = link.rsplit("=", 1)[-1] if "format=" in link else "html"
+        assert status == 200 and media.startswith(expected[fmt]), (link, status, media)
+    downloads = sue.eval_on_selector_all("#deployment-detail .reports a[download]", "as => as.map(a => a.href)")
+    assert len(downloads) == 4  # the CSV and JSON record, the sign's and the leaflet's PDF save as files
+    with sue.expect_download() as saving:
+        sue.click("#deployment-detail .reports a:has-text('Leaflet, PDF')")
+    assert Path(saving.value.path()).read_bytes().startswith(b"%PDF-")
     # The transparency report of the period it ran in (dates in the page's form; today is inside the default).
     report = sue.locator("#transparency a", has_text="Download CSV").get_attribute("href")
     rows = sue.evaluate("(u) => fetch(u).then(r => r.text())", report).splitlines()

@@ -60,7 +60,9 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
             session.commit()
         subject = enrol_subject(services.store, services.enroller.engine, 1, "alice")
         mandate = live_deployment(services.store, snapshot(services.store, services.enroller.engine), [camera_id])
-        store_alert(services.store, *subject, source="hall", decided_at=time.time() - 60)
+        store_alert(
+            services.store, *subject, source="hall", decided_at=time.time() - 60, deployment_id=mandate.deployment_id
+        )
         server = serve(api.app)
         try:
             yield Demo(api, server, camera_id, mandate)
@@ -90,6 +92,8 @@ def show(page: Any, name: str) -> None:
 
 def operator_page(page: Any) -> None:
     """The operator plans and runs deployments: the live one offers its end, not its authorisation."""
+    offered = page.eval_on_selector_all("#queue-filters select[name=deployment] option", "os => os.map(o => o.text)")
+    assert offered == ["any", "test deployment"]  # the queue's filter names deployments, not their ids
     show(page, "deployments")
     page.click("#view-deployments button.link:text-is('test deployment')")
     page.wait_for_selector("#step-end")
@@ -178,10 +182,11 @@ def test_the_console_as_the_docs_show_it(browser: Any, demo: Demo, tmp_path: Pat
     deployments and audit pages, and an officer's phone view of the alert; each saved as a screenshot."""
     monitor: CameraMonitor = demo.api.app.state.ctx.services.cameras
     ann = sign_in(browser, demo, OPERATOR, DESKTOP)
+    stored = alerts_of(demo)  # the fixture's own alert is of this deployment too
     monitor.supervisor.start_recognition(demo.mandate)
     try:
         # The frames show alice, who is on the watchlist: the pipeline raises an alert and the wall boxes her.
-        assert wait_until(lambda: alerts_of(demo) > 0, 30)
+        assert wait_until(lambda: alerts_of(demo) > stored, 30)
         show(ann, "wall")
         ann.wait_for_function("() => Number(document.querySelector('#wall-grid img')?.dataset.frames) >= 3")
         screenshot(ann, "console-wall.png", tmp_path)

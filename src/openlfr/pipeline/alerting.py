@@ -64,6 +64,26 @@ def blur_faces_except(image: ImageBGR, boxes: FloatArray, keep: int) -> ImageBGR
     return out
 
 
+MATCH_BOX_BGR = (0, 0, 255)
+"""the frame drawn round the matched face in the stored scene (red, as the console's wall draws alerts)"""
+
+
+def matched_scene(image: ImageBGR, boxes: FloatArray, keep: int) -> ImageBGR:
+    """``image`` with every face but ``keep`` blanked and a red frame drawn round ``keep``, just outside its
+    box: the officer sees at once which person in the scene the alert is about, and the face is not drawn over."""
+    out = blur_faces_except(image, boxes, keep)
+    if not 0 <= keep < len(boxes):
+        return out
+    x1, y1, x2, y2 = (float(v) for v in boxes[keep].tolist())
+    thickness = max(2, round(max(x2 - x1, y2 - y1) / 24))
+    gap = thickness // 2 + 2
+    height, width = out.shape[:2]
+    left, top = max(0, int(x1) - gap), max(0, int(y1) - gap)
+    right, bottom = min(width - 1, int(x2) + gap), min(height - 1, int(y2) + gap)
+    cv2.rectangle(out, (left, top), (right, bottom), MATCH_BOX_BGR, thickness)
+    return out
+
+
 def encode_jpeg(image: ImageBGR, quality: int = 90) -> bytes:
     """``image`` as JPEG bytes; raises RuntimeError if OpenCV cannot encode it."""
     ok, data = cv2.imencode(".jpg", np.ascontiguousarray(image), [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -88,12 +108,15 @@ class _Job:
     context: AlertContext | None
 
 
+def context_jpeg(context: AlertContext) -> bytes:
+    """The scene as stored with the alert: other faces blanked, the matched one boxed, as JPEG."""
+    return encode_jpeg(matched_scene(context.image, context.boxes, context.keep))
+
+
 def render(event: AlertEvent, probe: ImageBGR, context: AlertContext | None) -> AlertEvent:
-    """``event`` with its probe crop and (blanked) context frame encoded as JPEG."""
-    context_jpeg = None
-    if context is not None:
-        context_jpeg = encode_jpeg(blur_faces_except(context.image, context.boxes, context.keep))
-    return dataclasses.replace(event, probe_jpeg=encode_jpeg(probe), context_jpeg=context_jpeg)
+    """``event`` with its probe crop and (blanked, boxed) context frame encoded as JPEG."""
+    scene = context_jpeg(context) if context is not None else None
+    return dataclasses.replace(event, probe_jpeg=encode_jpeg(probe), context_jpeg=scene)
 
 
 class AlertWriter:

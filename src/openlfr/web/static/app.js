@@ -9,6 +9,7 @@ import { loadAudit, loadDeployments, loadHolds, loadTokens, loadUsers } from "./
 import { ask, can, flash, user } from "./ui.js";
 import { loadReviews } from "./reviews.js";
 import { testView } from "./testview.js";
+import { notifyNewAlert, setUpNotify, unlockAudio } from "./notify.js";
 import { hideWall, showWall } from "./wall.js";
 import { drawZone, zoneEditor, zoneOverlay } from "./zone.js";
 
@@ -18,7 +19,6 @@ const state = {
   newCount: 0,
   /** @type {number[]} */ timers: [],
   /** @type {string | null} */ watchlist: null,
-  /** @type {AudioContext | null} */ audio: null,
 };
 
 /** Pages: the permissions that open each (any one of them, as the server names them). */
@@ -114,30 +114,6 @@ async function route() {
 
 // ---- live alerts ---------------------------------------------------------------------------------------
 
-function unlockAudio() {
-  try {
-    state.audio = state.audio || new AudioContext();
-    if (state.audio.state === "suspended") state.audio.resume();
-  } catch { state.audio = null; }
-}
-
-function beep() {
-  const ctx = state.audio;
-  if (!ctx) return;
-  const now = ctx.currentTime;
-  for (const [offset, freq] of [[0, 880], [0.18, 1175]]) {
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.frequency.value = freq;
-    gain.gain.setValueAtTime(0.0001, now + offset);
-    gain.gain.exponentialRampToValueAtTime(0.25, now + offset + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + 0.16);
-    osc.connect(gain).connect(ctx.destination);
-    osc.start(now + offset);
-    osc.stop(now + offset + 0.17);
-  }
-}
-
 function updateCount() {
   $("#new-count").textContent = state.newCount ? `${state.newCount} new` : "";
 }
@@ -169,12 +145,10 @@ function openStream() {
 
 /** @param {any} alert */
 function onNewAlert(alert) {
-  beep();
+  notifyNewAlert();
   if ($("#view-alerts").hidden) { state.newCount += 1; updateCount(); }
   flash(`New alert: ${alert.subject ? alert.subject.display_name || alert.subject.external_ref : "subject"} on ${alert.source}`);
   onLiveAlert(alert);
-  document.title = "(!) OpenLFR console";
-  setTimeout(() => { document.title = "OpenLFR console"; }, 5000);
 }
 
 // ---- watchlists ----------------------------------------------------------------------------------------
@@ -326,15 +300,22 @@ async function showSubject(id) {
     children.push(upload, subjectForm(state.watchlist, subject));
     const actions = el("div", { class: "actions" });
     const listed = state.watchlist;
+    const who = subject.display_name || subject.external_ref;
     if (listed) {
-      actions.append(el("button", { type: "button", text: `Remove from ${listed}`, onclick: async () => {
+      actions.append(el("button", { type: "button", text: `Remove from ${listed}…`, onclick: async () => {
+        const answer = await ask({ title: `Remove ${who} from ${listed}?`, submit: "Remove from watchlist",
+          text: "The subject is no longer searched for in deployments that use a later snapshot of this watchlist. " +
+            "Its record and images stay; it can be added again." });
+        if (!answer) return;
         try { await api("DELETE", `/api/watchlists/${encodeURIComponent(listed)}/members/${subject.id}`);
           flash("Removed from the watchlist."); await showWatchlist(listed); } catch (error) { flash(error.message); } } }));
     }
     actions.append(el("button", { type: "button", class: "danger", text: "Erase subject…", onclick: async () => {
-      const reason = window.prompt("Erase every image and template of this subject. Why?");
-      if (!reason) return;
-      try { await api("POST", `/api/subjects/${subject.id}/erase`, { reason });
+      const answer = await ask({ title: `Erase ${who}?`, submit: "Erase subject", danger: true, note: true,
+        noteRequired: true, noteLabel: "Why it is erased (required; kept in the audit log)",
+        text: "Every image and template of this subject is deleted and it leaves every watchlist. This cannot be undone." });
+      if (!answer) return;
+      try { await api("POST", `/api/subjects/${subject.id}/erase`, { reason: answer.note });
         flash("Subject erased."); await loadWatchlists(); } catch (error) { flash(error.message); } } }));
     children.push(actions);
   }
@@ -385,7 +366,7 @@ async function refreshCameras() {
     }
     const facts = [["State", cam.state], ["Source", cam.target], ["FPS", cam.fps.toFixed(1)], ["Frames", cam.frames],
       ["Faces", cam.faces], ["Alerts", cam.alerts], ["Reconnects", cam.reconnects],
-      ["Last frame", fmtTime(cam.last_frame_at) || "–"], ["Deployment", cam.deployment_id ? cam.deployment_id.slice(0, 8) : "–"]];
+      ["Last frame", fmtTime(cam.last_frame_at) || "–"], ["Deployment", await deploymentLabel(cam.deployment_id)]];
     if (cam.last_error) facts.push(["Last error", cam.last_error]);
     $("dl", card).replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }),
       el("dd", { text: String(v), class: k === "State" ? `state-${cam.state}` : "" })]));
@@ -395,6 +376,25 @@ async function refreshCameras() {
   }
   for (const card of [...box.children]) if (!seen.has(card.dataset.id)) card.remove();
   if (!health.length) box.replaceChildren(el("p", { class: "empty", text: "No cameras." }));
+}
+
+/** Deployment id → "name (status)", asked once per deployment a camera shows. */
+const deploymentLabels = new Map();
+
+/**
+ * The deployment reading a camera, by its name (the id where the caller may not read deployments).
+ * @param {string | null} id
+ * @returns {Promise<string>}
+ */
+async function deploymentLabel(id) {
+  if (!id) return "–";
+  if (!deploymentLabels.has(id)) {
+    try {
+      const d = await api("GET", `/api/deployments/${encodeURIComponent(id)}`);
+      deploymentLabels.set(id, `${d.name} (${words(d.status)})`);
+    } catch { return id.slice(0, 8); }
+  }
+  return deploymentLabels.get(id);
 }
 
 /**
@@ -441,8 +441,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#watchlist-form").addEventListener("submit", createWatchlist);
   $("#camera-form").addEventListener("submit", addCamera);
   setUpQueue();
-  document.addEventListener("click", unlockAudio, { once: true });
-  document.addEventListener("keydown", unlockAudio, { once: true });
+  setUpNotify();
   window.addEventListener("hashchange", () => route().catch((error) => flash(error.message)));
   try {
     await startSession(await api("GET", "/api/auth/session"));

@@ -91,7 +91,18 @@ async function loadOptions() {
   form.status.value = status;
   fillSelect(form.source, options.sources.map((/** @type {string} */ s) => ({ value: s, label: s })));
   fillSelect(form.subject, options.subjects.map((/** @type {any} */ s) => ({ value: s.id, label: s.label })));
-  fillSelect(form.deployment, options.deployments.map((/** @type {string} */ d) => ({ value: d, label: d.slice(0, 8) })));
+  const names = await deploymentNames();
+  fillSelect(form.deployment, options.deployments.map((/** @type {string} */ d) => ({ value: d, label: names.get(d) || d.slice(0, 8) })));
+}
+
+/**
+ * Deployment id → name, for the filter (ids only where the caller may not read deployments).
+ * @returns {Promise<Map<string, string>>}
+ */
+async function deploymentNames() {
+  if (!can("deployments:read")) return new Map();
+  const list = await api("GET", "/api/deployments");
+  return new Map(list.map((/** @type {any} */ d) => [d.id, d.name]));
 }
 
 /** Load the first page again (after a filter change, on opening the page, or to show what was held). */
