@@ -62,7 +62,7 @@ class RayWorkerPool:
     def place(self, plan: DeploymentPlan) -> None:
         mandate = plan.mandate
         deployment_id = mandate.deployment_id
-        self._call(self.control.grant.remote(deployment_id, mandate.revision, mandate.not_after, plan.snapshot))
+        self._grant(plan)
         # Only the mandate and the configuration go into the actors' creation arguments (small: kept by Ray for
         # restarts); the templates stay in the control actor's memory and each worker fetches them.
         plan_without_templates = DeploymentPlan(mandate, plan.snapshot.emptied(), plan.config)
@@ -82,6 +82,20 @@ class RayWorkerPool:
             self.stop(deployment_id)
             raise
         log.info("deployment %s placed on the cluster: %d camera(s)", deployment_id, len(waiting))
+
+    def _grant(self, plan: DeploymentPlan) -> None:
+        """Upload the snapshot to the control actor in chunks, each inline in its call (a templates argument
+        larger than Ray's inline limit would go through the object store), then grant the lease."""
+        mandate = plan.mandate
+        chunks = plan.snapshot.to_chunks()
+        for start in range(0, len(chunks), actors.CHUNK_WINDOW):
+            self._call(
+                [
+                    self.control.stage.remote(mandate.deployment_id, mandate.revision, index, chunks[index])
+                    for index in range(start, min(len(chunks), start + actors.CHUNK_WINDOW))
+                ]
+            )
+        self._call(self.control.grant.remote(mandate.deployment_id, mandate.revision, mandate.not_after, len(chunks)))
 
     def _create(self, plan: DeploymentPlan, camera_id: str) -> ray.actor.ActorHandle:
         worker = ray.remote(actors.CameraWorker).options(
