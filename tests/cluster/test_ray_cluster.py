@@ -290,19 +290,33 @@ def _node_id(data_dir: Path) -> str | None:
 
 
 def test_a_restarted_control_plane_reattaches_to_the_running_workers(
-    supervisor: ClusterSupervisor, settings: Settings, store: Store, tmp_path: Path
+    supervisor: ClusterSupervisor, settings: Settings, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subjects, _, mandate = deployment_of_three(store, tmp_path)
     supervisor.start_recognition(mandate)  # type: ignore[arg-type]
     assert wait_until(lambda: len({s for _, s, _ in stored(store)}) == 3, WAIT_S)
     before = {c.camera_id: c for c in supervisor.cluster_status().cameras}
-    # `lfr serve` stops (the scheduler detaches a cluster supervisor) and starts again.
+    # `lfr serve` stops (the scheduler detaches a cluster supervisor) and starts again; meanwhile another
+    # process erases a subject.
     supervisor.detach()
     supervisor.stop_all()
+    erased, *others = subjects
+    with store.db.session() as session:
+        dpo = person(session, "dpo", "supervisor")
+    with monkeypatch.context() as elsewhere:  # no listener in this process hears of it
+        elsewhere.setattr("openlfr.watchlists.erase._listeners", [])
+        erase_subject(store, erased, by=dpo, reason="erased while the control plane was down")
     count = len(stored(store))
     restarted = ClusterSupervisor(settings, store.db, store.media, AlertBus(), connect(settings), realtime_files=True)
     try:
         restarted.start_recognition(mandate)  # type: ignore[arg-type]
+        import ray
+
+        from openlfr.cluster import actors
+
+        for grant in mandate.cameras:  # type: ignore[attr-defined]
+            handle = ray.get_actor(actors.camera_actor_name(mandate.deployment_id, grant.camera_id))  # type: ignore[attr-defined]
+            assert ray.get(handle.searched_subjects.remote(), timeout=WAIT_S) == frozenset(others)
         after = {c.camera_id: c for c in restarted.cluster_status().cameras}
         assert after.keys() == before.keys()
         for camera_id, camera in after.items():
@@ -310,7 +324,7 @@ def test_a_restarted_control_plane_reattaches_to_the_running_workers(
             assert camera.node_id == before[camera_id].node_id and camera.restarts == 0
             assert camera.status is not None and before[camera_id].status is not None
             assert camera.status.frames >= before[camera_id].status.frames  # type: ignore[union-attr]
-        assert wait_until(lambda: all(len(stored(store, s)) >= 2 for s in subjects) and len(stored(store)) > count)
+        assert wait_until(lambda: all(len(stored(store, s)) >= 2 for s in others) and len(stored(store)) > count)
         ids = [a for a, _, _ in stored(store)]
         assert len(ids) == len(set(ids))
     finally:

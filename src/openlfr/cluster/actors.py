@@ -89,16 +89,25 @@ class ClusterControl:
         with self._changed:
             self._staged.setdefault((deployment_id, revision), {})[index] = chunk
 
-    def grant(self, deployment_id: str, revision: int, not_after: datetime, chunks: int) -> None:
+    def grant(self, deployment_id: str, revision: int, not_after: datetime, chunks: int) -> tuple[str, ...]:
         """Grant the lease with the snapshot whose ``chunks`` chunks were staged (put together here, in this
-        actor's memory)."""
+        actor's memory). Returns the subjects the lease this replaces (same revision: a control plane that
+        restarted and reattaches) held and the new snapshot does not: erased while no control plane was
+        attached, they are forgotten here, and the running workers must forget them too."""
         with self._changed:
             staged = self._staged.pop((deployment_id, revision), {})
             if sorted(staged) != list(range(chunks)):
                 raise ValueError(f"deployment {deployment_id}: {len(staged)} of {chunks} snapshot chunks arrived")
             snapshot = SnapshotPayload.from_chunks([staged[i] for i in range(chunks)])
+            previous = self._leases.get(deployment_id)
+            dropped: set[str] = set()
+            if previous is not None and previous.revision == revision:
+                dropped = set(previous.snapshot.subject_ids) - set(snapshot.subject_ids)
+            for subject_id in dropped:
+                self._forget(subject_id)
             gone = self._forgotten & set(snapshot.subject_ids)
             self._leases[deployment_id] = self._lease(revision, as_utc(not_after), _without(snapshot, gone))
+            return tuple(sorted(dropped))
 
     def _lease(self, revision: int, not_after: datetime, snapshot: SnapshotPayload) -> Lease:
         self._versions += 1
@@ -143,13 +152,17 @@ class ClusterControl:
         """Refuse every later alert about the subject, drop those waiting, and take it out of every lease's
         templates (a worker restarted from now on never searches for it)."""
         with self._changed:
-            self._forgotten.add(subject_id)
-            for alert_id in [i for i, a in self._inbox.items() if a.event.subject_id == subject_id]:
-                del self._inbox[alert_id]
-            for deployment_id, lease in list(self._leases.items()):
-                remaining = _without(lease.snapshot, {subject_id})
-                if remaining is not lease.snapshot:
-                    self._leases[deployment_id] = self._lease(lease.revision, lease.not_after, remaining)
+            self._forget(subject_id)
+
+    def _forget(self, subject_id: str) -> None:
+        """``forget``, the lock held."""
+        self._forgotten.add(subject_id)
+        for alert_id in [i for i, a in self._inbox.items() if a.event.subject_id == subject_id]:
+            del self._inbox[alert_id]
+        for deployment_id, lease in list(self._leases.items()):
+            remaining = _without(lease.snapshot, {subject_id})
+            if remaining is not lease.snapshot:
+                self._leases[deployment_id] = self._lease(lease.revision, lease.not_after, remaining)
 
     # -- the inbox ------------------------------------------------------------------------------------------
 
