@@ -32,6 +32,8 @@ FAST_HEALTH_CHECKS: dict[str, object] = {
     "health_check_period_ms": 1000,
     "health_check_timeout_ms": 1000,
     "health_check_failure_threshold": 3,
+    # Each raylet dumps its state (debug_state.txt: what it was asked to do, counted) every second, not 10 s.
+    "debug_dump_period_milliseconds": 1000,
 }
 
 
@@ -96,6 +98,9 @@ class RayCluster:
         node = self._spawn(data_dir, head=False, cameras=cameras, cpus=cameras)
         self.workers.append(node)
         return node
+
+    def nodes(self) -> list[Node]:
+        return [*([self.head] if self.head else []), *self.workers]
 
     def stop(self) -> None:
         # Thrown away: a stopped node would drain for 30 s first, for nothing.

@@ -11,6 +11,7 @@ behaviour, not the models'. Everything waits on observable state with generous t
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from openlfr.alerts.sinks import AlertBus
 from openlfr.cluster.pool import WorkerPool
 from openlfr.cluster.supervisor import ClusterSupervisor, open_pool
 from openlfr.config.models import Settings
+from openlfr.deployments.scheduler import DeploymentScheduler
 from openlfr.engine import FaceEngine
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store
@@ -182,6 +184,42 @@ def test_an_erasure_reaches_every_worker_before_it_returns(
     assert late == 0
 
 
+def test_an_erasure_made_by_another_process_reaches_every_worker_at_the_next_tick(
+    supervisor: ClusterSupervisor, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lfr subject erase` in another process while `lfr serve` runs: the service hears nothing of it, and the
+    scheduler's next tick (every few seconds) takes the subject out of the head's lease and every worker."""
+    import ray
+
+    from openlfr.cluster import actors
+
+    subjects, _names, mandate = deployment_of_three(store, tmp_path)
+    supervisor.start_recognition(mandate)  # type: ignore[arg-type]
+    erased, *others = subjects
+    deployment = mandate.deployment_id  # type: ignore[attr-defined]
+    assert wait_until(lambda: len(stored(store, erased)) >= 1, WAIT_S)
+    with store.db.session() as session:
+        dpo = person(session, "dpo", "supervisor")
+    with monkeypatch.context() as elsewhere:  # this process's listeners hear nothing of it
+        elsewhere.setattr("openlfr.watchlists.erase._listeners", [])
+        erase_subject(store, erased, by=dpo, reason="erased from another process")
+    DeploymentScheduler(store.db, supervisor).tick()  # what `lfr serve`'s scheduler does every interval
+    caught_up_at = utcnow()
+    pool = supervisor.pool
+    handles = [ray.get_actor(actors.camera_actor_name(deployment, g.camera_id)) for g in mandate.cameras]  # type: ignore[attr-defined]
+    for handle in handles:  # every worker searches for the others only
+        assert ray.get(handle.searched_subjects.remote(), timeout=WAIT_S) == frozenset(others)
+    lease = actors.fetch_snapshot(pool.control, deployment, mandate.revision)  # type: ignore[attr-defined]
+    assert lease is not None and set(lease.subject_ids) == set(others)  # what a restarted worker would get
+    after = {s: len(stored(store, s)) for s in others}
+    assert wait_until(lambda: all(len(stored(store, s)) >= after[s] + 2 for s in others), WAIT_S)
+    with store.db.session() as session:
+        late = session.scalar(
+            select(func.count()).where(AlertRecord.subject_id == erased, AlertRecord.created_at >= caught_up_at)
+        )
+    assert late == 0
+
+
 def test_the_end_of_a_deployment_stops_every_worker_before_it_returns(
     supervisor: ClusterSupervisor, store: Store, tmp_path: Path
 ) -> None:
@@ -252,19 +290,33 @@ def _node_id(data_dir: Path) -> str | None:
 
 
 def test_a_restarted_control_plane_reattaches_to_the_running_workers(
-    supervisor: ClusterSupervisor, settings: Settings, store: Store, tmp_path: Path
+    supervisor: ClusterSupervisor, settings: Settings, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subjects, _, mandate = deployment_of_three(store, tmp_path)
     supervisor.start_recognition(mandate)  # type: ignore[arg-type]
     assert wait_until(lambda: len({s for _, s, _ in stored(store)}) == 3, WAIT_S)
     before = {c.camera_id: c for c in supervisor.cluster_status().cameras}
-    # `lfr serve` stops (the scheduler detaches a cluster supervisor) and starts again.
+    # `lfr serve` stops (the scheduler detaches a cluster supervisor) and starts again; meanwhile another
+    # process erases a subject.
     supervisor.detach()
     supervisor.stop_all()
+    erased, *others = subjects
+    with store.db.session() as session:
+        dpo = person(session, "dpo", "supervisor")
+    with monkeypatch.context() as elsewhere:  # no listener in this process hears of it
+        elsewhere.setattr("openlfr.watchlists.erase._listeners", [])
+        erase_subject(store, erased, by=dpo, reason="erased while the control plane was down")
     count = len(stored(store))
     restarted = ClusterSupervisor(settings, store.db, store.media, AlertBus(), connect(settings), realtime_files=True)
     try:
         restarted.start_recognition(mandate)  # type: ignore[arg-type]
+        import ray
+
+        from openlfr.cluster import actors
+
+        for grant in mandate.cameras:  # type: ignore[attr-defined]
+            handle = ray.get_actor(actors.camera_actor_name(mandate.deployment_id, grant.camera_id))  # type: ignore[attr-defined]
+            assert ray.get(handle.searched_subjects.remote(), timeout=WAIT_S) == frozenset(others)
         after = {c.camera_id: c for c in restarted.cluster_status().cameras}
         assert after.keys() == before.keys()
         for camera_id, camera in after.items():
@@ -272,7 +324,7 @@ def test_a_restarted_control_plane_reattaches_to_the_running_workers(
             assert camera.node_id == before[camera_id].node_id and camera.restarts == 0
             assert camera.status is not None and before[camera_id].status is not None
             assert camera.status.frames >= before[camera_id].status.frames  # type: ignore[union-attr]
-        assert wait_until(lambda: all(len(stored(store, s)) >= 2 for s in subjects) and len(stored(store)) > count)
+        assert wait_until(lambda: all(len(stored(store, s)) >= 2 for s in others) and len(stored(store)) > count)
         ids = [a for a, _, _ in stored(store)]
         assert len(ids) == len(set(ids))
     finally:
@@ -317,6 +369,74 @@ def supervisor_plan(supervisor: ClusterSupervisor, mandate: object) -> object:
         snap = load_snapshot(session, mandate.snapshot_id)  # type: ignore[attr-defined]
     config = WorkerConfig(supervisor.settings.engine, supervisor.settings.sources, supervisor.settings.pipeline)
     return DeploymentPlan(mandate, SnapshotPayload.of(snap).emptied(), config)  # type: ignore[arg-type]
+
+
+PINNED = re.compile(r"NodeManagerService\.grpc_server\.PinObjectIDs - (\d+) total")
+
+
+def objects_put_in_the_object_stores(cluster: RayCluster) -> int:
+    """How many objects were ever put in the object stores of the cluster's nodes (in shared memory, or in files
+    when it is full): every argument or return value too large to travel inside its call is put in the caller's
+    or the callee's node store and pinned there by the node's raylet, which counts the requests (PinObjectIDs)
+    in the state it dumps every second. Waits for a dump of every node written after this call began."""
+    total = 0
+    for node in cluster.nodes():
+        dump = node.data_dir / "ray" / "session_latest" / "logs" / "debug_state.txt"
+        written = dump.stat().st_mtime_ns if dump.exists() else 0
+        texts: list[str] = []
+
+        def fresh(dump: Path = dump, written: int = written, texts: list[str] = texts) -> bool:
+            if not dump.exists() or dump.stat().st_mtime_ns <= written:
+                return False
+            text = dump.read_text()
+            texts.append(text)
+            return "Event stats:" in text and "ObjectManager:" in text  # a whole dump, not one being written
+
+        assert wait_until(fresh, WAIT_S, interval_s=0.2)
+        match = PINNED.search(texts[-1])
+        total += int(match.group(1)) if match else 0
+    return total
+
+
+def test_templates_travel_inline_and_never_enter_the_object_store(
+    supervisor: ClusterSupervisor, store: Store, tmp_path: Path, cluster: RayCluster
+) -> None:
+    """A watchlist many times Ray's inline limit (100 KiB): placing it and starting its worker puts nothing
+    larger than one chunk in any node's object store (shared memory, or files when it is full), and the
+    worker, built from the chunks, alerts on the listed person."""
+    import numpy as np
+
+    from openlfr.cluster.types import RAY_INLINE_LIMIT_BYTES, DeploymentPlan, SnapshotPayload, WorkerConfig
+    from openlfr.service.supervisor import load_snapshot
+
+    engine = FaceEngine.from_settings(Settings(data_dir=tmp_path / "engine", engine=FAKE_ENGINE))
+    alice, _ = enrol_subject(store, engine, 1, "alice")
+    snapshot_id = snapshot(store, engine)
+    with store.db.session() as session:
+        camera_id = register_camera(session, "gate", str(passing_by(tmp_path / "gate", 1)), loop=True).id
+        listed = SnapshotPayload.of(load_snapshot(session, snapshot_id))
+    mandate = live_deployment(store, snapshot_id, [camera_id])
+    # Unit vectors nobody in the clip resembles, one per (unstored) subject: 16 x Ray's inline limit.
+    count = 16 * RAY_INLINE_LIMIT_BYTES // listed.templates.nbytes
+    filler = np.random.default_rng(7).standard_normal((count, listed.templates.shape[1])).astype(np.float32)
+    filler /= np.linalg.norm(filler, axis=1, keepdims=True)
+    large = SnapshotPayload(
+        listed.name,
+        np.vstack([listed.templates, filler]),
+        listed.subject_ids + tuple(f"filler-{i}" for i in range(count)),
+        listed.references + ("",) * count,
+        listed.contract,
+    )
+    assert large.nbytes >= 16 * RAY_INLINE_LIMIT_BYTES
+    config = WorkerConfig(supervisor.settings.engine, supervisor.settings.sources, supervisor.settings.pipeline)
+    before = objects_put_in_the_object_stores(cluster)
+    supervisor.pool.place(DeploymentPlan(mandate, large, config))
+    try:
+        assert wait_until(lambda: len(stored(store, alice)) >= 1, WAIT_S)  # the worker searches the whole list
+        # Nothing went through an object store: every chunk travelled inside its call.
+        assert objects_put_in_the_object_stores(cluster) == before
+    finally:
+        supervisor.pool.stop(mandate.deployment_id)
 
 
 def test_lfr_cluster_status_lists_the_nodes_and_the_cameras_on_each(

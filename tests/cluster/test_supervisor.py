@@ -141,6 +141,36 @@ def test_an_erasure_reaches_every_worker_before_it_returns(live: Live, store: St
     assert stored_ids(store) == []
 
 
+def test_an_erasure_made_by_another_process_reaches_every_worker_at_the_next_tick(
+    live: Live, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lfr subject erase` in another process while `lfr serve` runs: this process hears nothing of it, but the
+    scheduler's next tick (every few seconds) finds the snapshot's erasure count changed and tells the pool."""
+    deployment = live.mandate.deployment_id
+    assert live.pool.emit(deployment, camera(live), event(live, "g" * 32, live.alice))  # type: ignore[arg-type]
+    with store.db.session() as session:
+        dpo = person(session, "dpo", "supervisor")
+    with monkeypatch.context() as elsewhere:  # this process's listeners hear nothing of it
+        elsewhere.setattr("openlfr.watchlists.erase._listeners", [])
+        erase_subject(store, live.alice, by=dpo, reason="erased from another process")
+    assert ("forget", live.alice) not in live.pool.calls
+    DeploymentScheduler(store.db, live.supervisor).tick()  # what `lfr serve`'s scheduler does every interval
+    assert ("forget", live.alice) in live.pool.calls
+    assert ("forget", live.bob) not in live.pool.calls
+    assert all(live.alice in w.forgotten and live.bob not in w.forgotten for w in live.pool.workers.values())
+    assert live.pool.inbox == {}  # the alert waiting in the inbox was dropped
+    assert not live.pool.emit(deployment, camera(live), event(live, "h" * 32, live.alice))  # type: ignore[arg-type]
+    assert live.pool.emit(deployment, camera(live), event(live, "i" * 32, live.bob))  # type: ignore[arg-type]
+    assert live.supervisor.persist_pending() == 1
+    assert stored_ids(store) == ["i" * 32]
+    assert live.heard.get(timeout=5)["alert_id"] == "i" * 32  # type: ignore[attr-defined]
+    assert live.heard.empty()  # type: ignore[attr-defined]
+    # The next tick, with no further erasure, tells the pool nothing more.
+    calls = len(live.pool.calls)
+    DeploymentScheduler(store.db, live.supervisor).tick()
+    assert [c for c in live.pool.calls[calls:] if c[0] == "forget"] == []
+
+
 def test_the_end_of_a_deployment_stops_the_workers_and_keeps_what_they_handed_over(live: Live, store: Store) -> None:
     deployment = live.mandate.deployment_id
     assert live.pool.emit(deployment, camera(live), event(live, "d" * 32, live.bob))  # type: ignore[arg-type]

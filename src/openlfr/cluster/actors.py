@@ -3,7 +3,9 @@
 ``ClusterControl`` (one, detached, named, on the head node next to ``lfr serve``) holds what must outlive a
 worker: the leases of live deployments, each with its snapshot's templates in memory (a worker restarted on
 another node fetches them from here: they are never written to disk, and an erased subject is gone from them),
-and the alert inbox. A worker hands each alert to the inbox and waits for it to be held there; the control plane
+and the alert inbox. Templates cross in chunks of ``SNAPSHOT_CHUNK_BYTES``, each inline in one call (upload:
+``stage`` then ``grant``; fetch: ``fetch_snapshot``), so none ever enters Ray's object store, whose overflow
+goes to files. A worker hands each alert to the inbox and waits for it to be held there; the control plane
 persists it with insert-if-absent (its id, made on the worker, is the idempotency key), tells the console, then
 acks. So an alert is never lost to a worker that dies after handing it over, nor stored twice.
 
@@ -19,7 +21,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -43,6 +45,8 @@ CAMERA_PREFIX = "camera/"
 LEASE_CHECK_S = 1.0
 """how often a worker checks that its deployment's lease still holds"""
 _CALL_TIMEOUT_S = 30.0
+CHUNK_WINDOW = 16
+"""snapshot chunks in flight at once, uploading or fetching (the control actor serves up to 32 calls at once)"""
 
 
 def camera_actor_name(deployment_id: str, camera_id: str) -> str:
@@ -54,6 +58,10 @@ class Lease:
     revision: int
     not_after: datetime
     snapshot: SnapshotPayload
+    chunks: tuple[bytes, ...]
+    """``snapshot.to_chunks()``: what a worker fetches, one chunk per call"""
+    version: int
+    """changes whenever the templates do (an erasure): a worker fetching meanwhile starts again"""
 
     def valid(self, revision: int, now: datetime) -> bool:
         return revision == self.revision and as_utc(now) < self.not_after
@@ -65,6 +73,9 @@ class ClusterControl:
 
     def __init__(self) -> None:
         self._leases: dict[str, Lease] = {}
+        self._staged: dict[tuple[str, int], dict[int, bytes]] = {}
+        """(deployment, revision) → the chunks of its snapshot uploaded so far, until ``grant``"""
+        self._versions = 0
         self._inbox: OrderedDict[str, InboxAlert] = OrderedDict()
         self._forgotten: set[str] = set()
         self._accepted: dict[str, int] = {}
@@ -73,25 +84,62 @@ class ClusterControl:
 
     # -- leases ---------------------------------------------------------------------------------------------
 
-    def grant(self, deployment_id: str, revision: int, not_after: datetime, snapshot: SnapshotPayload) -> None:
+    def stage(self, deployment_id: str, revision: int, index: int, chunk: bytes) -> None:
+        """One chunk of the snapshot the next ``grant`` of this deployment revision carries."""
         with self._changed:
+            self._staged.setdefault((deployment_id, revision), {})[index] = chunk
+
+    def grant(self, deployment_id: str, revision: int, not_after: datetime, chunks: int) -> tuple[str, ...]:
+        """Grant the lease with the snapshot whose ``chunks`` chunks were staged (put together here, in this
+        actor's memory). Returns the subjects the lease this replaces (same revision: a control plane that
+        restarted and reattaches) held and the new snapshot does not: erased while no control plane was
+        attached, they are forgotten here, and the running workers must forget them too."""
+        with self._changed:
+            staged = self._staged.pop((deployment_id, revision), {})
+            if sorted(staged) != list(range(chunks)):
+                raise ValueError(f"deployment {deployment_id}: {len(staged)} of {chunks} snapshot chunks arrived")
+            snapshot = SnapshotPayload.from_chunks([staged[i] for i in range(chunks)])
+            previous = self._leases.get(deployment_id)
+            dropped: set[str] = set()
+            if previous is not None and previous.revision == revision:
+                dropped = set(previous.snapshot.subject_ids) - set(snapshot.subject_ids)
+            for subject_id in dropped:
+                self._forget(subject_id)
             gone = self._forgotten & set(snapshot.subject_ids)
-            self._leases[deployment_id] = Lease(revision, as_utc(not_after), _without(snapshot, gone))
+            self._leases[deployment_id] = self._lease(revision, as_utc(not_after), _without(snapshot, gone))
+            return tuple(sorted(dropped))
+
+    def _lease(self, revision: int, not_after: datetime, snapshot: SnapshotPayload) -> Lease:
+        self._versions += 1
+        return Lease(revision, not_after, snapshot, snapshot.to_chunks(), self._versions)
 
     def revoke(self, deployment_id: str) -> None:
         with self._changed:
             self._leases.pop(deployment_id, None)
+            for key in [k for k in self._staged if k[0] == deployment_id]:
+                del self._staged[key]
 
     def lease_valid(self, deployment_id: str, revision: int) -> bool:
         with self._changed:
             lease = self._leases.get(deployment_id)
         return lease is not None and lease.valid(revision, utcnow())
 
-    def snapshot(self, deployment_id: str, revision: int) -> SnapshotPayload | None:
-        """The deployment's templates (less every erased subject) while its lease holds; None otherwise."""
+    def snapshot_parts(self, deployment_id: str, revision: int) -> tuple[int, int] | None:
+        """(version, number of chunks) of the deployment's templates (less every erased subject) while its
+        lease holds; None otherwise."""
         with self._changed:
             lease = self._leases.get(deployment_id)
-        return lease.snapshot if lease is not None and lease.valid(revision, utcnow()) else None
+        if lease is None or not lease.valid(revision, utcnow()):
+            return None
+        return lease.version, len(lease.chunks)
+
+    def snapshot_part(self, deployment_id: str, revision: int, version: int, index: int) -> bytes | None:
+        """One chunk of the templates at ``version``; None once the lease no longer holds or they changed."""
+        with self._changed:
+            lease = self._leases.get(deployment_id)
+        if lease is None or lease.version != version or not lease.valid(revision, utcnow()):
+            return None
+        return lease.chunks[index]
 
     def leases(self) -> dict[str, int]:
         """deployment id → revision of every lease granted and not revoked."""
@@ -104,11 +152,17 @@ class ClusterControl:
         """Refuse every later alert about the subject, drop those waiting, and take it out of every lease's
         templates (a worker restarted from now on never searches for it)."""
         with self._changed:
-            self._forgotten.add(subject_id)
-            for alert_id in [i for i, a in self._inbox.items() if a.event.subject_id == subject_id]:
-                del self._inbox[alert_id]
-            for deployment_id, lease in list(self._leases.items()):
-                self._leases[deployment_id] = replace(lease, snapshot=_without(lease.snapshot, {subject_id}))
+            self._forget(subject_id)
+
+    def _forget(self, subject_id: str) -> None:
+        """``forget``, the lock held."""
+        self._forgotten.add(subject_id)
+        for alert_id in [i for i, a in self._inbox.items() if a.event.subject_id == subject_id]:
+            del self._inbox[alert_id]
+        for deployment_id, lease in list(self._leases.items()):
+            remaining = _without(lease.snapshot, {subject_id})
+            if remaining is not lease.snapshot:
+                self._leases[deployment_id] = self._lease(lease.revision, lease.not_after, remaining)
 
     # -- the inbox ------------------------------------------------------------------------------------------
 
@@ -159,6 +213,29 @@ def _without(snapshot: SnapshotPayload, subject_ids: set[str]) -> SnapshotPayloa
     )
 
 
+def fetch_snapshot(control: ray.actor.ActorHandle, deployment_id: str, revision: int) -> SnapshotPayload | None:
+    """The deployment's templates from the head's control actor, chunk by chunk (each chunk comes back inline
+    in its call's reply, into this process's memory: never through the object store), put together here; None
+    while no lease holds. Starts again if an erasure changed the templates meanwhile."""
+    while True:
+        parts = ray.get(control.snapshot_parts.remote(deployment_id, revision), timeout=_CALL_TIMEOUT_S)
+        if parts is None:
+            return None
+        version, count = parts
+        chunks: list[bytes] = []
+        for start in range(0, count, CHUNK_WINDOW):
+            calls = [
+                control.snapshot_part.remote(deployment_id, revision, version, index)
+                for index in range(start, min(count, start + CHUNK_WINDOW))
+            ]
+            window: list[bytes | None] = ray.get(calls, timeout=_CALL_TIMEOUT_S)
+            if any(chunk is None for chunk in window):
+                break  # changed (or revoked) meanwhile: ask again
+            chunks.extend(chunk for chunk in window if chunk is not None)
+        else:
+            return SnapshotPayload.from_chunks(chunks)
+
+
 class InboxAlertStore:
     """The worker's ``AlertStore``: hands the alert to the control plane's inbox and returns once it is held
     there. Refused (erased subject, lease gone): ``SubjectGoneError``, so the dispatcher drops it."""
@@ -196,7 +273,7 @@ class CameraWorker:
         self.camera_id = camera_id
         self.revision = mandate.revision
         self.control = ray.get_actor(CONTROL_NAME)
-        payload = ray.get(self.control.snapshot.remote(self.deployment_id, self.revision), timeout=_CALL_TIMEOUT_S)
+        payload = fetch_snapshot(self.control, self.deployment_id, self.revision)
         if payload is None or not mandate.valid_at(utcnow()):
             raise RecognitionNotAuthorisedError(
                 f"deployment {self.deployment_id} holds no live lease: camera {camera_id} does not run"
@@ -257,6 +334,10 @@ class CameraWorker:
         """Returns once no alert about the subject is being handed over, and none will be."""
         self.pipeline.forget_subject(subject_id)
         return True
+
+    def searched_subjects(self) -> frozenset[str]:
+        """The subjects this worker's pipeline searches for now."""
+        return self.pipeline.searched_subjects()
 
     def stop(self) -> CameraReport:
         self.stop_event.set()

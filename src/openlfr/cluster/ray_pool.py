@@ -62,7 +62,7 @@ class RayWorkerPool:
     def place(self, plan: DeploymentPlan) -> None:
         mandate = plan.mandate
         deployment_id = mandate.deployment_id
-        self._call(self.control.grant.remote(deployment_id, mandate.revision, mandate.not_after, plan.snapshot))
+        dropped = self._grant(plan)
         # Only the mandate and the configuration go into the actors' creation arguments (small: kept by Ray for
         # restarts); the templates stay in the control actor's memory and each worker fetches them.
         plan_without_templates = DeploymentPlan(mandate, plan.snapshot.emptied(), plan.config)
@@ -78,10 +78,31 @@ class RayWorkerPool:
                     ray.get(handle.ready.remote(), timeout=_START_TIMEOUT_S)
                 except RayError as exc:
                     raise ClusterError(f"camera {camera_id} could not start on the cluster: {_reason(exc)}") from exc
+            # Erased while no control plane was attached: workers reattached to still search for them.
+            for subject_id in dropped:
+                for _camera_id, handle in waiting:
+                    self._call(handle.forget_subject.remote(subject_id))
         except BaseException:
             self.stop(deployment_id)
             raise
         log.info("deployment %s placed on the cluster: %d camera(s)", deployment_id, len(waiting))
+
+    def _grant(self, plan: DeploymentPlan) -> tuple[str, ...]:
+        """Upload the snapshot to the control actor in chunks, each inline in its call (a templates argument
+        larger than Ray's inline limit would go through the object store), then grant the lease."""
+        mandate = plan.mandate
+        chunks = plan.snapshot.to_chunks()
+        for start in range(0, len(chunks), actors.CHUNK_WINDOW):
+            self._call(
+                [
+                    self.control.stage.remote(mandate.deployment_id, mandate.revision, index, chunks[index])
+                    for index in range(start, min(len(chunks), start + actors.CHUNK_WINDOW))
+                ]
+            )
+        dropped: tuple[str, ...] = self._call(
+            self.control.grant.remote(mandate.deployment_id, mandate.revision, mandate.not_after, len(chunks))
+        )
+        return dropped
 
     def _create(self, plan: DeploymentPlan, camera_id: str) -> ray.actor.ActorHandle:
         worker = ray.remote(actors.CameraWorker).options(

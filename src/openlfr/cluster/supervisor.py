@@ -10,7 +10,9 @@ local pipeline (``DbAlertStore(check_subjects=True)``).
 
 Erasure: the supervisor listens for erasures in this process (``openlfr.watchlists.erase``) and, before the
 erasure returns, makes the inbox refuse and drop the subject's alerts and every worker forget the subject,
-waiting for each acknowledgement. Ending: ``stop_recognition`` revokes the lease and waits for every worker to
+waiting for each acknowledgement. An erasure made by another process (``lfr subject erase``) is caught up with
+at the scheduler's next tick (``refresh_galleries``) the same way; its alerts are refused by the database
+meanwhile. Ending: ``stop_recognition`` revokes the lease and waits for every worker to
 stop, then persists what the workers handed over before they stopped.
 
 The live camera wall and the blurred preview show nothing in cluster mode: frames stay on the worker machines.
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import select
 
 from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.dispatch import AlertDispatcher
@@ -44,12 +47,13 @@ from openlfr.cluster.types import (
 from openlfr.config.models import Settings
 from openlfr.deployments.types import RunCounts
 from openlfr.errors import OpenLFRError
-from openlfr.service.supervisor import DeploymentRun, _BusForwarder, load_snapshot
+from openlfr.service.supervisor import DeploymentRun, _BusForwarder, load_snapshot, snapshot_erasures
 from openlfr.service.wall import CameraWall
 from openlfr.sources.mandate import RecognitionMandate
 from openlfr.store.db import Database
 from openlfr.store.errors import ConflictError
 from openlfr.store.media import MediaStore
+from openlfr.store.models import SnapshotTemplate
 from openlfr.types import Frame
 from openlfr.utc import utcnow
 from openlfr.watchlists.erase import on_erasure
@@ -65,6 +69,10 @@ class _Placed:
     offset: RunCounts
     """what the workers had counted when this control plane attached to them (reattached after a restart:
     the scheduler stored those figures before)"""
+    subject_ids: frozenset[str]
+    """the subjects the workers search for (the snapshot as placed, less erasures heard of since)"""
+    erasures: int
+    """the snapshot's erasure count when it was placed or last caught up with"""
 
 
 class ClusterSupervisor:
@@ -115,6 +123,7 @@ class ClusterSupervisor:
             if deployment_id in self._placed:
                 raise ConflictError(f"recognition for deployment {deployment_id} is running already")
         with self.db.session() as session:
+            erasures = snapshot_erasures(session, mandate.snapshot_id)
             snapshot = load_snapshot(session, mandate.snapshot_id)
         config = WorkerConfig(
             self.settings.engine,
@@ -125,7 +134,7 @@ class ClusterSupervisor:
         self.pool.place(DeploymentPlan(mandate, SnapshotPayload.of(snapshot), config))
         offset = _counts(self._deployment_reports(deployment_id))
         with self._lock:
-            self._placed[deployment_id] = _Placed(mandate, offset)
+            self._placed[deployment_id] = _Placed(mandate, offset, frozenset(snapshot.subject_ids), erasures)
             self._stopped_counts.pop(deployment_id, None)
         log.info("recognition placed on the cluster: deployment %s, %d camera(s)", deployment_id, len(mandate.cameras))
 
@@ -175,9 +184,32 @@ class ClusterSupervisor:
         self.pool.forget_subject(subject_id)
 
     def refresh_galleries(self) -> None:
-        """Nothing more to do each tick: every worker's alert is stored by this process, whose store refuses an
-        alert about a subject erased by any process. Workers are told of erasures made in this process
-        (``forget_subject``); one made by another process reaches them when the deployment next starts."""
+        """Catch up with erasures made by another process (each scheduler tick): a placed deployment whose
+        snapshot lost subjects since it was placed has them forgotten as an erasure in this process would
+        (the inbox refuses and drops their alerts, the head's leases lose their templates, every worker forgets
+        them, each acknowledged). Meanwhile this process's alert store refuses their alerts."""
+        with self._lock:
+            placed = list(self._placed.values())
+        for run in placed:
+            with self.db.session() as session:
+                erasures = snapshot_erasures(session, run.mandate.snapshot_id)
+                if erasures == run.erasures:
+                    continue
+                present = set(
+                    session.scalars(
+                        select(SnapshotTemplate.subject_id).where(
+                            SnapshotTemplate.snapshot_id == run.mandate.snapshot_id
+                        )
+                    )
+                )
+            try:
+                for subject_id in sorted(run.subject_ids - present):
+                    self.forget_subject(subject_id)
+            except ClusterError:  # a worker did not acknowledge: the next tick tries again
+                log.exception("deployment %s: an erasure did not reach every worker", run.mandate.deployment_id)
+                continue
+            run.subject_ids = run.subject_ids & present
+            run.erasures = erasures
 
     # -- alerts ---------------------------------------------------------------------------------------------
 

@@ -3,6 +3,8 @@ the workers must not hold: no database URL, no media key, no account."""
 
 from __future__ import annotations
 
+import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,11 +18,22 @@ from openlfr.pipeline.status import CameraStatus, PipelineStatus
 from openlfr.sources.mandate import RecognitionMandate
 from openlfr.types import FloatArray, ModelContract
 
+RAY_INLINE_LIMIT_BYTES = 100 * 1024
+"""Ray's ``max_direct_call_object_size`` (its default, which ``lfr cluster start`` keeps): a call's argument or
+return value larger than this goes through the object store (shared memory, and files under Ray's temp folder
+when that is full); one no larger travels inside the call's own message and lands in the receiver's memory."""
+
+SNAPSHOT_CHUNK_BYTES = 64 * 1024
+"""A snapshot crosses between the control plane, the head's control actor and the workers in chunks of at most
+this many bytes: well under the inline limit, with room for the call's own framing, so templates never enter
+the object store."""
+
 
 @dataclass(frozen=True, slots=True)
 class SnapshotPayload:
     """A deployment's watchlist snapshot as a worker receives it: in memory, never written to disk (the search
-    index is rebuilt from the templates on the worker)."""
+    index is rebuilt from the templates on the worker). It travels as ``to_chunks`` (each chunk inline in one
+    Ray call) and is put together again in the receiver's memory (``from_chunks``)."""
 
     name: str
     templates: FloatArray
@@ -38,6 +51,20 @@ class SnapshotPayload:
     @property
     def nbytes(self) -> int:
         return int(self.templates.nbytes)
+
+    def to_chunks(self, size: int = SNAPSHOT_CHUNK_BYTES) -> tuple[bytes, ...]:
+        """The payload (templates, subject ids, references) serialised and cut into chunks of at most ``size``
+        bytes. Pickle, as Ray itself uses between these same processes: only the cluster's own nodes, which
+        hold the token, send or receive them."""
+        data = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        return tuple(data[start : start + size] for start in range(0, len(data), size))
+
+    @classmethod
+    def from_chunks(cls, chunks: Sequence[bytes]) -> SnapshotPayload:
+        payload = pickle.loads(b"".join(chunks))
+        if not isinstance(payload, cls):
+            raise TypeError(f"the chunks hold a {type(payload).__name__}, not a snapshot")
+        return payload
 
     def emptied(self) -> SnapshotPayload:
         """The same snapshot without its templates (what travels in a worker's creation arguments)."""

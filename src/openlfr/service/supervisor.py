@@ -200,7 +200,8 @@ def load_snapshot(session: Session, snapshot_id: str) -> WatchlistSnapshot:
     return build_snapshot(snapshot_id, matrix, subject_ids, references, contract)
 
 
-def _erasures(session: Session, snapshot_id: str) -> int:
+def snapshot_erasures(session: Session, snapshot_id: str) -> int:
+    """How many subjects were erased from the snapshot since it was taken (grows with each erasure)."""
     snapshot = session.get(Snapshot, snapshot_id)
     return int(snapshot.erasures or 0) if snapshot is not None else 0
 
@@ -264,7 +265,7 @@ class RecognitionSupervisor:
                     raise ConflictError(f"camera {grant.camera_id} is in use by deployment {other}")
             with self.db.session() as session:
                 snapshot = load_snapshot(session, mandate.snapshot_id)
-                erasures = _erasures(session, mandate.snapshot_id)
+                erasures = snapshot_erasures(session, mandate.snapshot_id)
             run = self._build(mandate, snapshot, erasures)
             run.stop_listening = on_erasure(run.pipeline.forget_subject)
             run.thread = threading.Thread(
@@ -365,7 +366,7 @@ class RecognitionSupervisor:
             runs = list(self._runs.values())
         for run in runs:
             with self.db.session() as session:
-                erasures = _erasures(session, run.snapshot_id)
+                erasures = snapshot_erasures(session, run.snapshot_id)
                 if erasures == run.erasures:
                     continue
                 present = set(
