@@ -28,9 +28,7 @@ from openlfr.config.models import Settings
 from openlfr.deployments.scheduler import DeploymentScheduler
 from openlfr.engine import FaceEngine
 from openlfr.store.alert_models import AlertRecord
-from openlfr.store.context import Store
-from openlfr.store.db import open_database
-from openlfr.store.media import MediaStore
+from openlfr.store.context import Store, open_store
 from openlfr.utc import utcnow
 from openlfr.watchlists.erase import erase_subject
 from tests.api.conftest import FAKE_ENGINE
@@ -79,11 +77,8 @@ def settings(tmp_path: Path, postgres_database_url: str, cluster: RayCluster) ->
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
-    db = open_database(settings)
-    try:
-        yield Store(db, MediaStore(settings.data_dir / "media"))
-    finally:
-        db.close()
+    with open_store(settings) as store:
+        yield store
 
 
 def connect(settings: Settings) -> WorkerPool:

@@ -25,7 +25,7 @@ from openlfr.engine import FaceEngine
 from openlfr.service.controller import Detachable, GalleryRefresher, RecognitionController
 from openlfr.sources.mandate import RecognitionMandate
 from openlfr.store.alert_models import AlertRecord
-from openlfr.store.context import Store
+from openlfr.store.context import Store, open_store
 from openlfr.store.db import open_database
 from openlfr.store.media import MediaStore
 from openlfr.watchlists.erase import erase_subject
@@ -45,11 +45,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
-    db = open_database(settings)
-    try:
-        yield Store(db, MediaStore(settings.data_dir / "media"))
-    finally:
-        db.close()
+    with open_store(settings) as store:
+        yield store
 
 
 @dataclasses.dataclass

@@ -22,10 +22,8 @@ from openlfr.engine import FaceEngine
 from openlfr.service.controller import GalleryRefresher, RecognitionController
 from openlfr.service.registry import CameraError, add_camera, list_cameras, remove_camera
 from openlfr.store.alert_models import AlertRecord
-from openlfr.store.context import Store
-from openlfr.store.db import open_database
+from openlfr.store.context import Store, open_store
 from openlfr.store.errors import ConflictError
-from openlfr.store.media import MediaStore
 from tests.api.conftest import FAKE_ENGINE
 from tests.helpers.accounts import person
 from tests.helpers.cameras import CameraService, camera_service, register_camera
@@ -40,11 +38,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
-    db = open_database(settings)
-    try:
-        yield Store(db, MediaStore(settings.data_dir / "media"))
-    finally:
-        db.close()
+    with open_store(settings) as store:
+        yield store
 
 
 @pytest.fixture

@@ -29,9 +29,7 @@ from openlfr.engine import FaceEngine
 from openlfr.service.monitor import CameraMonitor
 from openlfr.service.registry import list_cameras
 from openlfr.store.alert_models import AlertRecord
-from openlfr.store.context import Store
-from openlfr.store.db import open_database
-from openlfr.store.media import MediaStore
+from openlfr.store.context import Store, open_store
 from openlfr.store.models import Subject
 from openlfr.utc import as_utc, utcnow
 from openlfr.watchlists.erase import erase_subject
@@ -123,11 +121,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
-    db = open_database(settings)
-    try:
-        yield Store(db, MediaStore(settings.data_dir / "media"))
-    finally:
-        db.close()
+    with open_store(settings) as store:
+        yield store
 
 
 @pytest.mark.slow
