@@ -488,3 +488,49 @@ def test_a_deployment_from_plan_to_sign_off_by_keyboard_only(
     for page in (ann, sue):
         assert page.errors == []
         page.close()
+
+
+@pytest.fixture
+def console_without_notice(tmp_path: Path) -> Iterator[Console]:
+    # governance.notice left unset: the force has not yet said who the public contacts.
+    for api in build_api(make_settings(tmp_path)):
+        with api.db.session() as session:
+            make_snapshot(session)
+            session.commit()
+        api.user("sue", "supervisor")
+        server = serve(api.app)
+        try:
+            yield Console(api, server)
+        finally:
+            server.stop()
+
+
+def test_signs_and_leaflets_are_not_offered_until_the_notice_is_configured(
+    browser: Any, console_without_notice: Console
+) -> None:
+    sue = sign_in(browser, console_without_notice, "sue")
+    open_page(sue, "deployments")
+    fill_plan(sue)
+    sue.wait_for_selector("#deployment-detail h2:text-is('Station forecourt')")
+    # Sue planned it, so another supervisor authorises it (the domain refuses the planner).
+    console_without_notice.api.user("insp", "supervisor")
+    insp = sign_in(browser, console_without_notice, "insp")
+    open_page(insp, "deployments")
+    insp.click("#view-deployments button.link:text-is('Station forecourt')")
+    insp.locator("#authorise-form textarea[name=text]").fill("approved")
+    insp.locator("#authorise-form button[type=submit]").click()
+    insp.wait_for_function("() => document.querySelector('#deployment-detail dd')?.textContent === 'authorised'")
+    reports = insp.locator("#deployment-detail .reports")
+    reports.locator(".notice-missing").wait_for()
+    links = insp.eval_on_selector_all("#deployment-detail .reports a", "as => as.map(a => a.getAttribute('href'))")
+    # No link that would answer 503: the record and the public record only, and the reason said in words.
+    assert not [link for link in links if "signage" in link or "leaflet" in link], links
+    assert any(link.startswith("/public/deployments/") for link in links)
+    served = insp.evaluate("(us) => Promise.all(us.map(u => fetch(u).then(r => r.status)))", links)
+    assert served == [200] * len(links)
+    said = str(reports.locator(".notice-missing").text_content())
+    assert "Signs and leaflets" in said and "governance.notice" in said
+    assert axe_violations(insp) == []
+    for page in (sue, insp):
+        assert page.errors == []
+        page.close()
