@@ -20,7 +20,7 @@ from tests.helpers.cameras import register_camera
 from tests.helpers.console import end_live, enrol_subject, frame_folder, live_deployment, png, snapshot
 from tests.helpers.waiting import wait_until
 from tests.web.conftest import LiveServer, axe_violations, serve
-from tests.web.test_governance_pages import DESKTOP, PHONE, tab_to
+from tests.web.test_governance_pages import DESKTOP, PHONE, sign_in_by_keys, tab_to
 
 pytestmark = pytest.mark.browser
 
@@ -226,8 +226,7 @@ def test_supervisor_enrols_a_subject_by_keyboard_only(
     good, blank = tmp_path / "good.png", tmp_path / "blank.png"
     good.write_bytes(png(5))
     blank.write_bytes(cv2.imencode(".png", np.zeros((200, 200, 3), np.uint8))[1].tobytes())
-    page = sign_in(browser, server, "sue")
-    page.set_viewport_size(viewport)
+    page = sign_in_by_keys(browser, server.url, "sue", viewport)
     keys = page.keyboard
     tab_to(page, "#nav-watchlists")
     keys.press("Enter")
