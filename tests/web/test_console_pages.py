@@ -19,7 +19,8 @@ from tests.api.conftest import PASSWORD, Api, build_api, make_settings
 from tests.helpers.cameras import register_camera
 from tests.helpers.console import end_live, enrol_subject, frame_folder, live_deployment, png, snapshot
 from tests.helpers.waiting import wait_until
-from tests.web.conftest import LiveServer, serve
+from tests.web.conftest import LiveServer, axe_violations, serve
+from tests.web.test_governance_pages import DESKTOP, PHONE, sign_in_by_keys, tab_to
 
 pytestmark = pytest.mark.browser
 
@@ -214,3 +215,60 @@ def test_operator_watches_the_camera_wall_and_it_reopens_ended_streams(browser: 
             cameras.stop_all()
         finally:
             server.stop()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_supervisor_enrols_a_subject_by_keyboard_only(
+    browser: Any, live: tuple[Api, LiveServer], tmp_path: Path, viewport: dict[str, int]
+) -> None:
+    api, server = live
+    api.user("sue", "supervisor")
+    good, blank = tmp_path / "good.png", tmp_path / "blank.png"
+    good.write_bytes(png(5))
+    blank.write_bytes(cv2.imencode(".png", np.zeros((200, 200, 3), np.uint8))[1].tobytes())
+    page = sign_in_by_keys(browser, server.url, "sue", viewport)
+    keys = page.keyboard
+    tab_to(page, "#nav-watchlists")
+    keys.press("Enter")
+    tab_to(page, "#watchlist-form input[name=name]")
+    keys.type("event-b")
+    keys.press("Enter")
+    page.wait_for_selector("#watchlist-detail h2:has-text('event-b')")
+    tab_to(page, "#watchlist-detail input[name=external_ref]")
+    keys.type("CRN-9")
+    keys.press("Tab")
+    keys.type("Carol Nine")
+    keys.press("Tab")
+    keys.type("witness")  # a closed select chooses the option its typed name starts
+    keys.press("Tab")
+    keys.type("witness to an assault")
+    keys.press("Tab")
+    keys.type("other")
+    keys.press("Tab")
+    keys.type("statement photo")
+    tab_to(page, "#watchlist-detail input[name=review_by]")
+    keys.type("06302030")  # the date field's parts, month day year, in the browser's (en-US) order
+    tab_to(page, "#watchlist-detail form button[type=submit]")
+    keys.press("Enter")
+    page.wait_for_selector("#subject-detail h2:has-text('Carol Nine')")
+    # The form that was used is gone, redrawn as the subject's page: the focus goes to its heading, not the top.
+    assert page.evaluate("() => document.activeElement.matches('#subject-detail h2')")
+    # The file input is reached by Tab and opens the chooser with Space.
+    tab_to(page, "#subject-detail input[type=file]")
+    with page.expect_file_chooser() as choosing:
+        keys.press("Space")
+    choosing.value.set_files([str(good), str(blank)])
+    keys.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Upload"
+    keys.press("Enter")
+    verdicts = page.locator("#subject-detail li.verdict")
+    verdicts.nth(1).wait_for()
+    assert "good.png: enrolled" in str(verdicts.nth(0).text_content())
+    assert "blank.png: rejected" in str(verdicts.nth(1).text_content())
+    page.wait_for_function("() => document.querySelector('#subject-detail .thumbs img')?.naturalWidth > 0")
+    with api.db.session() as session:
+        entries = [(e.actor, e.action) for e in iter_entries(session) if e.action.startswith("subject.")]
+    assert ("user:sue", "subject.create") in entries
+    assert axe_violations(page) == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+    page.close()

@@ -353,3 +353,200 @@ def test_governance_pages_have_no_axe_violations(browser: Any, console: Console,
         assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"], name
     assert page.errors == []
     page.close()
+
+
+def focus_is_on(page: Any, selector: str) -> bool:
+    return bool(page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector))
+
+
+def sign_in_by_keys(browser: Any, url: str, username: str, viewport: dict[str, int]) -> Any:
+    """Sign in to the console with the keys only: Tab to the name, type it, Tab, the password, Enter."""
+    page = browser.new_page(viewport=viewport)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
+    page.goto(f"{url}/console/")
+    tab_to(page, "#login-username")
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#top:not([hidden])")
+    return page
+
+
+def keyboard_step(page: Any, step: str, note: str | None = None) -> None:
+    """Take a next step (go live, end) by keyboard: Tab to its button, Enter, answer the dialog with the keys."""
+    tab_to(page, f"#step-{step}")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#ask-dialog[open]")
+    if note is not None:
+        assert focus_is_on(page, "#ask-dialog textarea[name=note]")  # the dialog takes the focus to what it asks
+        page.keyboard.type(note)
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function("() => !document.querySelector('#ask-dialog').open")
+
+
+def tab_to_named(page: Any, selector: str, text: str) -> None:
+    """Press Tab until an element matching ``selector`` whose text is ``text`` has the focus."""
+    for _ in range(80):
+        if page.evaluate(
+            "([s, t]) => !!document.activeElement?.matches(s) && document.activeElement.textContent === t",
+            [selector, text],
+        ):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector} named {text}")
+
+
+def wait_for_status(page: Any, status: str) -> None:
+    page.wait_for_function(
+        "(s) => document.querySelector('#deployment-detail dd')?.textContent === s", arg=status, timeout=10_000
+    )
+
+
+def focus_back_in_the_card(page: Any) -> None:
+    """After a step, the focus is on the deployment's heading: never lost to the page body."""
+    page.wait_for_function("() => document.activeElement?.matches('#deployment-detail h2')")
+
+
+@SIZES
+def test_a_deployment_from_plan_to_sign_off_by_keyboard_only(
+    browser: Any, console: Console, viewport: dict[str, int]
+) -> None:
+    ann = sign_in_by_keys(browser, console.server.url, "ann", viewport)
+    keys = ann.keyboard
+    tab_to(ann, "#nav-deployments")
+    keys.press("Enter")
+    ann.wait_for_selector("#view-deployments:not([hidden]) #plan-form")
+    ann.wait_for_load_state("networkidle")
+    tab_to(ann, "#plan-form input[name=name]")
+    for value in ("Station forecourt", "crime hotspot", "wanted persons", "common law; force policy",
+                  "robbery series", "Station forecourt"):  # fmt: skip
+        keys.type(value)
+        keys.press("Tab")
+    tab_to(ann, "#plan-form input[name=camera][value='cam-1']")
+    keys.press("Space")
+    tab_to(ann, "#plan-form input[name=signage]")
+    keys.press("Space")
+    tab_to(ann, "#plan-form button[type=submit]")
+    keys.press("Enter")
+    ann.wait_for_selector("#deployment-detail h2:text-is('Station forecourt')")
+    assert detail_fact(ann, "Status") == "draft"
+    focus_back_in_the_card(ann)
+    tab_to(ann, "#signage-form input[name=location]")
+    keys.type("forecourt, both entrances")
+    keys.press("Enter")
+    ann.wait_for_selector("#flash:has-text('Signage recorded')")
+    # The supervisor opens it from the list and authorises it, keys only.
+    sue = sign_in_by_keys(browser, console.server.url, "sue", viewport)
+    tab_to(sue, "#nav-deployments")
+    sue.keyboard.press("Enter")
+    sue.wait_for_selector("#view-deployments:not([hidden]) button.link:text-is('Station forecourt')")
+    tab_to_named(sue, "#view-deployments button.link", "Station forecourt")
+    sue.keyboard.press("Enter")
+    sue.wait_for_selector("#authorise-form")
+    focus_back_in_the_card(sue)
+    tab_to(sue, "#authorise-form textarea[name=text]")
+    sue.keyboard.type("approved: robbery series, 4 hours")
+    sue.keyboard.press("Tab")
+    assert focus_is_on(sue, "#authorise-form button[type=submit]")
+    sue.keyboard.press("Enter")
+    wait_for_status(sue, "authorised")
+    focus_back_in_the_card(sue)
+    assert axe_violations(sue) == [], "authorised deployment"
+    # The operator goes live and ends it, each asked for first, answered by keyboard.
+    tab_to(ann, "#nav-alerts")
+    keys.press("Enter")
+    ann.wait_for_selector("#view-alerts:not([hidden])")
+    tab_to(ann, "#nav-deployments")
+    keys.press("Enter")
+    ann.wait_for_selector("#step-start")
+    # Escape cancels a dialog and gives the focus back to the button that opened it.
+    tab_to(ann, "#step-start")
+    keys.press("Enter")
+    ann.wait_for_selector("#ask-dialog[open]")
+    keys.press("Escape")
+    ann.wait_for_function("() => !document.querySelector('#ask-dialog').open")
+    assert focus_is_on(ann, "#step-start") and detail_fact(ann, "Status") == "authorised"
+    keyboard_step(ann, "start")
+    wait_for_status(ann, "live")
+    focus_back_in_the_card(ann)
+    keyboard_step(ann, "end", "shift over")
+    wait_for_status(ann, "ended")
+    focus_back_in_the_card(ann)
+    assert detail_fact(ann, "Templates destroyed") == "3"
+    # The supervisor signs off the record.
+    tab_to(sue, "#nav-alerts")
+    sue.keyboard.press("Enter")
+    sue.wait_for_selector("#view-alerts:not([hidden])")
+    tab_to(sue, "#nav-deployments")
+    sue.keyboard.press("Enter")
+    sue.wait_for_selector("#signoff-form")
+    tab_to(sue, "#signoff-form textarea[name=notes]")
+    sue.keyboard.type("ran as authorised")
+    sue.keyboard.press("Tab")
+    sue.keyboard.type("location: north entrance only")
+    sue.keyboard.press("Tab")
+    assert focus_is_on(sue, "#signoff-form button[type=submit]")
+    sue.keyboard.press("Enter")
+    sue.wait_for_selector("#deployment-detail .review dd:has-text('by sue')")
+    focus_back_in_the_card(sue)
+    # The report links are reached by Tab too.
+    tab_to(sue, "#deployment-detail .reports a")
+    assert axe_violations(sue) == [], "signed-off deployment"
+    with console.api.db.session() as session:
+        deployment = session.query(Deployment).one()
+        trail = [(e.actor, e.action) for e in iter_entries(session, target_id=deployment.id)]
+    assert [action for _, action in trail if action != "report.deployment"] == [
+        "deployment.create", "deployment.signage_placed", "deployment.authorise", "deployment.start",
+        "deployment.end", "deployment.sign_off"]  # fmt: skip
+    for page in (ann, sue):
+        assert page.errors == []
+        page.close()
+
+
+@pytest.fixture
+def console_without_notice(tmp_path: Path) -> Iterator[Console]:
+    # governance.notice left unset: the force has not yet said who the public contacts.
+    for api in build_api(make_settings(tmp_path)):
+        with api.db.session() as session:
+            make_snapshot(session)
+            session.commit()
+        api.user("sue", "supervisor")
+        server = serve(api.app)
+        try:
+            yield Console(api, server)
+        finally:
+            server.stop()
+
+
+def test_signs_and_leaflets_are_not_offered_until_the_notice_is_configured(
+    browser: Any, console_without_notice: Console
+) -> None:
+    sue = sign_in(browser, console_without_notice, "sue")
+    open_page(sue, "deployments")
+    fill_plan(sue)
+    sue.wait_for_selector("#deployment-detail h2:text-is('Station forecourt')")
+    # Sue planned it, so another supervisor authorises it (the domain refuses the planner).
+    console_without_notice.api.user("insp", "supervisor")
+    insp = sign_in(browser, console_without_notice, "insp")
+    open_page(insp, "deployments")
+    insp.click("#view-deployments button.link:text-is('Station forecourt')")
+    insp.locator("#authorise-form textarea[name=text]").fill("approved")
+    insp.locator("#authorise-form button[type=submit]").click()
+    insp.wait_for_function("() => document.querySelector('#deployment-detail dd')?.textContent === 'authorised'")
+    reports = insp.locator("#deployment-detail .reports")
+    reports.locator(".notice-missing").wait_for()
+    links = insp.eval_on_selector_all("#deployment-detail .reports a", "as => as.map(a => a.getAttribute('href'))")
+    # No link that would answer 503: the record and the public record only, and the reason said in words.
+    assert not [link for link in links if "signage" in link or "leaflet" in link], links
+    assert any(link.startswith("/public/deployments/") for link in links)
+    served = insp.evaluate("(us) => Promise.all(us.map(u => fetch(u).then(r => r.status)))", links)
+    assert served == [200] * len(links)
+    said = str(reports.locator(".notice-missing").text_content())
+    assert "Signs and leaflets" in said and "governance.notice" in said
+    assert axe_violations(insp) == []
+    for page in (sue, insp):
+        assert page.errors == []
+        page.close()

@@ -20,6 +20,7 @@ from tests.api.conftest import PASSWORD, Api, build_api, make_settings
 from tests.helpers.accounts import person
 from tests.helpers.console import enrol_subject, store_alert
 from tests.web.conftest import LiveServer, axe_violations, serve
+from tests.web.test_governance_pages import tab_to
 
 pytestmark = pytest.mark.browser
 
@@ -211,3 +212,67 @@ def test_officer_pages_through_every_open_alert_and_keeps_catching_up(
     assert "status-confirmed" in (oldest.get_attribute("class") or "")
     assert axe_violations(page) == []
     context.close()
+
+
+def focus_in_card(page: Any, alert_id: str) -> bool:
+    return bool(
+        page.evaluate("(id) => !!document.activeElement?.closest(`#officer-list li[data-id='${id}']`)", alert_id)
+    )
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}], ids=["phone", "desktop"])
+def test_officer_decides_and_records_the_outcome_by_keyboard_only(
+    browser: Any, street: tuple[Api, LiveServer], viewport: dict[str, int]
+) -> None:
+    api, server = street
+    services = api.app.state.ctx.services
+    alice = enrol_subject(services.store, services.enroller.engine, 1, "alice")
+    older, newer = raise_alert(api, alice, seconds_ago=60), raise_alert(api, alice, seconds_ago=30)
+    page = browser.new_page(viewport=viewport)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    keys = page.keyboard
+    page.goto(f"{server.url}/console/officer.html")
+    tab_to(page, "#officer-username")
+    keys.type("olly")
+    keys.press("Tab")
+    keys.type(PASSWORD)
+    keys.press("Enter")
+    page.wait_for_selector("#link-state:has-text('Live')")
+    page.wait_for_function("() => document.querySelectorAll('#officer-list li').length === 2")
+    # Confirm the newest by keys: the dialog asks for a note, Ctrl+Enter confirms.
+    tab_to(page, f"#officer-list li[data-id='{newer}'] button[aria-label^='confirm' i]")
+    keys.press("Enter")
+    page.wait_for_selector("#ask-dialog[open]")
+    keys.type("checked face to face")
+    keys.press("Control+Enter")
+    page.wait_for_selector(f"#officer-list li[data-id='{newer}'] button[aria-label='Outcome: spoken to' i]")
+    # The card was drawn anew with the outcome buttons: the focus stays in it, not lost to the page's top, and shows.
+    assert focus_in_card(page, newer)
+    assert page.evaluate("() => document.activeElement.matches(':focus-visible')")
+    tab_to(page, f"#officer-list li[data-id='{newer}'] button[aria-label='Outcome: spoken to' i]")
+    keys.press("Enter")
+    page.wait_for_function(
+        "(id) => document.querySelector(`li[data-id='${id}']`).textContent.includes('Outcome')", arg=newer
+    )
+    assert focus_in_card(page, newer)
+    # Reject the other: the first reason has the focus, Space chooses it, Ctrl+Enter sends.
+    tab_to(page, f"#officer-list li[data-id='{older}'] button[aria-label^='reject' i]")
+    keys.press("Enter")
+    page.wait_for_selector("#ask-dialog[open]")
+    assert page.evaluate("() => document.activeElement.matches('#ask-dialog input[name=reason]')")
+    keys.press("Space")
+    keys.press("Control+Enter")
+    page.wait_for_function(
+        "(id) => document.querySelector(`li[data-id='${id}']`).classList.contains('status-rejected')", arg=older
+    )
+    assert focus_in_card(page, older)
+    assert axe_violations(page) == []
+    with services.store.db.session() as session:
+        confirmed, rejected = session.get(AlertRecord, newer), session.get(AlertRecord, older)
+        assert confirmed is not None and rejected is not None
+        assert (confirmed.status, confirmed.outcome, confirmed.adjudicated_by) == ("confirmed", "spoken_to", "olly")
+        assert (rejected.status, rejected.adjudicated_by) == ("rejected", "olly")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+    assert errors == []
+    page.close()

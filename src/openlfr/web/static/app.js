@@ -272,7 +272,7 @@ async function showSubject(id) {
     el("img", { src: `/api/subjects/${subject.id}/images/${image.id}`, alt: `Reference image ${image.source_name}` }),
     el("figcaption", { text: `${image.source_name} — ${image.quality.passed ? "passed" : "failed"} quality` })));
   const children = [
-    el("h2", { text: subject.display_name || subject.external_ref }),
+    el("h2", { tabindex: "-1", text: subject.display_name || subject.external_ref }),
     el("p", { text: `${subject.external_ref} · ${subject.category.replaceAll("_", " ")} · added by ${subject.added_by} · review by ${subject.review_by}` }),
     el("p", { text: `Reason: ${subject.reason}` }),
     el("div", { class: "thumbs" }, ...images),
@@ -319,7 +319,11 @@ async function showSubject(id) {
         flash("Subject erased."); await loadWatchlists(); } catch (error) { flash(error.message); } } }));
     children.push(actions);
   }
+  // The control that asked for this card (in it, or the form just redrawn away) would leave the focus at the page's
+  // top: keyboard and screen-reader users are taken to the subject's heading instead.
+  const lost = box.contains(document.activeElement) || !document.activeElement || document.activeElement === document.body;
   box.replaceChildren(...children);
+  if (lost) /** @type {HTMLElement} */ ($("h2", box)).focus();
 }
 
 // ---- cameras -------------------------------------------------------------------------------------------

@@ -203,7 +203,7 @@ async function showDeployment(id) {
   const offered = d.next_steps.filter((/** @type {any} */ s) => can(s.permission));
   for (const step of offered) children.push(stepControl(step.step, d, composition));
   if (d.started_at && d.ended_at) children.push(await reviewCard(d));  // it ran and ended: the review is due
-  children.push(reportLinks(d));
+  children.push(await reportLinks(d));
   box.replaceChildren(...children);
   $("h2", box).focus();
 }
@@ -286,21 +286,39 @@ async function reviewCard(d) {
       : el("p", { class: "hint", text: "Not signed off yet." }));
 }
 
+/**
+ * Why signs and leaflets cannot be printed yet (the server's words), or null when they can. The server answers
+ * 503 notice_not_configured until governance.notice says who the public contacts: the console asks it first
+ * rather than offer links that fail.
+ * @param {string} pub the deployment's public record
+ * @returns {Promise<string | null>}
+ */
+async function noticeMissing(pub) {
+  try { await api("GET", `${pub}/signage?format=html`); return null; }
+  catch (error) { return /** @type {any} */ (error).code === "notice_not_configured" ? /** @type {Error} */ (error).message : null; }
+}
+
 /** @param {any} d */
-function reportLinks(d) {
+async function reportLinks(d) {
   const link = (/** @type {string} */ href, /** @type {string} */ text, download = false) =>
     el("li", {}, el("a", { href, text, target: download ? undefined : "_blank", rel: "noopener", download: download ? "" : undefined }));
   const base = `/api/deployments/${d.id}/record?format=`;
   const items = [link(`${base}html`, "Deployment record (printable page)"), link(`${base}csv`, "Deployment record, CSV", true),
     link(`${base}json`, "Deployment record, JSON", true)];
+  const pub = `/public/deployments/${d.id}`;
+  const missing = d.published ? await noticeMissing(pub) : null;
   if (d.published) {
-    const pub = `/public/deployments/${d.id}`;
-    items.push(link(pub, "Public record (where the QR code on the signs points)"),
-      link(`${pub}/signage?format=pdf`, "Sign, PDF (A3)", true), link(`${pub}/signage?format=html`, "Sign, web page"),
-      link(`${pub}/leaflet?format=pdf`, "Leaflet, PDF (A5)", true), link(`${pub}/leaflet?format=html`, "Leaflet, web page"));
+    items.push(link(pub, "Public record (where the QR code on the signs points)"));
+    if (!missing) {
+      items.push(link(`${pub}/signage?format=pdf`, "Sign, PDF (A3)", true), link(`${pub}/signage?format=html`, "Sign, web page"),
+        link(`${pub}/leaflet?format=pdf`, "Leaflet, PDF (A5)", true), link(`${pub}/leaflet?format=html`, "Leaflet, web page"));
+    }
   }
-  return el("section", { class: "card reports", "aria-label": "Reports" }, el("h3", { text: "Reports" }), el("ul", {}, ...items),
-    d.published ? null : el("p", { class: "hint", text: "Signs, leaflet and the public record appear once it is authorised." }));
+  const hint = !d.published ? el("p", { class: "hint", text: "Signs, leaflet and the public record appear once it is authorised." })
+    : missing ? el("p", { class: "hint notice-missing",
+      text: `Signs and leaflets cannot be printed yet (${missing}); an administrator sets them in governance.notice.` })
+      : null;
+  return el("section", { class: "card reports", "aria-label": "Reports" }, el("h3", { text: "Reports" }), el("ul", {}, ...items), hint);
 }
 
 /** The transparency report of a period: links to view (HTML) and download (CSV, JSON), for the dates chosen. */

@@ -212,8 +212,13 @@ function upsert(alert, fresh = false) {
   const list = $("#officer-list");
   const card = render(alert);
   const existing = list.querySelector(`li[data-id="${alert.id}"]`);
-  if (existing) existing.replaceWith(card);
-  else {
+  if (existing) {
+    // A card redrawn under the focus (after a decision, an outcome or a colleague's change) would drop it to the
+    // page's top: keyboard and screen-reader users keep their place on the card's heading instead.
+    const hadFocus = existing.contains(document.activeElement);
+    existing.replaceWith(card);
+    if (hadFocus) /** @type {HTMLElement} */ (card.querySelector("h2")).focus();
+  } else {
     const older = [...list.children].find((li) => Number(/** @type {HTMLElement} */ (li).dataset.seq) < alert.seq);
     list.insertBefore(card, older ?? null);
   }
@@ -248,7 +253,7 @@ function render(alert) {
     ...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]));
   return el("li", { class: `card officer-alert status-${alert.status}`, "data-id": alert.id, "data-seq": String(alert.seq),
     "aria-labelledby": titleId },
-    el("h2", { id: titleId, text: name }), timeEl(alert.decided_at), images, details, controls(alert, name));
+    el("h2", { id: titleId, tabindex: "-1", text: name }), timeEl(alert.decided_at), images, details, controls(alert, name));
 }
 
 /**
