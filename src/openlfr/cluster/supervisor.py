@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import select
 
 from openlfr.alerts.db_store import DbAlertStore
 from openlfr.alerts.dispatch import AlertDispatcher
@@ -47,13 +46,18 @@ from openlfr.cluster.types import (
 from openlfr.config.models import Settings
 from openlfr.deployments.types import RunCounts
 from openlfr.errors import OpenLFRError
-from openlfr.service.supervisor import DeploymentRun, _BusForwarder, load_snapshot, snapshot_erasures
+from openlfr.service.supervisor import (
+    DeploymentRun,
+    bus_dispatcher,
+    erasures_since,
+    load_snapshot,
+    snapshot_erasures,
+)
 from openlfr.service.wall import CameraWall
 from openlfr.sources.mandate import RecognitionMandate
 from openlfr.store.db import Database
 from openlfr.store.errors import ConflictError
 from openlfr.store.media import MediaStore
-from openlfr.store.models import SnapshotTemplate
 from openlfr.types import Frame
 from openlfr.utc import utcnow
 from openlfr.watchlists.erase import on_erasure
@@ -191,25 +195,17 @@ class ClusterSupervisor:
         with self._lock:
             placed = list(self._placed.values())
         for run in placed:
-            with self.db.session() as session:
-                erasures = snapshot_erasures(session, run.mandate.snapshot_id)
-                if erasures == run.erasures:
-                    continue
-                present = set(
-                    session.scalars(
-                        select(SnapshotTemplate.subject_id).where(
-                            SnapshotTemplate.snapshot_id == run.mandate.snapshot_id
-                        )
-                    )
-                )
+            caught = erasures_since(self.db, run.mandate.snapshot_id, run.erasures)
+            if caught is None:
+                continue
             try:
-                for subject_id in sorted(run.subject_ids - present):
+                for subject_id in sorted(run.subject_ids - caught.present):
                     self.forget_subject(subject_id)
             except ClusterError:  # a worker did not acknowledge: the next tick tries again
                 log.exception("deployment %s: an erasure did not reach every worker", run.mandate.deployment_id)
                 continue
-            run.subject_ids = run.subject_ids & present
-            run.erasures = erasures
+            run.subject_ids = run.subject_ids & caught.present
+            run.erasures = caught.erasures
 
     # -- alerts ---------------------------------------------------------------------------------------------
 
@@ -244,9 +240,9 @@ class ClusterSupervisor:
         with self._lock:
             dispatcher = self._dispatchers.get(deployment_id)
             if dispatcher is None:
-                store = DbAlertStore(self.db, self.media, deployment_id=deployment_id, check_subjects=True)
-                dispatcher = AlertDispatcher(store, [_BusForwarder(self.bus)])
-                self._dispatchers[deployment_id] = dispatcher
+                dispatcher = self._dispatchers[deployment_id] = bus_dispatcher(
+                    self.db, self.media, self.bus, deployment_id
+                )
             return dispatcher
 
     # -- DeploymentCounter ----------------------------------------------------------------------------------

@@ -206,6 +206,31 @@ def snapshot_erasures(session: Session, snapshot_id: str) -> int:
     return int(snapshot.erasures or 0) if snapshot is not None else 0
 
 
+@dataclass(frozen=True, slots=True)
+class ErasureCatchUp:
+    erasures: int
+    """the snapshot's erasure count now"""
+    present: frozenset[str]
+    """the subjects the snapshot still holds"""
+
+
+def erasures_since(db: Database, snapshot_id: str, seen: int) -> ErasureCatchUp | None:
+    """What a running deployment must catch up with when another process erased subjects from its snapshot
+    since it saw ``seen`` erasures; None when nothing was erased since."""
+    with db.session() as session:
+        erasures = snapshot_erasures(session, snapshot_id)
+        if erasures == seen:
+            return None
+        present = select(SnapshotTemplate.subject_id).where(SnapshotTemplate.snapshot_id == snapshot_id)
+        return ErasureCatchUp(erasures, frozenset(session.scalars(present)))
+
+
+def bus_dispatcher(db: Database, media: MediaStore, bus: AlertBus, deployment_id: str) -> AlertDispatcher:
+    """A deployment's alerts: stored (refused once their subject is erased), then handed to the console's bus."""
+    store = DbAlertStore(db, media, deployment_id=deployment_id, check_subjects=True)
+    return AlertDispatcher(store, [_BusForwarder(bus)])
+
+
 def _default_engine_factory(settings: Settings) -> Callable[[], FaceEngine]:
     def factory() -> FaceEngine:
         return FaceEngine.from_settings(pipeline_settings(settings))
@@ -299,8 +324,7 @@ class RecognitionSupervisor:
                     )
                 )
             config = self.pipeline_config.model_copy(update={"threshold": mandate.threshold})
-            store = DbAlertStore(self.db, self.media, deployment_id=mandate.deployment_id, check_subjects=True)
-            dispatcher = AlertDispatcher(store, [_BusForwarder(self.bus)])
+            dispatcher = bus_dispatcher(self.db, self.media, self.bus, mandate.deployment_id)
             pipeline = WatchPipeline(
                 engine,
                 snapshot,
@@ -365,18 +389,12 @@ class RecognitionSupervisor:
         with self._lock:
             runs = list(self._runs.values())
         for run in runs:
-            with self.db.session() as session:
-                erasures = snapshot_erasures(session, run.snapshot_id)
-                if erasures == run.erasures:
-                    continue
-                present = set(
-                    session.scalars(
-                        select(SnapshotTemplate.subject_id).where(SnapshotTemplate.snapshot_id == run.snapshot_id)
-                    )
-                )
-            for subject_id in sorted(run.pipeline.searched_subjects() - present):
+            caught = erasures_since(self.db, run.snapshot_id, run.erasures)
+            if caught is None:
+                continue
+            for subject_id in sorted(run.pipeline.searched_subjects() - caught.present):
                 run.pipeline.forget_subject(subject_id)
-            run.erasures = erasures
+            run.erasures = caught.erasures
 
     # -- DeploymentCounter --------------------------------------------------------------------------------
 
