@@ -164,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario,
     from playwright.sync_api import sync_playwright
     from tests.api.conftest import PASSWORD, build_api, make_settings
     from tests.helpers.accounts import person
+    from tests.helpers.browser import CHROMIUM_ARGS, chromium_path
     from tests.helpers.console import snapshot
-    from tests.web.conftest import CHROMIUM_ARGS, chromium_path, serve
+    from tests.web.conftest import serve
 
     data = Path(os.environ.get("LFR_SHARED_DATA", repo.parent / "shared" / "data"))
     chromium = chromium_path()

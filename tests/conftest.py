@@ -25,6 +25,9 @@ settings.register_profile("openlfr", deadline=None, suppress_health_check=[Healt
 settings.register_profile("openlfr-fast", parent=settings.get_profile("openlfr"), max_examples=25)
 settings.load_profile(os.environ.get("LFR_HYPOTHESIS_PROFILE", "openlfr"))
 
+# The one session-wide Chromium (`browser`) for the console and report tests alike.
+pytest_plugins = ["tests.helpers.browser"]
+
 POSTGRES_URL_ENV = "LFR_TEST_POSTGRES_URL"
 POSTGRES_SKIP_ENV = "LFR_TEST_POSTGRES_SKIP"
 MODEL_CACHE_ENV = "LFR_CACHE_DIR"

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -294,17 +295,10 @@ WORDS_WHOLE_JS = """() => [...document.querySelectorAll('td')].flatMap(td => {
 
 
 @pytest.mark.browser
-def test_reports_render_legibly_in_chromium(store: Store) -> None:
+def test_reports_render_legibly_in_chromium(store: Store, browser: Any) -> None:
     """Rendered from a real demo run (docs/deployment-record.png), the record's 64-character snapshot
     fingerprint squeezed the labels into a narrow column (five lines for one label): the labels keep their
     column and the fingerprint wraps; in the transparency report no word is broken across lines."""
-    from tests.web.conftest import CHROMIUM_ARGS, chromium_path
-
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium is not installed (scripts/install-system-deps.sh)")
-    from playwright.sync_api import sync_playwright
-
     deployment_id = _deployment(store, "OpenLFR demo: Hamilton clip", 0, REVIEWS, faces=27)
     # as the demo writes it (docs/transparency-report.png): a location in words, a 10-character date, no space
     demo = {"location": "this computer (sample video)", "use_case": "demonstration"}
@@ -314,19 +308,17 @@ def test_reports_render_legibly_in_chromium(store: Store) -> None:
         report = render_transparency(
             build_transparency(session, T0 - timedelta(days=1), T0 + timedelta(days=1)), "html"
         )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 800})
-            page.set_content(record)
-            table = page.eval_on_selector("table", "t => t.getBoundingClientRect().width")
-            widths = page.eval_on_selector_all("th", "ths => ths.map(th => th.getBoundingClientRect().width)")
-            assert widths and min(widths) >= 0.35 * table, (widths, table)
-            fingerprint = page.eval_on_selector_all("td", "tds => tds.map(td => [td.scrollWidth, td.clientWidth])")
-            assert all(scroll <= client for scroll, client in fingerprint)  # nothing spills out of its cell
-            page.set_content(report)
-            assert page.evaluate(WORDS_WHOLE_JS) == []
-            body = page.eval_on_selector("body", "b => b.getBoundingClientRect().right")
-            assert page.eval_on_selector("table", "t => t.getBoundingClientRect().right") <= body  # no overflow
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    try:
+        page.set_content(record)
+        table = page.eval_on_selector("table", "t => t.getBoundingClientRect().width")
+        widths = page.eval_on_selector_all("th", "ths => ths.map(th => th.getBoundingClientRect().width)")
+        assert widths and min(widths) >= 0.35 * table, (widths, table)
+        fingerprint = page.eval_on_selector_all("td", "tds => tds.map(td => [td.scrollWidth, td.clientWidth])")
+        assert all(scroll <= client for scroll, client in fingerprint)  # nothing spills out of its cell
+        page.set_content(report)
+        assert page.evaluate(WORDS_WHOLE_JS) == []
+        body = page.eval_on_selector("body", "b => b.getBoundingClientRect().right")
+        assert page.eval_on_selector("table", "t => t.getBoundingClientRect().right") <= body  # no overflow
+    finally:
+        page.close()
