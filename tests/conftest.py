@@ -25,8 +25,8 @@ settings.register_profile("openlfr", deadline=None, suppress_health_check=[Healt
 settings.register_profile("openlfr-fast", parent=settings.get_profile("openlfr"), max_examples=25)
 settings.load_profile(os.environ.get("LFR_HYPOTHESIS_PROFILE", "openlfr"))
 
-# The one session-wide Chromium (`browser`) for the console and report tests alike.
-pytest_plugins = ["tests.helpers.browser"]
+# The one session-wide Chromium (`browser`) for the console and report tests alike; `replace_function`.
+pytest_plugins = ["tests.helpers.browser", "tests.helpers.patching"]
 
 POSTGRES_URL_ENV = "LFR_TEST_POSTGRES_URL"
 POSTGRES_SKIP_ENV = "LFR_TEST_POSTGRES_SKIP"

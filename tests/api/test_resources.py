@@ -94,6 +94,7 @@ def test_watchlist_and_subject_routes(api: Api) -> None:
                 display_name="Lin",
             ),
             by=sgt,
+            today=date(2025, 12, 1),  # entered a year before the server's clock (2026-11-26)
         )
         add_member(session, watchlist, subject, by=sgt)
         subject_id = subject.id

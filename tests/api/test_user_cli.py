@@ -15,13 +15,14 @@ from openlfr.cli import main
 from openlfr.config.models import Settings
 from openlfr.store.db import open_database
 from tests.api.conftest import PASSWORD
+from tests.helpers.patching import Replace
 
 
 @pytest.fixture
-def db_args(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def db_args(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replace_function: Replace) -> list[str]:
     monkeypatch.setenv("LFR_DATA_DIR", str(tmp_path))
     # The production argon2 cost is the point of the CLI path, but 64 MiB x 3 passes per test is not needed.
-    monkeypatch.setattr(
+    replace_function(
         "openlfr.auth.passwords.default_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     )
     return ["--db", f"sqlite+pysqlite:///{tmp_path / 'cli.db'}"]

@@ -3,10 +3,13 @@ and the two actions that settle one: a new review-by date, or removal from the w
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi.testclient import TestClient
 
 from openlfr.watchlists.types import Category
 from tests.api.conftest import Api
+from tests.helpers.subjects import let_review_date_pass
 
 # The test clock stands at 2026-11-26.
 
@@ -39,7 +42,9 @@ def test_overdue_and_due_soon_entries_across_watchlists_and_how_they_are_settled
     sue = logged_in(api, "sue", "supervisor")
     for name in ("courts", "missing"):
         assert sue.post("/api/watchlists", json={"name": name}).status_code == 201
-    late = subject(sue, "late", "2026-11-01", "courts")
+    late = subject(sue, "late", "2026-11-26", "courts")
+    with api.db.session() as session:
+        let_review_date_pass(session, "late", date(2026, 11, 1))
     soon = subject(sue, "soon", "2026-12-20", "missing")
     subject(sue, "fine", "2027-06-01", "courts")
     edge = subject(sue, "edge", "2026-11-26", "courts")  # due today: not yet overdue
@@ -58,6 +63,8 @@ def test_overdue_and_due_soon_entries_across_watchlists_and_how_they_are_settled
     assert aud.get("/api/watchlist-reviews?within_days=-1").status_code == 422
     # Settled: a new review-by date, or off the watchlist (supervisors only).
     assert aud.patch(f"/api/subjects/{late}", json={"review_by": "2027-05-26"}).status_code == 403
+    refused = sue.patch(f"/api/subjects/{late}", json={"review_by": "2026-11-25"})  # a renewal into the past
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid_metadata"), refused.text
     assert sue.patch(f"/api/subjects/{late}", json={"review_by": "2027-05-26"}).status_code == 200
     assert sue.delete(f"/api/watchlists/missing/members/{soon}").status_code == 204
     assert [e["subject_id"] for e in aud.get("/api/watchlist-reviews").json()["entries"]] == [edge]

@@ -139,5 +139,18 @@ def stand_in_supervisor(monkeypatch: object) -> Principal:
 
     assert isinstance(monkeypatch, pytest.MonkeyPatch)
     tester = Principal("user", "0" * 32, "tester", Role.SUPERVISOR, "tester", "0" * 32)
-    monkeypatch.setattr("openlfr.commands.common.cli_principal", lambda settings, session: tester)
+    # Every command module is imported before the patch, and each one's own name for cli_principal patched:
+    # a module imported for the first time under the patch would otherwise keep the stand-in for good (and
+    # `lfr user create` in a later test would see a signed-in supervisor that is not there).
+    import importlib
+    import pkgutil
+
+    import openlfr.commands
+
+    modules = [
+        importlib.import_module(m.name) for m in pkgutil.iter_modules(openlfr.commands.__path__, "openlfr.commands.")
+    ]
+    for module in modules:  # all imported first: none may import the stand-in in place of the real function
+        if hasattr(module, "cli_principal"):
+            monkeypatch.setattr(module, "cli_principal", lambda settings, session: tester)
     return tester

@@ -33,6 +33,7 @@ from openlfr.watchlists.subjects import create_subject
 from openlfr.watchlists.types import Category, SubjectInfo
 from tests.deployments.helpers import alert_event, sgt
 from tests.helpers.accounts import cli_sign_in, person
+from tests.helpers.patching import Replace
 
 NOW = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
 SYSTEM = Principal.system("test")
@@ -127,7 +128,7 @@ def _unblock(store: Store, digest: str, was: tuple[bytes, float]) -> None:
 
 
 def test_a_purge_that_fails_on_a_file_is_audited_retried_and_leaves_no_orphans(
-    store: Store, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    store: Store, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, replace_function: Replace
 ) -> None:
     for index in range(6):
         _alert(store, f"old{index}", 40 + index)
@@ -137,7 +138,7 @@ def test_a_purge_that_fails_on_a_file_is_audited_retried_and_leaves_no_orphans(
     blocked = _block(store, stuck)
     url = store.db.engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("LFR_DATA_DIR", str(store.media.root.parent))
-    monkeypatch.setattr("openlfr.utc.utcnow", lambda: NOW)  # the command's clock
+    replace_function("openlfr.utc.utcnow", lambda: NOW)  # the command's clock
     cli_sign_in(url, store.media.root.parent, "sgt", "supervisor")
 
     assert main(["retention", "run", "--db", url]) == 1

@@ -31,6 +31,7 @@ from openlfr.store.alert_models import AlertChange, AlertRecord
 from openlfr.store.context import Store, open_store
 from tests.deployments.helpers import alert_event, sgt
 from tests.helpers.accounts import cli_sign_in, person
+from tests.helpers.patching import Replace
 
 SUPERVISOR = Principal.system("test")
 
@@ -104,12 +105,12 @@ def test_scheduled_runs_record_only_when_they_remove_something(store: Store) -> 
 
 
 def test_cli_run_status_and_holds(
-    store: Store, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    store: Store, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, replace_function: Replace
 ) -> None:
     url = store.db.engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("LFR_DATA_DIR", str(store.media.root.parent))
     db = ["--db", url]
-    monkeypatch.setattr("openlfr.utc.utcnow", lambda: NOW)
+    replace_function("openlfr.utc.utcnow", lambda: NOW)
     assert main(["retention", "hold", "old1", "--reason", "x", *db]) == 1
     assert "not_signed_in" in capsys.readouterr().err
     cli_sign_in(url, store.media.root.parent, "op", "operator")

@@ -273,3 +273,23 @@ def test_rejects_report_neutralises_typed_formulas(
     assert row["subject_ref"] == '\'=HYPERLINK("http://evil.example/","x")'
     assert row["code"] == "missing_file"
     assert not row["source"].startswith(("=", "+", "-", "@")) and not row["detail"].startswith(("=", "+", "-", "@"))
+
+
+def test_cli_and_import_refuse_a_review_by_date_already_passed(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = fake_config(tmp_path)
+    write_face(tmp_path / "in" / "P-1" / "a.png", 1)
+    past = "2001-01-01"
+    imported = run_cli(
+        capsys, "--config", config, "watchlist", "import", "wl", tmp_path / "in", *META, "--review-by", past,
+        "--db", database_url, "--json",
+    )  # fmt: skip
+    assert imported.code == 0, imported.err
+    assert imported.json()["rejected"] == {"invalid_metadata": 1}
+    assert _counts(database_url, tmp_path) == (0, 0, 0)
+    assert _media_files(tmp_path) == []  # nothing of the refused entry kept
+    added = run_cli(
+        capsys, "--config", config, "subject", "add", "P-2", *META, "--review-by", past, "--db", database_url
+    )
+    assert added.code != 0 and "review-by date 2001-01-01 has passed" in added.err

@@ -37,13 +37,16 @@ def _folder(tmp_path: Path) -> tuple[Path, Path]:
     return folder, fifo
 
 
-def _wait_until_reading(fifo: Path, process: subprocess.Popen[bytes]) -> None:
-    """Return once the importer has opened the FIFO (everything before it is done); fail if it exits first."""
+def _wait_until_reading(fifo: Path, process: subprocess.Popen[bytes], release: threading.Event) -> None:
+    """Return once the importer has opened the FIFO (everything before it is done); fail if it exits first.
+    The FIFO is held open, with nothing written, until ``release`` is set: the importer stays blocked on its
+    read (closing it at once would hand it an empty file, and the import could finish before the kill)."""
     opened = threading.Event()
 
     def open_writer() -> None:
         with fifo.open("wb"):  # blocks until a reader opens it
             opened.set()
+            release.wait()
 
     threading.Thread(target=open_writer, daemon=True).start()
     while not opened.wait(0.5):
@@ -61,11 +64,13 @@ def test_a_killed_import_is_audited_for_every_image_it_enrolled(database_url: st
     command = [sys.executable, "-m", "openlfr", "--config", str(config), "watchlist", "import", "wl", str(folder)]
     with progress.open("wb") as err:
         process = subprocess.Popen([*command, *META, "--db", database_url, "--progress"], stderr=err)
+        release = threading.Event()
         try:
-            _wait_until_reading(fifo, process)
+            _wait_until_reading(fifo, process, release)
             process.send_signal(signal.SIGKILL)
         finally:
             process.wait()
+            release.set()
     assert process.returncode == -signal.SIGKILL
     assert "enrolling" in progress.read_text(errors="replace")  # it was showing its progress when killed
 

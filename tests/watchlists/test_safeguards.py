@@ -192,3 +192,38 @@ def test_free_text_image_sources_migrate_to_other_with_their_words_kept(tmp_path
         rows = connection.execute(text("SELECT id, image_source, image_source_note FROM subject ORDER BY id")).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [("s1", "other", "statement photo"), ("s2", "custody_image", "")]
+
+
+def test_a_review_by_date_already_passed_is_refused_on_entry_and_renewal(db: Database) -> None:
+    """Whichever door: an entry made overdue would sit on the list excluded from every snapshot, and a renewal
+    to a past date would settle nothing. Due today is allowed (not yet overdue); an overdue entry may still be
+    corrected in other fields."""
+    today = date(2026, 11, 26)
+    with db.session() as session:
+        with pytest.raises(ValueError, match="review-by date 2026-11-25 has passed"):
+            create_subject(session, _info(review_by=date(2026, 11, 25)), by=sgt(session), today=today)
+        subject = create_subject(session, _info(review_by=today), by=sgt(session), today=today)
+        later = today + timedelta(days=40)
+        with pytest.raises(ValueError, match="has passed"):
+            update_subject(session, subject, SubjectChanges(review_by=date(2026, 11, 1)), by=sgt(session), today=later)
+        update_subject(session, subject, SubjectChanges(reason="warrant renewed"), by=sgt(session), today=later)
+        update_subject(session, subject, SubjectChanges(review_by=later), by=sgt(session), today=later)
+        assert (subject.reason, subject.review_by) == ("warrant renewed", later)
+    with pytest.raises(ValueError, match="has passed"):
+        validate_info(_info(review_by=date.today() - timedelta(days=1)))  # the default clock: today's UTC date
+
+
+def test_subject_api_refuses_a_review_by_date_already_passed(tmp_path: Path) -> None:
+    for api in build_api(make_settings(tmp_path)):  # the server's clock says 2026-11-26
+        client = api.client()
+        headers = {"Authorization": f"Bearer {api.token('supervisor', name='sup-desk')}"}
+        body = {"external_ref": "R-1", "category": "wanted_by_courts", "reason": "warrant",
+                "image_source": "custody_image", "review_by": "2026-11-25"}  # fmt: skip
+        refused = client.post("/api/subjects", json=body, headers=headers)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid_metadata")
+        assert "2026-11-25 has passed" in refused.json()["error"]["message"]
+        made = client.post("/api/subjects", json={**body, "review_by": "2026-11-26"}, headers=headers)
+        assert made.status_code == 201, made.text
+        renewal = client.patch(f"/api/subjects/{made.json()['id']}", json={"review_by": "2026-01-01"}, headers=headers)
+        assert renewal.status_code == 422
+        assert client.get(f"/api/subjects/{made.json()['id']}", headers=headers).json()["review_by"] == "2026-11-26"

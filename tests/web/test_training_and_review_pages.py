@@ -6,7 +6,7 @@ browser, and no axe-core (WCAG 2.2 AA) violation."""
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from openlfr.audit import iter_entries
 from tests.api.conftest import Api
 from tests.helpers.cameras import register_camera
 from tests.helpers.console import frame_folder
+from tests.helpers.subjects import let_review_date_pass
 from tests.web.conftest import axe_violations
 from tests.web.test_alert_queue import screenshot
 from tests.web.test_governance_pages import DESKTOP, SIZES, Console, open_page, sign_in, tab_to
@@ -176,7 +177,9 @@ def seed_reviews(api: Api) -> None:
     client.headers["X-CSRF-Token"] = api.login(client, "sue")
     for name in ("courts", "missing"):
         assert client.post("/api/watchlists", json={"name": name}).status_code == 201
-    add_subject(client, "late", "2026-11-01", "courts")  # 25 days overdue on the server's clock
+    add_subject(client, "late", "2026-11-26", "courts")
+    with api.db.session() as session:
+        let_review_date_pass(session, "late", date(2026, 11, 1))  # 25 days overdue on the server's clock
     add_subject(client, "soon", "2026-12-20", "missing")
     add_subject(client, "later", "2027-06-01", "courts")
 

@@ -35,8 +35,10 @@ def _required(value: str, name: str) -> str:
     return value
 
 
-def validate_info(info: SubjectInfo) -> SubjectInfo:
-    """The same info with whitespace trimmed; ValueError when a required field is empty or too long."""
+def validate_info(info: SubjectInfo, today: date | None = None) -> SubjectInfo:
+    """The same info with whitespace trimmed; ValueError when a required field is empty or too long, or a
+    safeguard (``check_safeguards``, ``check_review_by``) refuses it. ``today``: the caller's clock (default:
+    the UTC date now)."""
     ref = _required(info.external_ref, "external reference")
     if len(ref) > MAX_TEXT or len(info.display_name) > MAX_TEXT:
         raise ValueError(f"external reference and display name are limited to {MAX_TEXT} characters")
@@ -53,8 +55,21 @@ def validate_info(info: SubjectInfo) -> SubjectInfo:
         under_18=info.under_18,
         minor_justification=info.minor_justification.strip(),
     )
-    check_safeguards(checked, datetime.now(UTC).date())
+    today = today or _today()
+    check_safeguards(checked, today)
+    check_review_by(checked.review_by, today)
     return checked
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def check_review_by(review_by: date, today: date) -> None:
+    """A new or renewed entry is reviewed today or later: a date already passed would put on the list an entry
+    that every snapshot leaves out as overdue, and a renewal to a past date settles nothing."""
+    if review_by < today:
+        raise ValueError(f"the review-by date {review_by.isoformat()} has passed: give today or a later date")
 
 
 def image_source(value: ImageSource | str) -> ImageSource:
@@ -128,10 +143,11 @@ def get_subject(session: Session, ref_or_id: str) -> Subject:
     return subject
 
 
-def create_subject(session: Session, info: SubjectInfo, *, by: Principal) -> Subject:
-    """A new subject added by ``by`` (its ``added_by``, whatever ``info.added_by`` says)."""
+def create_subject(session: Session, info: SubjectInfo, *, by: Principal, today: date | None = None) -> Subject:
+    """A new subject added by ``by`` (its ``added_by``, whatever ``info.added_by`` says); ``today``: the
+    caller's clock, for the safeguards (default: the UTC date now)."""
     by.require(Permission.WATCHLISTS_MANAGE)
-    info = validate_info(replace(info, added_by=by.label))
+    info = validate_info(replace(info, added_by=by.label), today)
     if find_subject(session, info.external_ref) is not None:
         raise ConflictError(f"a subject with reference {info.external_ref!r} already exists")
     subject = Subject(
@@ -153,16 +169,22 @@ def create_subject(session: Session, info: SubjectInfo, *, by: Principal) -> Sub
     return subject
 
 
-def update_subject(session: Session, subject: Subject, changes: SubjectChanges, *, by: Principal) -> Subject:
+def update_subject(
+    session: Session, subject: Subject, changes: SubjectChanges, *, by: Principal, today: date | None = None
+) -> Subject:
     """Apply the fields ``changes`` gives (None: unchanged); the changed subject passes the same safeguards
-    as a new one. The audit entry names the fields changed, never their values (personal data)."""
+    as a new one (a new review-by date too; an overdue entry may still be corrected otherwise). The audit
+    entry names the fields changed, never their values (personal data). ``today``: the caller's clock."""
     by.require(Permission.WATCHLISTS_MANAGE)
+    today = today or _today()
+    if changes.review_by is not None:
+        check_review_by(changes.review_by, today)
     given = {name: getattr(changes, name) for name in _CHECKED_FIELDS if getattr(changes, name) is not None}
     if "image_source" in given:
         given["image_source"] = image_source(given["image_source"])
     if given:
         # The changed subject must pass the same safeguards as a new one.
-        check_safeguards(replace(subject_info(subject), **given), datetime.now(UTC).date())
+        check_safeguards(replace(subject_info(subject), **given), today)
         for name, value in given.items():
             setattr(subject, name, str(value) if name == "image_source" else value)
     if changes.display_name is not None:

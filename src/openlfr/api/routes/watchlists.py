@@ -155,8 +155,9 @@ def _subject_public(db: SessionDep, ref: str) -> SubjectPublic:
 
 
 @subjects_router.post("", status_code=status.HTTP_201_CREATED, dependencies=[manage])
-def create_one(body: SubjectCreate, db: SessionDep, principal: CurrentUser) -> SubjectPublic:
+def create_one(body: SubjectCreate, db: SessionDep, ctx: ContextDep, principal: CurrentUser) -> SubjectPublic:
     """A new subject (metadata only: upload reference images next); ``added_by`` is the caller."""
+    today = ctx.services.clock().date()
     try:
         info = validate_info(
             SubjectInfo(
@@ -171,12 +172,13 @@ def create_one(body: SubjectCreate, db: SessionDep, principal: CurrentUser) -> S
                 date_of_birth=body.date_of_birth,
                 under_18=body.under_18,
                 minor_justification=body.minor_justification,
-            )
+            ),
+            today,
         )
     except ValueError as exc:
         raise InvalidSubjectError(str(exc)) from None
     watchlist = get_watchlist(db, body.watchlist) if body.watchlist else None
-    subject = create_subject(db, info, by=principal)
+    subject = create_subject(db, info, by=principal, today=today)
     if watchlist is not None:
         add_member(db, watchlist, subject, by=principal)
     public = _subject_public(db, subject.id)
@@ -191,10 +193,13 @@ def show_subject(subject_id: str, db: SessionDep) -> SubjectPublic:
 
 
 @subjects_router.patch("/{subject_id}", dependencies=[manage])
-def update(subject_id: str, body: SubjectUpdate, db: SessionDep, principal: CurrentUser) -> SubjectPublic:
+def update(
+    subject_id: str, body: SubjectUpdate, db: SessionDep, ctx: ContextDep, principal: CurrentUser
+) -> SubjectPublic:
     subject = get_subject(db, subject_id)
     try:
-        update_subject(db, subject, SubjectChanges(**body.model_dump()), by=principal)
+        changes = SubjectChanges(**body.model_dump())
+        update_subject(db, subject, changes, by=principal, today=ctx.services.clock().date())
     except ValueError as exc:
         raise InvalidSubjectError(str(exc)) from None
     public = _subject_public(db, subject.id)
