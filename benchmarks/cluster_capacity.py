@@ -14,7 +14,9 @@ After a warm-up, the counters are read twice through ``ClusterSupervisor.cluster
 status`` and /metrics read) and the difference over the window is reported per camera:
 
 - offered: frames the source decoded (``SourceHealth.frames_read``); expected: clip fps x window;
-- processed: frames the models processed; dropped: frames dropped because the models were behind;
+- processed: frames the models processed; dropped: frames dropped because the models were behind, plus the
+  frames a paced file could not read in time (a camera would have sent them while its reader was more than 1 s
+  behind: ``SourceHealth.frames_dropped``);
 - p50/p95 capture→decision latency of the window's frames (difference of the cumulative histograms);
 - alerts raised (the clip shows the listed performer; he is enrolled from ``hamilton_refs``);
 - CPU: cores used by the worker nodes' processes (each node is a session: its raylet, daemons and camera
@@ -22,8 +24,8 @@ status`` and /metrics read) and the difference over the window is reported per c
   and the load average before and after.
 
 A camera is *handled* when it keeps up: at most ``--max-dropped`` (default 5 %) of its offered frames dropped AND
-at least 95 % of the expected frames offered (a decoder starved of CPU falls behind the clip without counting
-drops: the pacer restarts its clock). A configuration is handled when every camera is.
+at least 95 % of the expected frames offered (a decoder starved of CPU falls behind the clip). A configuration is
+handled when every camera is.
 
     .venv/bin/python benchmarks/cluster_capacity.py --json > benchmarks/results_cluster_capacity.json
     .venv/bin/python benchmarks/cluster_capacity.py --short

@@ -37,9 +37,10 @@ def test_cluster_capacity_benchmark_reports_every_camera_of_every_configuration(
     assert camera["node"] is not None  # it ran on the worker node, and the status API said which
     assert camera["expected"] > 0
     # The models processed frames in the window, and every frame the source offered was processed or dropped,
-    # give or take what sat in the reader's queue at either end of the window (the two snapshots are not atomic).
+    # give or take what sat in the reader's queue at either end of the window (the two snapshots are not atomic);
+    # the drops may be more: frames a paced file could not read in time count too (a starved machine).
     assert camera["processed"] > 0
-    assert abs(camera["offered"] - camera["processed"] - camera["dropped"]) <= 16
+    assert camera["dropped"] >= camera["offered"] - camera["processed"] - 16
     assert camera["dropped_fraction"] == pytest.approx(camera["dropped"] / camera["offered"], abs=1e-4)
     assert camera["kept_up"] == (camera["dropped_fraction"] <= 0.05 and camera["offered_fraction"] >= 0.95)
     assert run["handled"] == camera["kept_up"]

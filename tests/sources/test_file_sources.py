@@ -171,9 +171,9 @@ class RecordingPacer(Pacer):
         super().__init__(ClockedStop(self.clock), clock=self.clock)
         RecordingPacer.made.append(self)
 
-    def wait_until(self, media_time_s: float) -> None:
+    def wait_until(self, media_time_s: float) -> float:
         self.paced.append(media_time_s)
-        super().wait_until(media_time_s)
+        return super().wait_until(media_time_s)
 
 
 @pytest.fixture
@@ -198,6 +198,27 @@ def test_realtime_paces_at_native_speed(hamilton: Path, pacers: list[RecordingPa
     assert sum(pacer.clock.waits) == pytest.approx(span) == pytest.approx(30 / 29.97, abs=0.01)
 
 
+def test_a_realtime_file_counts_the_frames_a_camera_would_have_sent_while_it_was_behind(
+    hamilton: Path, pacers: list[RecordingPacer]
+) -> None:
+    """Played as a camera, a file whose reader stalls does not slow down unseen: the frames due meanwhile are
+    counted as dropped, as a live camera's would be (a starved camera showed 0 dropped while it read 40 % of
+    its frames)."""
+    source = open_source(str(hamilton), realtime=True)
+    frames = source.frames()
+    next(frames)
+    (pacer,) = pacers
+    pacer.clock.now += 0.5  # half a second behind: caught up by going on at once, nothing dropped
+    next(frames)
+    assert source.health().frames_dropped == 0
+    pacer.clock.now += 2.0  # a 2 s stall: the pacer's clock moves on, 2 s of a 29.97 fps camera count as lost
+    third = next(frames)
+    lag = 2.5 - 2 / 29.97  # behind the third frame's due time
+    assert source.health().frames_dropped == round(lag * 29.97) == 73
+    assert third.index == 2  # every frame read is still numbered and yielded in order
+    source.close()
+
+
 def test_fast_mode_is_not_paced(hamilton: Path, pacers: list[RecordingPacer]) -> None:
     source = open_source(str(hamilton))
     assert _count(source) == 275
@@ -216,8 +237,8 @@ def test_pacer_waits_out_media_time_and_never_bursts_to_catch_up() -> None:
         pacer.wait_until(index / 30)
     assert clock.waits == []
     clock.now += 5.0  # ...but after a long stall the clock restarts instead of bursting through 5 s of frames
-    pacer.wait_until(46 / 30)
-    pacer.wait_until(47 / 30)
+    assert pacer.wait_until(46 / 30) == pytest.approx(5.0 - 1 / 30)  # the time given up, for the drop count
+    assert pacer.wait_until(47 / 30) == 0.0
     assert clock.waits == pytest.approx([1 / 30])
     clock.waits.clear()
     pacer.wait_until(0.0)  # a looping file restarts its media time: no wait, a new origin
@@ -245,12 +266,12 @@ class BlockingPacer(Pacer):
 
     waiting = threading.Event()
 
-    def wait_until(self, media_time_s: float) -> None:
+    def wait_until(self, media_time_s: float) -> float:
         if self._origin is None:
-            super().wait_until(media_time_s)
-            return
+            return super().wait_until(media_time_s)
         BlockingPacer.waiting.set()
         self._stop.wait()
+        return 0.0
 
 
 def test_close_from_another_thread_ends_a_paced_iteration(hamilton: Path, monkeypatch: pytest.MonkeyPatch) -> None:

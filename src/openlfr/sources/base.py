@@ -36,7 +36,9 @@ class SourceHealth:
     state: SourceState
     fps: float  # measured over the last few frames; 0.0 before two frames
     frames_read: int  # decoded from the input (live: including the ones later dropped)
-    frames_dropped: int  # live only: overwritten by a newer frame before anyone consumed them
+    frames_dropped: int
+    """live: overwritten by a newer frame before anyone consumed them; a real-time file or folder: the frames
+    it would have sent, as a camera, while its reader was more than a second behind (``sources.pacing``)"""
     reconnects: int  # successful re-opens after a loss (live only)
     last_frame_at: float | None  # wall clock (time.time()) of the newest decoded frame
     last_error: str | None  # why the source is reconnecting/failed, or the last problem seen

@@ -105,7 +105,7 @@ class VideoFileSource:
                 image, media_time_s = item
                 in_pass += 1
                 if pacer is not None:
-                    pacer.wait_until(media_time_s)
+                    self._health.frames_missed(pacer.wait_until(media_time_s), self.native_fps)
                     if self._stop.is_set():
                         break
                 captured_at = time.monotonic()
@@ -233,7 +233,7 @@ class ImageFolderSource:
                 decoded += 1
                 media_time_s = position / self._fps
                 if pacer is not None:
-                    pacer.wait_until(media_time_s)
+                    self._health.frames_missed(pacer.wait_until(media_time_s), self._fps)
                 captured_at = time.monotonic()
                 index = self._health.frame_read(captured_at)
                 yield Frame(self._source_id, index, image, captured_at, media_time_s)

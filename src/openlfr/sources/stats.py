@@ -42,9 +42,15 @@ class HealthTracker:
                 self._state = SourceState.RUNNING
             return index
 
-    def frame_dropped(self) -> None:
+    def frame_dropped(self, count: int = 1) -> None:
         with self._lock:
-            self._frames_dropped += 1
+            self._frames_dropped += count
+
+    def frames_missed(self, seconds: float, fps: float) -> None:
+        """A real-time file's reader fell ``seconds`` behind and its pacer moved on (``Pacer.wait_until``): the
+        frames a camera at ``fps`` would have sent meanwhile count as dropped, as a live camera's would."""
+        if seconds > 0:
+            self.frame_dropped(round(seconds * fps))
 
     def reconnected(self) -> None:
         with self._lock:
