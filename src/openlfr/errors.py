@@ -45,3 +45,13 @@ class AlertStoreError(OpenLFRError):
     alerts that nobody will see."""
 
     code = "alert_not_stored"
+
+
+class TooSoonError(OpenLFRError):
+    """A rule that spaces an action out in time refused it; ``retry_after_s``: when it is allowed again."""
+
+    code = "too_soon"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from openlfr.service.monitor import CameraMonitor
+from openlfr.service.testview import TEST_VIEW_INTERVAL_S
 from openlfr.store.governance_models import AuditEntry
 from tests.api.conftest import Api
 from tests.helpers.console import enrol_subject, frame_folder, live_deployment, snapshot
@@ -78,6 +79,7 @@ def test_a_recorded_source_gives_one_blanked_frame_written_nowhere(api: Api, tmp
         assert (entry.actor, entry.target_id) == ("user:ann", camera_id)
         assert json.loads(entry.details) == {"name": "gate-1", "faces": 1, "width": 400, "height": 400}
     # every role reads cameras; nobody signed in gets nothing
+    api.clock.advance(seconds=TEST_VIEW_INTERVAL_S)
     auditor = logged_in(api, "aud", "auditor")
     assert auditor.post(f"/api/cameras/{camera_id}/test-view").status_code == 200
     assert api.client().post(f"/api/cameras/{camera_id}/test-view").status_code == 401
@@ -121,3 +123,24 @@ def test_a_running_camera_shows_the_deployments_newest_frame(api: Api, tmp_path:
         monitor.supervisor.stop_recognition(mandate.deployment_id)
     assert view["from_deployment"] is True and view["faces"] == 1
     assert_face_blanked(decoded(view))
+
+
+def test_one_test_view_per_camera_every_few_seconds_whoever_asks(api: Api, tmp_path: Path) -> None:
+    """A test view is for aiming a camera, not for watching people outside a deployment: one view of a camera per
+    TEST_VIEW_INTERVAL_S, whoever asks (the audit log is the record), and the refusal says when to try again."""
+    folder = frame_folder(tmp_path / "frames", 2, 3)
+    admin = logged_in(api, "root", "admin")
+    gate, door = add_camera(admin, "gate-1", str(folder)), add_camera(admin, "door", str(folder))
+    ann, bob = logged_in(api, "ann", "operator"), logged_in(api, "bob", "operator")
+    assert ann.post(f"/api/cameras/{gate}/test-view").status_code == 200
+    api.clock.advance(seconds=2)
+    refused = bob.post(f"/api/cameras/{gate}/test-view")  # another person: the same camera's spacing
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["error"]["code"] == "too_soon" and refused.headers["Retry-After"] == "3"
+    assert refused.json()["error"]["details"] == {"retry_after_s": 3}
+    assert bob.post(f"/api/cameras/{door}/test-view").status_code == 200  # another camera is not held up
+    api.clock.advance(seconds=3)
+    assert bob.post(f"/api/cameras/{gate}/test-view").status_code == 200
+    with api.db.session() as session:
+        views = session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "camera.test_view")).all()
+    assert views == ["user:ann", "user:bob", "user:bob"]  # the refused view was neither taken nor audited

@@ -24,7 +24,7 @@ from openlfr.auth.errors import (
     SessionSecretError,
 )
 from openlfr.deployments.calibrations import CalibrationError
-from openlfr.errors import ImageDecodeError, OpenLFRError
+from openlfr.errors import ImageDecodeError, OpenLFRError, TooSoonError
 from openlfr.store.errors import ConflictError, MediaKeyError, NotFoundError, StorageError
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OpenLFRError)
+    if isinstance(exc, TooSoonError):
+        wait = {"retry_after_s": exc.retry_after_s}
+        return envelope(429, exc.code, str(exc), wait, {"Retry-After": str(exc.retry_after_s)})
     status = domain_status(exc)
     if status >= 500:
         log.error("service unavailable: [%s] %s", exc.code, exc)

@@ -10,18 +10,19 @@ every face detected in it flattened (the preview's blanking), never written anyw
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from openlfr.audit import append_audit
+from openlfr.audit import append_audit, iter_entries
 from openlfr.auth.permissions import Permission
 from openlfr.auth.principal import Principal
 from openlfr.config.models import SourceConfig
-from openlfr.errors import SourceError
+from openlfr.errors import SourceError, TooSoonError
 from openlfr.sources.capture import open_stream, open_webcam, read_frame
 from openlfr.sources.factory import open_source
 from openlfr.sources.hosts import check_stream_host
@@ -30,6 +31,9 @@ from openlfr.store.camera_models import CameraRecord
 from openlfr.types import ImageBGR
 
 _STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
+TEST_VIEW_INTERVAL_S = 5
+"""one test view of a camera per this many seconds, whoever asks: enough to aim and focus a camera, too few
+frames to watch people by outside a deployment"""
 _WEBCAM = re.compile(r"^(?:webcam:)?(\d+)$")
 
 
@@ -105,6 +109,7 @@ def camera_test_frame(
     """The test view of ``record`` for ``by`` (``cameras:read``): the running deployment's newest frame, or one
     grabbed from the source, blanked by ``blank``; audited as ``camera.test_view`` (the caller commits)."""
     by.require(Permission.CAMERAS_READ)
+    _check_spacing(session, record, now)
     image = running_frame if running_frame is not None else grab()
     view = blank(image)
     height, width = image.shape[:2]
@@ -126,3 +131,18 @@ def camera_test_frame(
         from_deployment=running_frame is not None,
         captured_at=now,
     )
+
+
+def _check_spacing(session: Session, record: CameraRecord, now: datetime) -> None:
+    """TooSoonError while the camera's last test view (by anyone: the audit log says) is under
+    ``TEST_VIEW_INTERVAL_S`` old."""
+    window = timedelta(seconds=TEST_VIEW_INTERVAL_S)
+    entries = iter_entries(session, action="camera.test_view", target_id=record.id, since=now - window)
+    recent = [entry.at for entry in entries if now - window < entry.at <= now]
+    if recent:
+        wait_s = max(1, math.ceil((max(recent) + window - now).total_seconds()))
+        raise TooSoonError(
+            f"camera {record.name!r} was given a test view less than {TEST_VIEW_INTERVAL_S} s ago: "
+            f"one view per {TEST_VIEW_INTERVAL_S} s (try again in {wait_s} s)",
+            wait_s,
+        )
