@@ -219,12 +219,13 @@ def test_the_same_words_make_the_same_document_and_changed_words_a_new_one() -> 
     assert moved != first and "Market Square" in read_pdf(moved, dpi=30)[0].text
 
 
-def test_the_sign_names_the_area_each_camera_looks_at() -> None:
+@pytest.mark.parametrize("kind", [NoticeKind.SIGNAGE, NoticeKind.LEAFLET])
+def test_the_sign_and_the_leaflet_name_the_area_each_camera_looks_at(kind: NoticeKind) -> None:
     areas = ("gate-1 (north entrance): recognition limited to a 4-sided area covering 25% of the camera's view",)
     content = build_notice(deployment(), CONFIG, camera_areas=areas)
-    page = render_notice(NoticeKind.SIGNAGE, content, "html")[0].decode()
+    page = render_notice(kind, content, "html")[0].decode()
     assert "recognition limited to a 4-sided area covering 25% of the camera&#x27;s view" in page
-    pdf = read_pdf(render_notice(NoticeKind.SIGNAGE, content, "pdf")[0], dpi=72)[0]
+    pdf = read_pdf(render_notice(kind, content, "pdf")[0], dpi=72)[0]  # the leaflet's front page
     assert words("a 4-sided area covering 25%") in words(pdf.text)
-    without = render_notice(NoticeKind.SIGNAGE, build_notice(deployment(), CONFIG), "html")[0].decode()
+    without = render_notice(kind, build_notice(deployment(), CONFIG), "html")[0].decode()
     assert "areas they look at" not in without

@@ -255,6 +255,7 @@ def leaflet_html(content: NoticeContent) -> str:
         + '<p class="lead">Police officers are using live facial recognition here. This leaflet explains what '
         "it is, why it is used, and your rights.</p>"
         + f"<h2>Where</h2><p>{e(content.location)}</p>"
+        + _areas(content)
         + f"<h2>When</h2><p>{e(content.when)}</p>"
         + f"<h2>Why</h2><p>{e(content.use_case)}: {e(content.purpose)}</p>"
         + "<h2>What happens</h2><p>Cameras film people passing. A computer compares each face with a watchlist "

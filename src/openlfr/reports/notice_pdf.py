@@ -258,7 +258,7 @@ def leaflet_pdf(content: NoticeContent) -> bytes:
             "is used, and your rights.",
             styles["lead"],
         ),
-        *_section("Where", [content.location], styles),
+        *_section("Where", [content.location, *content.camera_areas], styles),
         *_section("When", [content.when], styles),
         *_section("Why", [f"{content.use_case}: {content.purpose}"], styles),
         *_section(
