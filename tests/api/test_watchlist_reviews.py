@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from openlfr.watchlists.types import Category
 from tests.api.conftest import Api
-from tests.helpers.subjects import let_review_date_pass
+from tests.helpers.subjects import let_review_date_pass, post_subject
 
 # The test clock stands at 2026-11-26.
 
@@ -21,33 +21,16 @@ def logged_in(api: Api, username: str, role: str) -> TestClient:
     return client
 
 
-def subject(client: TestClient, ref: str, review_by: str, watchlist: str) -> str:
-    created = client.post(
-        "/api/subjects",
-        json={
-            "external_ref": ref,
-            "display_name": ref.title(),
-            "category": "wanted_by_courts",
-            "reason": "warrant",
-            "image_source": "custody_image",
-            "review_by": review_by,
-            "watchlist": watchlist,
-        },
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["id"])
-
-
 def test_overdue_and_due_soon_entries_across_watchlists_and_how_they_are_settled(api: Api) -> None:
     sue = logged_in(api, "sue", "supervisor")
     for name in ("courts", "missing"):
         assert sue.post("/api/watchlists", json={"name": name}).status_code == 201
-    late = subject(sue, "late", "2026-11-26", "courts")
+    late = post_subject(sue, "late", "2026-11-26", "courts")
     with api.db.session() as session:
         let_review_date_pass(session, "late", date(2026, 11, 1))
-    soon = subject(sue, "soon", "2026-12-20", "missing")
-    subject(sue, "fine", "2027-06-01", "courts")
-    edge = subject(sue, "edge", "2026-11-26", "courts")  # due today: not yet overdue
+    soon = post_subject(sue, "soon", "2026-12-20", "missing")
+    post_subject(sue, "fine", "2027-06-01", "courts")
+    edge = post_subject(sue, "edge", "2026-11-26", "courts")  # due today: not yet overdue
     aud = logged_in(api, "aud", "auditor")  # every role reads watchlists
     listing = aud.get("/api/watchlist-reviews")
     assert listing.status_code == 200, listing.text

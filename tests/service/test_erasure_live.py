@@ -31,12 +31,13 @@ from openlfr.service.registry import list_cameras
 from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store, open_store
 from openlfr.store.models import Subject
-from openlfr.utc import as_utc, utcnow
+from openlfr.utc import utcnow
 from openlfr.watchlists.erase import erase_subject
 from tests.api.conftest import FAKE_ENGINE, build_api, make_settings
 from tests.deployments.helpers import alert_event
 from tests.helpers.cameras import camera_service, register_camera
 from tests.helpers.console import enrol_subject, live_deployment, snapshot
+from tests.helpers.subjects import alerts_since
 from tests.helpers.waiting import wait_until
 from tests.watchlists.helpers import face_image
 
@@ -72,14 +73,6 @@ def frames_seen(monitor: CameraMonitor, store: Store) -> int:
         return sum(h.frames for h in monitor.health(list_cameras(session)))
 
 
-def erased_alerts_after(store: Store, subject_id: str, returned_at: object) -> list[str]:
-    with store.db.session() as session:
-        rows = session.execute(
-            select(AlertRecord.id, AlertRecord.created_at).where(AlertRecord.subject_id == subject_id)
-        ).all()
-    return [row.id for row in rows if as_utc(row.created_at) >= returned_at]  # type: ignore[operator]
-
-
 def erase_while_live(
     store: Store,
     engine: FaceEngine,
@@ -111,7 +104,7 @@ def erase_while_live(
     finally:
         cameras.stop_all()
     assert [r for r in bus.after if r["subject_id"] == alice] == []
-    assert erased_alerts_after(store, alice, returned_at) == []
+    assert alerts_since(store, alice, returned_at) == []
 
 
 @pytest.fixture

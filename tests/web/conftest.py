@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from tests.api.conftest import PASSWORD
 from tests.helpers.waiting import wait_until
 
 
@@ -41,6 +42,27 @@ def serve(app: FastAPI) -> LiveServer:
     wait_until(lambda: server.started or not thread.is_alive())  # uvicorn's own "listening" flag
     assert server.started, "the live server did not start"
     return LiveServer(f"http://127.0.0.1:{port}", server, thread)
+
+
+def console_page(browser: Any, url: str, viewport: dict[str, int], *, init_script: str = "") -> Any:
+    """A new page at the console's sign-in form (``url``: the live server's); ``page.errors`` collects the
+    page's uncaught script errors, which the tests check are none."""
+    page = browser.new_page(viewport=viewport)
+    if init_script:
+        page.add_init_script(init_script)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
+    page.goto(f"{url}/console/")
+    return page
+
+
+def submit_sign_in(page: Any, username: str) -> None:
+    """Fill the sign-in form with ``username`` and the tests' password, and send it (what the page shows next
+    is for the caller to wait for)."""
+    page.fill("#login-username", username)
+    page.fill("#login-password", PASSWORD)
+    page.keyboard.press("Enter")
 
 
 AXE = Path(__file__).resolve().parents[2] / "tools" / "js" / "node_modules" / "axe-core" / "axe.min.js"

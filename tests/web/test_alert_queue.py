@@ -19,7 +19,7 @@ from openlfr.store.alert_models import AlertRecord
 from openlfr.store.context import Store
 from tests.api.conftest import PASSWORD, Api, build_api, make_settings
 from tests.helpers.console import enrol_subject, store_alert
-from tests.web.conftest import LiveServer, axe_violations, serve
+from tests.web.conftest import LiveServer, axe_violations, console_page, serve, submit_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -81,16 +81,8 @@ def seed_shift(queue: Queue) -> dict[str, object]:
 
 
 def sign_in(browser: Any, queue: Queue, username: str, viewport: dict[str, int], *, init_script: str = "") -> Any:
-    page = browser.new_page(viewport=viewport)
-    if init_script:
-        page.add_init_script(init_script)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors
-    page.goto(f"{queue.server.url}/console/")
-    page.fill("#login-username", username)
-    page.fill("#login-password", PASSWORD)
-    page.keyboard.press("Enter")
+    page = console_page(browser, queue.server.url, viewport, init_script=init_script)
+    submit_sign_in(page, username)
     page.wait_for_selector("#stream-state.live", timeout=10_000)
     page.wait_for_selector("#queue-totals:has-text('Showing')")
     return page

@@ -15,11 +15,11 @@ import pytest
 from openlfr.audit import iter_entries
 from openlfr.service.monitor import CameraMonitor
 from openlfr.store.models import ErasureRecord
-from tests.api.conftest import PASSWORD, Api, build_api, make_settings
+from tests.api.conftest import Api, build_api, make_settings
 from tests.helpers.cameras import register_camera
 from tests.helpers.console import end_live, enrol_subject, frame_folder, live_deployment, png, snapshot
 from tests.helpers.waiting import wait_until
-from tests.web.conftest import LiveServer, axe_violations, serve
+from tests.web.conftest import LiveServer, axe_violations, console_page, serve, submit_sign_in
 from tests.web.test_governance_pages import DESKTOP, PHONE, sign_in_by_keys, tab_to
 
 pytestmark = pytest.mark.browser
@@ -36,13 +36,18 @@ def live(tmp_path: Path) -> Iterator[tuple[Api, LiveServer]]:
 
 
 def sign_in(browser: Any, server: LiveServer, username: str) -> Any:
-    page = browser.new_page(viewport={"width": 820, "height": 1100})  # tablet-sized
-    page.goto(f"{server.url}/console/")
-    page.fill("#login-username", username)
-    page.fill("#login-password", PASSWORD)
-    page.keyboard.press("Enter")
+    page = console_page(browser, server.url, {"width": 820, "height": 1100})  # tablet-sized
+    submit_sign_in(page, username)
     page.wait_for_selector("#top:not([hidden])")
     return page
+
+
+def upload_files(folder: Path) -> tuple[Path, Path]:
+    """Two images to upload: one with a face the fake engine enrols, and a black one it rejects."""
+    good, blank = folder / "good.png", folder / "blank.png"
+    good.write_bytes(png(5))
+    blank.write_bytes(cv2.imencode(".png", np.zeros((200, 200, 3), np.uint8))[1].tobytes())
+    return good, blank
 
 
 def test_supervisor_builds_a_watchlist_with_upload_verdicts(
@@ -50,9 +55,7 @@ def test_supervisor_builds_a_watchlist_with_upload_verdicts(
 ) -> None:
     api, server = live
     api.user("sue", "supervisor")
-    good, blank = tmp_path / "good.png", tmp_path / "blank.png"
-    good.write_bytes(png(5))
-    blank.write_bytes(cv2.imencode(".png", np.zeros((200, 200, 3), np.uint8))[1].tobytes())
+    good, blank = upload_files(tmp_path)
     page = sign_in(browser, server, "sue")
     page.click("#nav-watchlists")
     page.fill("#watchlist-form input[name=name]", "event-b")
@@ -223,9 +226,7 @@ def test_supervisor_enrols_a_subject_by_keyboard_only(
 ) -> None:
     api, server = live
     api.user("sue", "supervisor")
-    good, blank = tmp_path / "good.png", tmp_path / "blank.png"
-    good.write_bytes(png(5))
-    blank.write_bytes(cv2.imencode(".png", np.zeros((200, 200, 3), np.uint8))[1].tobytes())
+    good, blank = upload_files(tmp_path)
     page = sign_in_by_keys(browser, server.url, "sue", viewport)
     keys = page.keyboard
     tab_to(page, "#nav-watchlists")

@@ -19,7 +19,7 @@ from tests.api.conftest import PASSWORD, Api, build_api, make_settings
 from tests.deployments.helpers import make_snapshot
 from tests.helpers.console import enrol_subject, store_alert
 from tests.reports.notice_helpers import NOTICE
-from tests.web.conftest import LiveServer, axe_violations, serve
+from tests.web.conftest import LiveServer, axe_violations, console_page, serve, submit_sign_in
 from tests.web.test_alert_queue import screenshot
 
 pytestmark = pytest.mark.browser
@@ -54,14 +54,8 @@ def console(tmp_path: Path) -> Iterator[Console]:
 
 
 def sign_in(browser: Any, console: Console, username: str, viewport: dict[str, int] = DESKTOP) -> Any:
-    page = browser.new_page(viewport=viewport)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors
-    page.goto(f"{console.server.url}/console/")
-    page.fill("#login-username", username)
-    page.fill("#login-password", PASSWORD)
-    page.keyboard.press("Enter")
+    page = console_page(browser, console.server.url, viewport)
+    submit_sign_in(page, username)
     page.wait_for_selector("#top:not([hidden])")
     return page
 
@@ -361,11 +355,7 @@ def focus_is_on(page: Any, selector: str) -> bool:
 
 def sign_in_by_keys(browser: Any, url: str, username: str, viewport: dict[str, int]) -> Any:
     """Sign in to the console with the keys only: Tab to the name, type it, Tab, the password, Enter."""
-    page = browser.new_page(viewport=viewport)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors
-    page.goto(f"{url}/console/")
+    page = console_page(browser, url, viewport)
     tab_to(page, "#login-username")
     page.keyboard.type(username)
     page.keyboard.press("Tab")

@@ -24,7 +24,7 @@ from tests.api.conftest import PASSWORD, Api, build_api, make_settings
 from tests.helpers.cameras import register_camera
 from tests.helpers.console import enrol_subject, frame_folder, live_deployment, snapshot, store_alert
 from tests.helpers.waiting import wait_until
-from tests.web.conftest import LiveServer, axe_violations, serve
+from tests.web.conftest import LiveServer, axe_violations, console_page, serve, submit_sign_in
 from tests.web.test_alert_queue import screenshot
 from tests.web.test_governance_pages import DESKTOP, PHONE, SIZES
 
@@ -71,14 +71,8 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
 
 
 def sign_in(browser: Any, demo: Demo, username: str, viewport: dict[str, int]) -> Any:
-    page = browser.new_page(viewport=viewport)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors
-    page.goto(f"{demo.server.url}/console/")
-    page.fill("#login-username", username)
-    page.fill("#login-password", PASSWORD)
-    page.keyboard.press("Enter")
+    page = console_page(browser, demo.server.url, viewport)
+    submit_sign_in(page, username)
     page.wait_for_selector("#view-alerts:not([hidden]) #alert-list li.alert")
     return page
 

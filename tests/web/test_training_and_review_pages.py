@@ -13,13 +13,12 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 from openlfr.audit import iter_entries
 from tests.api.conftest import Api
 from tests.helpers.cameras import register_camera
 from tests.helpers.console import frame_folder
-from tests.helpers.subjects import let_review_date_pass
+from tests.helpers.subjects import let_review_date_pass, post_subject
 from tests.web.conftest import axe_violations
 from tests.web.test_alert_queue import screenshot
 from tests.web.test_governance_pages import DESKTOP, SIZES, Console, open_page, sign_in, tab_to
@@ -156,32 +155,16 @@ def test_the_camera_test_view_shows_a_frame_with_every_face_blanked(
     page.close()
 
 
-def add_subject(client: TestClient, ref: str, review_by: str, watchlist: str) -> None:
-    created = client.post(
-        "/api/subjects",
-        json={
-            "external_ref": ref,
-            "display_name": ref.title(),
-            "category": "wanted_by_courts",
-            "reason": "warrant",
-            "image_source": "custody_image",
-            "review_by": review_by,
-            "watchlist": watchlist,
-        },
-    )
-    assert created.status_code == 201, created.text
-
-
 def seed_reviews(api: Api) -> None:
     client = api.client()
     client.headers["X-CSRF-Token"] = api.login(client, "sue")
     for name in ("courts", "missing"):
         assert client.post("/api/watchlists", json={"name": name}).status_code == 201
-    add_subject(client, "late", "2026-11-26", "courts")
+    post_subject(client, "late", "2026-11-26", "courts")
     with api.db.session() as session:
         let_review_date_pass(session, "late", date(2026, 11, 1))  # 25 days overdue on the server's clock
-    add_subject(client, "soon", "2026-12-20", "missing")
-    add_subject(client, "later", "2027-06-01", "courts")
+    post_subject(client, "soon", "2026-12-20", "missing")
+    post_subject(client, "later", "2027-06-01", "courts")
 
 
 def review_rows(page: Any) -> list[str]:
